@@ -1,0 +1,46 @@
+# opsdash: two commands do all set-up on a fresh machine.
+#   make run   - create .venv, install opsdash, build the store from sample_data/ if none exists, start the dashboard
+#   make test  - create/update .venv with the dev extras and run every test
+PYTHON ?= python3
+VENV   ?= .venv
+PORT   ?= 8501
+OPSDASH_DB ?= opsdash.duckdb
+export OPSDASH_DB
+
+BIN := $(VENV)/bin
+
+.PHONY: run test store venv clean help
+
+help:
+	@echo "make run   - set up and start the dashboard on the bundled sample data (http://localhost:$(PORT))"
+	@echo "make test  - set up and run every test"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "opsdash needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps re-run the install whenever pyproject.toml changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed-run
+
+venv: $(VENV)/.installed-run
+
+$(OPSDASH_DB): | $(VENV)/.installed-run
+	$(BIN)/opsdash demo --db $(OPSDASH_DB)
+
+store: $(OPSDASH_DB)
+
+run: $(VENV)/.installed-run $(OPSDASH_DB)
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(OPSDASH_DB) $(OPSDASH_DB).wal

@@ -1,0 +1,359 @@
+"""The opsdash data contract as data: tables, columns, keys and row rules.
+
+This module is the one source of truth. Validation SQL, the store's schema and
+``docs/data-contract.md`` are all derived from these declarations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+CONTRACT_VERSION = 1
+
+#: Longest text value accepted in any column; longer values are row errors.
+MAX_TEXT_LENGTH = 2000
+
+
+class ColType(StrEnum):
+    TEXT = "text"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    BOOL = "bool"
+    INT = "int"
+    NUMBER = "number"
+
+
+SQL_TYPES: dict[ColType, str] = {
+    ColType.TEXT: "VARCHAR",
+    ColType.DATE: "DATE",
+    ColType.TIMESTAMP: "TIMESTAMP",
+    ColType.BOOL: "BOOLEAN",
+    ColType.INT: "BIGINT",
+    ColType.NUMBER: "DOUBLE",
+}
+
+#: What a value of each type must look like, as said in error messages and docs.
+TYPE_EXPECTATIONS: dict[ColType, str] = {
+    ColType.TEXT: f"text of at most {MAX_TEXT_LENGTH} characters",
+    ColType.DATE: "a date YYYY-MM-DD",
+    ColType.TIMESTAMP: "a timestamp YYYY-MM-DD HH:MM[:SS] (ISO 8601, optional UTC offset)",
+    ColType.BOOL: "true/false, yes/no, y/n or 1/0",
+    ColType.INT: "a whole number",
+    ColType.NUMBER: "a decimal number",
+}
+
+TRUE_TOKENS = ("true", "yes", "y", "1", "t")
+FALSE_TOKENS = ("false", "no", "n", "0", "f")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColType
+    required: bool = False
+    meaning: str = ""
+    default: str | None = None
+
+
+#: How a comparison reads in messages ("found ..., expected on or after received_date").
+COMPARE_WORDS = {">=": "on or after", "<=": "at most"}
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``column op other`` must hold when both values are present."""
+
+    column: str
+    op: str  # one of >=, <=
+    other: str
+
+    def describe(self) -> str:
+        return f"`{self.column}` {COMPARE_WORDS[self.op]} `{self.other}`"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A numeric bound on one column: ``column op value``."""
+
+    column: str
+    op: str  # one of >=, >, <=
+    value: float
+
+    def describe(self) -> str:
+        return f"`{self.column}` {self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class Needs:
+    """When ``column`` has a value, ``other`` must have one too."""
+
+    column: str
+    other: str
+
+    def describe(self) -> str:
+        return f"`{self.column}` needs `{self.other}`"
+
+
+@dataclass(frozen=True)
+class NotBoth:
+    """At most one of the two columns may have a value."""
+
+    column: str
+    other: str
+
+    def describe(self) -> str:
+        return f"not both `{self.column}` and `{self.other}`"
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """The (lower-cased) value must be one of ``values``."""
+
+    column: str
+    values: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"`{self.column}` is one of " + ", ".join(f"`{v}`" for v in self.values)
+
+
+Rule = Compare | Bound | Needs | NotBoth | OneOf
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    rules: tuple[Rule, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name} has no column {name!r}")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def time_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.type in (ColType.DATE, ColType.TIMESTAMP))
+
+
+def _c(name: str, type_: ColType, required: bool = False, meaning: str = "", default: str | None = None) -> Column:
+    return Column(name, type_, required, meaning, default)
+
+
+T, D, TS, B, I, N = ColType.TEXT, ColType.DATE, ColType.TIMESTAMP, ColType.BOOL, ColType.INT, ColType.NUMBER
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "claims",
+            "One row per claim worked by a vendor.",
+            (
+                _c("claim_id", T, True, "the vendor's claim identifier"),
+                _c("vendor", T, True, "BPO partner"),
+                _c("facility", T, meaning="hospital or site"),
+                _c("payer", T, meaning="payer name"),
+                _c("claim_type", T, meaning="e.g. professional, institutional"),
+                _c("service_date", D, meaning="date of service"),
+                _c("received_date", D, True, "date the work (charges, discharge) reached the vendor"),
+                _c("submitted_date", D, meaning="first submission to the payer; empty = not yet billed"),
+                _c("clean_submission", B, meaning="first submission passed front-end edits with no manual touch"),
+                _c("adjudicated_date", D, meaning="date of the payer's first decision"),
+                _c("initial_outcome", T, meaning="the payer's first decision"),
+                _c("denial_reason", T, meaning="reason or CARC group for a denial"),
+                _c("billed_amount", N, meaning="amount billed"),
+                _c("paid_amount", N, meaning="amount paid"),
+            ),
+            key=("vendor", "claim_id"),
+            rules=(
+                Compare("submitted_date", ">=", "received_date"),
+                Needs("adjudicated_date", "submitted_date"),
+                Compare("adjudicated_date", ">=", "submitted_date"),
+                OneOf("initial_outcome", ("paid", "partially_paid", "denied")),
+                Needs("initial_outcome", "adjudicated_date"),
+                Bound("billed_amount", ">=", 0),
+                Bound("paid_amount", ">=", 0),
+            ),
+        ),
+        Table(
+            "qa_audits",
+            "One row per audited work item (quality sampling).",
+            (
+                _c("audit_id", T, True, "the vendor's audit identifier"),
+                _c("vendor", T, True, "BPO partner"),
+                _c("process", T, True, "e.g. coding, billing, transcription, eligibility, prior_auth, scheduling"),
+                _c("audit_date", D, True, "date of the audit"),
+                _c("facility", T, meaning="hospital or site"),
+                _c("opportunities", I, True, "fields or codes checked"),
+                _c("errors", I, True, "errors found"),
+                _c("critical_errors", I, meaning="errors that are critical"),
+                _c("error_category", T, meaning="dominant error category of the item"),
+            ),
+            key=("vendor", "audit_id"),
+            rules=(
+                Bound("opportunities", ">", 0),
+                Bound("errors", ">=", 0),
+                Compare("errors", "<=", "opportunities"),
+                Bound("critical_errors", ">=", 0),
+                Compare("critical_errors", "<=", "errors"),
+            ),
+        ),
+        Table(
+            "work_items",
+            "One row per SLA-tracked task (eligibility checks, prior authorisations, coding, "
+            "transcription, radiology reads, claim follow-up, scheduling requests).",
+            (
+                _c("item_id", T, True, "the vendor's item identifier"),
+                _c("vendor", T, True, "BPO partner"),
+                _c("process", T, True, "kind of work, e.g. prior_auth, radiology_read"),
+                _c("priority", T, meaning="e.g. stat, urgent, routine"),
+                _c("facility", T, meaning="hospital or site"),
+                _c("opened_at", TS, True, "when the task was opened"),
+                _c("due_at", TS, meaning="contractual due time"),
+                _c("completed_at", TS, meaning="when the task was completed; empty = still open"),
+                _c("sla_met", B, meaning="the source system's own SLA verdict, used only where due_at is empty"),
+            ),
+            key=("vendor", "item_id"),
+            rules=(
+                Compare("due_at", ">=", "opened_at"),
+                Compare("completed_at", ">=", "opened_at"),
+            ),
+        ),
+        Table(
+            "calls",
+            "One row per call offered to a patient-access queue.",
+            (
+                _c("call_id", T, True, "the vendor's call identifier"),
+                _c("vendor", T, True, "BPO partner"),
+                _c("queue", T, meaning="e.g. scheduling, eligibility, billing_inquiry"),
+                _c("offered_at", TS, True, "when the call entered the queue"),
+                _c("answered_at", TS, meaning="when the call reached an agent"),
+                _c("abandoned_at", TS, meaning="when the caller hung up while queued"),
+                _c("handle_seconds", N, meaning="talk + hold + after-call work of an answered call"),
+                _c("first_contact_resolved", B, meaning="resolved on this first contact"),
+            ),
+            key=("vendor", "call_id"),
+            rules=(
+                Compare("answered_at", ">=", "offered_at"),
+                Compare("abandoned_at", ">=", "offered_at"),
+                NotBoth("answered_at", "abandoned_at"),
+                Bound("handle_seconds", ">=", 0),
+            ),
+        ),
+        Table(
+            "sla_targets",
+            "The contract's service levels.",
+            (
+                _c("vendor", T, True, "a vendor, or `*` for every vendor (a vendor's own row wins)"),
+                _c("kpi", T, True, "a KPI id from the catalogue"),
+                _c("process", T, meaning="restricts the KPI to one process or queue"),
+                _c("priority", T, meaning="restricts a work_items KPI to one priority"),
+                _c("target", N, True, "expected service level, in the KPI's unit (rates as fractions)"),
+                _c("minimum", N, meaning="minimum service level, beyond target in the worse direction"),
+                _c("level", T, meaning="`critical` (carries service credits) or `key` (reported only)", default="key"),
+                _c("credit_pct", N, meaning="share (0-1) of the monthly at-risk amount credited on a missed critical level"),
+                _c("effective_from", D, True, "first day the level applies"),
+                _c("effective_to", D, meaning="last day the level applies; empty = open-ended"),
+            ),
+            key=("vendor", "kpi", "process", "priority", "effective_from"),
+            rules=(
+                OneOf("level", ("critical", "key")),
+                Bound("credit_pct", ">=", 0),
+                Bound("credit_pct", "<=", 1),
+                Compare("effective_to", ">=", "effective_from"),
+            ),
+        ),
+        Table(
+            "reported_kpis",
+            "What a vendor itself reported, for reconciliation.",
+            (
+                _c("vendor", T, True, "BPO partner"),
+                _c("kpi", T, True, "a KPI id from the catalogue"),
+                _c("process", T, meaning="as in sla_targets"),
+                _c("period_start", D, True, "first day of the reported period"),
+                _c("period_end", D, True, "last day of the reported period (inclusive)"),
+                _c("value", N, True, "the reported value, in the KPI's unit"),
+            ),
+            key=("vendor", "kpi", "process", "period_start"),
+            rules=(Compare("period_end", ">=", "period_start"),),
+        ),
+    )
+}
+
+#: Columns added to every stored row: the load it came from and its line in the file.
+LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (("_load_id", "BIGINT"), ("_line", "BIGINT"))
+
+
+def normalise_header(name: str) -> str:
+    """Header matching: case-insensitive, trimmed, spaces/dashes/underscores alike."""
+    return re.sub(r"[\s\-_]+", "_", str(name).strip().lower()).strip("_")
+
+
+# Token sequences that name a patient identifier in a normalised header.
+PHI_TOKEN_SEQUENCES: tuple[tuple[str, ...], ...] = (
+    ("patient", "name"),
+    ("patient", "id"),
+    ("patient", "number"),
+    ("first", "name"),
+    ("last", "name"),
+    ("given", "name"),
+    ("family", "name"),
+    ("surname",),
+    ("mrn",),
+    ("medical", "record"),
+    ("member", "id"),
+    ("subscriber", "id"),
+    ("ssn",),
+    ("social", "security"),
+    ("date", "of", "birth"),
+    ("birth", "date"),
+    ("dob",),
+    ("address",),
+    ("phone",),
+    ("telephone",),
+    ("email",),
+    ("e", "mail"),
+)
+
+
+def is_phi_header(name: str) -> bool:
+    """True when a header names a patient identifier (these columns are never stored)."""
+    tokens = normalise_header(name).split("_")
+    for seq in PHI_TOKEN_SEQUENCES:
+        n = len(seq)
+        if any(tuple(tokens[i : i + n]) == seq for i in range(len(tokens) - n + 1)):
+            return True
+    return False
+
+
+#: A value that looks like a US Social Security number; rejected in any kept text column.
+SSN_PATTERN = r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b"
+
+
+def table_for_headers(headers: list[str]) -> tuple[str | None, dict[str, list[str]]]:
+    """Infer the table from a file's headers.
+
+    Returns the table name (or None) and, for every table, the required columns
+    the headers lack, so a refusal can say what was expected.
+    """
+    found = {normalise_header(h) for h in headers}
+    missing = {name: [c for c in t.required if c not in found] for name, t in TABLES.items()}
+    complete = [name for name, m in missing.items() if not m]
+    if not complete:
+        return None, missing
+    # Several tables can be complete (sla_targets and reported_kpis share vendor, kpi):
+    # the one with the most matched columns, then the fewest unmatched headers, wins.
+    best = max(complete, key=lambda n: (len(found & set(TABLES[n].column_names)), -len(TABLES[n].columns)))
+    return best, missing

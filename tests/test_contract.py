@@ -1,0 +1,62 @@
+"""The contract as declarations: header matching, PHI detection and table inference."""
+
+import pytest
+
+from opsdash import contract
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Claim ID", "claim_id"), ("  claim-id ", "claim_id"), ("CLAIM__ID", "claim_id"),
+    ("Received  Date", "received_date"), ("first_contact-resolved", "first_contact_resolved"),
+])
+def test_headers_match_ignoring_case_spaces_dashes_and_underscores(raw, expected):
+    assert contract.normalise_header(raw) == expected
+
+
+@pytest.mark.parametrize("header", [
+    "Patient Name", "patient_name", "First Name", "LAST-NAME", "MRN", "Patient MRN", "Medical Record Number",
+    "patient id", "Member ID", "SSN", "Social Security Number", "Date of Birth", "DOB", "Birth Date",
+    "Address", "Home Address", "Phone", "Phone Number", "Email", "E-mail", "Patient Email Address",
+])
+def test_patient_identifier_headers_are_phi(header):
+    assert contract.is_phi_header(header)
+
+
+@pytest.mark.parametrize("header", ["claim_id", "payer", "facility", "patient_access_queue", "member", "name",
+                                    "process", "Nº Llamada", "Notes", "denial_reason"])
+def test_ordinary_headers_are_not_phi(header):
+    assert not contract.is_phi_header(header)
+
+
+def test_no_contract_column_is_mistaken_for_phi():
+    cols = [c.name for t in contract.TABLES.values() for c in t.columns]
+    assert [c for c in cols if contract.is_phi_header(c)] == []
+
+
+@pytest.mark.parametrize("headers, table", [
+    (["Claim ID", "Vendor", "Received Date", "Payer"], "claims"),
+    (["audit_id", "vendor", "process", "audit_date", "opportunities", "errors"], "qa_audits"),
+    (["item_id", "vendor", "process", "opened_at"], "work_items"),
+    (["call_id", "vendor", "offered_at"], "calls"),
+    (["vendor", "kpi", "target", "effective_from", "level"], "sla_targets"),
+    (["vendor", "kpi", "period_start", "period_end", "value"], "reported_kpis"),
+])
+def test_table_is_inferred_from_required_headers(headers, table):
+    assert contract.table_for_headers(headers)[0] == table
+
+
+def test_no_table_when_required_headers_are_missing_and_missing_ones_are_named():
+    table, missing = contract.table_for_headers(["claim_id", "vendor"])
+    assert table is None
+    assert missing["claims"] == ["received_date"]
+
+
+def test_every_column_and_table_is_documented():
+    for t in contract.TABLES.values():
+        assert t.description, t.name
+        for c in t.columns:
+            assert c.meaning, f"{t.name}.{c.name} has no meaning"
+        for k in t.key:
+            assert k in t.column_names
+        for r in t.rules:
+            assert r.column in t.column_names and r.describe()
