@@ -1,0 +1,428 @@
+"""Load export files into the store, one transaction per file, exactly as the contract's loading rules say."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from opsdash import __version__, contract
+from opsdash.ingest import readers
+from opsdash.ingest.errors import FileRefused
+from opsdash.ingest.mapping import Mapping, load_mapping
+from opsdash.ingest.validate import SSN_MASK, Binding, stage_select
+from opsdash.store import Store, StoreError, Tx
+from opsdash.store import quote_ident as qi
+from opsdash.store import quote_literal as ql
+
+#: Set to a file path by tests: the loader writes it and waits just before COMMIT, to be killed there.
+FAULT_HOLD_ENV = "OPSDASH_FAULT_HOLD_BEFORE_COMMIT"
+MAX_LINE_BYTES = 16 << 20
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class LoadReport:
+    file: str
+    status: str  # loaded | duplicate | refused
+    table: str | None = None
+    load_id: int | None = None
+    sha256: str | None = None
+    mapping: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_skipped: int = 0
+    rows_replaced: int = 0
+    rows_superseded: int = 0
+    phi_columns_dropped: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    message: str = ""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Plan:
+    """How a file's columns map onto one contract table."""
+
+    table: contract.Table
+    bindings: dict[str, Binding]
+    phi_indexes: set[int]
+    phi_columns: list[str]
+    ignored: list[str]
+    skip_indexes: dict[int, tuple[str, ...]]
+    order_index: int | None
+
+
+def plan_columns(name: str, headers: list[str], table_name: str | None, mapping: Mapping | None) -> Plan:
+    """Resolve table, bindings, PHI and ignored columns from headers; refuse with a clear message."""
+    norm = [contract.normalise_header(h) for h in headers]
+    phi_indexes = {i for i, h in enumerate(headers) if h.strip() and contract.is_phi_header(h)}
+    usable = {i for i in range(len(headers)) if i not in phi_indexes and norm[i]}
+
+    if mapping and table_name and mapping.table != table_name:
+        raise FileRefused(f"{name}: --table {table_name} disagrees with mapping {mapping.name} (table {mapping.table})")
+    table_name = (mapping.table if mapping else None) or table_name
+    if table_name is None:
+        table_name, missing = contract.table_for_headers([headers[i] for i in usable])
+        if table_name is None:
+            hint = ""
+            if len(headers) == 1 and any(d in headers[0] for d in ":~^#"):
+                hint = " Only one column was found: the delimiter must be a comma, semicolon, pipe or tab."
+            expected = "; ".join(f"{t}: {', '.join(contract.TABLES[t].required)}" for t in contract.TABLES)
+            raise FileRefused(
+                f"{name}: cannot tell which table this file holds: its headers ({', '.join(headers[:12])}"
+                f"{', ...' if len(headers) > 12 else ''}) lack the required columns of every table.{hint} "
+                f"Expected the required columns of one table ({expected}), or use --table / a mapping file."
+            )
+    if table_name not in contract.TABLES:
+        raise FileRefused(f"{name}: unknown table {table_name!r}; expected one of {', '.join(contract.TABLES)}")
+    table = contract.TABLES[table_name]
+
+    def find(source: str, purpose: str) -> int:
+        want = contract.normalise_header(source)
+        hits = [i for i, h in enumerate(norm) if h == want]
+        if not hits:
+            raise FileRefused(f"{name}: mapping {mapping.name if mapping else ''} reads column {source!r} for {purpose}, "
+                              f"but the file has no such column; its headers are {', '.join(headers)}")
+        if len(hits) > 1:
+            raise FileRefused(f"{name}: column {source!r} appears {len(hits)} times (columns "
+                              f"{', '.join(str(i + 1) for i in hits)}); expected it once")
+        if hits[0] in phi_indexes:
+            raise FileRefused(f"{name}: {purpose} would be read from {headers[hits[0]]!r}, which names a patient "
+                              "identifier; such columns are never stored")
+        return hits[0]
+
+    bindings: dict[str, Binding] = {}
+    used: set[int] = set()
+    for col in table.columns:
+        spec = mapping.columns.get(col.name) if mapping else None
+        if spec is None:
+            hits = [i for i in usable if norm[i] == col.name]
+            if len(hits) > 1:
+                raise FileRefused(f"{name}: column {col.name!r} appears {len(hits)} times (columns "
+                                  f"{', '.join(str(i + 1) for i in hits)}); expected it once")
+            if hits:
+                bindings[col.name] = Binding("source", index=hits[0])
+                used.add(hits[0])
+        elif spec.const is not None:
+            bindings[col.name] = Binding("const", value=spec.const)
+        elif spec.template is not None:
+            fields = tuple((f, find(f, col.name)) for f in spec.template_fields)
+            bindings[col.name] = Binding("template", value=spec.template, fields=fields)
+            used.update(i for _, i in fields)
+        else:
+            idx = find(spec.source or "", col.name)
+            bindings[col.name] = Binding("source", index=idx)
+            used.add(idx)
+
+    missing = [c for c in table.required if c not in bindings]
+    if missing:
+        raise FileRefused(
+            f"{name}: missing required column(s) {', '.join(missing)} for table {table.name}; found headers "
+            f"{', '.join(headers)}. Accepted header names: {', '.join(missing)} (any case; spaces, dashes and "
+            "underscores alike), or map them with a mapping file"
+        )
+
+    skip_indexes: dict[int, tuple[str, ...]] = {}
+    for rule in mapping.skip if mapping else ():
+        idx = find(rule.column, "a skip rule")
+        skip_indexes[idx] = skip_indexes.get(idx, ()) + rule.values
+        used.add(idx)
+    order_index = None
+    if mapping and mapping.order_by:
+        order_index = find(mapping.order_by, "order_by")
+        used.add(order_index)
+
+    ignored = [headers[i] for i in sorted(usable - used)]
+    return Plan(table, bindings, phi_indexes, [headers[i] for i in sorted(phi_indexes)], ignored,
+                skip_indexes, order_index)
+
+
+class _Staged:
+    """What the staging step produced: how to number lines, and the rows DuckDB could not parse."""
+
+    def __init__(self, line_sql: str, line_join: str, malformed: list[tuple[int, str | None, str, str]]) -> None:
+        self.line_sql = line_sql
+        self.line_join = line_join
+        self.malformed = malformed  # (line, column, reason, raw line)
+
+
+def _malformed_reason(expected: int, found: int) -> str:
+    return f"expected {expected} columns (as in the header), found {found}"
+
+
+def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[str],
+                    select: Callable[[str], str]) -> _Staged | None:
+    """Bulk-read a CSV with DuckDB; None when line numbers could not be exact (use the Python reader)."""
+    ncols = len(headers)
+    cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols))
+    src = (f"SELECT {', '.join(f'c{i}' for i in range(ncols))} FROM read_csv({ql(str(info.path))}, header=false, skip=1, "
+           f"auto_detect=false, columns={{{cols}}}, delim={ql(delim)}, quote='\"', escape='\"', "
+           f"encoding={ql(info.encoding)}, compression={ql('gzip' if info.gzip else 'none')}, "
+           f"store_rejects=true, rejects_table='_rej_err', rejects_scan='_rej_scan', "
+           f"max_line_size={MAX_LINE_BYTES}, strict_mode=true, null_padding=false)")
+    tx.execute(f"CREATE TEMP TABLE _stage AS {select(src)}")
+    staged = tx.fetchone("SELECT count(*) FROM _stage")[0]  # type: ignore[index]
+    rej = tx.fetchall("SELECT line, min(column_name), list(DISTINCT error_type), list(error_message)[1], "
+                      "any_value(csv_line) FROM _rej_err GROUP BY line ORDER BY line")
+    tx.execute("DROP TABLE IF EXISTS _rej_err")
+    tx.execute("DROP TABLE IF EXISTS _rej_scan")
+    single_line = all("\n" not in (r[4] or "").rstrip("\r\n") for r in rej)
+    if info.lines - info.trailing_blank_lines != 1 + staged + len(rej) or not single_line:
+        tx.execute("DROP TABLE _stage")
+        return None
+    malformed: list[tuple[int, str | None, str, str]] = []
+    for line, column, types, message, raw in rej:
+        found = message.rsplit("Found:", 1)[-1].strip() if "Found:" in message else None
+        if found and found.isdigit():
+            reason = _malformed_reason(ncols, int(found))
+        elif "UNQUOTED VALUE" in types or "UNTERMINATED QUOTES" in types:
+            reason = "a quote is not closed or stray text follows a quoted value; expected fields quoted with \" and quotes doubled inside"
+        else:
+            reason = f"cannot be parsed ({', '.join(types).lower()}); expected {ncols} delimited fields"
+        header = headers[int(column[1:])] if column and column[1:].isdigit() and int(column[1:]) < ncols else None
+        malformed.append((int(line), header, reason, (raw or "").rstrip("\r\n")))
+    # Rows of a table created inside a transaction have offset rowids: number lines from the first one.
+    base = tx.fetchone("SELECT coalesce(min(rowid), 0) FROM _stage")[0]  # type: ignore[index]
+    if not malformed:
+        return _Staged(f"(s.rowid - {base} + 2)", "", [])
+    # Survivor i sits after every rejected line j whose position among data lines is <= i.
+    shifts: dict[int, int] = {}
+    for j, (line, *_rest) in enumerate(malformed, start=1):
+        shifts[base + line - 1 - j] = j
+    tx.execute("CREATE TEMP TABLE _shift (pos BIGINT, shift BIGINT)")
+    tx.execute("INSERT INTO _shift SELECT * FROM (VALUES " + ", ".join(f"({p}, {s})" for p, s in shifts.items()) + ")")
+    return _Staged(f"(s.rowid - {base} + 2 + coalesce(sh.shift, 0))", "ASOF LEFT JOIN _shift sh ON s.rowid >= sh.pos",
+                   malformed)
+
+
+def _stage_python(tx: Tx, records: Iterable[tuple[int, list[Any]]], ncols: int, headers: list[str],
+                  delim: str, select: Callable[[str], str]) -> _Staged:
+    """Stage rows that Python read (worksheets, and CSV files with blank lines or line breaks inside quotes)."""
+    cols = ", ".join(f"c{i} VARCHAR" for i in range(ncols))
+    tx.execute(f"CREATE TEMP TABLE _src ({cols}, _line BIGINT)")
+    malformed: list[tuple[int, str | None, str, str]] = []
+
+    def ragged(line: int, rec: list[Any]) -> None:
+        column = headers[len(rec)] if len(rec) < ncols else None
+        malformed.append((line, column, _malformed_reason(ncols, len(rec)),
+                          delim.join("" if v is None else str(v) for v in rec)))
+
+    for batch in readers.arrow_batches(iter(records), ncols, ragged):
+        if batch.num_rows:
+            tx.register("_batch", batch)
+            tx.execute("INSERT INTO _src SELECT * FROM _batch")
+            tx.unregister("_batch")
+    tx.execute(f"CREATE TEMP TABLE _stage AS {select('SELECT * FROM _src ORDER BY _line')}")
+    tx.execute("DROP TABLE _src")
+    return _Staged("s._line", "", malformed)
+
+
+def _mask(text: str) -> str:
+    import re
+
+    return re.sub(contract.SSN_PATTERN, SSN_MASK, text)
+
+
+def load_file(store: Store, path: str | Path, *, table: str | None = None, mapping: Mapping | str | Path | None = None,
+              progress: Progress | None = None) -> LoadReport:
+    """Load one file. Never raises for bad input: a refused file comes back with status ``refused``."""
+    path = Path(path)
+    started = time.time()
+    report = LoadReport(file=path.name, status="refused")
+    say = progress or (lambda _msg: None)
+    try:
+        if mapping is not None and not isinstance(mapping, Mapping):
+            mapping = load_mapping(mapping)
+        report.mapping = mapping.name if mapping else None
+        say("checking")
+        info = readers.inspect_file(path, mapping.encoding if mapping else None)
+        report.sha256 = info.sha256
+        earlier = store.fetchone("SELECT load_id, table_name, strftime(finished_at, '%Y-%m-%d %H:%M') FROM loads "
+                                 "WHERE sha256 = ? ORDER BY load_id LIMIT 1", [info.sha256])
+        if earlier:
+            report.status, report.load_id, report.table = "duplicate", earlier[0], earlier[1]
+            report.message = (f"{path.name}: the same file (SHA-256 {info.sha256[:12]}…) was already loaded as "
+                              f"load {earlier[0]} into {earlier[1]} on {earlier[2]}; not loaded again")
+            return report
+        _load(store, info, table, mapping, report, say, started)
+    except FileRefused as exc:
+        report.status, report.message = "refused", str(exc)
+    except StoreError as exc:
+        report.status, report.message = "refused", f"{path.name}: could not be loaded: {exc}"
+    finally:
+        report.seconds = round(time.time() - started, 3)
+    return report
+
+
+def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping: Mapping | None,
+          report: LoadReport, say: Progress, started: float) -> None:
+    name = info.name
+    close: Callable[[], None] = lambda: None
+    xlsx_rows = None
+    delim = ","
+    if info.format == "csv":
+        headers, delim = readers.read_csv_header(info, mapping.delimiter if mapping else None)
+        if info.encoding == "latin-1":
+            info.warnings.append("not valid UTF-8: read as Latin-1")
+    elif info.format == "parquet":
+        try:
+            headers = [r[0] for r in store.fetchall("DESCRIBE SELECT * FROM read_parquet(?)", [str(info.path)])]
+        except StoreError as exc:
+            raise FileRefused(f"{name}: not a readable Parquet file ({exc}); expected a complete Parquet file") from exc
+    else:
+        headers, xlsx_rows, close = readers.open_xlsx(info, mapping.sheet if mapping else None)
+    try:
+        plan = plan_columns(name, headers, table_name, mapping)
+        report.table = plan.table.name
+        report.phi_columns_dropped = plan.phi_columns
+        report.ignored_columns = plan.ignored
+        tz = store.timezone
+        ncols = len(headers)
+
+        def select(source_sql: str, extra: tuple[str, ...] = ()) -> str:
+            return stage_select(plan.table, plan.bindings, headers, plan.phi_indexes, mapping, tz, source_sql,
+                                plan.skip_indexes, plan.order_index, extra)
+
+        with store.transaction() as tx:
+            load_id = tx.fetchone("SELECT nextval('load_id_seq')")[0]  # type: ignore[index]
+            say("reading")
+            staged: _Staged | None = None
+            if info.format == "csv":
+                staged = _stage_csv_fast(tx, info, delim, headers, select)
+                if staged is None:
+                    say("reading (exact line numbers)")
+                    staged = _stage_python(tx, readers.iter_csv_records(info, delim), ncols, headers, delim,
+                                           lambda s: select(s, ("_line",)))
+            elif info.format == "parquet":
+                src = ", ".join(f"CAST({qi(h)} AS VARCHAR) AS c{i}" for i, h in enumerate(headers))
+                sql = select(f"SELECT {src}, file_row_number + 1 AS _line FROM read_parquet({ql(str(info.path))}, "
+                             "file_row_number=true)", ("_line",))
+                tx.execute(f"CREATE TEMP TABLE _stage AS {sql}")
+                staged = _Staged("s._line", "", [])
+            else:
+                assert xlsx_rows is not None
+                staged = _stage_python(tx, xlsx_rows, ncols, headers, "\t", lambda s: select(s, ("_line",)))
+            say("validating")
+            _finish(tx, load_id, info, plan, mapping, staged, report, started)
+            report.load_id = load_id
+            hold = os.environ.get(FAULT_HOLD_ENV)
+            if hold:
+                Path(hold).write_text(str(load_id))
+                time.sleep(120)
+            say("committing")
+        report.status = "loaded"
+        report.warnings = info.warnings
+    finally:
+        close()
+
+
+def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: Mapping | None,
+            staged: _Staged, report: LoadReport, started: float) -> None:
+    t = plan.table
+    counts = tx.fetchone("SELECT count(*), count(*) FILTER (_skip IS NOT NULL), "
+                         "count(*) FILTER (_reason IS NOT NULL AND _skip IS NULL) FROM _stage")
+    assert counts is not None
+    staged_rows, skipped, invalid = counts
+    report.rows_read = staged_rows + len(staged.malformed)
+    report.rows_skipped = skipped
+    report.rows_rejected = invalid + len(staged.malformed)
+    report.rows_loaded = staged_rows - skipped - invalid
+    if report.rows_read == 0:
+        info.warnings.append("the file has a header but no data rows")
+
+    # Rejected and skipped rows, with their lines and raw values (SSN-like text masked).
+    tx.execute(
+        f"INSERT INTO rejects SELECT ?, ?, {staged.line_sql}, CASE WHEN _skip IS NULL THEN _column END, "
+        "CASE WHEN _skip IS NULL THEN 'invalid' ELSE 'skipped' END, coalesce(_skip, _reason), _raw "
+        f"FROM _stage s {staged.line_join} WHERE _skip IS NOT NULL OR _reason IS NOT NULL",
+        [load_id, info.name],
+    )
+    if staged.malformed:
+        lines, cols, reasons, raws = zip(*staged.malformed)
+        batch = pa.table({"line": pa.array(lines, pa.int64()), "col": pa.array(cols, pa.string()),
+                          "reason": pa.array(reasons, pa.string()),
+                          "raw": pa.array([_mask(r) for r in raws], pa.string())})
+        tx.register("_malformed", batch)
+        tx.execute("INSERT INTO rejects SELECT ?, ?, line, col, 'malformed', reason, "
+                   "CAST(json_object('line', raw) AS VARCHAR) FROM _malformed", [load_id, info.name])
+        tx.unregister("_malformed")
+
+    # Upsert by key: stored rows with a key in this file are replaced; within the file the later row wins.
+    valid = "_reason IS NULL AND _skip IS NULL"
+    target = qi(t.name)
+    has_rows = tx.fetchone(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {target} LIMIT 1)")[0]  # type: ignore[index]
+    replaced = 0
+    if has_rows and report.rows_loaded:
+        cond = " AND ".join(
+            f"t.{qi(k)} = k.{qi(k)}" if t.column(k).required else f"t.{qi(k)} IS NOT DISTINCT FROM k.{qi(k)}"
+            for k in t.key)
+        keys = ", ".join(qi(k) for k in t.key)
+        row = tx.fetchone(f"DELETE FROM {target} t USING (SELECT DISTINCT {keys} FROM _stage WHERE {valid}) k WHERE {cond}")
+        replaced = int(row[0]) if row else 0
+    cols = ", ".join(qi(c) for c in t.column_names)
+    scols = ", ".join(f"s.{qi(c)}" for c in t.column_names)
+    part = ", ".join(f"s.{qi(k)}" for k in t.key)
+    row = tx.fetchone(
+        f"INSERT INTO {target} ({cols}, _load_id, _line) SELECT {scols}, ?, {staged.line_sql} "
+        f"FROM _stage s {staged.line_join} WHERE {valid} "
+        f"QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY s._order DESC NULLS LAST, {staged.line_sql} DESC) = 1",
+        [load_id],
+    )
+    inserted = int(row[0]) if row else 0
+    report.rows_replaced = replaced
+    report.rows_superseded = report.rows_loaded - inserted
+    tx.execute("DROP TABLE _stage")
+    tx.execute("DROP TABLE IF EXISTS _shift")
+
+    assert report.rows_read == report.rows_loaded + report.rows_rejected + report.rows_skipped
+    tx.execute(
+        "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "to_timestamp(?)::TIMESTAMP, now()::TIMESTAMP, ?, ?)",
+        [load_id, info.name, str(info.path.resolve()), info.sha256, info.size, t.name, info.format,
+         info.encoding if info.format == "csv" else None, None,
+         mapping.name if mapping else None, mapping.sha256 if mapping else None,
+         report.rows_read, report.rows_loaded, report.rows_rejected, report.rows_skipped,
+         report.rows_replaced, report.rows_superseded,
+         plan.phi_columns, plan.ignored, info.warnings, started, _user(), __version__],
+    )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name is not a reason to refuse a file
+        return "unknown"
+
+
+def load_files(store: Store, paths: Iterable[str | Path], *, table: str | None = None,
+               mapping: Mapping | str | Path | None = None,
+               on_file: Callable[[Path, LoadReport], None] | None = None,
+               progress: Callable[[Path, str], None] | None = None) -> list[LoadReport]:
+    """Load several files in order, one transaction each."""
+    if mapping is not None and not isinstance(mapping, Mapping):
+        try:
+            mapping = load_mapping(mapping)
+        except FileRefused as exc:
+            return [LoadReport(file=Path(p).name, status="refused", message=str(exc)) for p in paths]
+    reports = []
+    for p in paths:
+        p = Path(p)
+        rep = load_file(store, p, table=table, mapping=mapping,
+                        progress=(lambda msg, p=p: progress(p, msg)) if progress else None)
+        reports.append(rep)
+        if on_file:
+            on_file(p, rep)
+    return reports

@@ -1,0 +1,47 @@
+"""Small helpers for building input files in tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from opsdash.store import Store
+
+BASE_ROWS: dict[str, dict[str, Any]] = {
+    "claims": {"claim_id": "C1", "vendor": "Acme", "received_date": "2026-01-05", "submitted_date": "2026-01-07",
+               "adjudicated_date": "2026-01-20", "initial_outcome": "paid", "billed_amount": "100", "paid_amount": "80"},
+    "qa_audits": {"audit_id": "A1", "vendor": "Acme", "process": "coding", "audit_date": "2026-01-05",
+                  "opportunities": "10", "errors": "2", "critical_errors": "1"},
+    "work_items": {"item_id": "W1", "vendor": "Acme", "process": "coding", "opened_at": "2026-01-05 08:00",
+                   "due_at": "2026-01-06 08:00", "completed_at": "2026-01-05 17:00"},
+    "calls": {"call_id": "K1", "vendor": "Acme", "queue": "scheduling", "offered_at": "2026-01-05 09:00:00",
+              "answered_at": "2026-01-05 09:00:20", "handle_seconds": "240"},
+    "sla_targets": {"vendor": "*", "kpi": "clean_claim_rate", "target": "0.95", "level": "critical",
+                    "credit_pct": "0.05", "effective_from": "2026-01-01", "effective_to": "2026-12-31"},
+    "reported_kpis": {"vendor": "Acme", "kpi": "clean_claim_rate", "period_start": "2026-01-01",
+                      "period_end": "2026-01-31", "value": "0.96"},
+}
+
+
+def csv_text(rows: list[dict[str, Any]], delimiter: str = ",", columns: list[str] | None = None) -> str:
+    cols = columns or list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, delimiter=delimiter, lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+    return buf.getvalue()
+
+
+def row(table: str, **changes: Any) -> dict[str, Any]:
+    r = dict(BASE_ROWS[table])
+    r.update(changes)
+    return r
+
+
+def rejects(store: Store, load_id: int | None = None) -> list[tuple]:
+    sql = "SELECT line, column_name, kind, reason FROM rejects"
+    if load_id is not None:
+        return store.fetchall(sql + " WHERE load_id = ? ORDER BY line", [load_id])
+    return store.fetchall(sql + " ORDER BY load_id, line")
