@@ -76,6 +76,15 @@ def plan_columns(name: str, headers: list[str], table_name: str | None, mapping:
     table_name = (mapping.table if mapping else None) or table_name
     if table_name is None:
         table_name, missing = contract.table_for_headers([headers[i] for i in usable])
+        found = {norm[i] for i in usable}
+        closest = max(contract.TABLES.values(), key=lambda t: len(found & set(t.key)) * 100 + len(found & set(t.column_names)))
+        if table_name is None and found >= set(closest.key) - {"vendor"} and len(found & set(closest.column_names)) >= 2:
+            raise FileRefused(
+                f"{name}: missing required column(s) {', '.join(missing[closest.name])} for table {closest.name} "
+                f"(the table its headers come closest to); found headers {', '.join(headers)}. Accepted header "
+                f"names: {', '.join(missing[closest.name])} (any case; spaces, dashes and underscores alike), or "
+                "map them with a mapping file"
+            )
         if table_name is None:
             hint = ""
             if len(headers) == 1 and any(d in headers[0] for d in ":~^#"):

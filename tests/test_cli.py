@@ -1,0 +1,135 @@
+"""The opsdash command: reports, exit statuses, CSV output and help."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from opsdash.cli import main
+from tests.helpers import csv_text, row
+
+
+@pytest.fixture
+def run(tmp_path):
+    db = tmp_path / "cli.duckdb"
+
+    def _run(*args: str):
+        return CliRunner().invoke(main, [*args[:1], "--db", str(db), *args[1:]] if args and args[0] in
+                                  ("ingest", "loads", "rejects", "demo") else list(args), catch_exceptions=False)
+
+    return _run
+
+
+def test_ingest_reports_each_file_and_exits_0(run, write):
+    p = write("claims.csv", csv_text([row("claims", **{"MRN": "x1", "Notes": "n"}),
+                                      row("claims", claim_id="C2", billed_amount="-3")]))
+    r = run("ingest", str(p))
+    assert r.exit_code == 0, r.output
+    assert "loaded   claims.csv -> claims (load 1): 2 read, 1 loaded, 1 rejected, 0 skipped" in r.output
+    assert "PHI columns dropped, never stored: MRN" in r.output and "columns ignored: Notes" in r.output
+    assert "opsdash rejects --load 1" in r.output
+    assert "1 file(s): 1 loaded, 0 already loaded, 0 refused; 1 rows loaded, 1 rejected" in r.output
+
+
+def test_ingest_exit_1_when_any_file_is_refused_and_others_still_load(run, write):
+    ok = write("ok.csv", csv_text([row("claims")]))
+    bad = write("bad.csv", "claim_id,vendor\nC1,Acme\n")
+    r = run("ingest", str(bad), str(ok))
+    assert r.exit_code == 1
+    assert "REFUSED  bad.csv: missing required column(s) received_date for table claims" in r.output
+    assert "loaded   ok.csv" in r.output
+
+
+def test_ingest_same_file_again_is_skipped_with_exit_0(run, write):
+    p = write("c.csv", csv_text([row("claims")]))
+    run("ingest", str(p))
+    r = run("ingest", str(p))
+    assert r.exit_code == 0 and "skipped  c.csv: the same file" in r.output
+
+
+def test_ingest_json_report(run, write):
+    p = write("c.csv", csv_text([row("claims")]))
+    r = run("ingest", "--format", "json", str(p))
+    rep, = json.loads(r.output)
+    assert (rep["status"], rep["table"], rep["rows_loaded"], len(rep["sha256"])) == ("loaded", "claims", 1, 64)
+
+
+@pytest.mark.parametrize("args", [("ingest",), ("ingest", "--table", "nope", "x.csv"),
+                                  ("ingest", "--mapping", "/no/such.toml", "x.csv"),
+                                  ("generate", "--out", "x", "--flat", "--tables", "claims,bogus"), ("frobnicate",)])
+def test_usage_errors_exit_2(run, args):
+    r = run(*args)
+    assert r.exit_code == 2, r.output
+
+
+def test_rejects_of_an_unknown_load_is_a_usage_error(run, write):
+    run("ingest", str(write("a.csv", csv_text([row("claims")]))))
+    r = run("rejects", "--load", "77")
+    assert r.exit_code == 2 and "no load 77; see `opsdash loads`" in r.output
+
+
+def test_ingest_with_mapping_and_table(run, write):
+    m = write("m.toml", 'table = "calls"\n[columns]\ncall_id = "Ref"\nvendor = {const = "Voxa"}\n')
+    p = write("k.csv", "Ref,offered_at\n1,2026-01-05 09:00\n")
+    r = run("ingest", "--mapping", str(m), "--table", "calls", str(p))
+    assert r.exit_code == 0 and "(load 1, mapping m.toml)" in r.output
+
+
+def test_loads_and_rejects_as_csv(run, write, tmp_path):
+    run("ingest", str(write("a.csv", csv_text([row("claims"), row("claims", claim_id="C2", received_date="x")]))))
+    run("ingest", str(write("b.csv", csv_text([row("calls", handle_seconds="-1")]))))
+    loads = pd.read_csv(io.StringIO(run("loads", "--format", "csv").output))
+    assert loads[["file_name", "rows_read", "rows_loaded", "rows_rejected"]].values.tolist() == [
+        ["a.csv", 2, 1, 1], ["b.csv", 1, 0, 1]]
+    rej = pd.read_csv(io.StringIO(run("rejects").output))
+    assert list(rej.columns) == ["load_id", "file_name", "line", "column_name", "kind", "reason", "raw_values"]
+    assert rej[["load_id", "line", "column_name"]].values.tolist() == [[1, 3, "received_date"], [2, 2, "handle_seconds"]]
+    only2 = pd.read_csv(io.StringIO(run("rejects", "--load", "2").output))
+    assert only2["load_id"].tolist() == [2]
+    out = tmp_path / "r.csv"
+    assert run("rejects", "--out", str(out)).exit_code == 0 and len(pd.read_csv(out)) == 2
+    assert json.loads(run("loads", "--format", "json").output)[0]["file_name"] == "a.csv"
+
+
+def test_generate_then_demo_builds_a_store(run, tmp_path):
+    out = tmp_path / "exports"
+    r = run("generate", "--out", str(out), "--months", "3", "--scale", "0.2", "--seed", "5", "--as-of", "2026-03-20")
+    assert r.exit_code == 0 and (out / "MANIFEST.json").exists()
+    r = run("demo", "--sample-dir", str(out))
+    assert r.exit_code == 0, r.output
+    assert "0 refused" in r.output and "stored rows: claims " in r.output
+
+
+def test_generate_flat(run, tmp_path):
+    r = run("generate", "--out", str(tmp_path / "f"), "--flat", "--tables", "claims,calls", "--months", "2",
+            "--scale", "0.1", "--as-of", "2026-02-10")
+    assert r.exit_code == 0
+    df = pd.read_csv(tmp_path / "f" / "claims.csv")
+    assert list(df.columns)[:3] == ["claim_id", "vendor", "facility"] and len(df) > 50
+
+
+def test_a_read_command_on_a_missing_store_says_what_to_do(tmp_path):
+    r = CliRunner().invoke(main, ["loads", "--db", str(tmp_path / "none.duckdb")])
+    assert r.exit_code == 1 and "no opsdash store at" in r.output and "opsdash demo" in r.output
+
+
+def test_every_command_and_option_is_explained_with_an_example():
+    for name, cmd in main.commands.items():
+        assert cmd.help and "Example" in cmd.help, name
+        for p in cmd.params:
+            if p.param_type_name == "option":
+                assert p.help, f"{name} {p.name}"
+
+
+def test_entry_point_is_installed():
+    exe = shutil.which("opsdash", path=str(__import__("pathlib").Path(sys.executable).parent))
+    assert exe, "the opsdash script is not installed next to this Python"
+    out = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "ingest" in out and "demo" in out
