@@ -15,7 +15,7 @@ from opsdash.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 DATA = Path(__file__).resolve().parent / "data"
-REALDATA = ROOT.parent / "shared" / "realdata"
+REALDATA = Path(os.environ.get("OPSDASH_REALDATA") or ROOT.parent / "shared" / "realdata")
 
 
 @pytest.fixture

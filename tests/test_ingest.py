@@ -262,3 +262,12 @@ def test_table_given_disagreeing_with_mapping_is_refused(write, load):
     m = write("m.toml", 'table = "claims"\n')
     rep = load(write("c.csv", csv_text([row("claims")])), mapping=m, table="calls")
     assert rep.status == "refused" and "disagrees with mapping" in rep.message
+
+
+def test_mapping_default_fills_empty_source_values(write, load, store):
+    m = write("m.toml", 'table = "work_items"\nnull_tokens = ["?"]\n[columns]\n'
+                        'process = { source = "category", default = "uncategorised" }\n')
+    text = "item_id,vendor,category,opened_at\nW1,A,?,2026-01-05 08:00\nW2,A,billing,2026-01-05 08:00\n"
+    rep = load(write("w.csv", text), mapping=m)
+    assert rep.rows_loaded == 2
+    assert store.fetchall("SELECT item_id, process FROM work_items ORDER BY 1") == [("W1", "uncategorised"), ("W2", "billing")]

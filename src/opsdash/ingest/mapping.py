@@ -26,7 +26,7 @@ MAPPING_KEYS: dict[str, str] = {
     "decimal_separator": "`.` (default) or `,` for numbers written as 12,5",
     "order_by": "source column whose value orders re-delivered rows of one key (latest wins)",
     "order_format": "strptime format of `order_by` when it is not ISO 8601",
-    "columns": "table: contract column = source column name, or {source, format}, {const} or {template}",
+    "columns": "table: contract column = source column name, or {source, format, default}, {const} or {template}",
     "formats": "table: default strptime format per type, `date` and `timestamp`",
     "values": "table of tables: per contract column, source value = stored value (case-insensitive)",
     "skip": "array of tables {column, equals} or {column, in}: source rows to skip, reported as skipped",
@@ -34,7 +34,8 @@ MAPPING_KEYS: dict[str, str] = {
 
 #: Keys of a `[columns]` entry written as a table.
 COLUMN_SPEC_KEYS = {"source": "source column name", "format": "strptime format for this column",
-                    "const": "the same value on every row", "template": "\"{a}/{b}\": source columns joined into one value"}
+                    "const": "the same value on every row", "template": "\"{a}/{b}\": source columns joined into one value",
+                    "default": "the value to store when the source cell is empty (e.g. `\"uncategorised\"`)"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class ColumnSpec:
     const: str | None = None
     template: str | None = None
     format: str | None = None
+    default: str | None = None
 
     @property
     def template_fields(self) -> list[str]:

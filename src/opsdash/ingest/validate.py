@@ -72,8 +72,10 @@ def _clean(col: contract.Column, binding: Binding, mapping: Mapping | None) -> s
     if mapping and col.name in mapping.values:
         whens = " ".join(f"WHEN {ql(k.lower())} THEN {ql(v)}" for k, v in mapping.values[col.name].items())
         expr = f"CASE lower({expr}) {whens} ELSE {expr} END"
-    if col.default is not None:
-        expr = f"coalesce({expr}, {ql(col.default)})"
+    spec = mapping.columns.get(col.name) if mapping else None
+    default = spec.default if spec and spec.default is not None else col.default
+    if default is not None:
+        expr = f"coalesce({expr}, {ql(default)})"
     return expr
 
 
