@@ -81,7 +81,7 @@ def plan_columns(name: str, headers: list[str], table_name: str | None, mapping:
         if table_name is None and found >= set(closest.key) - {"vendor"} and len(found & set(closest.column_names)) >= 2:
             raise FileRefused(
                 f"{name}: missing required column(s) {', '.join(missing[closest.name])} for table {closest.name} "
-                f"(the table its headers come closest to); found headers {', '.join(headers)}. Accepted header "
+                f"(the table its headers come closest to); found headers {', '.join(readers.printable(h) for h in headers)}. Accepted header "
                 f"names: {', '.join(missing[closest.name])} (any case; spaces, dashes and underscores alike), or "
                 "map them with a mapping file"
             )
@@ -91,7 +91,8 @@ def plan_columns(name: str, headers: list[str], table_name: str | None, mapping:
                 hint = " Only one column was found: the delimiter must be a comma, semicolon, pipe or tab."
             expected = "; ".join(f"{t}: {', '.join(contract.TABLES[t].required)}" for t in contract.TABLES)
             raise FileRefused(
-                f"{name}: cannot tell which table this file holds: its headers ({', '.join(headers[:12])}"
+                f"{name}: cannot tell which table this file holds: its headers "
+                f"({', '.join(readers.printable(h) for h in headers[:12])}"
                 f"{', ...' if len(headers) > 12 else ''}) lack the required columns of every table.{hint} "
                 f"Expected the required columns of one table ({expected}), or use --table / a mapping file."
             )
@@ -140,7 +141,7 @@ def plan_columns(name: str, headers: list[str], table_name: str | None, mapping:
     if missing:
         raise FileRefused(
             f"{name}: missing required column(s) {', '.join(missing)} for table {table.name}; found headers "
-            f"{', '.join(headers)}. Accepted header names: {', '.join(missing)} (any case; spaces, dashes and "
+            f"{', '.join(readers.printable(h) for h in headers)}. Accepted header names: {', '.join(missing)} (any case; spaces, dashes and "
             "underscores alike), or map them with a mapping file"
         )
 
@@ -226,8 +227,11 @@ def _stage_python(tx: Tx, records: Iterable[tuple[int, list[Any]]], ncols: int, 
 
     def ragged(line: int, rec: list[Any]) -> None:
         column = headers[len(rec)] if len(rec) < ncols else None
-        malformed.append((line, column, _malformed_reason(ncols, len(rec)),
-                          delim.join("" if v is None else str(v) for v in rec)))
+        reason = _malformed_reason(ncols, len(rec))
+        spans = delim.join("" if v is None else str(v) for v in rec).rstrip("\r\n").count("\n")
+        if spans:
+            reason += f"; a quoted field opened on line {line} runs to line {line + spans} (a quote is not closed)"
+        malformed.append((line, column, reason, delim.join("" if v is None else str(v) for v in rec)))
 
     for batch in readers.arrow_batches(iter(records), ncols, ragged):
         if batch.num_rows:

@@ -89,6 +89,9 @@ def inspect_file(path: Path, forced_encoding: str | None = None) -> FileInfo:
                         except UnicodeDecodeError:
                             utf8_ok = False
             chunk = fh.read(CHUNK)
+    if decomp is not None and not decomp.eof:
+        raise FileRefused(f"{path.name}: the gzip file is cut short (it ends before its end-of-stream marker); "
+                          "expected a complete .gz file")
     info.sha256 = sha.hexdigest()
     info.size = size
     if fmt == "csv":
@@ -133,6 +136,12 @@ def _open_text(info: FileInfo) -> IO[str]:
         raw = info.path.open("rb")
     enc = "utf-8-sig" if info.encoding == "utf-8" else info.encoding
     return io.TextIOWrapper(raw, encoding=enc, newline="")
+
+
+def printable(text: str, limit: int = 40) -> str:
+    """Text from a file as it may appear in a message: control characters replaced, shortened."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
 def detect_delimiter(header_line: str) -> str:

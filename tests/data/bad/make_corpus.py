@@ -1,0 +1,106 @@
+"""Writes the bad-input corpus beside this file. The files are committed; run this only to change them.
+
+Each file's exact expected outcome is asserted in tests/test_bad_corpus.py.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+from openpyxl.chart import BarChart, Reference
+
+HERE = Path(__file__).parent
+CLAIMS = "claim_id,vendor,payer,received_date,submitted_date,adjudicated_date,initial_outcome,billed_amount,paid_amount\n"
+
+
+def claim(i: int, **kw: str) -> str:
+    r = {"claim_id": f"C{i}", "vendor": "Acme", "payer": "Aetna", "received_date": "2026-01-05",
+         "submitted_date": "2026-01-07", "adjudicated_date": "2026-01-20", "initial_outcome": "paid",
+         "billed_amount": "100", "paid_amount": "80"}
+    r.update(kw)
+    return ",".join(r.values()) + "\n"
+
+
+def text(name: str, content: str, encoding: str = "utf-8") -> None:
+    (HERE / name).write_bytes(content.encode(encoding))
+
+
+def main() -> None:
+    text("wrong_delimiter.csv", "claim_id:vendor:received_date\nC1:Acme:2026-01-05\n")
+    text("bom_utf8.csv", "\ufeff" + CLAIMS + claim(1) + claim(2))
+    text("latin1.csv", CLAIMS + claim(1, payer="Mutualité Générale") + claim(2, payer="Clínica"), "latin-1")
+    text("missing_required_column.csv", "claim_id,vendor,payer\nC1,Acme,Aetna\n")
+    text("unknown_table.csv", "ticket,owner,state\nT1,ann,open\n")
+    text("empty.csv", "")
+    text("header_only.csv", CLAIMS)
+    text("ragged_rows.csv", CLAIMS + claim(1) + claim(2).rstrip("\n") + ",surplus\n" + claim(3) + "C4,Acme\n" + claim(5))
+    text("bad_dates.csv", CLAIMS + claim(1) + claim(2, received_date="2026-02-30", submitted_date="")
+         + claim(3, received_date="31/01/2026", submitted_date="") + claim(4, submitted_date="yesterday"))
+    text("impossible_date_order.csv", CLAIMS + claim(1, submitted_date="2026-01-04")
+         + claim(2, adjudicated_date="2026-01-06") + claim(3))
+    text("negative_amounts.csv", CLAIMS + claim(1, billed_amount="-100") + claim(2, paid_amount="-0.01") + claim(3))
+    text("errors_gt_opportunities.csv",
+         "audit_id,vendor,process,audit_date,opportunities,errors,critical_errors\n"
+         "A1,Acme,coding,2026-01-05,10,11,0\nA2,Acme,coding,2026-01-05,10,2,3\nA3,Acme,coding,2026-01-05,10,10,10\n")
+    text("answered_and_abandoned.csv",
+         "call_id,vendor,queue,offered_at,answered_at,abandoned_at\n"
+         "K1,Acme,scheduling,2026-01-05 09:00:00,2026-01-05 09:00:20,2026-01-05 09:00:30\n"
+         "K2,Acme,scheduling,2026-01-05 09:01:00,,2026-01-05 09:01:30\n")
+    text("ssn_in_text.csv", CLAIMS.replace("\n", ",denial_reason\n") + claim(1).rstrip("\n") + ",pt 123-45-6789 appeal\n"
+         + claim(2).rstrip("\n") + ",CO-16\n")
+    text("phi_columns.csv", "claim_id,vendor,received_date,Patient Name,MRN,Date of Birth,Phone,Email,Member ID\n"
+         "C1,Acme,2026-01-05,Jane Roe,MRN0001,1970-02-03,555-0100,jane@example.org,M-77\n")
+    text("duplicate_keys.csv", CLAIMS + claim(1, billed_amount="1") + claim(2) + claim(1, billed_amount="2")
+         + claim(1, billed_amount="3"))
+    text("long_field.csv", CLAIMS.replace("\n", ",denial_reason\n") + claim(1).rstrip("\n") + "," + "x" * 100_000 + "\n"
+         + claim(2).rstrip("\n") + ",CO-16\n")
+    text("formula_values.csv", 'claim_id,vendor,received_date,payer,denial_reason\n'
+         'C1,Acme,2026-01-05,"=HYPERLINK(""http://evil.example"",""click"")",+1\n'
+         'C2,Acme,2026-01-05,@SUM(A1),-2+3\n')
+    buf = io.BytesIO()
+    pd.DataFrame({"claim_id": [f"C{i}" for i in range(200)], "vendor": "Acme",
+                  "received_date": pd.Timestamp("2026-01-05")}).to_parquet(buf)
+    (HERE / "truncated.parquet").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["Call ID", "Vendor", "Queue", "Offered At"])
+    ws.append(["K1", "Acme", "scheduling", "2026-01-05 09:00:00"])
+    ws.append(["K2", "Acme", "billing_inquiry", "2026-01-05 09:05:00"])
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=1, min_row=1, max_row=3))
+    cs = wb.create_chartsheet("Chart", 0)
+    cs.add_chart(chart)
+    wb.save(HERE / "chart_sheet_first.xlsx")
+    text("not_a_workbook.xlsx", CLAIMS + claim(1))
+    text("bad_booleans.csv", "claim_id,vendor,received_date,clean_submission\nC1,Acme,2026-01-05,maybe\n"
+         "C2,Acme,2026-01-05,Y\nC3,Acme,2026-01-05,0\n")
+    text("bad_integers.csv", "audit_id,vendor,process,audit_date,opportunities,errors\n"
+         "A1,Acme,coding,2026-01-05,3.5,0\nA2,Acme,coding,2026-01-05,ten,0\nA3,Acme,coding,2026-01-05,,0\n"
+         "A4,Acme,coding,2026-01-05,12.0,1\n")
+    text("unknown_outcome.csv", CLAIMS + claim(1, initial_outcome="approved") + claim(2, initial_outcome="DENIED"))
+    text("adjudicated_without_submission.csv", CLAIMS + claim(1, submitted_date="") + claim(2))
+    text("unterminated_quote.csv", CLAIMS + claim(1) + 'C2,Acme,"Aetna,2026-01-05,,,,,\n' + claim(3))
+    rnd = random.Random(7)
+    (HERE / "binary_garbage.csv").write_bytes(bytes(rnd.randrange(256) for _ in range(3000)))
+    text("duplicate_header.csv", "claim_id,vendor,received_date,claim_id\nC1,Acme,2026-01-05,C9\n")
+    text("crlf_tab.tsv", (CLAIMS + claim(1) + claim(2)).replace(",", "\t").replace("\n", "\r\n"))
+    text("timestamps_with_offsets.csv", "item_id,vendor,process,opened_at,completed_at\n"
+         "W1,Acme,coding,2026-01-05T08:00:00+01:00,2026-01-05T10:00:00Z\n"
+         "W2,Acme,coding,2026-01-05 08:00,2026-01-05T06:00:00-05:00\n")
+    text("due_before_opened.csv", "item_id,vendor,process,opened_at,due_at\n"
+         "W1,Acme,coding,2026-01-05 08:00,2026-01-05 07:00\nW2,Acme,coding,2026-01-05 08:00,2026-01-06 08:00\n")
+    text("nan_and_inf.csv", CLAIMS + claim(1, billed_amount="NaN") + claim(2, billed_amount="inf") + claim(3))
+    text("blank_lines.csv", CLAIMS + claim(1) + "\n\n" + claim(2, billed_amount="-1") + claim(3))
+    text("padded_headers.csv", "  Claim ID  , VENDOR ,Received-Date\n  C1 , Acme ,2026-01-05\n")
+    good = gzip.compress((CLAIMS + claim(1) * 50).encode())
+    (HERE / "truncated.csv.gz").write_bytes(good[: len(good) // 2])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""The bad-input corpus (tests/data/bad/, written by make_corpus.py): each file's exact outcome.
+
+A refused file must leave an empty store untouched; a loaded one must account for every row.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from opsdash.ingest.loader import load_file
+from opsdash.store import Store
+from tests.conftest import DATA
+
+BAD = DATA / "bad"
+
+# file: (status, table, read, loaded, rejected, superseded, [(line, column, kind, words in reason)], words in message)
+EXPECTED = {
+    "wrong_delimiter.csv": ("refused", None, 0, 0, 0, 0, [],
+                            "Only one column was found: the delimiter must be a comma, semicolon, pipe or tab"),
+    "bom_utf8.csv": ("loaded", "claims", 2, 2, 0, 0, [], ""),
+    "latin1.csv": ("loaded", "claims", 2, 2, 0, 0, [], ""),
+    "missing_required_column.csv": ("refused", None, 0, 0, 0, 0, [],
+                                    "missing required column(s) received_date for table claims"),
+    "unknown_table.csv": ("refused", None, 0, 0, 0, 0, [],
+                          "cannot tell which table this file holds: its headers (ticket, owner, state)"),
+    "empty.csv": ("refused", None, 0, 0, 0, 0, [], "the file is empty; expected a header row and data rows"),
+    "header_only.csv": ("loaded", "claims", 0, 0, 0, 0, [], ""),
+    "ragged_rows.csv": ("loaded", "claims", 5, 3, 2, 0, [
+        (3, None, "malformed", "expected 9 columns (as in the header), found 10"),
+        (5, "payer", "malformed", "expected 9 columns (as in the header), found 2")], ""),
+    "bad_dates.csv": ("loaded", "claims", 4, 1, 3, 0, [
+        (3, "received_date", "invalid", 'received_date: found "2026-02-30", expected a date YYYY-MM-DD'),
+        (4, "received_date", "invalid", 'received_date: found "31/01/2026", expected a date YYYY-MM-DD'),
+        (5, "submitted_date", "invalid", 'submitted_date: found "yesterday", expected a date YYYY-MM-DD')], ""),
+    "impossible_date_order.csv": ("loaded", "claims", 3, 1, 2, 0, [
+        (2, "submitted_date", "invalid", "found 2026-01-04, expected on or after received_date (2026-01-05)"),
+        (3, "adjudicated_date", "invalid", "found 2026-01-06, expected on or after submitted_date (2026-01-07)")], ""),
+    "negative_amounts.csv": ("loaded", "claims", 3, 1, 2, 0, [
+        (2, "billed_amount", "invalid", "billed_amount: found -100.0, expected >= 0"),
+        (3, "paid_amount", "invalid", "paid_amount: found -0.01, expected >= 0")], ""),
+    "errors_gt_opportunities.csv": ("loaded", "qa_audits", 3, 1, 2, 0, [
+        (2, "errors", "invalid", "errors: found 11, expected at most opportunities (10)"),
+        (3, "critical_errors", "invalid", "critical_errors: found 3, expected at most errors (2)")], ""),
+    "answered_and_abandoned.csv": ("loaded", "calls", 2, 1, 1, 0, [
+        (2, "answered_at", "invalid", "both answered_at and abandoned_at have values")], ""),
+    "ssn_in_text.csv": ("loaded", "claims", 2, 1, 1, 0, [
+        (2, "denial_reason", "invalid", "looks like a US Social Security number (***-**-****)")], ""),
+    "phi_columns.csv": ("loaded", "claims", 1, 1, 0, 0, [], ""),
+    "duplicate_keys.csv": ("loaded", "claims", 4, 4, 0, 2, [], ""),
+    "long_field.csv": ("loaded", "claims", 2, 1, 1, 0, [
+        (2, "denial_reason", "invalid", "found a value of 100000 characters, expected at most 2000")], ""),
+    "formula_values.csv": ("loaded", "claims", 2, 2, 0, 0, [], ""),
+    "truncated.parquet": ("refused", None, 0, 0, 0, 0, [], "not a readable Parquet file"),
+    "chart_sheet_first.xlsx": ("loaded", "calls", 2, 2, 0, 0, [], ""),
+    "not_a_workbook.xlsx": ("refused", None, 0, 0, 0, 0, [], "not an Excel workbook (an .xlsx file is a zip archive"),
+    "bad_booleans.csv": ("loaded", "claims", 3, 2, 1, 0, [
+        (2, "clean_submission", "invalid", 'found "maybe", expected true/false, yes/no, y/n or 1/0')], ""),
+    "bad_integers.csv": ("loaded", "qa_audits", 4, 1, 3, 0, [
+        (2, "opportunities", "invalid", 'found "3.5", expected a whole number'),
+        (3, "opportunities", "invalid", 'found "ten", expected a whole number'),
+        (4, "opportunities", "invalid", "opportunities: required value is missing")], ""),
+    "unknown_outcome.csv": ("loaded", "claims", 2, 1, 1, 0, [
+        (2, "initial_outcome", "invalid", 'found "approved", expected one of paid, partially_paid, denied')], ""),
+    "adjudicated_without_submission.csv": ("loaded", "claims", 2, 1, 1, 0, [
+        (2, "adjudicated_date", "invalid", "has a value but submitted_date is empty")], ""),
+    "unterminated_quote.csv": ("loaded", "claims", 2, 1, 1, 0, [
+        (3, "received_date", "malformed", "a quoted field opened on line 3 runs to line 4 (a quote is not closed)")], ""),
+    "binary_garbage.csv": ("refused", None, 0, 0, 0, 0, [], "cannot tell which table this file holds"),
+    "duplicate_header.csv": ("refused", None, 0, 0, 0, 0, [], "column 'claim_id' appears 2 times (columns 1, 4)"),
+    "crlf_tab.tsv": ("loaded", "claims", 2, 2, 0, 0, [], ""),
+    "timestamps_with_offsets.csv": ("loaded", "work_items", 2, 2, 0, 0, [], ""),
+    "due_before_opened.csv": ("loaded", "work_items", 2, 1, 1, 0, [
+        (2, "due_at", "invalid", "due_at: found 2026-01-05 07:00:00, expected on or after opened_at")], ""),
+    "nan_and_inf.csv": ("loaded", "claims", 3, 1, 2, 0, [
+        (2, "billed_amount", "invalid", 'found "NaN", expected a decimal number'),
+        (3, "billed_amount", "invalid", 'found "inf", expected a decimal number')], ""),
+    "blank_lines.csv": ("loaded", "claims", 3, 2, 1, 0, [(5, "billed_amount", "invalid", "found -1.0, expected >= 0")], ""),
+    "padded_headers.csv": ("loaded", "claims", 1, 1, 0, 0, [], ""),
+    "truncated.csv.gz": ("refused", None, 0, 0, 0, 0, [], "the gzip file is cut short"),
+}
+
+
+def test_the_corpus_is_complete():
+    files = {p.name for p in BAD.iterdir() if p.name != "make_corpus.py"}
+    assert files == set(EXPECTED)
+    assert len(files) >= 25
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_outcome(name, tmp_path):
+    status, table, read, loaded, rejected, superseded, rejects, words = EXPECTED[name]
+    with Store(tmp_path / "s.duckdb") as store:
+        rep = load_file(store, BAD / name)
+        assert (rep.status, rep.table if status == "loaded" else None) == (status, table), rep.message
+        assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected, rep.rows_superseded) == (read, loaded, rejected, superseded)
+        assert words in rep.message
+        if status == "refused":
+            assert rep.message.startswith(name + ": ")
+            assert store.table_counts() == dict.fromkeys(store.table_counts(), 0)
+            assert store.fetchone("SELECT count(*) FROM loads")[0] == 0
+            assert store.fetchone("SELECT count(*) FROM rejects")[0] == 0
+            return
+        got = store.fetchall("SELECT line, column_name, kind, reason FROM rejects ORDER BY line")
+        assert [(l, c, k) for l, c, k, _ in got] == [(l, c, k) for l, c, k, _ in rejects]
+        for (_l, _c, _k, reason), (_l2, _c2, _k2, want) in zip(got, rejects):
+            assert want in reason
+        stored = store.fetchone(f"SELECT count(*) FROM {table}")[0]
+        assert stored == loaded - superseded
+        assert rep.rows_read == rep.rows_loaded + rep.rows_rejected + rep.rows_skipped
+
+
+def _store_of(tmp_path, name):
+    store = Store(tmp_path / "s.duckdb")
+    load_file(store, BAD / name)
+    return store
+
+
+def test_latin1_text_is_decoded(tmp_path):
+    with _store_of(tmp_path, "latin1.csv") as s:
+        assert s.fetchall("SELECT payer FROM claims ORDER BY claim_id") == [("Mutualité Générale",), ("Clínica",)]
+
+
+def test_bom_does_not_end_up_in_the_first_header(tmp_path):
+    with _store_of(tmp_path, "bom_utf8.csv") as s:
+        assert s.fetchall("SELECT claim_id FROM claims ORDER BY 1") == [("C1",), ("C2",)]
+
+
+def test_phi_values_are_nowhere_in_the_store(tmp_path):
+    with _store_of(tmp_path, "phi_columns.csv") as s:
+        everything = json.dumps([s.fetchall(f"SELECT * FROM {t}") for t in ("claims", "loads", "rejects")], default=str)
+        for value in ("Jane Roe", "MRN0001", "1970-02-03", "555-0100", "jane@example.org", "M-77"):
+            assert value not in everything
+
+
+def test_ssn_is_masked_in_the_kept_raw_values(tmp_path):
+    with _store_of(tmp_path, "ssn_in_text.csv") as s:
+        raw = json.loads(s.fetchone("SELECT raw_values FROM rejects")[0])
+        assert raw["denial_reason"] == "pt ***-**-**** appeal"
+
+
+def test_duplicate_keys_keep_the_last_row(tmp_path):
+    with _store_of(tmp_path, "duplicate_keys.csv") as s:
+        assert s.fetchall("SELECT claim_id, billed_amount, _line FROM claims ORDER BY 1") == [("C1", 3.0, 5), ("C2", 100.0, 3)]
+
+
+def test_formula_like_text_is_stored_verbatim(tmp_path):
+    with _store_of(tmp_path, "formula_values.csv") as s:
+        got = s.fetchall("SELECT payer, denial_reason FROM claims ORDER BY claim_id")
+    assert got == [('=HYPERLINK("http://evil.example","click")', "+1"), ("@SUM(A1)", "-2+3")]
+
+
+def test_chart_sheet_is_passed_over_and_said(tmp_path):
+    with Store(tmp_path / "s.duckdb") as s:
+        rep = load_file(s, BAD / "chart_sheet_first.xlsx")
+        assert rep.warnings == ["read worksheet 'Data'; skipped non-data sheet(s) Chart"]
+        assert s.fetchall("SELECT call_id, queue FROM calls ORDER BY 1") == [("K1", "scheduling"), ("K2", "billing_inquiry")]
+
+
+def test_offsets_are_converted(tmp_path):
+    with _store_of(tmp_path, "timestamps_with_offsets.csv") as s:
+        got = s.fetchall("SELECT item_id, CAST(opened_at AS VARCHAR), CAST(completed_at AS VARCHAR) FROM work_items ORDER BY 1")
+    assert got == [("W1", "2026-01-05 07:00:00", "2026-01-05 10:00:00"), ("W2", "2026-01-05 08:00:00", "2026-01-05 11:00:00")]
+
+
+def test_padded_headers_and_values_are_trimmed(tmp_path):
+    with _store_of(tmp_path, "padded_headers.csv") as s:
+        assert s.fetchall("SELECT claim_id, vendor FROM claims") == [("C1", "Acme")]
