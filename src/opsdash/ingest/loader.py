@@ -21,8 +21,17 @@ from opsdash.store import Store, StoreError, Tx
 from opsdash.store import quote_ident as qi
 from opsdash.store import quote_literal as ql
 
-#: Set to a file path by tests: the loader writes it and waits just before COMMIT, to be killed there.
-FAULT_HOLD_ENV = "OPSDASH_FAULT_HOLD_BEFORE_COMMIT"
+#: Fault injection for the crash tests: at stage OPSDASH_FAULT_STAGE (reading, validating or committing,
+#: all inside the file's transaction) the loader writes OPSDASH_FAULT_FILE and waits OPSDASH_FAULT_SECONDS
+#: (default 120), so a test can kill the process at a known point.
+FAULT_STAGE_ENV, FAULT_FILE_ENV, FAULT_SECONDS_ENV = "OPSDASH_FAULT_STAGE", "OPSDASH_FAULT_FILE", "OPSDASH_FAULT_SECONDS"
+
+
+def _checkpoint(stage: str, say: Progress) -> None:
+    say(stage)
+    if os.environ.get(FAULT_STAGE_ENV) == stage and os.environ.get(FAULT_FILE_ENV):
+        Path(os.environ[FAULT_FILE_ENV]).write_text(stage)
+        time.sleep(float(os.environ.get(FAULT_SECONDS_ENV, "120")))
 MAX_LINE_BYTES = 16 << 20
 
 Progress = Callable[[str], None]
@@ -311,7 +320,7 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
 
         with store.transaction() as tx:
             load_id = tx.fetchone("SELECT nextval('load_id_seq')")[0]  # type: ignore[index]
-            say("reading")
+            _checkpoint("reading", say)
             staged: _Staged | None = None
             if info.format == "csv":
                 staged = _stage_csv_fast(tx, info, delim, headers, select)
@@ -328,14 +337,10 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
             else:
                 assert xlsx_rows is not None
                 staged = _stage_python(tx, xlsx_rows, ncols, headers, "\t", lambda s: select(s, ("_line",)))
-            say("validating")
+            _checkpoint("validating", say)
             _finish(tx, load_id, info, plan, mapping, staged, report, started)
             report.load_id = load_id
-            hold = os.environ.get(FAULT_HOLD_ENV)
-            if hold:
-                Path(hold).write_text(str(load_id))
-                time.sleep(120)
-            say("committing")
+            _checkpoint("committing", say)
         report.status = "loaded"
         report.warnings = info.warnings
     finally:

@@ -1,0 +1,5 @@
+"""``python -m opsdash`` runs the opsdash command."""
+
+from opsdash.cli import main
+
+main()
