@@ -271,3 +271,26 @@ def test_mapping_default_fills_empty_source_values(write, load, store):
     rep = load(write("w.csv", text), mapping=m)
     assert rep.rows_loaded == 2
     assert store.fetchall("SELECT item_id, process FROM work_items ORDER BY 1") == [("W1", "uncategorised"), ("W2", "billing")]
+
+
+def test_latin1_appearing_only_after_the_first_megabytes_is_still_detected(tmp_path, load, store):
+    from opsdash.ingest.readers import CHUNK
+
+    head = "claim_id,vendor,received_date,payer\n"
+    body = "".join(f"C{i},Acme,2026-01-05,Aetna\n" for i in range(CHUNK // 25 + 1000))
+    p = tmp_path / "late.csv"
+    p.write_bytes((head + body + "Z1,Acme,2026-01-05,Clínica São José\n").encode("latin-1"))
+    rep = load(p)
+    assert rep.status == "loaded" and rep.rows_rejected == 0
+    assert "not valid UTF-8: read as Latin-1" in rep.warnings
+    assert store.fetchone("SELECT payer FROM claims WHERE claim_id = 'Z1'")[0] == "Clínica São José"
+
+
+def test_writing_stores_cap_duckdb_memory(tmp_path, monkeypatch):
+    from opsdash.store import Store
+
+    with Store(tmp_path / "a.duckdb") as s:
+        assert s.fetchone("SELECT current_setting('memory_limit')")[0] in ("1.0 GiB", "953.6 MiB")
+    monkeypatch.setenv("OPSDASH_MEMORY_LIMIT", "512MB")
+    with Store(tmp_path / "b.duckdb") as s:
+        assert s.fetchone("SELECT current_setting('memory_limit')")[0] in ("488.2 MiB", "512.0 MiB")

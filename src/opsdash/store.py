@@ -20,6 +20,7 @@ from opsdash import contract
 DEFAULT_DB = "opsdash.duckdb"
 SCHEMA_VERSION = 1
 DEFAULT_TIMEZONE = "UTC"
+DEFAULT_WRITE_MEMORY = "1GB"
 
 
 class StoreError(Exception):
@@ -123,8 +124,13 @@ class Store:
                 f"cannot open the store {self.path}: {exc}. If another opsdash process is loading data, "
                 "wait for it to finish and try again."
             ) from exc
-        if memory_limit:
-            self._con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+        # Loads stage whole files: a cap makes DuckDB spill to disk instead of growing with the file.
+        limit = memory_limit or os.environ.get("OPSDASH_MEMORY_LIMIT") or (None if read_only else DEFAULT_WRITE_MEMORY)
+        if limit:
+            try:
+                self._con.execute(f"SET memory_limit = {quote_literal(limit)}")
+            except duckdb.Error as exc:
+                raise StoreError(f"memory limit {limit!r} not understood; expected e.g. 1GB or 512MB") from exc
         if not read_only:
             self._ensure_schema(timezone)
 

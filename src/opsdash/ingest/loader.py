@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -183,7 +184,7 @@ def _malformed_reason(expected: int, found: int) -> str:
 
 
 def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[str],
-                    select: Callable[[str], str]) -> _Staged | None:
+                    select: Callable[[str], str], digest: _Digest) -> _Staged | None:
     """Bulk-read a CSV with DuckDB; None when line numbers could not be exact (use the Python reader)."""
     ncols = len(headers)
     cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols))
@@ -198,6 +199,10 @@ def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[st
                       "any_value(csv_line) FROM _rej_err GROUP BY line ORDER BY line")
     tx.execute("DROP TABLE IF EXISTS _rej_err")
     tx.execute("DROP TABLE IF EXISTS _rej_scan")
+    digest.wait()
+    if not info.utf8_valid and info.encoding == "utf-8":
+        tx.execute("DROP TABLE _stage")
+        return None
     single_line = all("\n" not in (r[4] or "").rstrip("\r\n") for r in rej)
     if info.lines - info.trailing_blank_lines != 1 + staged + len(rej) or not single_line:
         tx.execute("DROP TABLE _stage")
@@ -270,16 +275,16 @@ def load_file(store: Store, path: str | Path, *, table: str | None = None, mappi
             mapping = load_mapping(mapping)
         report.mapping = mapping.name if mapping else None
         say("checking")
-        info = readers.inspect_file(path, mapping.encoding if mapping else None)
-        report.sha256 = info.sha256
-        earlier = store.fetchone("SELECT load_id, table_name, strftime(finished_at, '%Y-%m-%d %H:%M') FROM loads "
-                                 "WHERE sha256 = ? ORDER BY load_id LIMIT 1", [info.sha256])
-        if earlier:
-            report.status, report.load_id, report.table = "duplicate", earlier[0], earlier[1]
-            report.message = (f"{path.name}: the same file (SHA-256 {info.sha256[:12]}…) was already loaded as "
-                              f"load {earlier[0]} into {earlier[1]} on {earlier[2]}; not loaded again")
-            return report
-        _load(store, info, table, mapping, report, say, started)
+        info = readers.sniff_file(path, mapping.encoding if mapping else None)
+        digest = _Digest(info)
+        if store.fetchone("SELECT 1 FROM loads WHERE file_bytes = ? LIMIT 1", [info.size]):
+            # A file of this size was loaded before: settle the hash first rather than redo a long load.
+            digest.wait()
+            _refuse_if_loaded(store.fetchone, info)
+        _load(store, info, table, mapping, report, say, started, digest)
+    except _AlreadyLoaded as dup:
+        report.status, report.load_id, report.table, report.message = "duplicate", dup.load_id, dup.table, str(dup)
+        report.sha256 = dup.sha256
     except FileRefused as exc:
         report.status, report.message = "refused", str(exc)
     except StoreError as exc:
@@ -289,16 +294,49 @@ def load_file(store: Store, path: str | Path, *, table: str | None = None, mappi
     return report
 
 
+class _AlreadyLoaded(Exception):
+    def __init__(self, info: readers.FileInfo, load_id: int, table: str, when: str) -> None:
+        super().__init__(f"{info.name}: the same file (SHA-256 {info.sha256[:12]}…) was already loaded as "
+                         f"load {load_id} into {table} on {when}; not loaded again")
+        self.load_id, self.table, self.sha256 = load_id, table, info.sha256
+
+
+def _refuse_if_loaded(fetchone: Callable[..., Any], info: readers.FileInfo) -> None:
+    earlier = fetchone("SELECT load_id, table_name, strftime(finished_at, '%Y-%m-%d %H:%M') FROM loads "
+                       "WHERE sha256 = ? ORDER BY load_id LIMIT 1", [info.sha256])
+    if earlier:
+        raise _AlreadyLoaded(info, *earlier)
+
+
+class _Digest:
+    """The file's full pass (SHA-256, line count, UTF-8 check) in a thread beside DuckDB's read."""
+
+    def __init__(self, info: readers.FileInfo) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(info,), daemon=True)
+        self._thread.start()
+
+    def _run(self, info: readers.FileInfo) -> None:
+        try:
+            readers.digest_file(info)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the loading thread by wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping: Mapping | None,
-          report: LoadReport, say: Progress, started: float) -> None:
+          report: LoadReport, say: Progress, started: float, digest: _Digest) -> None:
     name = info.name
     close: Callable[[], None] = lambda: None
     xlsx_rows = None
     delim = ","
+    forced_encoding = mapping.encoding if mapping else None
     if info.format == "csv":
         headers, delim = readers.read_csv_header(info, mapping.delimiter if mapping else None)
-        if info.encoding == "latin-1":
-            info.warnings.append("not valid UTF-8: read as Latin-1")
     elif info.format == "parquet":
         try:
             headers = [r[0] for r in store.fetchall("DESCRIBE SELECT * FROM read_parquet(?)", [str(info.path)])]
@@ -321,22 +359,16 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
         with store.transaction() as tx:
             load_id = tx.fetchone("SELECT nextval('load_id_seq')")[0]  # type: ignore[index]
             _checkpoint("reading", say)
-            staged: _Staged | None = None
-            if info.format == "csv":
-                staged = _stage_csv_fast(tx, info, delim, headers, select)
-                if staged is None:
-                    say("reading (exact line numbers)")
-                    staged = _stage_python(tx, readers.iter_csv_records(info, delim), ncols, headers, delim,
-                                           lambda s: select(s, ("_line",)))
-            elif info.format == "parquet":
-                src = ", ".join(f"CAST({qi(h)} AS VARCHAR) AS c{i}" for i, h in enumerate(headers))
-                sql = select(f"SELECT {src}, file_row_number + 1 AS _line FROM read_parquet({ql(str(info.path))}, "
-                             "file_row_number=true)", ("_line",))
-                tx.execute(f"CREATE TEMP TABLE _stage AS {sql}")
-                staged = _Staged("s._line", "", [])
-            else:
-                assert xlsx_rows is not None
-                staged = _stage_python(tx, xlsx_rows, ncols, headers, "\t", lambda s: select(s, ("_line",)))
+            try:
+                staged = _stage(tx, info, delim, headers, ncols, select, digest, forced_encoding, xlsx_rows, say)
+            except StoreError:
+                digest.wait()  # a damaged file is better explained by the full pass (e.g. a cut-short gzip)
+                raise
+            digest.wait()
+            _refuse_if_loaded(tx.fetchone, info)
+            report.sha256 = info.sha256
+            if info.format == "csv" and info.encoding == "latin-1" and not forced_encoding:
+                info.warnings.append("not valid UTF-8: read as Latin-1")
             _checkpoint("validating", say)
             _finish(tx, load_id, info, plan, mapping, staged, report, started)
             report.load_id = load_id
@@ -345,6 +377,33 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
         report.warnings = info.warnings
     finally:
         close()
+
+
+def _stage(tx: Tx, info: readers.FileInfo, delim: str, headers: list[str], ncols: int,
+           select: Callable[..., str], digest: _Digest, forced_encoding: str | None,
+           xlsx_rows: Any, say: Progress) -> _Staged:
+    """Read the file into the temporary table _stage (typed columns plus checks)."""
+    staged: _Staged | None = None
+    if info.format == "csv":
+        staged = _stage_csv_fast(tx, info, delim, headers, select, digest)
+        if staged is None and not info.utf8_valid and info.encoding == "utf-8" and not forced_encoding:
+            # The first chunk looked like UTF-8 but the rest is not: read it again as Latin-1.
+            info.encoding = "latin-1"
+            staged = _stage_csv_fast(tx, info, delim, headers, select, digest)
+        if staged is None:
+            say("reading (exact line numbers)")
+            staged = _stage_python(tx, readers.iter_csv_records(info, delim), ncols, headers, delim,
+                                   lambda s: select(s, ("_line",)))
+    elif info.format == "parquet":
+        src = ", ".join(f"CAST({qi(h)} AS VARCHAR) AS c{i}" for i, h in enumerate(headers))
+        sql = select(f"SELECT {src}, file_row_number + 1 AS _line FROM read_parquet({ql(str(info.path))}, "
+                     "file_row_number=true)", ("_line",))
+        tx.execute(f"CREATE TEMP TABLE _stage AS {sql}")
+        staged = _Staged("s._line", "", [])
+    else:
+        assert xlsx_rows is not None
+        staged = _stage_python(tx, xlsx_rows, ncols, headers, "\t", lambda s: select(s, ("_line",)))
+    return staged
 
 
 def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: Mapping | None,
@@ -393,10 +452,14 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
     cols = ", ".join(qi(c) for c in t.column_names)
     scols = ", ".join(f"s.{qi(c)}" for c in t.column_names)
     part = ", ".join(f"s.{qi(k)}" for k in t.key)
+    # Most files repeat no key: a hash aggregate finds that faster than the window that picks the latest row.
+    repeated = tx.fetchone(f"SELECT count(*) FROM (SELECT 1 FROM _stage s WHERE {valid} GROUP BY {part} "
+                           "HAVING count(*) > 1 LIMIT 1)")[0]  # type: ignore[index]
+    latest = (f"QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY s._order DESC NULLS LAST, "
+              f"{staged.line_sql} DESC) = 1") if repeated else ""
     row = tx.fetchone(
         f"INSERT INTO {target} ({cols}, _load_id, _line) SELECT {scols}, ?, {staged.line_sql} "
-        f"FROM _stage s {staged.line_join} WHERE {valid} "
-        f"QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY s._order DESC NULLS LAST, {staged.line_sql} DESC) = 1",
+        f"FROM _stage s {staged.line_join} WHERE {valid} {latest}",
         [load_id],
     )
     inserted = int(row[0]) if row else 0

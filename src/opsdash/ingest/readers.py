@@ -41,6 +41,7 @@ class FileInfo:
     bom: bool = False
     lines: int = 0  # physical lines of a (decompressed) CSV
     trailing_blank_lines: int = 0
+    utf8_valid: bool = True
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -48,62 +49,82 @@ class FileInfo:
         return self.path.name
 
 
-def inspect_file(path: Path, forced_encoding: str | None = None) -> FileInfo:
-    """One pass over the bytes: SHA-256, format by content, and for CSV the encoding and line count."""
+def sniff_file(path: Path, forced_encoding: str | None = None) -> FileInfo:
+    """Format by content, and for CSV a first guess of the encoding, from the file's first bytes."""
     try:
-        fh = path.open("rb")
+        with path.open("rb") as fh:
+            head = fh.read(CHUNK)
+        size = path.stat().st_size
     except FileNotFoundError as exc:
         raise FileRefused(f"{path}: no such file") from exc
     except OSError as exc:
         raise FileRefused(f"{path}: cannot be read ({exc.strerror})") from exc
-    sha = hashlib.sha256()
-    size = 0
-    with fh:
-        head = fh.read(CHUNK)
-        fmt, gz = _sniff_format(path, head)
-        info = FileInfo(path=path, sha256="", size=0, format=fmt, gzip=gz)
-        decomp = zlib.decompressobj(wbits=47) if gz else None
-        utf8 = codecs.getincrementaldecoder("utf-8")()
-        utf8_ok = forced_encoding != "latin-1"
-        newlines = 0
-        last = b""
-        chunk = head
-        first = True
-        while chunk:
-            sha.update(chunk)
-            size += len(chunk)
-            if fmt == "csv":
-                try:
-                    data = decomp.decompress(chunk) if decomp else chunk
-                except zlib.error as exc:
-                    raise FileRefused(f"{path.name}: not a readable gzip file ({exc})") from exc
-                if first:
-                    info.bom = data.startswith(codecs.BOM_UTF8)
-                    first = False
-                if data:
-                    newlines += data.count(b"\n")
-                    last = (last + data)[-256:]
-                    if utf8_ok and not data.isascii():
-                        try:
-                            utf8.decode(data)
-                        except UnicodeDecodeError:
-                            utf8_ok = False
-            chunk = fh.read(CHUNK)
-    if decomp is not None and not decomp.eof:
-        raise FileRefused(f"{path.name}: the gzip file is cut short (it ends before its end-of-stream marker); "
-                          "expected a complete .gz file")
-    info.sha256 = sha.hexdigest()
-    info.size = size
+    fmt, gz = _sniff_format(path, head)
+    info = FileInfo(path=path, sha256="", size=size, format=fmt, gzip=gz)
     if fmt == "csv":
+        try:
+            data = zlib.decompressobj(wbits=47).decompress(head) if gz else head
+        except zlib.error as exc:
+            raise FileRefused(f"{path.name}: not a readable gzip file ({exc})") from exc
+        info.bom = data.startswith(codecs.BOM_UTF8)
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(data)
+            guess = "utf-8"
+        except UnicodeDecodeError:
+            guess = "latin-1"
+        info.encoding = forced_encoding or guess
+    return info
+
+
+def digest_file(info: FileInfo, forced_encoding: str | None = None) -> FileInfo:  # noqa: ARG001
+    """One full pass over the bytes: SHA-256 and, for CSV, line count, trailing blank lines and UTF-8 validity.
+
+    Runs beside DuckDB's read of the same file (hashlib releases the GIL), so it costs little wall time.
+    """
+    sha = hashlib.sha256()
+    decomp = zlib.decompressobj(wbits=47) if info.gzip else None
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    utf8_ok = True
+    newlines = 0
+    last = b""
+    with info.path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            sha.update(chunk)
+            if info.format != "csv":
+                continue
+            try:
+                data = decomp.decompress(chunk) if decomp else chunk
+            except zlib.error as exc:
+                raise FileRefused(f"{info.name}: not a readable gzip file ({exc})") from exc
+            if data:
+                newlines += data.count(b"\n")
+                last = (last + data)[-256:]
+                if utf8_ok and not data.isascii():
+                    try:
+                        utf8.decode(data)
+                    except UnicodeDecodeError:
+                        utf8_ok = False
+    if decomp is not None and not decomp.eof:
+        raise _cut_short(info)
+    info.sha256 = sha.hexdigest()
+    if info.format == "csv":
         if utf8_ok:
             try:
                 utf8.decode(b"", final=True)
             except UnicodeDecodeError:
                 utf8_ok = False
-        info.encoding = forced_encoding or ("utf-8" if utf8_ok else "latin-1")
+        info.utf8_valid = utf8_ok
         info.lines = newlines + (1 if last and not last.endswith(b"\n") else 0)
         tail = last.replace(b"\r", b"")
         info.trailing_blank_lines = max(0, len(tail) - len(tail.rstrip(b"\n")) - 1)
+    return info
+
+
+def inspect_file(path: Path, forced_encoding: str | None = None) -> FileInfo:
+    """Sniff and digest in one go, settling the encoding."""
+    info = digest_file(sniff_file(path, forced_encoding), forced_encoding)
+    if forced_encoding is None and not info.utf8_valid:
+        info.encoding = "latin-1"
     return info
 
 
@@ -157,9 +178,17 @@ def detect_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _cut_short(info: FileInfo) -> FileRefused:
+    return FileRefused(f"{info.name}: the gzip file is cut short (it ends before its end-of-stream marker); "
+                       "expected a complete .gz file")
+
+
 def read_csv_header(info: FileInfo, forced_delimiter: str | None = None) -> tuple[list[str], str]:
-    with _open_text(info) as fh:
-        first_line = fh.readline()
+    try:
+        with _open_text(info) as fh:
+            first_line = fh.readline()
+    except (EOFError, zlib.error, OSError) as exc:
+        raise _cut_short(info) from exc
     if not first_line.strip():
         raise FileRefused(f"{info.name}: the first line is empty; expected the header row on line 1")
     delim = forced_delimiter or detect_delimiter(first_line)
