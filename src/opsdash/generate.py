@@ -782,27 +782,36 @@ def _sample_readme(manifest: dict[str, Any], w: _Writer) -> str:
     return "\n".join(lines)
 
 
+def flat_table(table: str, seed: int, months: int, scale: float, as_of: dt.date | None = None) -> "pa.Table":
+    """One table's final state with the contract's columns, as Arrow (dates as dates)."""
+    import pyarrow as pa
+
+    tl = Timeline(as_of or dt.date.today(), months)
+    makers = {"claims": claims, "work_items": work_items, "calls": calls, "qa_audits": qa_audits}
+    if table in makers:
+        df = makers[table](seed, tl, scale)
+    elif table == "sla_targets":
+        df = sla_targets(tl)
+    else:
+        df = reported_kpis(tl, claims(seed, tl, scale), work_items(seed, tl, scale), calls(seed, tl, scale))
+    out = pa.Table.from_pandas(df[list(contract.TABLES[table].column_names)], preserve_index=False)
+    for c in contract.TABLES[table].columns:  # dates as dates, not midnight timestamps
+        if c.type == contract.ColType.DATE:
+            i = out.schema.get_field_index(c.name)
+            out = out.set_column(i, c.name, out.column(i).cast(pa.date32()))
+    return out
+
+
+def write_csv(table: "pa.Table", path: Path) -> Path:
+    import pyarrow.csv as pacsv
+
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    return path
+
+
 def write_flat(out: Path, seed: int, months: int, scale: float, as_of: dt.date | None,
                tables: list[str]) -> list[Path]:
     """One CSV per table with the contract's headers and the final state of every row (benchmarks)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    tl = Timeline(as_of or dt.date.today(), months)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    makers = {"claims": claims, "work_items": work_items, "calls": calls, "qa_audits": qa_audits}
-    written = []
-    for t in tables:
-        if t in makers:
-            df = makers[t](seed, tl, scale)
-        elif t == "sla_targets":
-            df = sla_targets(tl)
-        else:
-            df = reported_kpis(tl, claims(seed, tl, scale), work_items(seed, tl, scale), calls(seed, tl, scale))
-        df = df[list(contract.TABLES[t].column_names)]
-        path = out / f"{t}.csv"
-        pacsv.write_csv(pa.Table.from_pandas(df, preserve_index=False), path,
-                        pacsv.WriteOptions(quoting_style="needed"))
-        written.append(path)
-    return written
+    return [write_csv(flat_table(t, seed, months, scale, as_of), out / f"{t}.csv") for t in tables]
