@@ -28,3 +28,10 @@ def test_readme_shows_the_two_commands_and_every_cli_command():
         assert f"opsdash {name}" in readme, name
     for doc in ("docs/data-contract.md", "docs/mapping-files.md", "docs/cli.md"):
         assert doc in readme
+
+
+def test_every_environment_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = {m for p in (ROOT / "src").rglob("*.py") for m in re.findall(r"OPSDASH_[A-Z_]+", p.read_text())}
+    names |= set(re.findall(r"OPSDASH_[A-Z_]+", (ROOT / "Makefile").read_text()))
+    assert names and {n for n in names if f"`{n}`" not in readme} == set()

@@ -67,6 +67,8 @@ def test_load_record_and_lineage(write, load, store):
     assert rec["file_name"] == "c.csv" and rec["table_name"] == "claims" and len(rec["sha256"]) == 64
     assert (rec["rows_read"], rec["rows_loaded"], rec["rows_rejected"], rec["rows_replaced"]) == (2, 1, 1, 0)
     assert rec["started_at"] <= rec["finished_at"]
+    assert (rec["file_format"], rec["encoding"], rec["delimiter"], rec["file_bytes"]) == (
+        "csv", "utf-8", "comma", (store.path.parent / "c.csv").stat().st_size)
     assert store.fetchall("SELECT _load_id, _line FROM claims") == [(rep.load_id, 2)]
     assert rejects(store, rep.load_id)[0][:3] == (3, "billed_amount", "invalid")
 
@@ -294,3 +296,16 @@ def test_writing_stores_cap_duckdb_memory(tmp_path, monkeypatch):
     monkeypatch.setenv("OPSDASH_MEMORY_LIMIT", "512MB")
     with Store(tmp_path / "b.duckdb") as s:
         assert s.fetchone("SELECT current_setting('memory_limit')")[0] in ("488.2 MiB", "512.0 MiB")
+
+
+def test_progress_is_reported_through_the_stages_with_percentages(tmp_path, store):
+    rows = "".join(f"C{i},Acme,2026-01-05,Aetna\n" for i in range(1_500_000))
+    p = tmp_path / "big.csv"
+    p.write_text("claim_id,vendor,received_date,payer\n" + rows)
+    seen: list[str] = []
+    rep = load_file(store, p, progress=seen.append)
+    assert rep.rows_loaded == 1_500_000
+    stages = [s for s in seen if not s.startswith("reading ")]
+    assert stages == ["checking", "reading", "validating", "committing"]
+    percents = [float(s.split()[1].rstrip("%")) for s in seen if s.startswith("reading ")]
+    assert percents and all(0 <= x <= 100 for x in percents)

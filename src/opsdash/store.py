@@ -100,6 +100,13 @@ class Tx:
         with _translated():
             return self._cur.execute(sql, params or []).df()
 
+    def progress(self) -> float:
+        """Percent done of the statement running on this transaction's cursor (-1 when unknown).
+
+        Safe to call from another thread while the statement runs.
+        """
+        return float(self._cur.query_progress())
+
     def register(self, name: str, data: Any) -> None:
         """Expose an Arrow table or pandas frame to SQL under ``name``."""
         self._cur.register(name, data)
@@ -176,6 +183,9 @@ class Store:
     def transaction(self) -> Iterator[Tx]:
         """All or nothing: commit when the block ends, roll back on any exception."""
         with self._con.cursor() as cur:
+            # Progress is tracked (never printed by DuckDB) so long loads can report it.
+            cur.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false; "
+                        "SET progress_bar_time = 0")
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield Tx(cur)

@@ -294,6 +294,29 @@ def load_file(store: Store, path: str | Path, *, table: str | None = None, mappi
     return report
 
 
+class _Ticker:
+    """Reports DuckDB's progress on the running statement as "reading 42%" while a file is staged."""
+
+    def __init__(self, tx: Tx, say: Progress, every: float = 0.25) -> None:
+        self._tx, self._say, self._every = tx, say, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            pct = self._tx.progress()
+            if pct >= 0:
+                self._say(f"reading {pct:.0f}%")
+
+    def __enter__(self) -> _Ticker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class _AlreadyLoaded(Exception):
     def __init__(self, info: readers.FileInfo, load_id: int, table: str, when: str) -> None:
         super().__init__(f"{info.name}: the same file (SHA-256 {info.sha256[:12]}…) was already loaded as "
@@ -337,6 +360,7 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
     forced_encoding = mapping.encoding if mapping else None
     if info.format == "csv":
         headers, delim = readers.read_csv_header(info, mapping.delimiter if mapping else None)
+        info.delimiter = readers.DELIMITER_NAMES.get(delim, delim)
     elif info.format == "parquet":
         try:
             headers = [r[0] for r in store.fetchall("DESCRIBE SELECT * FROM read_parquet(?)", [str(info.path)])]
@@ -360,7 +384,8 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
             load_id = tx.fetchone("SELECT nextval('load_id_seq')")[0]  # type: ignore[index]
             _checkpoint("reading", say)
             try:
-                staged = _stage(tx, info, delim, headers, ncols, select, digest, forced_encoding, xlsx_rows, say)
+                with _Ticker(tx, say):
+                    staged = _stage(tx, info, delim, headers, ncols, select, digest, forced_encoding, xlsx_rows, say)
             except StoreError:
                 digest.wait()  # a damaged file is better explained by the full pass (e.g. a cut-short gzip)
                 raise
@@ -473,7 +498,7 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
         "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "to_timestamp(?)::TIMESTAMP, now()::TIMESTAMP, ?, ?)",
         [load_id, info.name, str(info.path.resolve()), info.sha256, info.size, t.name, info.format,
-         info.encoding if info.format == "csv" else None, None,
+         info.encoding if info.format == "csv" else None, info.delimiter,
          mapping.name if mapping else None, mapping.sha256 if mapping else None,
          report.rows_read, report.rows_loaded, report.rows_rejected, report.rows_skipped,
          report.rows_replaced, report.rows_superseded,

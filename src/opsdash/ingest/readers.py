@@ -42,6 +42,7 @@ class FileInfo:
     lines: int = 0  # physical lines of a (decompressed) CSV
     trailing_blank_lines: int = 0
     utf8_valid: bool = True
+    delimiter: str | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
