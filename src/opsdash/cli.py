@@ -14,7 +14,6 @@ from opsdash import __version__, contract
 from opsdash.store import Store, StoreError, default_db_path
 
 EXIT_REFUSED = 1
-EXIT_USAGE = 2
 READ_SHARE = 0.65
 
 db_option = click.option(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,14 +29,17 @@ from opsdash.store import quote_literal as ql
 FAULT_STAGE_ENV, FAULT_FILE_ENV, FAULT_SECONDS_ENV = "OPSDASH_FAULT_STAGE", "OPSDASH_FAULT_FILE", "OPSDASH_FAULT_SECONDS"
 
 
+MAX_LINE_BYTES = 16 << 20
+
+Progress = Callable[[str], None]
+
+
 def _checkpoint(stage: str, say: Progress) -> None:
+    """Report a stage; in the crash tests, pause here so the process can be killed at a known point."""
     say(stage)
     if os.environ.get(FAULT_STAGE_ENV) == stage and os.environ.get(FAULT_FILE_ENV):
         Path(os.environ[FAULT_FILE_ENV]).write_text(stage)
         time.sleep(float(os.environ.get(FAULT_SECONDS_ENV, "120")))
-MAX_LINE_BYTES = 16 << 20
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -258,8 +262,6 @@ def _stage_python(tx: Tx, records: Iterable[tuple[int, list[Any]]], ncols: int, 
 
 
 def _mask(text: str) -> str:
-    import re
-
     return re.sub(contract.SSN_PATTERN, SSN_MASK, text)
 
 

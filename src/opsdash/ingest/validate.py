@@ -82,14 +82,14 @@ def _clean(col: contract.Column, binding: Binding, mapping: Mapping | None) -> s
     return expr
 
 
-def _typed(col: contract.Column, mapping: Mapping | None, tz: str) -> tuple[str, str]:
+def _typed(table: contract.Table, col: contract.Column, mapping: Mapping | None, tz: str) -> tuple[str, str]:
     """SQL for the typed value and the expectation said when parsing fails."""
     r = _r(col.name)
     fmt = mapping.format_for(col) if mapping else None
     expect = contract.TYPE_EXPECTATIONS[col.type]
     if col.type == ColType.TEXT:
-        lower = any(isinstance(rule, contract.OneOf) and rule.column == col.name
-                    for t in contract.TABLES.values() for rule in t.rules)
+        # Codes checked against a list (initial_outcome, level) are stored lower-case.
+        lower = any(isinstance(rule, contract.OneOf) and rule.column == col.name for rule in table.rules)
         return (f"lower({r})" if lower else r), expect
     if col.type == ColType.DATE:
         if fmt:
@@ -182,7 +182,7 @@ def stage_select(table: contract.Table, bindings: dict[str, Binding], headers: l
     typed: list[str] = []
     expectations: dict[str, str] = {}
     for c in cols:
-        expr, expectations[c.name] = _typed(c, mapping, tz)
+        expr, expectations[c.name] = _typed(table, c, mapping, tz)
         typed.append(f"{expr} AS {_t(c.name)}")
 
     checks = _checks(table, expectations)
