@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from opsdash.contract import TABLES
 from opsdash.store import default_db_path
 from opsdash.ui import data
 
@@ -12,7 +13,7 @@ if data.store() is not None:
     path = str(default_db_path())
     counts = data.row_counts(path)
     for col, (table, n) in zip(st.columns(len(counts)), counts.items()):
-        col.metric(table.replace("_", " ").capitalize(), f"{n:,}", help=f"rows stored in `{table}`")
+        col.metric(TABLES[table].label, f"{n:,}", help=f"rows stored in `{table}`: {TABLES[table].description}")
     st.subheader("Loads")
     st.dataframe(data.load_history(path), hide_index=True, use_container_width=True)
     st.subheader("Rejected rows")

@@ -20,6 +20,7 @@ def test_loads_page_shows_the_store(monkeypatch, sample_store):
     metrics = {m.label: m.value for m in at.metric}
     counts = sample_store.table_counts()
     assert metrics["Claims"] == f"{counts['claims']:,}" and metrics["Calls"] == f"{counts['calls']:,}"
+    assert metrics["Quality audits"] == f"{counts['qa_audits']:,}" and metrics["Service levels"] == f"{counts['sla_targets']:,}"
     loads = at.dataframe[0].value
     assert len(loads) == len(sample_store.reports)
     rejects = at.dataframe[1].value

@@ -124,6 +124,7 @@ Rule = Compare | Bound | Needs | NotBoth | OneOf
 @dataclass(frozen=True)
 class Table:
     name: str
+    label: str
     description: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
@@ -159,6 +160,7 @@ TABLES: dict[str, Table] = {
     for t in (
         Table(
             "claims",
+            "Claims",
             "One row per claim worked by a vendor.",
             (
                 _c("claim_id", T, True, "the vendor's claim identifier"),
@@ -189,6 +191,7 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "qa_audits",
+            "Quality audits",
             "One row per audited work item (quality sampling).",
             (
                 _c("audit_id", T, True, "the vendor's audit identifier"),
@@ -212,6 +215,7 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "work_items",
+            "Work items",
             "One row per SLA-tracked task (eligibility checks, prior authorisations, coding, "
             "transcription, radiology reads, claim follow-up, scheduling requests).",
             (
@@ -233,6 +237,7 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "calls",
+            "Calls",
             "One row per call offered to a patient-access queue.",
             (
                 _c("call_id", T, True, "the vendor's call identifier"),
@@ -254,6 +259,7 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "sla_targets",
+            "Service levels",
             "The contract's service levels.",
             (
                 _c("vendor", T, True, "a vendor, or `*` for every vendor (a vendor's own row wins)"),
@@ -277,6 +283,7 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "reported_kpis",
+            "Vendor-reported KPIs",
             "What a vendor itself reported, for reconciliation.",
             (
                 _c("vendor", T, True, "BPO partner"),

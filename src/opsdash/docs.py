@@ -55,7 +55,7 @@ def render_data_contract() -> str:
         "## Tables",
     ]
     for t in contract.TABLES.values():
-        out += [f"### {t.name}", "", t.description, "", f"Key: {', '.join(f'`{k}`' for k in t.key)}.", "",
+        out += [f"### {t.name}: {t.label}", "", t.description, "", f"Key: {', '.join(f'`{k}`' for k in t.key)}.", "",
                 "| column | type | required | meaning |", "|---|---|---|---|"]
         for c in t.columns:
             meaning = c.meaning + (f" (default `{c.default}`)" if c.default else "")
