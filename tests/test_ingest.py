@@ -70,6 +70,8 @@ def test_load_record_and_lineage(write, load, store):
     assert (rec["file_format"], rec["encoding"], rec["delimiter"], rec["file_bytes"]) == (
         "csv", "utf-8", "comma", (store.path.parent / "c.csv").stat().st_size)
     assert store.fetchall("SELECT _load_id, _line FROM claims") == [(rep.load_id, 2)]
+    assert sorted(rec["columns_present"]) == sorted(["claim_id", "vendor", "received_date", "submitted_date",
+                                                    "adjudicated_date", "initial_outcome", "billed_amount", "paid_amount"])
     assert rejects(store, rep.load_id)[0][:3] == (3, "billed_amount", "invalid")
 
 

@@ -85,6 +85,7 @@ def render_data_contract() -> str:
         "- **Lineage.** Every stored row carries `_load_id` (its load) and `_line` (its line in the file). Every",
         "  load records the file name and path, SHA-256, size, table, format, encoding, mapping (and its SHA-256),",
         "  rows read / loaded / rejected / skipped / replaced / superseded, PHI columns dropped, columns ignored,",
+        "  the contract columns the file supplied,",
         "  start and end time, and who loaded it.",
         "",
         "## Protected health information",

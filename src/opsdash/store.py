@@ -70,7 +70,7 @@ SYSTEM_DDL = (
         mapping_name VARCHAR, mapping_sha256 VARCHAR,
         rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, rows_skipped BIGINT,
         rows_replaced BIGINT, rows_superseded BIGINT,
-        phi_columns_dropped VARCHAR[], ignored_columns VARCHAR[], warnings VARCHAR[],
+        phi_columns_dropped VARCHAR[], ignored_columns VARCHAR[], warnings VARCHAR[], columns_present VARCHAR[],
         started_at TIMESTAMP, finished_at TIMESTAMP, loaded_by VARCHAR, opsdash_version VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS rejects (
         load_id BIGINT, file_name VARCHAR, line BIGINT, column_name VARCHAR,

@@ -497,14 +497,14 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
 
     assert report.rows_read == report.rows_loaded + report.rows_rejected + report.rows_skipped
     tx.execute(
-        "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "to_timestamp(?)::TIMESTAMP, now()::TIMESTAMP, ?, ?)",
         [load_id, info.name, str(info.path.resolve()), info.sha256, info.size, t.name, info.format,
          info.encoding if info.format == "csv" else None, info.delimiter,
          mapping.name if mapping else None, mapping.sha256 if mapping else None,
          report.rows_read, report.rows_loaded, report.rows_rejected, report.rows_skipped,
          report.rows_replaced, report.rows_superseded,
-         plan.phi_columns, plan.ignored, info.warnings, started, _user(), __version__],
+         plan.phi_columns, plan.ignored, info.warnings, sorted(plan.bindings), started, _user(), __version__],
     )
 
 
