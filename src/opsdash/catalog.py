@@ -1,0 +1,210 @@
+"""The KPI catalogue as data: every number opsdash shows comes from one of these declarations.
+
+A declaration holds SQL fragments over its table's columns. They use only column names and the
+named parameters ``$as_of``, ``$answer_threshold_s`` and ``$short_abandon_s`` (bound at query
+time, never pasted). Adding a KPI of an existing kind is one more entry here and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Kinds of KPI the engine knows how to compute.
+KINDS = ("count", "ratio", "quantile", "mean", "backlog")
+GRAINS = ("day", "week", "month", "quarter")
+UNITS = {"count": "", "days": "days", "hours": "hours", "seconds": "s", "fraction": "%"}
+DIRECTIONS = ("higher", "lower", "neutral")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    id: str
+    label: str
+    description: str  # what it measures and the formula, in words
+    table: str
+    period: str  # SQL: the time that places a row in a period
+    period_words: str
+    kind: str
+    unit: str
+    direction: str
+    numerator: str | None = None  # ratio: SQL summed over rows (booleans count as 1)
+    denominator: str | None = None
+    value: str | None = None  # quantile/mean: SQL value per row
+    quantile: float | None = None
+    rows: str | None = None  # SQL condition: which rows the KPI looks at
+    backlog_in: str | None = None  # backlog: time a row joins the backlog
+    backlog_out: str | None = None  # backlog: time a row leaves it (NULL = still in)
+    target: float | None = None
+    target_source: str = ""
+
+    @property
+    def is_ratio(self) -> bool:
+        return self.kind == "ratio"
+
+
+# Calls left out of every call KPI but volume: abandoned within the short-abandon window.
+NOT_SHORT_ABANDON = "NOT coalesce(epoch(abandoned_at - offered_at) <= $short_abandon_s, false)"
+ANSWERED_OR_ABANDONED = "(answered_at IS NOT NULL OR abandoned_at IS NOT NULL)"
+
+# SLA adherence per item (kpis.md): with a due time, assessable once completed or due by as_of, met when
+# completed by the due time; without one, the source system's sla_met, assessable once completed (or always
+# when the export had no completed_at column at all).
+SLA_ASSESSABLE = ("CASE WHEN due_at IS NOT NULL THEN completed_at IS NOT NULL OR due_at <= $as_of "
+                  "WHEN sla_met IS NOT NULL THEN completed_at IS NOT NULL OR NOT _has_completed_at "
+                  "ELSE false END")
+SLA_MET = "CASE WHEN due_at IS NOT NULL THEN coalesce(completed_at <= due_at, false) ELSE coalesce(sla_met, false) END"
+
+KPIS: dict[str, Kpi] = {k.id: k for k in (
+    # -- claims ---------------------------------------------------------------------------------
+    Kpi("claim_volume", "Claims received", "Number of claims received in the period.",
+        "claims", "received_date", "received_date", "count", "count", "neutral"),
+    Kpi("claim_turnaround_days", "Claim turnaround (median)",
+        "Median days from received_date to submitted_date, over claims submitted in the period.",
+        "claims", "submitted_date", "submitted_date", "quantile", "days", "lower",
+        value="date_diff('day', received_date, submitted_date)", quantile=0.5, rows="submitted_date IS NOT NULL",
+        target_source="contract"),
+    Kpi("claim_turnaround_p90_days", "Claim turnaround (90th percentile)",
+        "90th percentile (continuous) of days from received_date to submitted_date, over claims submitted in the period.",
+        "claims", "submitted_date", "submitted_date", "quantile", "days", "lower",
+        value="date_diff('day', received_date, submitted_date)", quantile=0.9, rows="submitted_date IS NOT NULL"),
+    Kpi("clean_claim_rate", "Clean claim rate",
+        "Claims whose first submission was clean, divided by claims with clean_submission recorded, by submitted_date.",
+        "claims", "submitted_date", "submitted_date", "ratio", "fraction", "higher",
+        numerator="clean_submission = true", denominator="clean_submission IS NOT NULL",
+        target=0.95, target_source="HFMA MAP Key CL-1 definition; 95% is the common industry target"),
+    Kpi("initial_denial_rate", "Initial denial rate",
+        "Claims whose payer's first decision was a denial, divided by claims with a first decision, by adjudicated_date.",
+        "claims", "adjudicated_date", "adjudicated_date", "ratio", "fraction", "lower",
+        numerator="initial_outcome = 'denied'", denominator="initial_outcome IS NOT NULL",
+        target=0.05, target_source="HFMA Claim Integrity Task Force definition; under 5% is the common target"),
+    Kpi("unbilled_backlog", "Unbilled backlog at period end",
+        "Claims received by the period's end (or as-of, when earlier) and not submitted by then.",
+        "claims", "received_date", "period end", "backlog", "count", "lower",
+        backlog_in="received_date", backlog_out="submitted_date"),
+    # -- quality audits ---------------------------------------------------------------------------
+    Kpi("error_rate", "Error rate (per opportunity)",
+        "Sum of errors divided by sum of opportunities, over items audited in the period.",
+        "qa_audits", "audit_date", "audit_date", "ratio", "fraction", "lower",
+        numerator="errors", denominator="opportunities"),
+    Kpi("accuracy_rate", "Accuracy (items without error)",
+        "Audited items with no error divided by items audited, by audit_date.",
+        "qa_audits", "audit_date", "audit_date", "ratio", "fraction", "higher",
+        numerator="errors = 0", denominator="1",
+        target=0.95, target_source="coding accuracy benchmark (AHIMA/AAPC)"),
+    Kpi("critical_error_rate", "Items with a critical error",
+        "Audited items with at least one critical error divided by items with critical_errors recorded, by audit_date.",
+        "qa_audits", "audit_date", "audit_date", "ratio", "fraction", "lower",
+        numerator="critical_errors > 0", denominator="critical_errors IS NOT NULL"),
+    # -- work items -------------------------------------------------------------------------------
+    Kpi("work_volume", "Work items opened", "Number of work items opened in the period.",
+        "work_items", "opened_at", "opened_at", "count", "count", "neutral"),
+    Kpi("sla_adherence", "SLA adherence",
+        "Items that met their SLA divided by items that can be judged. With a due time: judged once completed "
+        "or once due by as-of, met when completed by the due time, placed in the due time's period. Without one: "
+        "the source system's sla_met, judged once completed, placed in the completion's period (or the opening's).",
+        "work_items", "coalesce(due_at, completed_at, opened_at)", "due_at, else completed_at, else opened_at",
+        "ratio", "fraction", "higher",
+        numerator=f"({SLA_ASSESSABLE}) AND ({SLA_MET})", denominator=SLA_ASSESSABLE,
+        target=0.95, target_source="contract"),
+    Kpi("turnaround_hours", "Turnaround (median)",
+        "Median hours from opened_at to completed_at, over items completed in the period.",
+        "work_items", "completed_at", "completed_at", "quantile", "hours", "lower",
+        value="epoch(completed_at - opened_at) / 3600.0", quantile=0.5, rows="completed_at IS NOT NULL"),
+    Kpi("overdue_backlog", "Open items past due at period end",
+        "Items opened by the period's end (or as-of, when earlier), due before it and not completed by then.",
+        "work_items", "due_at", "period end", "backlog", "count", "lower",
+        backlog_in="due_at", backlog_out="completed_at"),
+    # -- calls ------------------------------------------------------------------------------------
+    Kpi("call_volume", "Calls offered", "Number of calls offered to the queue in the period (short abandons included).",
+        "calls", "offered_at", "offered_at", "count", "count", "neutral"),
+    Kpi("service_level", "Service level",
+        "Calls answered within the answer threshold divided by calls answered or abandoned, short abandons left out "
+        "(ICMI formula), by offered_at.",
+        "calls", "offered_at", "offered_at", "ratio", "fraction", "higher",
+        numerator="answered_at IS NOT NULL AND epoch(answered_at - offered_at) <= $answer_threshold_s",
+        denominator=ANSWERED_OR_ABANDONED, rows=NOT_SHORT_ABANDON,
+        target=0.80, target_source="80/20 convention; contract"),
+    Kpi("abandonment_rate", "Abandonment rate",
+        "Calls abandoned divided by calls answered or abandoned, short abandons left out, by offered_at.",
+        "calls", "offered_at", "offered_at", "ratio", "fraction", "lower",
+        numerator="abandoned_at IS NOT NULL", denominator=ANSWERED_OR_ABANDONED, rows=NOT_SHORT_ABANDON,
+        target=0.05, target_source="HFMA patient-access guidance"),
+    Kpi("average_speed_of_answer_s", "Average speed of answer",
+        "Mean seconds from offered_at to answered_at, over answered calls, by offered_at.",
+        "calls", "offered_at", "offered_at", "mean", "seconds", "lower",
+        value="epoch(answered_at - offered_at)", rows=f"answered_at IS NOT NULL AND {NOT_SHORT_ABANDON}"),
+    Kpi("average_handle_time_s", "Average handle time",
+        "Mean handle_seconds over answered calls that have it, by offered_at.",
+        "calls", "offered_at", "offered_at", "mean", "seconds", "lower",
+        value="handle_seconds", rows=f"answered_at IS NOT NULL AND handle_seconds IS NOT NULL AND {NOT_SHORT_ABANDON}"),
+    Kpi("first_contact_resolution_rate", "First-contact resolution",
+        "Calls resolved at first contact divided by calls with first_contact_resolved recorded, short abandons "
+        "left out, by offered_at.",
+        "calls", "offered_at", "offered_at", "ratio", "fraction", "higher",
+        numerator="first_contact_resolved = true", denominator="first_contact_resolved IS NOT NULL",
+        rows=NOT_SHORT_ABANDON),
+)}
+
+#: Columns a KPI may be broken down or filtered by, per table (the only identifiers user input can pick).
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "claims": ("vendor", "facility", "payer", "claim_type", "initial_outcome", "denial_reason"),
+    "qa_audits": ("vendor", "process", "facility", "error_category"),
+    "work_items": ("vendor", "process", "priority", "facility"),
+    "calls": ("vendor", "queue"),
+}
+
+#: Event times of each table: their latest value is the default as-of (never a due time).
+EVENT_TIMES: dict[str, tuple[str, ...]] = {
+    "claims": ("received_date", "submitted_date", "adjudicated_date"),
+    "qa_audits": ("audit_date",),
+    "work_items": ("opened_at", "completed_at"),
+    "calls": ("offered_at", "answered_at", "abandoned_at"),
+}
+
+#: How a table looks as known at $as_of: later events, and what they carry, are not known yet.
+AS_OF_VIEWS: dict[str, str] = {
+    "claims": (
+        "SELECT * REPLACE ("
+        "CASE WHEN submitted_date <= CAST($as_of AS DATE) THEN submitted_date END AS submitted_date, "
+        "CASE WHEN submitted_date <= CAST($as_of AS DATE) THEN clean_submission END AS clean_submission, "
+        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN adjudicated_date END AS adjudicated_date, "
+        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN initial_outcome END AS initial_outcome, "
+        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN denial_reason END AS denial_reason, "
+        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN paid_amount END AS paid_amount) "
+        "FROM claims WHERE received_date <= CAST($as_of AS DATE)"),
+    "qa_audits": "SELECT * FROM qa_audits WHERE audit_date <= CAST($as_of AS DATE)",
+    "work_items": (
+        "SELECT w.* REPLACE (CASE WHEN w.completed_at <= $as_of THEN w.completed_at END AS completed_at), "
+        "coalesce(list_contains(l.columns_present, 'completed_at'), true) AS _has_completed_at "
+        "FROM work_items w LEFT JOIN loads l ON l.load_id = w._load_id WHERE w.opened_at <= $as_of"),
+    "calls": (
+        "SELECT * REPLACE ("
+        "CASE WHEN answered_at <= $as_of THEN answered_at END AS answered_at, "
+        "CASE WHEN abandoned_at <= $as_of THEN abandoned_at END AS abandoned_at, "
+        "CASE WHEN answered_at <= $as_of THEN handle_seconds END AS handle_seconds, "
+        "CASE WHEN answered_at <= $as_of THEN first_contact_resolved END AS first_contact_resolved) "
+        "FROM calls WHERE offered_at <= $as_of"),
+}
+
+#: The column a target's `process` restricts, per table.
+PROCESS_COLUMN = {"work_items": "process", "qa_audits": "process", "calls": "queue"}
+
+
+def get(kpi_id: str) -> Kpi:
+    try:
+        return KPIS[kpi_id]
+    except KeyError:
+        raise KeyError(f"unknown KPI {kpi_id!r}; expected one of {', '.join(KPIS)}") from None
+
+
+def format_value(kpi: Kpi, value: float | None) -> str:
+    """A value as a person reads it: percentages with one decimal, days and hours with one, counts with separators."""
+    if value is None or value != value:
+        return "–"
+    if kpi.unit == "fraction":
+        return f"{value * 100:.1f}%"
+    if kpi.unit == "count":
+        return f"{value:,.0f}"
+    if kpi.unit == "seconds":
+        return f"{value:,.0f} s"
+    return f"{value:,.1f} {kpi.unit}"

@@ -1,0 +1,207 @@
+"""Compile a KPI request to SQL, run it through the store, return a tidy frame.
+
+``series()`` is the one way numbers are computed: every page, export, report and command calls it.
+User input reaches SQL only as bound parameters; identifiers come from the catalogue's allow-lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from opsdash import catalog
+from opsdash.catalog import Kpi
+from opsdash.store import Store
+from opsdash.store import quote_ident as qi
+
+STEP = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY", "month": "INTERVAL 1 MONTH", "quarter": "INTERVAL 3 MONTH"}
+NULL_KEY = "\x00"  # stands in for an empty breakdown value inside ASOF joins (which match on equality)
+
+
+class MetricsError(ValueError):
+    """A request that cannot be answered as asked; the message lists what is valid."""
+
+
+@dataclass(frozen=True)
+class Request:
+    kpi: str
+    grain: str | None = "month"  # None: one value over the whole range
+    by: tuple[str, ...] = ()
+    where: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    start: dt.date | None = None
+    end: dt.date | None = None
+    as_of: dt.datetime | None = None
+    answer_threshold_s: float = 30.0
+    short_abandon_s: float = 5.0
+
+
+def validate(req: Request) -> Kpi:
+    if req.kpi not in catalog.KPIS:
+        raise MetricsError(f"unknown KPI {req.kpi!r}; expected one of {', '.join(catalog.KPIS)}")
+    kpi = catalog.KPIS[req.kpi]
+    if req.grain is not None and req.grain not in catalog.GRAINS:
+        raise MetricsError(f"unknown grain {req.grain!r}; expected one of {', '.join(catalog.GRAINS)}")
+    dims = catalog.DIMENSIONS[kpi.table]
+    for col in (*req.by, *req.where):
+        if col not in dims:
+            raise MetricsError(f"{kpi.id} cannot be broken down or filtered by {col!r}; "
+                               f"expected one of {', '.join(dims)}")
+    if len(set(req.by)) != len(req.by):
+        raise MetricsError("a breakdown column is named twice")
+    if req.start and req.end and req.start > req.end:
+        raise MetricsError(f"the range starts ({req.start}) after it ends ({req.end})")
+    for name in ("answer_threshold_s", "short_abandon_s"):
+        if getattr(req, name) < 0:
+            raise MetricsError(f"{name} must be 0 or more")
+    return kpi
+
+
+def default_as_of(store: Store, table: str) -> dt.datetime | None:
+    """The latest event time in the table (received/submitted/... never a due time)."""
+    cols = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in catalog.EVENT_TIMES[table])
+    row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)}")
+    return row[0] if row else None
+
+
+def _params(req: Request, as_of: dt.datetime) -> dict[str, Any]:
+    p: dict[str, Any] = {"as_of": as_of, "answer_threshold_s": float(req.answer_threshold_s),
+                         "short_abandon_s": float(req.short_abandon_s), "start": req.start, "end": req.end}
+    for i, col in enumerate(req.where):
+        p[f"w{i}"] = [str(v) for v in req.where[col]]
+    return p
+
+
+def _filtered(kpi: Kpi, req: Request) -> str:
+    conds = [f"list_contains($w{i}, CAST({qi(col)} AS VARCHAR))" for i, col in enumerate(req.where)]
+    where = " AND ".join(conds) if conds else "true"
+    return f"src AS ({catalog.AS_OF_VIEWS[kpi.table]}), f AS (SELECT * FROM src WHERE {where})"
+
+
+def _periods(grain: str | None) -> str:
+    """Periods of the range `rng(lo, hi)`, each with its exclusive end."""
+    if grain is None:
+        return "periods AS (SELECT CAST(lo AS DATE) AS period_start, CAST(hi AS TIMESTAMP) + INTERVAL 1 DAY AS next_start FROM rng)"
+    step = STEP[grain]
+    return (f"periods AS (SELECT CAST(p AS DATE) AS period_start, CAST(p AS TIMESTAMP) + {step} AS next_start "
+            f"FROM rng, unnest(generate_series(CAST(date_trunc('{grain}', lo) AS TIMESTAMP), "
+            f"CAST(date_trunc('{grain}', hi) AS TIMESTAMP), {step})) AS g(p))")
+
+
+def compile_sql(kpi: Kpi, req: Request) -> str:
+    """The SQL for a request (named parameters: $as_of, $start, $end, $w0.., thresholds)."""
+    dims = [qi(c) for c in req.by]
+    dim_list = "".join(f", {d}" for d in dims)
+    if kpi.kind == "backlog":
+        return _backlog_sql(kpi, req, dims)
+    rows = kpi.rows or "true"
+    if kpi.kind == "ratio":
+        # An unknown term does not count (a claim with clean_submission unknown is not a clean claim): 0, not NULL.
+        exprs = (f"coalesce(CAST({kpi.numerator} AS BIGINT), 0) AS _num, "
+                 f"coalesce(CAST({kpi.denominator} AS BIGINT), 0) AS _den")
+        aggs = "sum(_num) AS numerator, sum(_den) AS denominator"
+        out = "a.numerator, a.denominator, CAST(a.numerator AS DOUBLE) / nullif(a.denominator, 0) AS value"
+    elif kpi.kind == "count":
+        exprs, aggs, out = "1 AS _one", "count(*) AS value", "a.value"
+    elif kpi.kind == "quantile":
+        exprs = f"CAST({kpi.value} AS DOUBLE) AS _v"
+        aggs = f"count(_v) AS n, quantile_cont(_v, {float(kpi.quantile or 0.5)!r}) AS value"
+        out = "a.n, a.value"
+    else:  # mean
+        exprs = f"CAST({kpi.value} AS DOUBLE) AS _v"
+        aggs, out = "count(_v) AS n, avg(_v) AS value", "a.n, a.value"
+    bucket = "p.period_start" if req.grain is None else f"CAST(date_trunc('{req.grain}', b._t) AS DATE)"
+    join_dims = "".join(f" AND a.{d} IS NOT DISTINCT FROM g.{d}" for d in dims)
+    return f"""
+WITH {_filtered(kpi, req)},
+base AS (SELECT {kpi.period} AS _t{dim_list}, {exprs} FROM f WHERE ({kpi.period}) IS NOT NULL AND ({rows})),
+rng AS (SELECT coalesce(CAST($start AS DATE), CAST(min(_t) AS DATE)) AS lo,
+               least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi FROM base),
+{_periods(req.grain)},
+inrange AS (SELECT b.*, {bucket} AS period_start FROM base b, rng
+            {"JOIN periods p ON true" if req.grain is None else ""}
+            WHERE b._t >= CAST(rng.lo AS TIMESTAMP) AND b._t < CAST(rng.hi AS TIMESTAMP) + INTERVAL 1 DAY),
+agg AS (SELECT period_start{dim_list}, {aggs} FROM inrange GROUP BY ALL),
+groups AS ({f"SELECT DISTINCT 1 AS _g{dim_list} FROM inrange" if dims else "SELECT 1 AS _g"})
+SELECT p.period_start{"".join(f", g.{d}" for d in dims)}, {out}
+FROM periods p CROSS JOIN groups g LEFT JOIN agg a ON a.period_start = p.period_start{join_dims}
+WHERE p.period_start IS NOT NULL
+ORDER BY {"".join(f"g.{d} NULLS LAST, " for d in dims)}p.period_start"""
+
+
+def _backlog_sql(kpi: Kpi, req: Request, dims: list[str]) -> str:
+    """Backlog at each period's end: rows in by then minus rows out by then (cumulative events)."""
+    key = [f"coalesce(CAST({d} AS VARCHAR), '{NULL_KEY}') AS {d}" for d in dims]
+    key_list = "".join(f", {k}" for k in key)
+    dim_list = "".join(f", {d}" for d in dims)
+    t_in, t_out = qi(kpi.backlog_in or ""), qi(kpi.backlog_out or "")
+    # Rows are in from backlog_in; a due time counts only once passed (due_at < e), so it enters a microsecond later.
+    strict = " + INTERVAL 1 MICROSECOND" if kpi.backlog_in == "due_at" else ""
+    enter = f"CAST({t_in} AS TIMESTAMP){strict}"
+    leave = f"greatest({enter}, CAST({t_out} AS TIMESTAMP))"
+    asof = "".join(f"g.{d} = lv.{d} AND " for d in dims)
+    return f"""
+WITH {_filtered(kpi, req)},
+ev AS (SELECT {enter} AS _t, 1 AS _d{key_list} FROM f WHERE {t_in} IS NOT NULL
+       UNION ALL SELECT {leave} AS _t, -1 AS _d{key_list} FROM f WHERE {t_in} IS NOT NULL AND {t_out} IS NOT NULL),
+lv AS (SELECT _t{dim_list}, sum(sum(_d)) OVER ({f"PARTITION BY {', '.join(dims)} " if dims else ""}ORDER BY _t) AS level
+       FROM ev GROUP BY _t{dim_list}),
+rng AS (SELECT coalesce(CAST($start AS DATE), CAST(min(_t) AS DATE)) AS lo,
+               least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi FROM ev WHERE _d = 1),
+{_periods(req.grain)},
+ends AS (SELECT period_start, least(next_start - INTERVAL 1 MICROSECOND, CAST($as_of AS TIMESTAMP),
+                                    CAST(rng.hi AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND) AS e FROM periods, rng),
+groups AS (SELECT DISTINCT 1 AS _g{dim_list} FROM ev)
+SELECT x.period_start{"".join(f", nullif(x.{d}, '{NULL_KEY}') AS {d}" for d in dims)}, CAST(x.level AS BIGINT) AS value FROM (
+  SELECT p.period_start{"".join(f", g.{d}" for d in dims)}, lv.level
+  FROM ends p CROSS JOIN groups g ASOF LEFT JOIN lv ON {asof}p.e >= lv._t) x
+WHERE x.period_start IS NOT NULL
+ORDER BY {"".join(f"x.{d} NULLS LAST, " for d in dims)}x.period_start"""
+
+
+def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequence[str] = (),
+           where: Mapping[str, Sequence[str]] | None = None, start: dt.date | None = None,
+           end: dt.date | None = None, as_of: dt.datetime | None = None, answer_threshold_s: float = 30.0,
+           short_abandon_s: float = 5.0) -> pd.DataFrame:
+    """A KPI by period (and breakdown): period_start, the breakdown columns, [numerator, denominator | n], value.
+
+    Every period of the range appears for every breakdown group; a period with no rows has a null value.
+    """
+    req = Request(kpi_id, grain, tuple(by), dict(where or {}), start, end, as_of, answer_threshold_s, short_abandon_s)
+    kpi = validate(req)
+    cut = req.as_of or default_as_of(store, kpi.table)
+    if cut is None:  # an empty table
+        return pd.DataFrame(columns=columns(kpi, req.by))
+    sql = compile_sql(kpi, req)
+    params = {k: v for k, v in _params(req, cut).items() if f"${k}" in sql}
+    df = store.query(sql, params)
+    df["period_start"] = pd.to_datetime(df["period_start"]).dt.date
+    for col in ("numerator", "denominator", "n") + (("value",) if kpi.kind in ("count", "backlog") else ()):
+        if col in df:
+            df[col] = df[col].astype("Int64")  # counts stay whole numbers; empty periods are <NA>
+    return df[columns(kpi, req.by)]
+
+
+def columns(kpi: Kpi, by: Sequence[str]) -> list[str]:
+    extra = ["numerator", "denominator"] if kpi.kind == "ratio" else ["n"] if kpi.kind in ("quantile", "mean") else []
+    return ["period_start", *by, *extra, "value"]
+
+
+def total(store: Store, kpi_id: str, start: dt.date, end: dt.date, **kw: Any) -> float | None:
+    """One value of a KPI over a date range (inclusive), e.g. a vendor's reported month."""
+    df = series(store, kpi_id, grain=None, start=start, end=end, **kw)
+    if df.empty or pd.isna(df["value"].iloc[0]):
+        return None
+    return float(df["value"].iloc[0])
+
+
+def dimension_values(store: Store, table: str, column: str) -> list[str]:
+    """The distinct values of a breakdown column (for messages and pickers)."""
+    if column not in catalog.DIMENSIONS.get(table, ()):
+        raise MetricsError(f"{column!r} is not a dimension of {table}")
+    rows = store.fetchall(f"SELECT DISTINCT CAST({qi(column)} AS VARCHAR) FROM {qi(table)} "
+                          f"WHERE {qi(column)} IS NOT NULL ORDER BY 1")
+    return [r[0] for r in rows]
