@@ -58,21 +58,21 @@ class VendorSpec:
 
 
 VENDORS = (
-    VendorSpec("meridian", "Meridian Revenue Partners", claims_per_day=45, turnaround_days=4.5, clean_rate=0.93,
+    VendorSpec("meridian", "Meridian Revenue Partners", claims_per_day=45, turnaround_days=4.5, clean_rate=0.945,
                processes=(("coding", 14, (("urgent", 0.2), ("routine", 0.8))),
                           ("claim_follow_up", 8, (("routine", 1.0),))),
-               qa_processes=(("coding", 0.012), ("billing", 0.008))),
-    VendorSpec("helix", "Helix Health Services", claims_per_day=35, turnaround_days=3.2, clean_rate=0.91,
+               qa_processes=(("coding", 0.0032), ("billing", 0.0022))),
+    VendorSpec("helix", "Helix Health Services", claims_per_day=35, turnaround_days=3.2, clean_rate=0.945,
                processes=(("eligibility", 16, (("urgent", 0.3), ("routine", 0.7))),
                           ("prior_auth", 7, (("stat", 0.1), ("urgent", 0.3), ("routine", 0.6)))),
-               qa_processes=(("eligibility", 0.01), ("prior_auth", 0.015))),
+               qa_processes=(("eligibility", 0.0022), ("prior_auth", 0.0026))),
     VendorSpec("clearview", "ClearView Diagnostics Reading",
                processes=(("radiology_read", 20, (("stat", 0.2), ("urgent", 0.25), ("routine", 0.55))),
                           ("transcription", 12, (("stat", 0.15), ("routine", 0.85)))),
-               qa_processes=(("transcription", 0.006),)),
+               qa_processes=(("transcription", 0.0004),)),
     VendorSpec("iberica", "Ibérica Salud Contact Services", calls_per_day=60,
                processes=(("scheduling", 10, (("routine", 1.0),)),),
-               qa_processes=(("scheduling", 0.01),)),
+               qa_processes=(("scheduling", 0.0024),)),
 )
 VENDOR_NAMES = {v.key: v.name for v in VENDORS}
 
@@ -201,6 +201,7 @@ def claims(seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
         deny_p = np.asarray(PAYER_DENIAL)[payer_idx]
         prior_auth_extra = np.zeros(n)
         if v.key == "helix":
+            deny_p = deny_p * 0.7  # under the 5% target until the drift starts
             months_in = np.clip((submitted - drift0).astype(float) / 30.4, 0, None)
             prior_auth_extra = np.where(submitted >= drift0, 0.009 * months_in, 0.0)
         u = rng.random(n)
@@ -274,7 +275,7 @@ def work_items(seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
             opened = day + minute.astype("timedelta64[m]")
             prio = _pick(rng, tuple(p for p, _ in priorities), [w for _, w in priorities], n)
             sla_h = np.array([SLA_HOURS[(process, p)] for p in prio], dtype=float)
-            factor = np.exp(rng.normal(math.log(0.5), 0.55, n))
+            factor = np.exp(rng.normal(math.log(0.45), 0.42, n))
             if v.key == "meridian" and process == "coding":
                 factor = np.where(opened >= go_live, factor * 0.7, factor)
             if v.key == "clearview":
@@ -323,8 +324,8 @@ def calls(seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
         peak = np.where(rng.random(n) < 0.65, rng.normal(10 * 3600, 4500, n), rng.normal(14.5 * 3600, 4500, n))
         offered = day + np.clip(peak, 8 * 3600, 18 * 3600 - 1).astype("timedelta64[s]")
         load = (counts / max(counts.mean(), 1e-9))[day_idx]  # busy days wait longer
-        wait = rng.exponential(14 * load ** 2.2, n)
-        patience = np.where(rng.random(n) < 0.05, rng.uniform(0, 5, n), rng.exponential(150, n))
+        wait = rng.exponential(11 * load ** 1.6, n)
+        patience = np.where(rng.random(n) < 0.05, rng.uniform(0, 5, n), rng.exponential(400, n))
         abandoned = wait > patience
         queue = _pick(rng, tuple(q for q, _ in QUEUES), [w for _, w in QUEUES], n)
         handle_median = np.where(queue == "billing_inquiry", 360.0, np.where(queue == "eligibility", 300.0, 240.0))
@@ -358,7 +359,7 @@ def qa_audits(seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
             opp = rng.integers(8, 31, n) if process != "transcription" else rng.integers(40, 160, n)
             p = np.full(n, p_err)
             if v.key == "meridian" and process == "coding":
-                p = np.where(np.repeat(days.to_numpy(), counts) >= np.datetime64(tl.go_live), p * 0.75, p)
+                p = np.where(np.repeat(days.to_numpy(), counts) >= np.datetime64(tl.go_live), p * 0.55, p)
             errors = rng.binomial(opp, p)
             critical = rng.binomial(errors, 0.15)
             cats = ERROR_CATEGORIES[process]
