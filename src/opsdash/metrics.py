@@ -205,3 +205,28 @@ def dimension_values(store: Store, table: str, column: str) -> list[str]:
     rows = store.fetchall(f"SELECT DISTINCT CAST({qi(column)} AS VARCHAR) FROM {qi(table)} "
                           f"WHERE {qi(column)} IS NOT NULL ORDER BY 1")
     return [r[0] for r in rows]
+
+
+def to_date(store: Store, kpi_id: str, *, grain: str = "month", as_of: dt.datetime | None = None,
+            where: Mapping[str, Sequence[str]] | None = None, **kw: Any) -> dict[str, Any]:
+    """This period to date against the same number of days of the previous period.
+
+    E.g. on 26 November: 1-26 November against 1-26 October (a shorter previous month is taken whole).
+    """
+    kpi = catalog.get(kpi_id)
+    cut = as_of or default_as_of(store, kpi.table)
+    if cut is None:
+        return {"current": None, "previous": None}
+    today = cut.date()
+    start = pd.Timestamp(today).to_period({"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q"}[grain]).start_time.date()
+    step = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(days=7), "month": pd.DateOffset(months=1),
+            "quarter": pd.DateOffset(months=3)}[grain]
+    prev_start = (pd.Timestamp(start) - step).date()
+    elapsed = (today - start).days
+    prev_end = min((pd.Timestamp(prev_start) + pd.Timedelta(days=elapsed)).date(), start - dt.timedelta(days=1))
+    current = total(store, kpi_id, start, today, as_of=cut, where=where, **kw)
+    previous = total(store, kpi_id, prev_start, prev_end, as_of=cut, where=where, **kw)
+    change = None if current is None or previous is None else current - previous
+    return {"current": current, "current_range": (start, today), "previous": previous,
+            "previous_range": (prev_start, prev_end), "change": change,
+            "change_pct": (change / abs(previous)) if change is not None and previous else None}

@@ -1,0 +1,257 @@
+"""Contract service levels: attainment, service credits, the vendor scorecard, and reconciliation of what
+vendors report against what opsdash measures. Every value comes from opsdash.metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from opsdash import catalog, metrics
+from opsdash.settings import Settings
+from opsdash.store import Store
+
+STATUSES = ("met", "missed", "below_minimum", "no_data", "not_scored", "unknown_kpi")
+MISSED = ("missed", "below_minimum")
+TOLERANCE_FRACTION = 0.005  # 0.5 percentage points, for rates
+TOLERANCE_RELATIVE = 0.01  # 1 % of the measured value, for everything else
+KEY = ["kpi", "process", "priority"]
+
+
+class SlaError(ValueError):
+    """A request that cannot be scored (unknown vendor or period); the message says what is valid."""
+
+
+def parse_period(text: str, grain: str | None = None) -> tuple[str, dt.date, dt.date]:
+    """'2026-10' (month), '2026-W43' (ISO week) or '2026-Q3' (quarter) -> (grain, first day, last day)."""
+    text = text.strip()
+    if m := re.fullmatch(r"(\d{4})-W(\d{1,2})", text):
+        try:
+            start = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        except ValueError as exc:
+            raise SlaError(f"no ISO week {text}") from exc
+        found = "week"
+        end = start + dt.timedelta(days=6)
+    elif m := re.fullmatch(r"(\d{4})-Q([1-4])", text):
+        start = dt.date(int(m[1]), 3 * int(m[2]) - 2, 1)
+        end = (pd.Timestamp(start) + pd.DateOffset(months=3) - pd.Timedelta(days=1)).date()
+        found = "quarter"
+    elif m := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
+        if not 1 <= int(m[2]) <= 12:
+            raise SlaError(f"no month {text}")
+        start = dt.date(int(m[1]), int(m[2]), 1)
+        end = (pd.Timestamp(start) + pd.DateOffset(months=1) - pd.Timedelta(days=1)).date()
+        found = "month"
+    else:
+        raise SlaError(f"period {text!r} not understood; expected a month (2026-10), an ISO week (2026-W43) "
+                       "or a quarter (2026-Q3)")
+    if grain is not None and grain != found:
+        raise SlaError(f"period {text} is a {found}, not a {grain}")
+    return found, start, end
+
+
+def vendors(store: Store) -> list[str]:
+    rows = store.fetchall("SELECT DISTINCT vendor FROM (SELECT vendor FROM claims UNION SELECT vendor FROM work_items "
+                          "UNION SELECT vendor FROM calls UNION SELECT vendor FROM qa_audits "
+                          "UNION SELECT vendor FROM sla_targets WHERE vendor <> '*') ORDER BY 1")
+    return [r[0] for r in rows]
+
+
+def targets_for(store: Store, vendor: str) -> pd.DataFrame:
+    df = store.query("SELECT vendor, kpi, process, priority, target, minimum, level, credit_pct, effective_from, "
+                     "effective_to FROM sla_targets WHERE vendor = ? OR vendor = '*'", [vendor])
+    df["effective_from"] = pd.to_datetime(df["effective_from"])
+    df["effective_to"] = pd.to_datetime(df["effective_to"])
+    return df
+
+
+def applicable(targets: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Levels in force during [start, end]: a vendor's own row over '*'; of several, the latest in force."""
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+    t = targets[(targets["effective_from"] <= hi) &
+                (targets["effective_to"].isna() | (targets["effective_to"] >= lo))].copy()
+    if t.empty:
+        return t
+    t["_own"] = t["vendor"] != "*"
+    t["_key"] = t[KEY].astype(object).where(t[KEY].notna(), "").astype(str).agg("|".join, axis=1)
+    t = t.sort_values(["_own", "effective_from"]).groupby("_key", sort=False).tail(1)
+    return t.drop(columns=["_own", "_key"]).sort_values(["kpi", "process", "priority"], na_position="first")
+
+
+def restriction(kpi: catalog.Kpi, vendor: str, process: Any, priority: Any) -> dict[str, list[str]]:
+    where = {"vendor": [vendor]}
+    if isinstance(process, str) and process:
+        col = catalog.PROCESS_COLUMN.get(kpi.table)
+        if col is None:
+            raise SlaError(f"{kpi.id} cannot be restricted to a process ({process})")
+        where[col] = [process]
+    if isinstance(priority, str) and priority:
+        if kpi.table != "work_items":
+            raise SlaError(f"{kpi.id} cannot be restricted to a priority ({priority})")
+        where["priority"] = [priority]
+    return where
+
+
+def _tables_with_rows(store: Store, vendor: str) -> set[str]:
+    return {t for t in catalog.DIMENSIONS
+            if store.fetchone(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {t} WHERE vendor = ? LIMIT 1)", [vendor])[0]}
+
+
+def status(kpi: catalog.Kpi, value: float | None, target: float, minimum: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "no_data"
+    if kpi.direction == "neutral":
+        return "not_scored"
+    better = value >= target if kpi.direction == "higher" else value <= target
+    if better:
+        return "met"
+    if minimum is not None and not pd.isna(minimum):
+        if (value < minimum) if kpi.direction == "higher" else (value > minimum):
+            return "below_minimum"
+    return "missed"
+
+
+@dataclass
+class Scorecard:
+    vendor: str
+    period: str
+    grain: str
+    start: dt.date
+    end: dt.date
+    levels: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def scorecard(store: Store, vendor: str, period: str, *, grain: str | None = None, settings: Settings | None = None,
+              as_of: dt.datetime | None = None, **kpi_args: Any) -> Scorecard:
+    """Every contract level in force for a vendor in a period: value, status, credit, consecutive misses."""
+    known = vendors(store)
+    if vendor not in known:
+        raise SlaError(f"unknown vendor {vendor!r}; expected one of {', '.join(known) or '(none loaded)'}")
+    grain, start, end = parse_period(period, grain)
+    settings = settings or Settings()
+    targets = targets_for(store, vendor)
+    rows = []
+    sends = _tables_with_rows(store, vendor)
+    for _, lv in applicable(targets, start, end).iterrows():
+        kpi = catalog.KPIS.get(lv["kpi"])
+        if lv["vendor"] == "*" and kpi is not None and kpi.table not in sends:
+            continue  # an all-vendors level does not apply to a vendor that never sends that kind of data
+        rows.append(_score_level(store, vendor, lv, targets, grain, start, end, as_of, kpi_args))
+    levels = pd.DataFrame(rows, columns=["kpi", "label", "unit", "direction", "process", "priority", "level", "target",
+                                         "minimum", "value", "status", "consecutive_missed", "credit_pct", "credit",
+                                         "scope"])
+    at_risk = settings.at_risk.get(vendor)
+    monthly = grain == "month"
+    missed_critical = levels[(levels["level"] == "critical") & levels["status"].isin(MISSED)]
+    if monthly:
+        pct = float(missed_critical["credit_pct"].fillna(0).sum())
+        levels.loc[missed_critical.index, "credit"] = ((missed_critical["credit_pct"].fillna(0) * at_risk).round(2)
+                                                       if at_risk is not None else None)
+        due = round(min(pct * at_risk, at_risk), 2) if at_risk is not None else None
+    else:
+        pct, due = None, None
+    scored = levels[levels["status"].isin(("met", *MISSED))]
+    summary = {
+        "vendor": vendor, "period": period, "grain": grain, "start": start, "end": end,
+        "levels_met": int((scored["status"] == "met").sum()), "levels_scored": int(len(scored)),
+        "levels_without_data": int((levels["status"] == "no_data").sum()),
+        "critical_missed": int(len(missed_critical)),
+        "credit_pct_total": pct, "credits_due": due, "at_risk": at_risk, "currency": settings.currency,
+        "credits_capped": bool(at_risk is not None and pct is not None and pct > 1),
+        "note": None if monthly else "service credits are monthly: see the month's scorecard",
+    }
+    return Scorecard(vendor, period, grain, start, end, levels, summary)
+
+
+def _score_level(store: Store, vendor: str, lv: pd.Series, targets: pd.DataFrame, grain: str, start: dt.date,
+                 end: dt.date, as_of: dt.datetime | None, kpi_args: dict[str, Any]) -> dict[str, Any]:
+    base = {"kpi": lv["kpi"], "process": _none(lv["process"]), "priority": _none(lv["priority"]),
+            "level": lv["level"], "target": lv["target"], "minimum": _none(lv["minimum"]),
+            "credit_pct": _none(lv["credit_pct"]) if lv["level"] == "critical" else None, "credit": None,
+            "scope": "all vendors" if lv["vendor"] == "*" else "vendor"}
+    if lv["kpi"] not in catalog.KPIS:
+        return {**base, "label": lv["kpi"], "unit": None, "direction": None, "value": None,
+                "status": "unknown_kpi", "consecutive_missed": None}
+    kpi = catalog.KPIS[lv["kpi"]]
+    where = restriction(kpi, vendor, lv["process"], lv["priority"])
+    # One series from the earliest level of this key to the period: the value now and the misses before it.
+    same = targets[(targets["kpi"] == lv["kpi"]) & (targets["process"].fillna("") == (base["process"] or "")) &
+                   (targets["priority"].fillna("") == (base["priority"] or ""))]
+    history = metrics.series(store, kpi.id, grain=grain, where=where, start=min(same["effective_from"].min().date(), start),
+                             end=end, as_of=as_of, **kpi_args)
+    by_period = dict(zip(history["period_start"], history["value"]))
+    value = _none(by_period.get(start))
+    state = status(kpi, value, lv["target"], lv["minimum"])
+    streak = 0
+    if state in MISSED:
+        for p in sorted((p for p in by_period if p <= start), reverse=True):
+            p_end = (pd.Timestamp(p) + _STEP[grain] - pd.Timedelta(days=1)).date()
+            rule = applicable(same, p, p_end)
+            if rule.empty or status(kpi, _none(by_period[p]), rule.iloc[0]["target"],
+                                    rule.iloc[0]["minimum"]) not in MISSED:
+                break
+            streak += 1
+    return {**base, "label": kpi.label, "unit": kpi.unit, "direction": kpi.direction, "value": value,
+            "status": state, "consecutive_missed": streak}
+
+
+_STEP = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(days=7), "month": pd.DateOffset(months=1),
+         "quarter": pd.DateOffset(months=3)}
+
+
+def _none(v: Any) -> Any:
+    return None if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA else v
+
+
+def reconcile(store: Store, vendor: str | None = None, *, as_of: dt.datetime | None = None,
+              **kpi_args: Any) -> pd.DataFrame:
+    """Each reported_kpis row beside the value measured from the raw rows for the same vendor, KPI, process
+    and dates; flagged when they differ beyond tolerance (0.5 points for rates, 1% otherwise) or the raw
+    rows are missing. Discrepancies first."""
+    sql = "SELECT vendor, kpi, process, period_start, period_end, value AS reported FROM reported_kpis"
+    rep = store.query(sql + (" WHERE vendor = ?" if vendor else "") + " ORDER BY vendor, kpi, process, period_start",
+                      [vendor] if vendor else [])
+    if vendor and rep.empty and vendor not in vendors(store):
+        raise SlaError(f"unknown vendor {vendor!r}; expected one of {', '.join(vendors(store))}")
+    rep["period_start"] = pd.to_datetime(rep["period_start"]).dt.date
+    rep["period_end"] = pd.to_datetime(rep["period_end"]).dt.date
+    measured: list[float | None] = []
+    cache: dict[tuple[Any, ...], dict[dt.date, Any]] = {}
+    for r in rep.itertuples():
+        if r.kpi not in catalog.KPIS:
+            measured.append(None)
+            continue
+        kpi = catalog.KPIS[r.kpi]
+        where = restriction(kpi, r.vendor, r.process, None)
+        whole_month = r.period_start.day == 1 and r.period_end == (
+            pd.Timestamp(r.period_start) + pd.DateOffset(months=1) - pd.Timedelta(days=1)).date()
+        if whole_month:  # one monthly series per vendor, KPI and process serves all its months
+            key = (r.kpi, r.vendor, r.process)
+            if key not in cache:
+                s = metrics.series(store, r.kpi, grain="month", where=where, as_of=as_of, **kpi_args)
+                cache[key] = dict(zip(s["period_start"], s["value"]))
+            measured.append(_none(cache[key].get(r.period_start)))
+        else:
+            measured.append(metrics.total(store, r.kpi, r.period_start, r.period_end, where=where, as_of=as_of,
+                                          **kpi_args))
+    rep["measured"] = pd.array(measured, dtype="Float64")
+    rep["difference"] = rep["reported"] - rep["measured"]
+    unit = rep["kpi"].map(lambda k: catalog.KPIS[k].unit if k in catalog.KPIS else None)
+    too_far = [(_far(u, d, m)) for u, d, m in zip(unit, rep["difference"], rep["measured"])]
+    rep["flag"] = ["unknown_kpi" if pd.isna(u) else "no_raw_data" if pd.isna(m) else "discrepancy" if far else "ok"
+                   for u, m, far in zip(unit, rep["measured"], too_far)]
+    rep["_order"] = rep["flag"].map({"discrepancy": 0, "no_raw_data": 1, "unknown_kpi": 2, "ok": 3})
+    rep["_size"] = rep["difference"].abs().fillna(0)
+    return rep.sort_values(["_order", "_size"], ascending=[True, False]).drop(columns=["_order", "_size"]).reset_index(drop=True)
+
+
+def _far(unit: str | None, diff: Any, measured: Any) -> bool:
+    if pd.isna(unit) or pd.isna(diff) or pd.isna(measured):
+        return False
+    if unit == "fraction":
+        return abs(diff) > TOLERANCE_FRACTION
+    return abs(diff) > TOLERANCE_RELATIVE * abs(measured)
