@@ -41,7 +41,7 @@ def _print_frame(df: Any, fmt: str) -> None:
     else:
         with pd.option_context("display.max_rows", None, "display.max_columns", None,
                                "display.width", 200, "display.max_colwidth", 60):
-            click.echo(df.to_string(index=False))
+            click.echo(df.astype(object).where(df.notna(), "").to_string(index=False))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -252,3 +252,205 @@ def demo(db: Path | None, sample_dir: Path | None) -> None:
     store.close()
     if any(r.status == "refused" for r in reports):
         sys.exit(EXIT_REFUSED)
+
+
+# -- the metrics engine from the command line ---------------------------------------------------------
+TIMESTAMP_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+def _print_records(df: Any, fmt: str) -> None:
+    """CSV and JSON carry the frame as computed; the table shows it for people."""
+    if fmt == "json":
+        click.echo(df.to_json(orient="records", date_format="iso", indent=2))
+    else:
+        _print_frame(df, fmt)
+
+
+@main.command("kpis")
+@format_option
+def kpis_command(fmt: str) -> None:
+    """The KPI catalogue: id, label, table, period, unit, direction, default target and its source.
+
+    \b
+    Example:
+        opsdash kpis --format csv
+    """
+    from opsdash import catalog
+
+    rows = [{"id": k.id, "label": k.label, "table": k.table, "by": k.period_words, "unit": k.unit,
+             "better": k.direction, "target": k.target, "target_source": k.target_source,
+             "breakdowns": ", ".join(catalog.DIMENSIONS[k.table])} for k in catalog.KPIS.values()]
+    df = pd.DataFrame(rows)
+    if fmt == "table":
+        df = df.drop(columns=["breakdowns", "target_source"])
+        df["target"] = df["target"].astype(object).where(df["target"].notna(), "")
+    _print_records(df, fmt)
+
+
+def _where(ctx_table: str, pairs: tuple[str, ...], store: Store) -> dict[str, list[str]]:
+    from opsdash import catalog, metrics
+
+    out: dict[str, list[str]] = {}
+    for pair in pairs:
+        col, sep, value = pair.partition("=")
+        col = col.strip()
+        if not sep:
+            raise click.UsageError(f"--where {pair!r}: expected COLUMN=VALUE, e.g. --where vendor='Helix Health Services'")
+        if col not in catalog.DIMENSIONS[ctx_table]:
+            raise click.UsageError(f"--where: unknown column {col!r}; expected one of {', '.join(catalog.DIMENSIONS[ctx_table])}")
+        valid = metrics.dimension_values(store, ctx_table, col)
+        if value not in valid:
+            shown = ", ".join(valid[:30]) + (f" (and {len(valid) - 30} more)" if len(valid) > 30 else "")
+            raise click.UsageError(f"--where {col}: no value {value!r} in the data; expected one of {shown or '(none)'}")
+        out.setdefault(col, []).append(value)
+    return out
+
+
+@main.command("kpi")
+@click.argument("kpi_id")
+@db_option
+@click.option("--grain", type=click.Choice(["day", "week", "month", "quarter"]), default="month", show_default=True,
+              help="Period length (weeks are ISO weeks starting Monday).")
+@click.option("--by", "by", multiple=True, help="Break down by a column (repeatable), e.g. --by vendor --by payer.")
+@click.option("--where", "where", multiple=True,
+              help="Keep rows with COLUMN=VALUE (repeatable; the same column twice keeps either value).")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day of the range.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day of the range.")
+@click.option("--as-of", "as_of", type=click.DateTime(TIMESTAMP_FORMATS), default=None,
+              help="Data cut-off (default: the latest event time in the KPI's table).")
+@click.option("--answer-threshold", type=click.FloatRange(0), default=30.0, show_default=True,
+              help="Calls: seconds within which an answer counts for the service level.")
+@click.option("--short-abandon", type=click.FloatRange(0), default=5.0, show_default=True,
+              help="Calls: abandons within this many seconds are left out of call KPIs but volume.")
+@click.option("--spc", is_flag=True, help="Add spc_mean, spc_lpl, spc_upl and spc_point_type per breakdown group.")
+@format_option
+def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], where: tuple[str, ...], start: Any,
+                end: Any, as_of: Any, answer_threshold: float, short_abandon: float, spc: bool, fmt: str) -> None:
+    """One KPI by period, optionally broken down and filtered: exactly the numbers the dashboard shows.
+
+    CSV columns: period_start, the breakdown columns, numerator and denominator (ratios) or n (medians,
+    means), value. A period without rows has an empty value.
+
+    \b
+    Examples:
+        opsdash kpi clean_claim_rate --by vendor --format csv
+        opsdash kpi sla_adherence --grain week --where vendor='ClearView Diagnostics Reading' --spc
+    """
+    from opsdash import catalog, metrics
+
+    if kpi_id not in catalog.KPIS:
+        raise click.UsageError(f"unknown KPI {kpi_id!r}; expected one of {', '.join(catalog.KPIS)}")
+    kpi = catalog.KPIS[kpi_id]
+    for col in by:
+        if col not in catalog.DIMENSIONS[kpi.table]:
+            raise click.UsageError(f"--by: unknown column {col!r} for {kpi_id}; expected one of "
+                                   f"{', '.join(catalog.DIMENSIONS[kpi.table])}")
+    store = _open(db, read_only=True)
+    try:
+        df = metrics.series(store, kpi_id, grain=grain, by=by, where=_where(kpi.table, where, store),
+                            start=start.date() if start else None, end=end.date() if end else None, as_of=as_of,
+                            answer_threshold_s=answer_threshold, short_abandon_s=short_abandon)
+    except metrics.MetricsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if spc:
+        df = add_spc_columns(df, list(by), kpi.direction)
+    if fmt == "table":
+        df = df.copy()
+        df["value"] = [catalog.format_value(kpi, None if pd.isna(v) else float(v)) for v in df["value"]]
+        click.echo(f"{kpi.label} ({kpi_id}), by {grain}" + (f" and {', '.join(by)}" if by else ""))
+    _print_records(df, fmt)
+
+
+def add_spc_columns(df: Any, by: list[str], direction: str) -> Any:
+    """XmR limits and point type per breakdown group, in period order."""
+    from opsdash import spc as spc_mod
+
+    parts = []
+    groups = df.groupby(by, dropna=False, sort=False) if by else [((), df)]
+    for _, part in groups:
+        part = part.sort_values("period_start")
+        chart = spc_mod.xmr(part["value"].astype("Float64").astype(float).tolist(), direction=direction)
+        part = part.assign(spc_mean=chart["mean"].to_numpy(), spc_lpl=chart["lpl"].to_numpy(),
+                           spc_upl=chart["upl"].to_numpy(), spc_point_type=chart["point_type"].to_numpy())
+        parts.append(part)
+    return pd.concat(parts) if parts else df.assign(spc_mean=[], spc_lpl=[], spc_upl=[], spc_point_type=[])
+
+
+@main.command("scorecard")
+@click.option("--vendor", required=True, help="The vendor, as it appears in the data.")
+@click.option("--period", required=True, help="A month (2026-10), an ISO week (2026-W43) or a quarter (2026-Q3).")
+@click.option("--grain", type=click.Choice(["month", "week", "quarter"]), default=None,
+              help="Check the period is of this length (default: taken from --period).")
+@click.option("--settings", "settings_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              envvar="OPSDASH_SETTINGS", help="Settings file with the vendors' at-risk amounts (default ./opsdash.toml).")
+@db_option
+@format_option
+def scorecard_command(vendor: str, period: str, grain: str | None, settings_path: Path | None, db: Path | None,
+                      fmt: str) -> None:
+    """A vendor's contract scorecard: every service level in force, its value, status, credit and misses in a row.
+
+    \b
+    Example:
+        opsdash scorecard --vendor 'Helix Health Services' --period 2026-10
+    """
+    from opsdash import catalog, settings, sla
+
+    try:
+        conf = settings.load(settings_path)
+    except settings.SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    store = _open(db, read_only=True)
+    try:
+        card = sla.scorecard(store, vendor, period, grain=grain, settings=conf)
+    except sla.SlaError as exc:
+        raise click.UsageError(str(exc)) from exc
+    s = card.summary
+    if fmt == "json":
+        click.echo(json.dumps({"summary": s, "levels": json.loads(card.levels.to_json(orient="records"))},
+                              indent=2, default=str))
+        return
+    if fmt == "csv":
+        _print_frame(card.levels, "csv")
+        return
+    click.echo(f"{vendor}: {card.grain} {period} ({card.start} to {card.end})")
+    click.echo(f"service levels met: {s['levels_met']} of {s['levels_scored']} scored"
+               + (f" ({s['levels_without_data']} without data)" if s["levels_without_data"] else ""))
+    click.echo(f"critical levels missed: {s['critical_missed']}")
+    if s["credits_due"] is not None:
+        capped = " (capped at the amount at risk)" if s["credits_capped"] else ""
+        click.echo(f"credits due: {s['currency']} {s['credits_due']:,.2f} of {s['at_risk']:,.2f} at risk{capped}")
+    elif s["note"]:
+        click.echo(s["note"])
+    elif s["credit_pct_total"]:
+        click.echo(f"credits due: {s['credit_pct_total'] * 100:.1f}% of the at-risk amount (no amount set for this vendor)")
+    view = card.levels.copy()
+    for col in ("value", "target", "minimum"):
+        view[col] = [catalog.format_value(catalog.KPIS[k], v) if k in catalog.KPIS and v is not None and not pd.isna(v)
+                     else "" for k, v in zip(view["kpi"], view[col])]
+    view["credit"] = [f"{c:,.2f}" if c is not None and not pd.isna(c) else "" for c in view["credit"]]
+    _print_frame(view[["label", "process", "priority", "level", "target", "minimum", "value", "status",
+                       "consecutive_missed", "credit"]].fillna(""), "table")
+
+
+@main.command("reconcile")
+@click.option("--vendor", default=None, help="Only this vendor's reports.")
+@db_option
+@format_option
+def reconcile_command(vendor: str | None, db: Path | None, fmt: str) -> None:
+    """What each vendor reported against what opsdash measures from the raw rows; discrepancies first.
+
+    A report is flagged when it differs by more than 0.5 percentage points (rates) or 1% (other KPIs),
+    or when there are no raw rows to measure it from.
+
+    \b
+    Example:
+        opsdash reconcile --vendor 'Helix Health Services' --format csv
+    """
+    from opsdash import sla
+
+    store = _open(db, read_only=True)
+    try:
+        df = sla.reconcile(store, vendor)
+    except sla.SlaError as exc:
+        raise click.UsageError(str(exc)) from exc
+    _print_records(df, fmt)

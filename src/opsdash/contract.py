@@ -115,6 +115,8 @@ class OneOf:
     values: tuple[str, ...]
 
     def describe(self) -> str:
+        if self.column == "kpi":
+            return "`kpi` is a KPI id from the catalogue (docs/kpis.md)"
         return f"`{self.column}` is one of " + ", ".join(f"`{v}`" for v in self.values)
 
 
@@ -152,6 +154,14 @@ class Table:
 def _c(name: str, type_: ColType, required: bool = False, meaning: str = "", default: str | None = None) -> Column:
     return Column(name, type_, required, meaning, default)
 
+
+def _kpi_ids() -> tuple[str, ...]:
+    from opsdash.catalog import KPIS  # the catalogue declares KPIs; the contract only checks ids against it
+
+    return tuple(KPIS)
+
+
+KPI_IDS = _kpi_ids()
 
 T, D, TS, B, I, N = ColType.TEXT, ColType.DATE, ColType.TIMESTAMP, ColType.BOOL, ColType.INT, ColType.NUMBER
 
@@ -275,6 +285,7 @@ TABLES: dict[str, Table] = {
             ),
             key=("vendor", "kpi", "process", "priority", "effective_from"),
             rules=(
+                OneOf("kpi", KPI_IDS),
                 OneOf("level", ("critical", "key")),
                 Bound("credit_pct", ">=", 0),
                 Bound("credit_pct", "<=", 1),
@@ -294,7 +305,7 @@ TABLES: dict[str, Table] = {
                 _c("value", N, True, "the reported value, in the KPI's unit"),
             ),
             key=("vendor", "kpi", "process", "period_start"),
-            rules=(Compare("period_end", ">=", "period_start"),),
+            rules=(OneOf("kpi", KPI_IDS), Compare("period_end", ">=", "period_start")),
         ),
     )
 }

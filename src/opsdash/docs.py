@@ -121,7 +121,44 @@ def render_mapping_keys() -> str:
     return "\n".join(rows)
 
 
-DOCS = {"data-contract.md": render_data_contract, "cli.md": render_cli}
+def render_kpis() -> str:
+    from opsdash import catalog
+
+    out = ["# KPI definitions", "", GENERATED, "",
+           "Every number opsdash shows comes from one of these declarations. A ratio is the sum of its numerator",
+           "over the sum of its denominator at whatever grain and breakdown is asked (never an average of ratios),",
+           "and a period whose denominator is 0 has no value. Medians and percentiles are continuous quantiles of",
+           "the period's rows. A period with no rows appears with no value, never as 0. Values are computed from the",
+           "data as known at the as-of time: by default the latest event time in the KPI's table (never a due",
+           "time); events after it are treated as not yet happened.", "",
+           f"Grains: {', '.join(catalog.GRAINS)} (weeks are ISO weeks starting on Monday; a period is named by its",
+           "first day).", "",
+           "| id | label | table | placed by | unit | better | default target | target source |",
+           "|---|---|---|---|---|---|---|---|"]
+    for k in catalog.KPIS.values():
+        target = "" if k.target is None else (f"{k.target:.0%}" if k.unit == "fraction" else f"{k.target:g}")
+        out.append(f"| `{k.id}` | {k.label} | {k.table} | {k.period_words} | {k.unit} | {k.direction} | {target} | "
+                   f"{k.target_source} |")
+    out += ["", "## Definitions", ""]
+    for k in catalog.KPIS.values():
+        out += [f"### {k.label} (`{k.id}`)", "", k.description, "",
+                f"Kind: {k.kind}. Breakdowns: {', '.join(catalog.DIMENSIONS[k.table])}.", ""]
+    out += ["## Calls", "",
+            "Two settings apply to every call KPI: the answer threshold (default 30 s) and the short-abandon",
+            "window (default 5 s). Calls abandoned within the window are left out of every call KPI except",
+            "`call_volume`. Service level is the ICMI formula: calls answered within the threshold divided by",
+            "calls answered or abandoned (short abandons excluded).", "",
+            "## SPC", "",
+            "XmR charts after NHS England's Making Data Count: centre line the mean of the baseline points, process",
+            "limits at the mean +/- 2.66 x the mean moving range, near limits at two thirds of that. Special cause:",
+            "a point beyond a limit; 7 points on one side of the mean; 7 points each higher (or each lower) than the",
+            "one before; 2 of 3 points on one side in the outer third. Assurance compares the target with the",
+            "limits of the latest segment. Fewer than 12 points: trial limits. Periods with no value are left out",
+            "of the calculation (runs and moving ranges carry across them).", ""]
+    return "\n".join(out)
+
+
+DOCS = {"data-contract.md": render_data_contract, "cli.md": render_cli, "kpis.md": render_kpis}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,107 @@
+"""opsdash kpis / kpi / scorecard / reconcile: the same numbers as the engine, clear errors with exit 2."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from opsdash import catalog, metrics, sla, spc
+from opsdash.cli import main
+from opsdash.settings import load
+
+
+@pytest.fixture
+def cli(sample_store):
+    def run(*args):
+        return CliRunner().invoke(main, [*args, "--db", str(sample_store.path)], catch_exceptions=False)
+    return run
+
+
+def test_kpis_lists_the_catalogue():
+    out = CliRunner().invoke(main, ["kpis", "--format", "csv"]).output
+    df = pd.read_csv(io.StringIO(out))
+    assert df["id"].tolist() == list(catalog.KPIS)
+
+
+def test_kpi_csv_is_the_api_frame(cli, sample_store):
+    r = cli("kpi", "clean_claim_rate", "--by", "vendor", "--by", "payer", "--grain", "quarter", "--format", "csv")
+    assert r.exit_code == 0, r.output
+    got = pd.read_csv(io.StringIO(r.output))
+    want = metrics.series(sample_store, "clean_claim_rate", grain="quarter", by=["vendor", "payer"])
+    assert list(got.columns) == list(want.columns)
+    assert len(got) == len(want)
+    assert (got["numerator"].fillna(-1).to_numpy() == want["numerator"].astype("float").fillna(-1).to_numpy()).all()
+    assert ((got["value"] - want["value"].astype(float)).abs().fillna(0) < 1e-12).all()
+
+
+def test_kpi_where_from_to_as_of_and_thresholds(cli, sample_store):
+    import datetime as dt
+
+    r = cli("kpi", "service_level", "--where", "queue=scheduling", "--from", "2026-01-01", "--to", "2026-03-31",
+            "--grain", "week", "--answer-threshold", "20", "--short-abandon", "3", "--as-of", "2026-11-01 12:00",
+            "--format", "json")
+    got = pd.DataFrame(json.loads(r.output))
+    want = metrics.series(sample_store, "service_level", grain="week", where={"queue": ["scheduling"]},
+                          start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31), answer_threshold_s=20,
+                          short_abandon_s=3, as_of=dt.datetime(2026, 11, 1, 12))
+    assert got["numerator"].tolist() == want["numerator"].tolist()
+    assert got["denominator"].tolist() == want["denominator"].tolist()
+
+
+def test_kpi_spc_columns_per_group(cli, sample_store):
+    r = cli("kpi", "initial_denial_rate", "--by", "vendor", "--spc", "--format", "csv")
+    df = pd.read_csv(io.StringIO(r.output))
+    assert list(df.columns)[-4:] == ["spc_mean", "spc_lpl", "spc_upl", "spc_point_type"]
+    assert set(df["spc_point_type"].dropna()) <= {"common_cause", "improvement", "concern", "neutral"}
+    helix = df[df["vendor"] == "Helix Health Services"].sort_values("period_start")
+    chart = spc.xmr(helix["value"].tolist(), direction="lower")
+    assert helix["spc_point_type"].tolist() == chart["point_type"].tolist()
+    assert helix["spc_point_type"].iloc[-1] == "concern"  # the drift is a signal, not noise
+    assert (helix["spc_upl"] - chart["upl"].to_numpy()).abs().max() < 1e-12
+
+
+def test_kpi_table_is_for_people(cli):
+    out = cli("kpi", "clean_claim_rate", "--by", "vendor").output
+    assert out.startswith("Clean claim rate (clean_claim_rate), by month and vendor")
+    assert "%" in out
+
+
+@pytest.mark.parametrize("args, words", [
+    (("kpi", "happiness"), "unknown KPI 'happiness'; expected one of claim_volume"),
+    (("kpi", "clean_claim_rate", "--by", "queue"), "--by: unknown column 'queue' for clean_claim_rate; expected one of vendor"),
+    (("kpi", "clean_claim_rate", "--where", "colour=red"), "--where: unknown column 'colour'"),
+    (("kpi", "clean_claim_rate", "--where", "vendor=Nobody Ltd"), "no value 'Nobody Ltd' in the data; expected one of"),
+    (("kpi", "clean_claim_rate", "--where", "vendor"), "expected COLUMN=VALUE"),
+    (("kpi", "clean_claim_rate", "--from", "2026-05-01", "--to", "2026-01-01"), "starts (2026-05-01) after it ends"),
+    (("scorecard", "--vendor", "Nobody", "--period", "2026-10"), "unknown vendor 'Nobody'; expected one of"),
+    (("scorecard", "--vendor", "Helix Health Services", "--period", "Oct"), "expected a month (2026-10)"),
+    (("reconcile", "--vendor", "Nobody"), "unknown vendor 'Nobody'"),
+])
+def test_errors_list_what_is_valid_and_exit_2(cli, args, words):
+    r = cli(*args)
+    assert r.exit_code == 2 and words in r.output, r.output
+
+
+def test_scorecard_matches_the_engine(cli, sample_store):
+    r = cli("scorecard", "--vendor", "ClearView Diagnostics Reading", "--period", "2026-07", "--format", "json")
+    got = json.loads(r.output)
+    card = sla.scorecard(sample_store, "ClearView Diagnostics Reading", "2026-07", settings=load())
+    assert got["summary"]["credits_due"] == card.summary["credits_due"] > 0
+    assert [lv["status"] for lv in got["levels"]] == card.levels["status"].tolist()
+    table = cli("scorecard", "--vendor", "ClearView Diagnostics Reading", "--period", "2026-07").output
+    assert "critical levels missed: 2" in table and "credits due: USD 3,080.00 of 28,000.00 at risk" in table
+    week = cli("scorecard", "--vendor", "ClearView Diagnostics Reading", "--period", "2026-W29").output
+    assert "service credits are monthly" in week
+
+
+def test_reconcile_csv_puts_discrepancies_first(cli, sample_store):
+    df = pd.read_csv(io.StringIO(cli("reconcile", "--format", "csv").output))
+    want = sla.reconcile(sample_store)
+    assert df["flag"].tolist() == want["flag"].tolist()
+    assert df["flag"].iloc[0] == "discrepancy" and (df["flag"] == "discrepancy").sum() == 5
+    only = pd.read_csv(io.StringIO(cli("reconcile", "--vendor", "Helix Health Services", "--format", "csv").output))
+    assert set(only["vendor"]) == {"Helix Health Services"}
