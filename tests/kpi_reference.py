@@ -143,10 +143,16 @@ def reference(kpi: str, kind: str, table: str, raw: pd.DataFrame, loads: pd.Data
         return _backlog(kpi, d, grain, by, as_of, start, hi)
     terms = row_terms(kpi, d, as_of, answer, short)
     terms = terms.join(d[by]) if by else terms
+    # Rows up to the given end (capped at as-of), else up to the end of as-of's own period: an item due after
+    # as-of but already judged belongs to its due date's period.
+    if end is not None or grain is None:
+        row_end = hi + pd.Timedelta(days=1)
+    else:
+        row_end = next_start(period_start(pd.Series([as_of.normalize()]), grain)[0], grain)
+    terms = terms[(terms["t"] < row_end) & ((terms["t"] >= pd.Timestamp(start)) if start else True)]
     if terms.empty:
         return pd.DataFrame()
     lo = pd.Timestamp(start) if start else terms["t"].min().normalize()
-    terms = terms[(terms["t"] >= lo) & (terms["t"] < hi + pd.Timedelta(days=1))]
     if grain is None:
         terms["p"] = lo
         periods = [lo]

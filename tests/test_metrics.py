@@ -50,6 +50,7 @@ ITEMS = [
     ("W6", "B", "coding", "routine", "South", "2026-02-01 09:00", "", "", "false"),                       # verdict, open
     ("W7", "A", "coding", "routine", "North", "2025-12-31 23:00", "2026-01-01 01:00", "2026-01-03 00:00", ""),
     ("W8", "A", "coding", "stat", "North", "2026-03-02 08:00", "2026-03-02 09:00", "2026-04-20 12:00", ""),  # completed after as-of
+    ("W9", "B", "coding", "routine", "North", "2026-04-28 08:00", "2026-04-30 18:00", "2026-04-29 09:00", ""),  # due after as-of, done early
 ]
 ITEMS_WITHOUT_COMPLETION_COLUMN = [("S1", "C", "scheduling", "routine", "2026-02-05 10:00", "true"),
                                    ("S2", "C", "scheduling", "routine", "2026-02-06 10:00", "false")]
@@ -151,7 +152,7 @@ def test_range_filters_and_default_as_of(fx, kpi_id):
 
 def test_default_as_of_is_the_latest_event_never_a_due_time(fx):
     assert metrics.default_as_of(fx, "claims") == dt.datetime(2026, 5, 6)
-    assert metrics.default_as_of(fx, "work_items") == dt.datetime(2026, 4, 20, 12, 0)  # W4 is due 04-30, later
+    assert metrics.default_as_of(fx, "work_items") == dt.datetime(2026, 4, 29, 9, 0)  # W9 done; due times (04-30) never count
     assert metrics.default_as_of(fx, "calls") == dt.datetime(2026, 4, 1, 0, 0, 20)
 
 
@@ -181,6 +182,10 @@ def test_edge_cases_by_hand(fx):
     weeks = metrics.series(fx, "claim_volume", grain="week", as_of=AS_OF)
     assert weeks.iloc[0]["period_start"] == dt.date(2025, 12, 29)  # ISO week 2026-W01 starts in 2025
     assert weeks.iloc[0]["value"] == 3  # C1, C2, C3 (received 12-29, 12-31, 01-04)
+    apr_b = sla[(sla.vendor == "B") & (sla.period_start == dt.date(2026, 4, 1))].iloc[0]
+    assert (apr_b.numerator, apr_b.denominator) == (1, 2)  # W9 due after as-of but done: judged; W4 open past due
+    cut = metrics.series(fx, "sla_adherence", grain="month", by=["vendor"], as_of=AS_OF, end=dt.date(2026, 4, 29))
+    assert pd.isna(cut[(cut.vendor == "B") & (cut.period_start == dt.date(2026, 4, 1))].iloc[0].value)  # exact cut
     backlog = metrics.series(fx, "overdue_backlog", grain="month", as_of=AS_OF).set_index("period_start")
     assert backlog.loc[dt.date(2026, 2, 1), "value"] == 1  # W3, past due since 02-02 and still open
     assert backlog.loc[dt.date(2026, 3, 1), "value"] == 2  # W3, and W8 (due 03-02, completed after as-of)

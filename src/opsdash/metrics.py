@@ -78,7 +78,8 @@ def _params(req: Request, as_of: dt.datetime) -> dict[str, Any]:
 def _filtered(kpi: Kpi, req: Request) -> str:
     conds = [f"list_contains($w{i}, CAST({qi(col)} AS VARCHAR))" for i, col in enumerate(req.where)]
     where = " AND ".join(conds) if conds else "true"
-    return f"src AS ({catalog.AS_OF_VIEWS[kpi.table]}), f AS (SELECT * FROM src WHERE {where})"
+    return (f"src AS NOT MATERIALIZED ({catalog.AS_OF_VIEWS[kpi.table]}), "
+            f"f AS NOT MATERIALIZED (SELECT * FROM src WHERE {where})")
 
 
 def _periods(grain: str | None) -> str:
@@ -91,8 +92,25 @@ def _periods(grain: str | None) -> str:
             f"CAST(date_trunc('{grain}', hi) AS TIMESTAMP), {step})) AS g(p))")
 
 
+def _row_end(grain: str | None) -> str:
+    """Exclusive upper bound on row times: the given end (capped at as-of), else the end of as-of's period.
+
+    An item due after as-of but already judged (completed early) belongs to its due date's period, which may be
+    the current one; an explicit end cuts exactly.
+    """
+    as_of_day = "CAST($as_of AS DATE)"
+    default = (f"CAST(date_trunc('{grain}', {as_of_day}) AS TIMESTAMP) + {STEP[grain]}" if grain
+               else f"CAST({as_of_day} AS TIMESTAMP) + INTERVAL 1 DAY")
+    return (f"CASE WHEN $end IS NULL THEN {default} "
+            f"ELSE CAST(least(CAST($end AS DATE), {as_of_day}) AS TIMESTAMP) + INTERVAL 1 DAY END")
+
+
 def compile_sql(kpi: Kpi, req: Request) -> str:
-    """The SQL for a request (named parameters: $as_of, $start, $end, $w0.., thresholds)."""
+    """The SQL for a request (named parameters: $as_of, $start, $end, $w0.., thresholds).
+
+    The rows are scanned once into a small per-period aggregate; the range, the empty periods and the groups
+    are worked out on that aggregate.
+    """
     dims = [qi(c) for c in req.by]
     dim_list = "".join(f", {d}" for d in dims)
     if kpi.kind == "backlog":
@@ -113,27 +131,32 @@ def compile_sql(kpi: Kpi, req: Request) -> str:
     else:  # mean
         exprs = f"CAST({kpi.value} AS DOUBLE) AS _v"
         aggs, out = "count(_v) AS n, avg(_v) AS value", "a.n, a.value"
-    bucket = "p.period_start" if req.grain is None else f"CAST(date_trunc('{req.grain}', b._t) AS DATE)"
+    bucket = "DATE '1970-01-01'" if req.grain is None else f"CAST(date_trunc('{req.grain}', _t) AS DATE)"
+    on_period = "true" if req.grain is None else "a.period_start = p.period_start"
     join_dims = "".join(f" AND a.{d} IS NOT DISTINCT FROM g.{d}" for d in dims)
     return f"""
 WITH {_filtered(kpi, req)},
-base AS (SELECT {kpi.period} AS _t{dim_list}, {exprs} FROM f WHERE ({kpi.period}) IS NOT NULL AND ({rows})),
-rng AS (SELECT coalesce(CAST($start AS DATE), CAST(min(_t) AS DATE)) AS lo,
-               least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi FROM base),
+base AS (SELECT {kpi.period} AS _t{dim_list}, {exprs} FROM f
+         WHERE ({kpi.period}) IS NOT NULL AND ({rows})
+           AND ($start IS NULL OR ({kpi.period}) >= CAST($start AS DATE))
+           AND ({kpi.period}) < {_row_end(req.grain)}),
+agg AS (SELECT {bucket} AS period_start{dim_list}, {aggs}, min(_t) AS _first FROM base GROUP BY ALL),
+rng AS (SELECT coalesce(CAST($start AS DATE), CAST(min(_first) AS DATE)) AS lo,
+               least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi FROM agg),
 {_periods(req.grain)},
-inrange AS (SELECT b.*, {bucket} AS period_start FROM base b, rng
-            {"JOIN periods p ON true" if req.grain is None else ""}
-            WHERE b._t >= CAST(rng.lo AS TIMESTAMP) AND b._t < CAST(rng.hi AS TIMESTAMP) + INTERVAL 1 DAY),
-agg AS (SELECT period_start{dim_list}, {aggs} FROM inrange GROUP BY ALL),
-groups AS ({f"SELECT DISTINCT 1 AS _g{dim_list} FROM inrange" if dims else "SELECT 1 AS _g"})
+groups AS ({f"SELECT DISTINCT 1 AS _g{dim_list} FROM agg" if dims else "SELECT 1 AS _g"})
 SELECT p.period_start{"".join(f", g.{d}" for d in dims)}, {out}
-FROM periods p CROSS JOIN groups g LEFT JOIN agg a ON a.period_start = p.period_start{join_dims}
+FROM periods p CROSS JOIN groups g LEFT JOIN agg a ON {on_period}{join_dims}
 WHERE p.period_start IS NOT NULL
 ORDER BY {"".join(f"g.{d} NULLS LAST, " for d in dims)}p.period_start"""
 
 
 def _backlog_sql(kpi: Kpi, req: Request, dims: list[str]) -> str:
-    """Backlog at each period's end: rows in by then minus rows out by then (cumulative events)."""
+    """Backlog at each period's end: rows in by then minus rows out by then.
+
+    Entries and exits are counted per day first (no event after as-of can count, and every period end is the
+    end of a day or as-of itself), then summed up to each period's end through an ASOF join.
+    """
     key = [f"coalesce(CAST({d} AS VARCHAR), '{NULL_KEY}') AS {d}" for d in dims]
     key_list = "".join(f", {k}" for k in key)
     dim_list = "".join(f", {d}" for d in dims)
@@ -147,17 +170,21 @@ def _backlog_sql(kpi: Kpi, req: Request, dims: list[str]) -> str:
 WITH {_filtered(kpi, req)},
 ev AS (SELECT {enter} AS _t, 1 AS _d{key_list} FROM f WHERE {t_in} IS NOT NULL
        UNION ALL SELECT {leave} AS _t, -1 AS _d{key_list} FROM f WHERE {t_in} IS NOT NULL AND {t_out} IS NOT NULL),
-lv AS (SELECT _t{dim_list}, sum(sum(_d)) OVER ({f"PARTITION BY {', '.join(dims)} " if dims else ""}ORDER BY _t) AS level
-       FROM ev GROUP BY _t{dim_list}),
-rng AS (SELECT coalesce(CAST($start AS DATE), CAST(min(_t) AS DATE)) AS lo,
-               least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi FROM ev WHERE _d = 1),
+daily AS (SELECT CAST(_t AS DATE) AS _day{dim_list}, sum(_d) AS _n
+          FROM ev WHERE _t <= CAST($as_of AS TIMESTAMP) GROUP BY ALL),
+lv AS (SELECT _day{dim_list}, sum(_n) OVER ({f"PARTITION BY {', '.join(dims)} " if dims else ""}ORDER BY _day) AS level
+       FROM daily),
+first_in AS (SELECT min(CAST({enter} AS DATE)) AS first_day FROM f),
+rng AS (SELECT coalesce(CAST($start AS DATE), first_day) AS lo,
+               least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi FROM first_in),
 {_periods(req.grain)},
-ends AS (SELECT period_start, least(next_start - INTERVAL 1 MICROSECOND, CAST($as_of AS TIMESTAMP),
-                                    CAST(rng.hi AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND) AS e FROM periods, rng),
-groups AS (SELECT DISTINCT 1 AS _g{dim_list} FROM ev)
+ends AS (SELECT period_start, CAST(least(next_start - INTERVAL 1 MICROSECOND, CAST($as_of AS TIMESTAMP),
+                                         CAST(rng.hi AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND) AS DATE) AS e
+         FROM periods, rng),
+groups AS (SELECT DISTINCT 1 AS _g{key_list} FROM f WHERE {t_in} IS NOT NULL)
 SELECT x.period_start{"".join(f", nullif(x.{d}, '{NULL_KEY}') AS {d}" for d in dims)}, CAST(x.level AS BIGINT) AS value FROM (
   SELECT p.period_start{"".join(f", g.{d}" for d in dims)}, lv.level
-  FROM ends p CROSS JOIN groups g ASOF LEFT JOIN lv ON {asof}p.e >= lv._t) x
+  FROM ends p CROSS JOIN groups g ASOF LEFT JOIN lv ON {asof}p.e >= lv._day) x
 WHERE x.period_start IS NOT NULL
 ORDER BY {"".join(f"x.{d} NULLS LAST, " for d in dims)}x.period_start"""
 
