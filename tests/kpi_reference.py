@@ -196,10 +196,13 @@ def _backlog(kpi: str, d: pd.DataFrame, grain: str | None, by: list[str], as_of:
         t_in = pd.to_datetime(d["received_date"])
     else:
         t_in = pd.to_datetime(d["due_at"])
+    # A group appears once it has an entry by as-of (a due time must have passed: due_at < as_of).
+    entered = (t_in < as_of) if kpi == "overdue_backlog" else (t_in <= as_of)
     d = d[t_in.notna()]
     t_in = t_in[t_in.notna()]
-    if d.empty:
+    if d.empty or not entered.any():
         return pd.DataFrame()
+    t_in = t_in[entered[t_in.index]]
     lo = pd.Timestamp(start) if start else t_in.min().normalize()
     if grain is None:
         periods = [(lo, hi + pd.Timedelta(days=1))]
@@ -208,7 +211,7 @@ def _backlog(kpi: str, d: pd.DataFrame, grain: str | None, by: list[str], as_of:
         while p <= period_start(pd.Series([hi]), grain)[0]:
             periods.append((p, next_start(p, grain)))
             p = next_start(p, grain)
-    groups = d[by].drop_duplicates() if by else pd.DataFrame(index=[0])
+    groups = d.loc[t_in.index, by].drop_duplicates() if by else pd.DataFrame(index=[0])
     rows = []
     for p, nxt in periods:
         e = min(nxt - US, as_of, hi + pd.Timedelta(days=1) - US)

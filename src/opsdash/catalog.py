@@ -27,8 +27,10 @@ class Kpi:
     kind: str
     unit: str
     direction: str
-    numerator: str | None = None  # ratio: SQL summed over rows (booleans count as 1)
+    numerator: str | None = None  # ratio: a SQL condition counted over rows, or with sums=True an amount summed;
+    # the numerator may use `_den`, the row's denominator term (a numerator row must be a denominator row)
     denominator: str | None = None
+    sums: bool = False
     value: str | None = None  # quantile/mean: SQL value per row
     quantile: float | None = None
     rows: str | None = None  # SQL condition: which rows the KPI looks at
@@ -50,8 +52,8 @@ ANSWERED_OR_ABANDONED = "(answered_at IS NOT NULL OR abandoned_at IS NOT NULL)"
 # completed by the due time; without one, the source system's sla_met, assessable once completed (or always
 # when the export had no completed_at column at all).
 SLA_ASSESSABLE = ("CASE WHEN due_at IS NOT NULL THEN completed_at IS NOT NULL OR due_at <= $as_of "
-                  "WHEN sla_met IS NOT NULL THEN completed_at IS NOT NULL OR NOT _has_completed_at "
-                  "ELSE false END")
+                  "WHEN sla_met IS NOT NULL THEN completed_at IS NOT NULL "
+                  "OR list_contains($loads_without_completed_at, _load_id) ELSE false END")
 SLA_MET = "CASE WHEN due_at IS NOT NULL THEN coalesce(completed_at <= due_at, false) ELSE coalesce(sla_met, false) END"
 
 KPIS: dict[str, Kpi] = {k.id: k for k in (
@@ -85,11 +87,11 @@ KPIS: dict[str, Kpi] = {k.id: k for k in (
     Kpi("error_rate", "Error rate (per opportunity)",
         "Sum of errors divided by sum of opportunities, over items audited in the period.",
         "qa_audits", "audit_date", "audit_date", "ratio", "fraction", "lower",
-        numerator="errors", denominator="opportunities"),
+        numerator="errors", denominator="opportunities", sums=True),
     Kpi("accuracy_rate", "Accuracy (items without error)",
         "Audited items with no error divided by items audited, by audit_date.",
         "qa_audits", "audit_date", "audit_date", "ratio", "fraction", "higher",
-        numerator="errors = 0", denominator="1",
+        numerator="errors = 0", denominator="true",
         target=0.95, target_source="coding accuracy benchmark (AHIMA/AAPC)"),
     Kpi("critical_error_rate", "Items with a critical error",
         "Audited items with at least one critical error divided by items with critical_errors recorded, by audit_date.",
@@ -104,7 +106,7 @@ KPIS: dict[str, Kpi] = {k.id: k for k in (
         "the source system's sla_met, judged once completed, placed in the completion's period (or the opening's).",
         "work_items", "coalesce(due_at, completed_at, opened_at)", "due_at, else completed_at, else opened_at",
         "ratio", "fraction", "higher",
-        numerator=f"({SLA_ASSESSABLE}) AND ({SLA_MET})", denominator=SLA_ASSESSABLE,
+        numerator=f"_den AND ({SLA_MET})", denominator=SLA_ASSESSABLE,
         target=0.95, target_source="contract"),
     Kpi("turnaround_hours", "Turnaround (median)",
         "Median hours from opened_at to completed_at, over items completed in the period.",
@@ -174,9 +176,8 @@ AS_OF_VIEWS: dict[str, str] = {
         "FROM claims WHERE received_date <= CAST($as_of AS DATE)"),
     "qa_audits": "SELECT * FROM qa_audits WHERE audit_date <= CAST($as_of AS DATE)",
     "work_items": (
-        "SELECT w.* REPLACE (CASE WHEN w.completed_at <= $as_of THEN w.completed_at END AS completed_at), "
-        "coalesce(list_contains(l.columns_present, 'completed_at'), true) AS _has_completed_at "
-        "FROM work_items w LEFT JOIN loads l ON l.load_id = w._load_id WHERE w.opened_at <= $as_of"),
+        "SELECT * REPLACE (CASE WHEN completed_at <= $as_of THEN completed_at END AS completed_at) "
+        "FROM work_items WHERE opened_at <= $as_of"),
     "calls": (
         "SELECT * REPLACE ("
         "CASE WHEN answered_at <= $as_of THEN answered_at END AS answered_at, "
@@ -185,6 +186,9 @@ AS_OF_VIEWS: dict[str, str] = {
         "CASE WHEN answered_at <= $as_of THEN first_contact_resolved END AS first_contact_resolved) "
         "FROM calls WHERE offered_at <= $as_of"),
 }
+
+#: Tables as they are when as-of is at or after their latest event: nothing to blank, nothing to drop.
+LATEST_VIEWS: dict[str, str] = {t: f"SELECT * FROM {t}" for t in AS_OF_VIEWS}
 
 #: The column a target's `process` restricts, per table.
 PROCESS_COLUMN = {"work_items": "process", "qa_audits": "process", "calls": "queue"}

@@ -60,11 +60,26 @@ def validate(req: Request) -> Kpi:
     return kpi
 
 
+# Per store file, table and latest load: data only ever changes through a load.
+_LATEST: dict[tuple[str, str, Any], dt.datetime | None] = {}
+
+
 def default_as_of(store: Store, table: str) -> dt.datetime | None:
     """The latest event time in the table (received/submitted/... never a due time)."""
-    cols = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in catalog.EVENT_TIMES[table])
-    row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)}")
-    return row[0] if row else None
+    version = store.fetchone("SELECT max(load_id), count(*) FROM loads")
+    key = (str(store.path.resolve()), table, version)
+    if key not in _LATEST:
+        cols = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in catalog.EVENT_TIMES[table])
+        row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)}")
+        _LATEST[key] = row[0] if row else None
+    return _LATEST[key]
+
+
+def _loads_without_completed_at(store: Store) -> list[int]:
+    """Loads of work items whose file had no completed_at column (their sla_met verdicts always count)."""
+    rows = store.fetchall("SELECT load_id FROM loads WHERE table_name = 'work_items' "
+                          "AND NOT list_contains(columns_present, 'completed_at')")
+    return [r[0] for r in rows]
 
 
 def _params(req: Request, as_of: dt.datetime) -> dict[str, Any]:
@@ -75,10 +90,11 @@ def _params(req: Request, as_of: dt.datetime) -> dict[str, Any]:
     return p
 
 
-def _filtered(kpi: Kpi, req: Request) -> str:
+def _filtered(kpi: Kpi, req: Request, latest: bool = False) -> str:
     conds = [f"list_contains($w{i}, CAST({qi(col)} AS VARCHAR))" for i, col in enumerate(req.where)]
     where = " AND ".join(conds) if conds else "true"
-    return (f"src AS NOT MATERIALIZED ({catalog.AS_OF_VIEWS[kpi.table]}), "
+    view = (catalog.LATEST_VIEWS if latest else catalog.AS_OF_VIEWS)[kpi.table]
+    return (f"src AS NOT MATERIALIZED ({view}), "
             f"f AS NOT MATERIALIZED (SELECT * FROM src WHERE {where})")
 
 
@@ -92,20 +108,21 @@ def _periods(grain: str | None) -> str:
             f"CAST(date_trunc('{grain}', hi) AS TIMESTAMP), {step})) AS g(p))")
 
 
-def _row_end(grain: str | None) -> str:
+def _row_end(grain: str | None, has_end: bool) -> str:
     """Exclusive upper bound on row times: the given end (capped at as-of), else the end of as-of's period.
 
     An item due after as-of but already judged (completed early) belongs to its due date's period, which may be
-    the current one; an explicit end cuts exactly.
+    the current one; an explicit end cuts exactly. (Which form applies is decided here, not per row.)
     """
     as_of_day = "CAST($as_of AS DATE)"
-    default = (f"CAST(date_trunc('{grain}', {as_of_day}) AS TIMESTAMP) + {STEP[grain]}" if grain
-               else f"CAST({as_of_day} AS TIMESTAMP) + INTERVAL 1 DAY")
-    return (f"CASE WHEN $end IS NULL THEN {default} "
-            f"ELSE CAST(least(CAST($end AS DATE), {as_of_day}) AS TIMESTAMP) + INTERVAL 1 DAY END")
+    if has_end:
+        return f"CAST(least(CAST($end AS DATE), {as_of_day}) AS TIMESTAMP) + INTERVAL 1 DAY"
+    if grain:
+        return f"CAST(date_trunc('{grain}', {as_of_day}) AS TIMESTAMP) + {STEP[grain]}"
+    return f"CAST({as_of_day} AS TIMESTAMP) + INTERVAL 1 DAY"
 
 
-def compile_sql(kpi: Kpi, req: Request) -> str:
+def compile_sql(kpi: Kpi, req: Request, latest: bool = False) -> str:
     """The SQL for a request (named parameters: $as_of, $start, $end, $w0.., thresholds).
 
     The rows are scanned once into a small per-period aggregate; the range, the empty periods and the groups
@@ -114,35 +131,56 @@ def compile_sql(kpi: Kpi, req: Request) -> str:
     dims = [qi(c) for c in req.by]
     dim_list = "".join(f", {d}" for d in dims)
     if kpi.kind == "backlog":
-        return _backlog_sql(kpi, req, dims)
+        return _backlog_sql(kpi, req, dims, latest)
     rows = kpi.rows or "true"
-    if kpi.kind == "ratio":
-        # An unknown term does not count (a claim with clean_submission unknown is not a clean claim): 0, not NULL.
+    # Counts, ratios and means are summed per day first and the days rolled up into the asked periods
+    # (exact, and twice as fast as truncating every row's time); quantiles need the rows themselves.
+    two_level = kpi.kind != "quantile"
+    if kpi.kind == "ratio" and kpi.sums:
         exprs = (f"coalesce(CAST({kpi.numerator} AS BIGINT), 0) AS _num, "
                  f"coalesce(CAST({kpi.denominator} AS BIGINT), 0) AS _den")
+        day_aggs = "sum(_num) AS _num, sum(_den) AS _den"
+        aggs = "sum(_num) AS numerator, sum(_den) AS denominator"
+        out = "a.numerator, a.denominator, CAST(a.numerator AS DOUBLE) / nullif(a.denominator, 0) AS value"
+    elif kpi.kind == "ratio":
+        # Conditions are counted; an unknown one does not count (clean_submission unknown is not a clean claim).
+        exprs = f"({kpi.denominator}) AS _den, ({kpi.numerator}) AS _num"  # _num may build on _den
+        day_aggs = "count(*) FILTER (WHERE _num) AS _num, count(*) FILTER (WHERE _den) AS _den"
         aggs = "sum(_num) AS numerator, sum(_den) AS denominator"
         out = "a.numerator, a.denominator, CAST(a.numerator AS DOUBLE) / nullif(a.denominator, 0) AS value"
     elif kpi.kind == "count":
-        exprs, aggs, out = "1 AS _one", "count(*) AS value", "a.value"
-    elif kpi.kind == "quantile":
+        exprs, day_aggs, aggs, out = "1 AS _one", "count(*) AS _n", "sum(_n) AS value", "a.value"
+    elif kpi.kind == "mean":
         exprs = f"CAST({kpi.value} AS DOUBLE) AS _v"
+        day_aggs = "sum(_v) AS _sum, count(_v) AS _n"
+        aggs, out = "sum(_n) AS n, sum(_sum) / nullif(sum(_n), 0) AS value", "a.n, a.value"
+    else:  # quantile
+        exprs = f"CAST({kpi.value} AS DOUBLE) AS _v"
+        day_aggs = ""
         aggs = f"count(_v) AS n, quantile_cont(_v, {float(kpi.quantile or 0.5)!r}) AS value"
         out = "a.n, a.value"
-    else:  # mean
-        exprs = f"CAST({kpi.value} AS DOUBLE) AS _v"
-        aggs, out = "count(_v) AS n, avg(_v) AS value", "a.n, a.value"
-    bucket = "DATE '1970-01-01'" if req.grain is None else f"CAST(date_trunc('{req.grain}', _t) AS DATE)"
-    on_period = "true" if req.grain is None else "a.period_start = p.period_start"
+    t = "_day" if two_level else "_t"
+    bucket = "TIMESTAMP '1970-01-01'" if req.grain is None else f"date_trunc('{req.grain}', {t})"
+    first = f", min({t}) AS _first" if req.grain is None and req.start is None else ""
+    lo = ("CAST(min(_first) AS DATE)" if first else "CAST(min(period_start) AS DATE)")
+    on_period = "true" if req.grain is None else "CAST(a.period_start AS DATE) = p.period_start"
+    start_cond = f" AND ({kpi.period}) >= CAST($start AS DATE)" if req.start is not None else ""
     join_dims = "".join(f" AND a.{d} IS NOT DISTINCT FROM g.{d}" for d in dims)
+    rows_sql = (f"SELECT {kpi.period} AS _t{dim_list}, {exprs} FROM f "
+                f"WHERE ({kpi.period}) IS NOT NULL AND ({rows}){start_cond} "
+                f"AND ({kpi.period}) < {_row_end(req.grain, req.end is not None)}")
+    if two_level:
+        base = (f"base AS (SELECT CAST(_t AS DATE) AS _day{dim_list}, {day_aggs} FROM ({rows_sql}) GROUP BY ALL),\n"
+                f"agg AS (SELECT {bucket} AS period_start{dim_list}, {aggs}{first} FROM base GROUP BY ALL)")
+    else:
+        base = (f"base AS ({rows_sql}),\n"
+                f"agg AS (SELECT {bucket} AS period_start{dim_list}, {aggs}{first} FROM base GROUP BY ALL)")
     return f"""
-WITH {_filtered(kpi, req)},
-base AS (SELECT {kpi.period} AS _t{dim_list}, {exprs} FROM f
-         WHERE ({kpi.period}) IS NOT NULL AND ({rows})
-           AND ($start IS NULL OR ({kpi.period}) >= CAST($start AS DATE))
-           AND ({kpi.period}) < {_row_end(req.grain)}),
-agg AS (SELECT {bucket} AS period_start{dim_list}, {aggs}, min(_t) AS _first FROM base GROUP BY ALL),
-rng AS (SELECT coalesce(CAST($start AS DATE), CAST(min(_first) AS DATE)) AS lo,
-               least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi FROM agg),
+WITH {_filtered(kpi, req, latest)},
+{base},
+rng AS (SELECT {"CAST($start AS DATE)" if req.start is not None else lo} AS lo,
+               least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi
+        {"" if req.start is not None else "FROM agg"}),
 {_periods(req.grain)},
 groups AS ({f"SELECT DISTINCT 1 AS _g{dim_list} FROM agg" if dims else "SELECT 1 AS _g"})
 SELECT p.period_start{"".join(f", g.{d}" for d in dims)}, {out}
@@ -151,40 +189,55 @@ WHERE p.period_start IS NOT NULL
 ORDER BY {"".join(f"g.{d} NULLS LAST, " for d in dims)}p.period_start"""
 
 
-def _backlog_sql(kpi: Kpi, req: Request, dims: list[str]) -> str:
-    """Backlog at each period's end: rows in by then minus rows out by then.
+DAY_US = 86_400_000_000
 
-    Entries and exits are counted per day first (no event after as-of can count, and every period end is the
-    end of a day or as-of itself), then summed up to each period's end through an ASOF join.
+
+def _backlog_sql(kpi: Kpi, req: Request, dims: list[str], latest: bool = False) -> str:
+    """Backlog at each period's end e: rows in by e minus rows out by e.
+
+    Entries and exits are counted per day (every e is the last instant of a day, or as-of with later events
+    left out), in one aggregation each, then summed up to each period's end through an ASOF join. A due time
+    counts only once passed (due_at < e), so it enters a microsecond later: exact, in integer arithmetic.
+    A group appears once it has an entry by as-of; before its first entry its backlog is empty (null).
     """
     key = [f"coalesce(CAST({d} AS VARCHAR), '{NULL_KEY}') AS {d}" for d in dims]
     key_list = "".join(f", {k}" for k in key)
     dim_list = "".join(f", {d}" for d in dims)
     t_in, t_out = qi(kpi.backlog_in or ""), qi(kpi.backlog_out or "")
-    # Rows are in from backlog_in; a due time counts only once passed (due_at < e), so it enters a microsecond later.
-    strict = " + INTERVAL 1 MICROSECOND" if kpi.backlog_in == "due_at" else ""
-    enter = f"CAST({t_in} AS TIMESTAMP){strict}"
-    leave = f"greatest({enter}, CAST({t_out} AS TIMESTAMP))"
+    is_date = kpi.table == "claims"  # received_date / submitted_date are dates; work-item times are timestamps
+    if is_date:
+        day_in, day_of_out = t_in, t_out
+        in_ok, out_ok = f"{t_in} <= CAST($as_of AS DATE)", f"{t_out} <= CAST($as_of AS DATE)"
+        e_day = "CAST(e AS DATE)"
+    else:
+        shift = " + 1" if kpi.backlog_in == "due_at" else ""
+        day_in, day_of_out = f"(epoch_us({t_in}){shift}) // {DAY_US}", f"epoch_us({t_out}) // {DAY_US}"
+        in_ok = f"{t_in} {'<' if shift else '<='} CAST($as_of AS TIMESTAMP)"
+        out_ok = f"{t_out} <= CAST($as_of AS TIMESTAMP)"
+        e_day = f"epoch_us(e) // {DAY_US}"
     asof = "".join(f"g.{d} = lv.{d} AND " for d in dims)
     return f"""
-WITH {_filtered(kpi, req)},
-ev AS (SELECT {enter} AS _t, 1 AS _d{key_list} FROM f WHERE {t_in} IS NOT NULL
-       UNION ALL SELECT {leave} AS _t, -1 AS _d{key_list} FROM f WHERE {t_in} IS NOT NULL AND {t_out} IS NOT NULL),
-daily AS (SELECT CAST(_t AS DATE) AS _day{dim_list}, sum(_d) AS _n
-          FROM ev WHERE _t <= CAST($as_of AS TIMESTAMP) GROUP BY ALL),
+WITH {_filtered(kpi, req, latest)},
+ins AS (SELECT {day_in} AS _day{key_list}, count(*) AS _n FROM f WHERE {in_ok} GROUP BY ALL),
+daily AS (SELECT _day{dim_list}, sum(_n) AS _n FROM (
+            SELECT * FROM ins
+            UNION ALL
+            SELECT greatest({day_in}, {day_of_out}) AS _day{key_list}, -count(*) AS _n FROM f
+            WHERE {in_ok} AND {t_out} IS NOT NULL AND {out_ok} GROUP BY ALL) GROUP BY ALL),
 lv AS (SELECT _day{dim_list}, sum(_n) OVER ({f"PARTITION BY {', '.join(dims)} " if dims else ""}ORDER BY _day) AS level
        FROM daily),
-first_in AS (SELECT min(CAST({enter} AS DATE)) AS first_day FROM f),
+first_in AS (SELECT {"min(_day)" if is_date else "DATE '1970-01-01' + CAST(min(_day) AS INTEGER)"} AS first_day FROM ins),
 rng AS (SELECT coalesce(CAST($start AS DATE), first_day) AS lo,
                least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi FROM first_in),
 {_periods(req.grain)},
-ends AS (SELECT period_start, CAST(least(next_start - INTERVAL 1 MICROSECOND, CAST($as_of AS TIMESTAMP),
-                                         CAST(rng.hi AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND) AS DATE) AS e
+ends AS (SELECT period_start, least(next_start - INTERVAL 1 MICROSECOND, CAST($as_of AS TIMESTAMP),
+                                    CAST(rng.hi AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND) AS e
          FROM periods, rng),
-groups AS (SELECT DISTINCT 1 AS _g{key_list} FROM f WHERE {t_in} IS NOT NULL)
+groups AS (SELECT DISTINCT 1 AS _g{dim_list} FROM ins)
 SELECT x.period_start{"".join(f", nullif(x.{d}, '{NULL_KEY}') AS {d}" for d in dims)}, CAST(x.level AS BIGINT) AS value FROM (
   SELECT p.period_start{"".join(f", g.{d}" for d in dims)}, lv.level
-  FROM ends p CROSS JOIN groups g ASOF LEFT JOIN lv ON {asof}p.e >= lv._day) x
+  FROM (SELECT period_start, {e_day} AS e_day FROM ends) p CROSS JOIN groups g
+  ASOF LEFT JOIN lv ON {asof}p.e_day >= lv._day) x
 WHERE x.period_start IS NOT NULL
 ORDER BY {"".join(f"x.{d} NULLS LAST, " for d in dims)}x.period_start"""
 
@@ -199,11 +252,16 @@ def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequen
     """
     req = Request(kpi_id, grain, tuple(by), dict(where or {}), start, end, as_of, answer_threshold_s, short_abandon_s)
     kpi = validate(req)
-    cut = req.as_of or default_as_of(store, kpi.table)
+    latest = default_as_of(store, kpi.table)
+    cut = req.as_of or latest
     if cut is None:  # an empty table
         return pd.DataFrame(columns=columns(kpi, req.by))
-    sql = compile_sql(kpi, req)
-    params = {k: v for k, v in _params(req, cut).items() if f"${k}" in sql}
+    # At or after the latest event, the table as known at as-of is the table itself: skip blanking columns.
+    sql = compile_sql(kpi, req, latest=latest is not None and cut >= latest)
+    all_params = _params(req, cut)
+    if "$loads_without_completed_at" in sql:
+        all_params["loads_without_completed_at"] = _loads_without_completed_at(store)
+    params = {k: v for k, v in all_params.items() if f"${k}" in sql}
     df = store.query(sql, params)
     df["period_start"] = pd.to_datetime(df["period_start"]).dt.date
     for col in ("numerator", "denominator", "n") + (("value",) if kpi.kind in ("count", "backlog") else ()):
