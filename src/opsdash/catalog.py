@@ -12,6 +12,8 @@ from dataclasses import dataclass
 #: Kinds of KPI the engine knows how to compute.
 KINDS = ("count", "ratio", "quantile", "mean", "backlog")
 GRAINS = ("day", "week", "month", "quarter")
+#: Length of one period of each grain, as pandas offsets.
+GRAIN_OFFSETS = {"day": {"days": 1}, "week": {"days": 7}, "month": {"months": 1}, "quarter": {"months": 3}}
 UNITS = {"count": "", "days": "days", "hours": "hours", "seconds": "s", "fraction": "%"}
 DIRECTIONS = ("higher", "lower", "neutral")
 

@@ -304,8 +304,7 @@ def to_date(store: Store, kpi_id: str, *, grain: str = "month", as_of: dt.dateti
         return {"current": None, "previous": None}
     today = cut.date()
     start = pd.Timestamp(today).to_period({"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q"}[grain]).start_time.date()
-    step = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(days=7), "month": pd.DateOffset(months=1),
-            "quarter": pd.DateOffset(months=3)}[grain]
+    step = pd.DateOffset(**catalog.GRAIN_OFFSETS[grain])
     prev_start = (pd.Timestamp(start) - step).date()
     elapsed = (today - start).days
     prev_end = min((pd.Timestamp(prev_start) + pd.Timedelta(days=elapsed)).date(), start - dt.timedelta(days=1))

@@ -189,7 +189,7 @@ def _score_level(store: Store, vendor: str, lv: pd.Series, targets: pd.DataFrame
     streak = 0
     if state in MISSED:
         for p in sorted((p for p in by_period if p <= start), reverse=True):
-            p_end = (pd.Timestamp(p) + _STEP[grain] - pd.Timedelta(days=1)).date()
+            p_end = (pd.Timestamp(p) + pd.DateOffset(**catalog.GRAIN_OFFSETS[grain]) - pd.Timedelta(days=1)).date()
             rule = applicable(same, p, p_end)
             if rule.empty or status(kpi, _none(by_period[p]), rule.iloc[0]["target"],
                                     rule.iloc[0]["minimum"]) not in MISSED:
@@ -197,10 +197,6 @@ def _score_level(store: Store, vendor: str, lv: pd.Series, targets: pd.DataFrame
             streak += 1
     return {**base, "label": kpi.label, "unit": kpi.unit, "direction": kpi.direction, "value": value,
             "status": state, "consecutive_missed": streak}
-
-
-_STEP = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(days=7), "month": pd.DateOffset(months=1),
-         "quarter": pd.DateOffset(months=3)}
 
 
 def _none(v: Any) -> Any:
