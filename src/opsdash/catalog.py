@@ -35,6 +35,7 @@ class Kpi:
     sums: bool = False
     value: str | None = None  # quantile/mean: SQL value per row
     quantile: float | None = None
+    discrete: bool = False  # quantile of few distinct values (whole days): computed from a frequency table
     rows: str | None = None  # SQL condition: which rows the KPI looks at
     backlog_in: str | None = None  # backlog: time a row joins the backlog
     backlog_out: str | None = None  # backlog: time a row leaves it (NULL = still in)
@@ -66,11 +67,12 @@ KPIS: dict[str, Kpi] = {k.id: k for k in (
         "Median days from received_date to submitted_date, over claims submitted in the period.",
         "claims", "submitted_date", "submitted_date", "quantile", "days", "lower",
         value="date_diff('day', received_date, submitted_date)", quantile=0.5, rows="submitted_date IS NOT NULL",
-        target_source="contract"),
+        discrete=True, target_source="contract"),
     Kpi("claim_turnaround_p90_days", "Claim turnaround (90th percentile)",
         "90th percentile (continuous) of days from received_date to submitted_date, over claims submitted in the period.",
         "claims", "submitted_date", "submitted_date", "quantile", "days", "lower",
-        value="date_diff('day', received_date, submitted_date)", quantile=0.9, rows="submitted_date IS NOT NULL"),
+        value="date_diff('day', received_date, submitted_date)", quantile=0.9, rows="submitted_date IS NOT NULL",
+        discrete=True),
     Kpi("clean_claim_rate", "Clean claim rate",
         "Claims whose first submission was clean, divided by claims with clean_submission recorded, by submitted_date.",
         "claims", "submitted_date", "submitted_date", "ratio", "fraction", "higher",

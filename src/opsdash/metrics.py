@@ -159,7 +159,7 @@ def compile_sql(kpi: Kpi, req: Request, latest: bool = False) -> str:
         day_aggs = ""
         aggs = f"count(_v) AS n, quantile_cont(_v, {float(kpi.quantile or 0.5)!r}) AS value"
         out = "a.n, a.value"
-    t = "_day" if two_level else "_t"
+    t = "_day" if two_level or kpi.discrete else "_t"
     bucket = "TIMESTAMP '1970-01-01'" if req.grain is None else f"date_trunc('{req.grain}', {t})"
     first = f", min({t}) AS _first" if req.grain is None and req.start is None else ""
     lo = ("CAST(min(_first) AS DATE)" if first else "CAST(min(period_start) AS DATE)")
@@ -172,6 +172,23 @@ def compile_sql(kpi: Kpi, req: Request, latest: bool = False) -> str:
     if two_level:
         base = (f"base AS (SELECT CAST(_t AS DATE) AS _day{dim_list}, {day_aggs} FROM ({rows_sql}) GROUP BY ALL),\n"
                 f"agg AS (SELECT {bucket} AS period_start{dim_list}, {aggs}{first} FROM base GROUP BY ALL)")
+    elif kpi.discrete:
+        # Exact continuous quantile from a frequency table of (period, group, value): position q*(n-1), linear
+        # between the order statistics either side, as quantile_cont does; few distinct values make it cheap.
+        q = float(kpi.quantile or 0.5)
+        part = ", ".join(["period_start", *dims])
+        first_day = ", min(_day) AS _dfirst" if first else ""
+        base = (f"base AS (SELECT CAST(_t AS DATE) AS _day{dim_list}, _v, count(*) AS _c FROM ({rows_sql}) "
+                f"WHERE _v IS NOT NULL GROUP BY ALL),\n"
+                f"freq AS (SELECT {bucket} AS period_start{dim_list}, _v, sum(_c) AS _c{first_day} "
+                f"FROM base GROUP BY ALL),\n"
+                f"cum AS (SELECT *, sum(_c) OVER (PARTITION BY {part} ORDER BY _v) AS _cum, "
+                f"sum(_c) OVER (PARTITION BY {part}) AS _n FROM freq),\n"
+                f"agg AS (SELECT period_start{dim_list}, any_value(_n) AS n, "
+                f"min(_v) FILTER (WHERE _cum >= floor({q!r} * (_n - 1)) + 1) AS _lo, "
+                f"min(_v) FILTER (WHERE _cum >= ceil({q!r} * (_n - 1)) + 1) AS _hi, "
+                f"any_value({q!r} * (_n - 1)) AS _pos{', min(_dfirst) AS _first' if first else ''} FROM cum GROUP BY ALL)")
+        out = "a.n, a._lo + (a._pos - floor(a._pos)) * (a._hi - a._lo) AS value"
     else:
         base = (f"base AS ({rows_sql}),\n"
                 f"agg AS (SELECT {bucket} AS period_start{dim_list}, {aggs}{first} FROM base GROUP BY ALL)")
