@@ -133,3 +133,24 @@ def test_entry_point_is_installed():
     assert exe, "the opsdash script is not installed next to this Python"
     out = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True).stdout
     assert "ingest" in out and "demo" in out
+
+
+def test_a_store_held_by_another_process_gets_a_clear_message(tmp_path, write):
+    """DuckDB takes one writer at a time: a load while the dashboard holds the file must say what to do."""
+    import time
+
+    from opsdash.store import Store
+
+    db = tmp_path / "held.duckdb"
+    Store(db).close()
+    holder = subprocess.Popen([sys.executable, "-c", f"from opsdash.store import Store; import time; "
+                               f"s = Store({str(db)!r}, read_only=True); print('open', flush=True); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        r = CliRunner().invoke(main, ["ingest", "--db", str(db), str(write("c.csv", csv_text([row("claims")])))])
+        assert r.exit_code == 1
+        assert "another process has it open" in r.output and "stop the running dashboard" in r.output
+    finally:
+        holder.kill()
+        holder.wait()

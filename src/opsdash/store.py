@@ -128,8 +128,9 @@ class Store:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             raise StoreError(
-                f"cannot open the store {self.path}: {exc}. If another opsdash process is loading data, "
-                "wait for it to finish and try again."
+                f"cannot open the store {self.path}: another process has it open ({str(exc).splitlines()[0][:160]}). "
+                "A store takes one writer at a time: stop the running dashboard, or wait for the other load to "
+                "finish, then try again."
             ) from exc
         # Loads stage whole files: a cap makes DuckDB spill to disk instead of growing with the file.
         limit = memory_limit or os.environ.get("OPSDASH_MEMORY_LIMIT") or (None if read_only else DEFAULT_WRITE_MEMORY)
