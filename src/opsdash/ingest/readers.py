@@ -77,7 +77,7 @@ def sniff_file(path: Path, forced_encoding: str | None = None) -> FileInfo:
     return info
 
 
-def digest_file(info: FileInfo, forced_encoding: str | None = None) -> FileInfo:  # noqa: ARG001
+def digest_file(info: FileInfo) -> FileInfo:
     """One full pass over the bytes: SHA-256 and, for CSV, line count, trailing blank lines and UTF-8 validity.
 
     Runs beside DuckDB's read of the same file (hashlib releases the GIL), so it costs little wall time.
@@ -118,14 +118,6 @@ def digest_file(info: FileInfo, forced_encoding: str | None = None) -> FileInfo:
         info.lines = newlines + (1 if last and not last.endswith(b"\n") else 0)
         tail = last.replace(b"\r", b"")
         info.trailing_blank_lines = max(0, len(tail) - len(tail.rstrip(b"\n")) - 1)
-    return info
-
-
-def inspect_file(path: Path, forced_encoding: str | None = None) -> FileInfo:
-    """Sniff and digest in one go, settling the encoding."""
-    info = digest_file(sniff_file(path, forced_encoding), forced_encoding)
-    if forced_encoding is None and not info.utf8_valid:
-        info.encoding = "latin-1"
     return info
 
 
