@@ -6,6 +6,9 @@ import csv
 import io
 from typing import Any
 
+from pathlib import Path
+
+from opsdash.ingest.loader import load_file
 from opsdash.store import Store
 
 BASE_ROWS: dict[str, dict[str, Any]] = {
@@ -45,3 +48,16 @@ def rejects(store: Store, load_id: int | None = None) -> list[tuple]:
     if load_id is not None:
         return store.fetchall(sql + " WHERE load_id = ? ORDER BY line", [load_id])
     return store.fetchall(sql + " ORDER BY load_id, line")
+
+
+def table_csv(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    """CSV text from column names and row tuples."""
+    return csv_text([dict(zip(columns, map(str, r))) for r in rows], columns=list(columns))
+
+
+def load_clean(store: Store, folder: Path, files: dict[str, str]) -> None:
+    """Write each text as a file in folder and load it; every file must load with no row rejected."""
+    for name, text in files.items():
+        (folder / name).write_text(text)
+        rep = load_file(store, folder / name)
+        assert rep.status == "loaded" and rep.rows_rejected == 0, rep.message

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from opsdash.ingest.loader import load_file
 from opsdash.store import Store
 from tests.helpers import csv_text, row
 from tests.test_ingest import snapshot
@@ -43,8 +44,6 @@ def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
 def prepared(tmp_path):
     db = tmp_path / "s.duckdb"
     with Store(db) as s:
-        from opsdash.ingest.loader import load_file
-
         load_file(s, _write(tmp_path / "first.csv"))
         before = snapshot(s)
     return db, before

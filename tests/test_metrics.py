@@ -17,7 +17,7 @@ import pytest
 from opsdash import catalog, metrics
 from opsdash.ingest.loader import load_file
 from opsdash.store import Store
-from tests.helpers import csv_text
+from tests.helpers import csv_text, load_clean, table_csv
 from tests.kpi_reference import reference
 
 CLAIMS = [
@@ -67,30 +67,23 @@ CALLS = [
 AS_OF = dt.datetime(2026, 4, 30, 12, 0)
 
 
-def _csv(cols, rows):
-    return csv_text([dict(zip(cols, map(str, r))) for r in rows], columns=list(cols))
-
-
 @pytest.fixture(scope="module")
 def fx(tmp_path_factory):
     d = tmp_path_factory.mktemp("kpi")
     files = {
-        "claims.csv": _csv(("claim_id", "vendor", "facility", "payer", "received_date", "submitted_date",
+        "claims.csv": table_csv(("claim_id", "vendor", "facility", "payer", "received_date", "submitted_date",
                             "clean_submission", "adjudicated_date", "initial_outcome"), CLAIMS),
-        "qa.csv": _csv(("audit_id", "vendor", "process", "audit_date", "facility", "opportunities", "errors",
+        "qa.csv": table_csv(("audit_id", "vendor", "process", "audit_date", "facility", "opportunities", "errors",
                         "critical_errors", "error_category"), AUDITS),
-        "items.csv": _csv(("item_id", "vendor", "process", "priority", "facility", "opened_at", "due_at",
+        "items.csv": table_csv(("item_id", "vendor", "process", "priority", "facility", "opened_at", "due_at",
                            "completed_at", "sla_met"), ITEMS),
-        "verdicts.csv": _csv(("item_id", "vendor", "process", "priority", "opened_at", "sla_met"),
+        "verdicts.csv": table_csv(("item_id", "vendor", "process", "priority", "opened_at", "sla_met"),
                              ITEMS_WITHOUT_COMPLETION_COLUMN),
-        "calls.csv": _csv(("call_id", "vendor", "queue", "offered_at", "answered_at", "abandoned_at",
+        "calls.csv": table_csv(("call_id", "vendor", "queue", "offered_at", "answered_at", "abandoned_at",
                            "handle_seconds", "first_contact_resolved"), CALLS),
     }
     store = Store(d / "kpi.duckdb")
-    for name, text in files.items():
-        (d / name).write_text(text)
-        rep = load_file(store, d / name)
-        assert rep.status == "loaded" and rep.rows_rejected == 0, rep.message
+    load_clean(store, d, files)
     yield store
     store.close()
 

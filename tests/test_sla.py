@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 
 from opsdash import catalog, metrics, sla
-from opsdash.ingest.loader import load_file
 from opsdash.settings import Settings, SettingsError, load
 from opsdash.store import Store
-from tests.helpers import csv_text
+from tests.helpers import csv_text, load_clean, table_csv
 
 D = dt.date
 
@@ -61,16 +60,12 @@ def st(tmp_path_factory):
     s = Store(d / "s.duckdb")
     cols = ("vendor", "kpi", "process", "priority", "target", "minimum", "level", "credit_pct", "effective_from",
             "effective_to")
-    files = {"claims.csv": csv_text(_claims()),
-             "targets.csv": csv_text([dict(zip(cols, r)) for r in TARGETS], columns=list(cols)),
-             "items.csv": csv_text([dict(zip(("item_id", "vendor", "process", "priority", "opened_at", "due_at",
-                                              "completed_at"), r)) for r in ITEMS]),
-             "reported.csv": csv_text([dict(zip(("vendor", "kpi", "process", "period_start", "period_end", "value"), r))
-                                       for r in REPORTED])}
-    for name, text in files.items():
-        (d / name).write_text(text)
-        rep = load_file(s, d / name)
-        assert rep.status == "loaded" and rep.rows_rejected == 0, rep.message
+    load_clean(s, d, {
+        "claims.csv": csv_text(_claims()),
+        "targets.csv": table_csv(cols, TARGETS),
+        "items.csv": table_csv(("item_id", "vendor", "process", "priority", "opened_at", "due_at", "completed_at"), ITEMS),
+        "reported.csv": table_csv(("vendor", "kpi", "process", "period_start", "period_end", "value"), REPORTED),
+    })
     yield s
     s.close()
 
