@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opsdash import catalog, metrics
+from opsdash import catalog, metrics, rollups
 from opsdash.ingest.loader import load_file
 from opsdash.store import Store
 from tests.helpers import csv_text, load_clean, table_csv
@@ -127,6 +127,21 @@ def test_engine_equals_pandas(fx, kpi_id, grain, by):
     got = metrics.series(fx, kpi_id, grain=grain, by=by, as_of=AS_OF)
     want = reference(kpi_id, kpi.kind, kpi.table, df, loads, grain, list(by), pd.Timestamp(AS_OF))
     assert list(got.columns) == metrics.columns(kpi, by)
+    assert_same(got, want, list(by))
+
+
+ROLLUP_CASES = [c for c in CASES if rollups.for_kpi(catalog.KPIS[c[0]])]
+
+
+@pytest.mark.parametrize("kpi_id, grain, by", ROLLUP_CASES,
+                         ids=[f"{k}-{g}-{'+'.join(b) or 'all'}" for k, g, b in ROLLUP_CASES])
+def test_engine_equals_pandas_from_rollups(fx, kpi_id, grain, by):
+    """At the default as-of (the latest event) KPIs with a daily roll-up are read from it: same figures."""
+    kpi = catalog.KPIS[kpi_id]
+    df, loads = raw(fx, kpi.table)
+    as_of = metrics.default_as_of(fx, kpi.table)
+    got = metrics.series(fx, kpi_id, grain=grain, by=by)
+    want = reference(kpi_id, kpi.kind, kpi.table, df, loads, grain, list(by), pd.Timestamp(as_of))
     assert_same(got, want, list(by))
 
 

@@ -41,6 +41,11 @@ class Kpi:
     backlog_out: str | None = None  # backlog: time a row leaves it (NULL = still in)
     target: float | None = None
     target_source: str = ""
+    # A ratio whose conditions need as-of may still be computed from a daily roll-up (see rollups.py): the
+    # row values it keeps (column, SQL with no parameter) and the conditions over them (may use $as_of, `_den`).
+    rollup_keys: tuple[tuple[str, str], ...] = ()
+    rollup_numerator: str | None = None
+    rollup_denominator: str | None = None
 
     @property
     def is_ratio(self) -> bool:
@@ -58,6 +63,15 @@ SLA_ASSESSABLE = ("CASE WHEN due_at IS NOT NULL THEN completed_at IS NOT NULL OR
                   "WHEN sla_met IS NOT NULL THEN completed_at IS NOT NULL "
                   "OR list_contains($loads_without_completed_at, _load_id) ELSE false END")
 SLA_MET = "CASE WHEN due_at IS NOT NULL THEN coalesce(completed_at <= due_at, false) ELSE coalesce(sla_met, false) END"
+# The same, for the table as it stands, split into what a load can compute once and what as-of decides: items
+# judged whatever as-of is (completed, or without completed_at in their export) and open items' due times.
+SLA_ROLLUP_KEYS = (
+    ("_met", SLA_MET),
+    ("_done", "CASE WHEN due_at IS NOT NULL THEN completed_at IS NOT NULL "
+              "WHEN sla_met IS NOT NULL THEN completed_at IS NOT NULL OR _load_id IN (SELECT load_id FROM loads "
+              "WHERE table_name = 'work_items' AND NOT list_contains(columns_present, 'completed_at')) ELSE false END"),
+    ("_due", "CASE WHEN completed_at IS NULL THEN due_at END"),
+)
 
 KPIS: dict[str, Kpi] = {k.id: k for k in (
     # -- claims ---------------------------------------------------------------------------------
@@ -111,7 +125,8 @@ KPIS: dict[str, Kpi] = {k.id: k for k in (
         "work_items", "coalesce(due_at, completed_at, opened_at)", "due_at, else completed_at, else opened_at",
         "ratio", "fraction", "higher",
         numerator=f"_den AND ({SLA_MET})", denominator=SLA_ASSESSABLE,
-        target=0.95, target_source="contract"),
+        target=0.95, target_source="contract", rollup_keys=SLA_ROLLUP_KEYS,
+        rollup_numerator="_den AND _met", rollup_denominator="_done OR coalesce(_due <= $as_of, false)"),
     Kpi("turnaround_hours", "Turnaround (median)",
         "Median hours from opened_at to completed_at, over items completed in the period.",
         "work_items", "completed_at", "completed_at", "quantile", "hours", "lower",

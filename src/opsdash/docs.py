@@ -143,6 +143,16 @@ def render_kpis() -> str:
     for k in catalog.KPIS.values():
         out += [f"### {k.label} (`{k.id}`)", "", k.description, "",
                 f"Kind: {k.kind}. Breakdowns: {', '.join(catalog.DIMENSIONS[k.table])}.", ""]
+    from opsdash import rollups
+
+    rolled = [f"`{k.id}`" for k in catalog.KPIS.values() if rollups.for_kpi(k)]
+    out += ["## Daily roll-ups", "",
+            "Every load also keeps, per KPI below, its rows counted per day and breakdown (and per value of what the",
+            "KPI tests or takes the quantile of). When as-of is at or after the table's latest event (the default),",
+            "these KPIs are computed from the roll-up instead of the rows, with the same result: counts and whole-day",
+            "values add up exactly. Other KPIs, and any earlier as-of, are computed from the rows. Roll-ups are",
+            "refreshed inside each load's transaction, and rebuilt when a store is opened for writing by a version",
+            f"of opsdash that declares them differently: {', '.join(rolled)}.", ""]
     out += ["## Calls", "",
             "Two settings apply to every call KPI: the answer threshold (default 30 s) and the short-abandon",
             "window (default 5 s). Calls abandoned within the window are left out of every call KPI except",

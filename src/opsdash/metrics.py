@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from opsdash import catalog
+from opsdash import catalog, rollups
 from opsdash.catalog import Kpi
 from opsdash.store import Store
 from opsdash.store import quote_ident as qi
@@ -75,6 +75,17 @@ def default_as_of(store: Store, table: str) -> dt.datetime | None:
     return _LATEST[key]
 
 
+#: Read daily roll-ups where they apply (tests turn this off to check both paths give the same figures).
+USE_ROLLUPS = True
+
+
+def rollups_ready(store: Store) -> bool:
+    """Whether the store's roll-ups were made from this catalogue (a store made by another opsdash version and
+    opened read-only may hold none, or others, until it is next opened for writing)."""
+    row = store.fetchone("SELECT value FROM meta WHERE key = ?", [rollups.META_KEY])
+    return bool(row) and row[0] == rollups.signature()  # type: ignore[index]
+
+
 def _loads_without_completed_at(store: Store) -> list[int]:
     """Loads of work items whose file had no completed_at column (their sla_met verdicts always count)."""
     rows = store.fetchall("SELECT load_id FROM loads WHERE table_name = 'work_items' "
@@ -90,10 +101,11 @@ def _params(req: Request, as_of: dt.datetime) -> dict[str, Any]:
     return p
 
 
-def _filtered(kpi: Kpi, req: Request, latest: bool = False) -> str:
+def _filtered(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Rollup | None = None) -> str:
     conds = [f"list_contains($w{i}, CAST({qi(col)} AS VARCHAR))" for i, col in enumerate(req.where)]
     where = " AND ".join(conds) if conds else "true"
-    view = (catalog.LATEST_VIEWS if latest else catalog.AS_OF_VIEWS)[kpi.table]
+    view = (f"SELECT * FROM {qi(rollup.name)}" if rollup
+            else (catalog.LATEST_VIEWS if latest else catalog.AS_OF_VIEWS)[kpi.table])
     return (f"src AS NOT MATERIALIZED ({view}), "
             f"f AS NOT MATERIALIZED (SELECT * FROM src WHERE {where})")
 
@@ -122,40 +134,47 @@ def _row_end(grain: str | None, has_end: bool) -> str:
     return f"CAST({as_of_day} AS TIMESTAMP) + INTERVAL 1 DAY"
 
 
-def compile_sql(kpi: Kpi, req: Request, latest: bool = False) -> str:
+def compile_sql(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Rollup | None = None) -> str:
     """The SQL for a request (named parameters: $as_of, $start, $end, $w0.., thresholds).
 
-    The rows are scanned once into a small per-period aggregate; the range, the empty periods and the groups
-    are worked out on that aggregate.
+    The rows (or, given one, the KPI's daily roll-up, only valid when `latest`) are scanned once into a small
+    per-period aggregate; the range, the empty periods and the groups are worked out on that aggregate.
     """
     dims = [qi(c) for c in req.by]
     dim_list = "".join(f", {d}" for d in dims)
     if kpi.kind == "backlog":
         return _backlog_sql(kpi, req, dims, latest)
-    rows = kpi.rows or "true"
+    period, rows = ("_day", "true") if rollup else (kpi.period, kpi.rows or "true")
+    # A roll-up row stands for `_c` rows.
+    n_rows = "sum(_c)" if rollup else "count(*)"
     # Counts, ratios and means are summed per day first and the days rolled up into the asked periods
     # (exact, and twice as fast as truncating every row's time); quantiles need the rows themselves.
     two_level = kpi.kind != "quantile"
     if kpi.kind == "ratio" and kpi.sums:
-        exprs = (f"coalesce(CAST({kpi.numerator} AS BIGINT), 0) AS _num, "
+        exprs = ("_num, _den" if rollup else f"coalesce(CAST({kpi.numerator} AS BIGINT), 0) AS _num, "
                  f"coalesce(CAST({kpi.denominator} AS BIGINT), 0) AS _den")
         day_aggs = "sum(_num) AS _num, sum(_den) AS _den"
         aggs = "sum(_num) AS numerator, sum(_den) AS denominator"
         out = "a.numerator, a.denominator, CAST(a.numerator AS DOUBLE) / nullif(a.denominator, 0) AS value"
     elif kpi.kind == "ratio":
         # Conditions are counted; an unknown one does not count (clean_submission unknown is not a clean claim).
-        exprs = f"({kpi.denominator}) AS _den, ({kpi.numerator}) AS _num"  # _num may build on _den
-        day_aggs = "count(*) FILTER (WHERE _num) AS _num, count(*) FILTER (WHERE _den) AS _den"
+        num, den = (rollup.numerator, rollup.denominator) if rollup else (kpi.numerator, kpi.denominator)
+        exprs = f"({den}) AS _den, ({num}) AS _num"  # _num may build on _den
+        if rollup:
+            exprs += ", _c"
+        day_aggs = (f"coalesce({n_rows} FILTER (WHERE _num), 0) AS _num, "
+                    f"coalesce({n_rows} FILTER (WHERE _den), 0) AS _den")
         aggs = "sum(_num) AS numerator, sum(_den) AS denominator"
         out = "a.numerator, a.denominator, CAST(a.numerator AS DOUBLE) / nullif(a.denominator, 0) AS value"
     elif kpi.kind == "count":
-        exprs, day_aggs, aggs, out = "1 AS _one", "count(*) AS _n", "sum(_n) AS value", "a.value"
+        exprs = "_c" if rollup else "1 AS _one"
+        day_aggs, aggs, out = f"{n_rows} AS _n", "sum(_n) AS value", "a.value"
     elif kpi.kind == "mean":
         exprs = f"CAST({kpi.value} AS DOUBLE) AS _v"
         day_aggs = "sum(_v) AS _sum, count(_v) AS _n"
         aggs, out = "sum(_n) AS n, sum(_sum) / nullif(sum(_n), 0) AS value", "a.n, a.value"
     else:  # quantile
-        exprs = f"CAST({kpi.value} AS DOUBLE) AS _v"
+        exprs = "CAST(_v AS DOUBLE) AS _v, _c" if rollup else f"CAST({kpi.value} AS DOUBLE) AS _v"
         day_aggs = ""
         aggs = f"count(_v) AS n, quantile_cont(_v, {float(kpi.quantile or 0.5)!r}) AS value"
         out = "a.n, a.value"
@@ -164,11 +183,12 @@ def compile_sql(kpi: Kpi, req: Request, latest: bool = False) -> str:
     first = f", min({t}) AS _first" if req.grain is None and req.start is None else ""
     lo = ("CAST(min(_first) AS DATE)" if first else "CAST(min(period_start) AS DATE)")
     on_period = "true" if req.grain is None else "CAST(a.period_start AS DATE) = p.period_start"
-    start_cond = f" AND ({kpi.period}) >= CAST($start AS DATE)" if req.start is not None else ""
+    start_cond = f" AND ({period}) >= CAST($start AS DATE)" if req.start is not None else ""
     join_dims = "".join(f" AND a.{d} IS NOT DISTINCT FROM g.{d}" for d in dims)
-    rows_sql = (f"SELECT {kpi.period} AS _t{dim_list}, {exprs} FROM f "
-                f"WHERE ({kpi.period}) IS NOT NULL AND ({rows}){start_cond} "
-                f"AND ({kpi.period}) < {_row_end(req.grain, req.end is not None)}")
+    # Range ends fall on midnights, so a roll-up's day is cut exactly as its rows' times would be.
+    rows_sql = (f"SELECT {period} AS _t{dim_list}, {exprs} FROM f "
+                f"WHERE ({period}) IS NOT NULL AND ({rows}){start_cond} "
+                f"AND ({period}) < {_row_end(req.grain, req.end is not None)}")
     if two_level:
         base = (f"base AS (SELECT CAST(_t AS DATE) AS _day{dim_list}, {day_aggs} FROM ({rows_sql}) GROUP BY ALL),\n"
                 f"agg AS (SELECT {bucket} AS period_start{dim_list}, {aggs}{first} FROM base GROUP BY ALL)")
@@ -178,7 +198,7 @@ def compile_sql(kpi: Kpi, req: Request, latest: bool = False) -> str:
         q = float(kpi.quantile or 0.5)
         part = ", ".join(["period_start", *dims])
         first_day = ", min(_day) AS _dfirst" if first else ""
-        base = (f"base AS (SELECT CAST(_t AS DATE) AS _day{dim_list}, _v, count(*) AS _c FROM ({rows_sql}) "
+        base = (f"base AS (SELECT CAST(_t AS DATE) AS _day{dim_list}, _v, {n_rows} AS _c FROM ({rows_sql}) "
                 f"WHERE _v IS NOT NULL GROUP BY ALL),\n"
                 f"freq AS (SELECT {bucket} AS period_start{dim_list}, _v, sum(_c) AS _c{first_day} "
                 f"FROM base GROUP BY ALL),\n"
@@ -193,7 +213,7 @@ def compile_sql(kpi: Kpi, req: Request, latest: bool = False) -> str:
         base = (f"base AS ({rows_sql}),\n"
                 f"agg AS (SELECT {bucket} AS period_start{dim_list}, {aggs}{first} FROM base GROUP BY ALL)")
     return f"""
-WITH {_filtered(kpi, req, latest)},
+WITH {_filtered(kpi, req, latest, rollup)},
 {base},
 rng AS (SELECT {"CAST($start AS DATE)" if req.start is not None else lo} AS lo,
                least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi
@@ -273,8 +293,11 @@ def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequen
     cut = req.as_of or latest
     if cut is None:  # an empty table
         return pd.DataFrame(columns=columns(kpi, req.by))
-    # At or after the latest event, the table as known at as-of is the table itself: skip blanking columns.
-    sql = compile_sql(kpi, req, latest=latest is not None and cut >= latest)
+    # At or after the latest event, the table as known at as-of is the table itself: skip blanking columns,
+    # and read the KPI's daily roll-up when it has one.
+    is_latest = latest is not None and cut >= latest
+    rollup = rollups.for_kpi(kpi) if is_latest and USE_ROLLUPS and rollups_ready(store) else None
+    sql = compile_sql(kpi, req, latest=is_latest, rollup=rollup)
     all_params = _params(req, cut)
     if "$loads_without_completed_at" in sql:
         all_params["loads_without_completed_at"] = _loads_without_completed_at(store)

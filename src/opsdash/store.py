@@ -149,6 +149,9 @@ class Store:
                 tx.execute(ddl)
             for table in contract.TABLES.values():
                 tx.execute(_data_table_ddl(table))
+            from opsdash import rollups  # reads the catalogue, which builds on this module
+
+            rollups.ensure(tx)
             existing = dict(tx.fetchall("SELECT key, value FROM meta"))
             wanted_tz = timezone or os.environ.get("OPSDASH_TIMEZONE")
             if "timezone" not in existing:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from opsdash import __version__, contract
+from opsdash import __version__, contract, rollups
 from opsdash.ingest import readers
 from opsdash.ingest.errors import FileRefused
 from opsdash.ingest.mapping import Mapping, load_mapping
@@ -474,6 +474,8 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
             f"t.{qi(k)} = k.{qi(k)}" if t.column(k).required else f"t.{qi(k)} IS NOT DISTINCT FROM k.{qi(k)}"
             for k in t.key)
         keys = ", ".join(qi(k) for k in t.key)
+        rollups.capture_days(tx, t.name, f"SELECT t.* FROM {target} t, "
+                                         f"(SELECT DISTINCT {keys} FROM _stage WHERE {valid}) k WHERE {cond}")
         row = tx.fetchone(f"DELETE FROM {target} t USING (SELECT DISTINCT {keys} FROM _stage WHERE {valid}) k WHERE {cond}")
         replaced = int(row[0]) if row else 0
     cols = ", ".join(qi(c) for c in t.column_names)
@@ -506,6 +508,7 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
          report.rows_replaced, report.rows_superseded,
          plan.phi_columns, plan.ignored, info.warnings, sorted(plan.bindings), started, _user(), __version__],
     )
+    rollups.refresh(tx, t.name, load_id)  # after the load's record: a roll-up may read columns_present
 
 
 def _user() -> str:

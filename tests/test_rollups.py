@@ -1,0 +1,130 @@
+"""Daily roll-ups: read when the table stands as loaded, kept equal to their tables by every load."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from opsdash import catalog, metrics, rollups
+from opsdash.ingest.loader import load_file
+from opsdash.store import Store
+from opsdash.store import quote_ident as qi
+from tests.helpers import csv_text, row
+
+ROLLUP_KPIS = [k for k, kpi in catalog.KPIS.items() if rollups.for_kpi(kpi)]
+
+
+def rebuilt(store: Store, r: rollups.Rollup) -> list[tuple]:
+    return store.fetchall(f"SELECT * FROM ({r.select()}) ORDER BY ALL")
+
+
+def stored(store: Store, r: rollups.Rollup) -> list[tuple]:
+    return store.fetchall(f"SELECT * FROM {qi(r.name)} ORDER BY ALL")
+
+
+def assert_rollups_match(store: Store) -> None:
+    for r in rollups.all_rollups().values():
+        assert stored(store, r) == rebuilt(store, r), r.name
+
+
+def test_which_kpis_have_rollups():
+    # Counts, ratios and whole-day quantiles; the other call KPIs depend on thresholds chosen at query time,
+    # continuous medians and backlogs need the rows.
+    assert set(ROLLUP_KPIS) == {"call_volume",
+        "claim_volume", "claim_turnaround_days", "claim_turnaround_p90_days", "clean_claim_rate",
+        "initial_denial_rate", "error_rate", "accuracy_rate", "critical_error_rate", "work_volume", "sla_adherence"}
+    # The median and the 90th percentile read one roll-up.
+    names = {k: rollups.for_kpi(catalog.KPIS[k]).name for k in ROLLUP_KPIS}
+    assert names["claim_turnaround_days"] == names["claim_turnaround_p90_days"]
+    assert len(set(names.values())) == len(ROLLUP_KPIS) - 1
+    for r in rollups.all_rollups().values():  # what a load computes cannot depend on as-of
+        assert "$" not in r.select()
+
+
+def test_rollups_are_what_the_engine_reads(sample_store, tmp_path):
+    """Doubling every roll-up row's count doubles the counts the engine returns at the latest as-of."""
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(sample_store.path, path)
+    with Store(path) as s:
+        before = {k: metrics.series(s, k, grain="month", by=["vendor"]) for k in ROLLUP_KPIS}
+        with s.transaction() as tx:
+            for r in rollups.all_rollups().values():
+                tx.execute(f"UPDATE {qi(r.name)} SET _c = 2 * _c" + "".join(f", {n} = 2 * {n}" for n, _ in r.sums))
+        for k in ROLLUP_KPIS:
+            after = metrics.series(s, k, grain="month", by=["vendor"])
+            counts = {"count": ["value"], "ratio": ["numerator", "denominator"], "quantile": ["n"]}[catalog.KPIS[k].kind]
+            for col in counts:
+                assert before[k][col].notna().any(), (k, col)
+                assert after[col].equals(2 * before[k][col]), (k, col)
+
+
+def test_every_load_keeps_rollups_equal_to_their_tables(store, write):
+    """New rows, re-delivered rows that move to another day, rows now rejected and rows from a file without a
+    completed_at column: after each load every roll-up equals one rebuilt from the table."""
+    claims = [row("claims", claim_id=f"C{i}", received_date=f"2026-01-{i:02d}", submitted_date=f"2026-01-{i + 2:02d}",
+                  clean_submission="true" if i % 3 else "false") for i in range(1, 20)]
+    load_file(store, write("c1.csv", csv_text(claims)))
+    assert_rollups_match(store)
+    # Re-delivery: some claims move to February, one is now invalid (kept as a reject; the stored one stays).
+    moved = [dict(c, received_date="2026-02-03", submitted_date="2026-02-10", adjudicated_date="2026-02-20")
+             for c in claims[:5]]
+    moved.append(dict(claims[6], received_date="not a date"))
+    rep = load_file(store, write("c2.csv", csv_text(moved)))
+    assert (rep.rows_loaded, rep.rows_rejected, rep.rows_replaced) == (5, 1, 5)
+    assert_rollups_match(store)
+    assert store.fetchone("SELECT count(*) FROM claims WHERE received_date = DATE '2026-02-03'")[0] == 5
+    items = [row("work_items", item_id=f"W{i}", opened_at=f"2026-01-{i:02d} 08:00", due_at=f"2026-01-{i:02d} 12:00" if i % 2 else "",
+                 completed_at=f"2026-01-{i:02d} 11:00" if i % 4 else "", sla_met="true" if i % 3 else "false")
+             for i in range(1, 15)]
+    assert load_file(store, write("w1.csv", csv_text(items))).rows_rejected == 0
+    no_completion = [{k: v for k, v in it.items() if k != "completed_at"} for it in items[:6]]
+    assert load_file(store, write("w2.csv", csv_text(no_completion))).rows_replaced == 6
+    assert_rollups_match(store)
+    audits = [row("qa_audits", audit_id=f"A{i}", errors=str(i % 3), critical_errors=str(min(i % 2, i % 3))) for i in range(6)]
+    assert load_file(store, write("q1.csv", csv_text(audits))).rows_loaded == 6
+    calls = [row("calls", call_id=f"K{i}", offered_at=f"2026-01-0{i} 09:00:00", answered_at="") for i in range(1, 4)]
+    assert load_file(store, write("k1.csv", csv_text(calls))).rows_loaded == 3
+    assert_rollups_match(store)
+    assert all(stored(store, r) for r in rollups.all_rollups().values())  # each roll-up holds rows
+
+
+def test_both_paths_give_the_same_figures(sample_store, monkeypatch):
+    for k in ROLLUP_KPIS:
+        dim = catalog.DIMENSIONS[catalog.KPIS[k].table][-1]
+        fast = metrics.series(sample_store, k, grain="week", by=[dim])
+        monkeypatch.setattr(metrics, "USE_ROLLUPS", False)
+        slow = metrics.series(sample_store, k, grain="week", by=[dim])
+        monkeypatch.setattr(metrics, "USE_ROLLUPS", True)
+        assert fast.equals(slow), k
+
+
+def test_a_store_with_other_rollups_is_read_from_rows_until_opened_for_writing(sample_store, tmp_path):
+    path = tmp_path / "old.duckdb"
+    shutil.copy(sample_store.path, path)
+    want = metrics.series(sample_store, "clean_claim_rate", grain="month", by=["payer"])
+    with Store(path) as s, s.transaction() as tx:  # as an older opsdash would have left it
+        tx.execute("UPDATE meta SET value = 'older' WHERE key = ?", [rollups.META_KEY])
+        name = rollups.for_kpi(catalog.KPIS["clean_claim_rate"]).name
+        tx.execute(f"DELETE FROM {qi(name)}")
+    with Store(path, read_only=True) as s:
+        assert not metrics.rollups_ready(s)
+        assert metrics.series(s, "clean_claim_rate", grain="month", by=["payer"]).equals(want)
+    with Store(path) as s:  # opened for writing: rebuilt
+        assert metrics.rollups_ready(s)
+        assert_rollups_match(s)
+        assert metrics.series(s, "clean_claim_rate", grain="month", by=["payer"]).equals(want)
+
+
+@pytest.mark.parametrize("kpi_id", ["sla_adherence"])
+def test_open_items_are_judged_by_as_of_from_the_rollup(store, write, kpi_id):
+    """An open item due after the latest event counts once a later as-of passes its due time."""
+    items = [row("work_items", item_id="W1", opened_at="2026-01-05 08:00", due_at="2026-01-05 12:00",
+                 completed_at="2026-01-05 11:00"),
+             row("work_items", item_id="W2", opened_at="2026-01-05 09:00", due_at="2026-01-06 09:00", completed_at="")]
+    load_file(store, write("w.csv", csv_text(items)))
+    at_latest = metrics.series(store, kpi_id, grain=None)
+    assert (at_latest.numerator[0], at_latest.denominator[0]) == (1, 1)
+    import datetime as dt
+    later = metrics.series(store, kpi_id, grain=None, as_of=dt.datetime(2026, 1, 6, 9, 0))
+    assert (later.numerator[0], later.denominator[0]) == (1, 2)  # due exactly at as-of: judged, missed
