@@ -79,11 +79,13 @@ def default_as_of(store: Store, table: str) -> dt.datetime | None:
 USE_ROLLUPS = True
 
 
-def rollups_ready(store: Store) -> bool:
-    """Whether the store's roll-ups were made from this catalogue (a store made by another opsdash version and
-    opened read-only may hold none, or others, until it is next opened for writing)."""
-    row = store.fetchone("SELECT value FROM meta WHERE key = ?", [rollups.META_KEY])
-    return bool(row) and row[0] == rollups.signature()  # type: ignore[index]
+def rollup_in_store(store: Store, rollup: rollups.Rollup | None) -> bool:
+    """Whether the store holds this roll-up. Its name is a hash of its declaration, and a store opened for
+    writing drops roll-ups it does not declare, so a roll-up that exists is kept by every load."""
+    if rollup is None:
+        return False
+    row = store.fetchone("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [rollup.name])
+    return bool(row and row[0])
 
 
 def _loads_without_completed_at(store: Store) -> list[int]:
@@ -296,7 +298,8 @@ def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequen
     # At or after the latest event, the table as known at as-of is the table itself: skip blanking columns,
     # and read the KPI's daily roll-up when it has one.
     is_latest = latest is not None and cut >= latest
-    rollup = rollups.for_kpi(kpi) if is_latest and USE_ROLLUPS and rollups_ready(store) else None
+    rollup = rollups.for_kpi(kpi) if is_latest and USE_ROLLUPS else None
+    rollup = rollup if rollup_in_store(store, rollup) else None
     sql = compile_sql(kpi, req, latest=is_latest, rollup=rollup)
     all_params = _params(req, cut)
     if "$loads_without_completed_at" in sql:

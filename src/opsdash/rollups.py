@@ -5,13 +5,13 @@ to what one KPI needs: for each day of the KPI's period column, each combination
 and each value of its keys (a ratio's two conditions, a whole-day quantile's value), how many rows there are
 (``_c``) and, for summed ratios, the sums. Counts, ratios and quantiles computed from it are exactly those
 computed from the rows. The engine reads a roll-up only when as-of is at or after the table's latest event
-(the table as it stands); every load refreshes the days it touched in its own transaction, and a store whose
-roll-ups were made by other declarations rebuilds them when next opened for writing.
+(the table as it stands) and the store holds it; every load refreshes the days it touched in its own
+transaction, and a store whose roll-ups were made by other declarations rebuilds them when next opened for
+writing (until then, KPIs whose roll-up it lacks are read from the rows).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -90,7 +90,6 @@ def for_table(table: str) -> list[Rollup]:
     return [r for r in all_rollups().values() if r.table == table]
 
 
-@functools.cache
 def signature() -> str:
     """What the stored roll-ups were made from: a store with another signature rebuilds them."""
     text = repr(sorted((r.name, r.select()) for r in all_rollups().values()))
