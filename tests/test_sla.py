@@ -212,3 +212,29 @@ def test_settings_file(tmp_path, monkeypatch):
     p.write_text('colour = "red"\n')
     with pytest.raises(SettingsError, match="unknown key"):
         load(p)
+
+
+def test_attainment_month_by_month_equals_the_scorecards(st):
+    """The SLA page's grid (one series per level) agrees with the scorecard of every vendor and month."""
+    att = sla.attainment(st, D(2026, 1, 1), D(2026, 4, 30), settings=AT_RISK)
+    assert not att.empty
+    checked = 0
+    for (vendor, month), part in att.groupby(["vendor", "month"]):
+        card = _levels(sla.scorecard(st, vendor, f"{month:%Y-%m}", settings=AT_RISK))
+        for r in part.itertuples():
+            lv = card[(r.kpi, _text(r.process), _text(r.priority))]
+            assert (r.status, r.consecutive_missed, r.target) == (lv.status, lv.consecutive_missed, lv.target)
+            assert (pd.isna(r.value) and pd.isna(lv.value)) or r.value == pytest.approx(lv.value)
+            assert (pd.isna(r.credit) and pd.isna(lv.credit)) or r.credit == lv.credit
+            checked += 1
+        assert len(part) == len([k for k, lv in card.items() if lv.status != "unknown_kpi"])
+    assert checked >= 8
+
+
+def test_credits_due_are_capped_per_month(st):
+    att = sla.attainment(st, D(2026, 1, 1), D(2026, 4, 30), settings=AT_RISK)
+    due = sla.credits_due(att, AT_RISK).set_index(["vendor", "month"])
+    march = due.loc[("A", D(2026, 3, 1))]
+    assert march["credit_pct"] == pytest.approx(1.2) and march["credit_due"] == 10_000 and march["capped"]
+    card = sla.scorecard(st, "A", "2026-03", settings=AT_RISK)
+    assert march["credit_due"] == card.summary["credits_due"]

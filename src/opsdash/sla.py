@@ -251,3 +251,82 @@ def _far(unit: str | None, diff: Any, measured: Any) -> bool:
     if unit == "fraction":
         return abs(diff) > TOLERANCE_FRACTION
     return abs(diff) > TOLERANCE_RELATIVE * abs(measured)
+
+
+def attainment(store: Store, start: dt.date, end: dt.date, *, vendors_: list[str] | None = None,
+               settings: Settings | None = None, **kpi_args: Any) -> pd.DataFrame:
+    """Every vendor's contract levels month by month over [start, end]: the month's value and status under the
+    level in force that month, consecutive months missed, and each missed critical level's credit (as in the
+    scorecard: a month's total is capped at the at-risk amount by whoever adds them up, see ``credits_due``).
+
+    One engine series per vendor and level, not one scorecard per month: the SLA page's heatmap in one pass.
+    Columns: vendor, month, kpi, label, unit, process, priority, level, target, minimum, value, status,
+    consecutive_missed, credit_pct, credit.
+    """
+    settings = settings or Settings()
+    first = dt.date(start.year, start.month, 1)
+    months = [d.date() for d in pd.date_range(first, end, freq="MS")]
+    rows: list[dict[str, Any]] = []
+    for vendor in vendors_ or vendors(store):
+        targets = targets_for(store, vendor)
+        sends = _tables_with_rows(store, vendor)
+        in_range = applicable(targets, first, end)
+        for _, lv in in_range.iterrows():
+            kpi = catalog.KPIS.get(lv["kpi"])
+            if kpi is None or (lv["vendor"] == "*" and kpi.table not in sends):
+                continue
+            same = targets[(targets["kpi"] == lv["kpi"]) & (targets["process"].fillna("") == (_none(lv["process"]) or "")) &
+                           (targets["priority"].fillna("") == (_none(lv["priority"]) or ""))]
+            hist = metrics.series(store, kpi.id, grain="month", where=restriction(kpi, vendor, lv["process"], lv["priority"]),
+                                  start=first, end=end, **kpi_args)
+            values = dict(zip(hist["period_start"], hist["value"]))
+            rules = same.to_dict("records")
+            streak = 0
+            for m in months:
+                m_end = (pd.Timestamp(m) + pd.DateOffset(months=1) - pd.Timedelta(days=1)).date()
+                r = _rule_in_force(rules, m, m_end)
+                if r is None:
+                    continue
+                value = _none(values.get(m))
+                state = status(kpi, value, r["target"], _none(r["minimum"]))
+                streak = streak + 1 if state in MISSED else 0
+                rows.append({"vendor": vendor, "month": m, "kpi": kpi.id, "label": kpi.label, "unit": kpi.unit,
+                             "process": _none(r["process"]), "priority": _none(r["priority"]), "level": r["level"],
+                             "target": r["target"], "minimum": _none(r["minimum"]), "value": value, "status": state,
+                             "consecutive_missed": streak,
+                             "credit_pct": _none(r["credit_pct"]) if r["level"] == "critical" else None})
+    cols = ["vendor", "month", "kpi", "label", "unit", "process", "priority", "level", "target", "minimum", "value",
+            "status", "consecutive_missed", "credit_pct", "credit"]
+    out = pd.DataFrame(rows, columns=cols[:-1])
+    out["credit"] = None
+    if out.empty:
+        return pd.DataFrame(columns=cols)
+    missed = (out["level"] == "critical") & out["status"].isin(MISSED)
+    for (vendor, _month), idx in out[missed].groupby(["vendor", "month"]).groups.items():
+        at_risk = settings.at_risk.get(vendor)
+        if at_risk is None:
+            continue
+        out.loc[idx, "credit"] = (out.loc[idx, "credit_pct"].fillna(0).astype(float) * at_risk).round(2)
+    return out[cols]
+
+
+def _rule_in_force(rules: list[dict[str, Any]], start: dt.date, end: dt.date) -> dict[str, Any] | None:
+    """Of one level's rows, the one in force during [start, end], as ``applicable`` picks it (a vendor's own
+    row over '*', then the latest effective_from); plain Python, as it runs once per month and level."""
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+    live = [r for r in rules if r["effective_from"] <= hi and (pd.isna(r["effective_to"]) or r["effective_to"] >= lo)]
+    return max(live, key=lambda r: (r["vendor"] != "*", r["effective_from"])) if live else None
+
+
+def credits_due(attained: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Per vendor and month with a missed critical level: levels missed, credit % and the amount due, capped
+    at the vendor's monthly amount at risk (None without one)."""
+    missed = attained[(attained["level"] == "critical") & attained["status"].isin(MISSED)]
+    rows = []
+    for (vendor, month), part in missed.groupby(["vendor", "month"], sort=True):
+        pct = float(part["credit_pct"].fillna(0).sum())
+        at_risk = settings.at_risk.get(vendor)
+        rows.append({"vendor": vendor, "month": month, "levels_missed": len(part), "credit_pct": pct,
+                     "at_risk": at_risk, "credit_due": None if at_risk is None else round(min(pct, 1.0) * at_risk, 2),
+                     "capped": pct > 1})
+    return pd.DataFrame(rows, columns=["vendor", "month", "levels_missed", "credit_pct", "at_risk", "credit_due", "capped"])
