@@ -1,0 +1,196 @@
+"""Plotly figures from tidy frames: no Streamlit here, so every chart is tested on its own.
+
+Every figure has a title and labelled axes with units, and uses the Okabe-Ito palette (distinguishable with
+the common colour-vision deficiencies). A vendor keeps its colour on every page: colours follow the sorted
+list of all vendors, not the vendors a filter leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from opsdash.catalog import Kpi
+
+#: Okabe & Ito (2008), without black (used for text) and yellow (unreadable on white) first.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
+#: Making Data Count point colours, from the same palette: blue improvement, orange concern, grey common cause.
+POINT_COLOURS = {"improvement": "#0072B2", "concern": "#E69F00", "neutral": "#CC79A7", "common_cause": "#999999"}
+STATUS_COLOURS = {"met": "#009E73", "missed": "#E69F00", "below_minimum": "#D55E00", "no_data": "#DDDDDD"}
+STATUS_WORDS = {"met": "met", "missed": "missed", "below_minimum": "below minimum", "no_data": "no data"}
+
+
+def colours(names: Sequence[str], universe: Sequence[str] | None = None) -> dict[str, str]:
+    """A stable colour per name: its position in the sorted universe (all vendors) picks the colour."""
+    order = sorted(set(universe or names) | set(names))
+    return {n: PALETTE[order.index(n) % len(PALETTE)] for n in names}
+
+
+def axis_title(kpi: Kpi) -> str:
+    unit = {"fraction": "%", "count": "count", "days": "days", "hours": "hours", "seconds": "seconds"}[kpi.unit]
+    return f"{kpi.label} ({unit})"
+
+
+def _value_axis(fig: go.Figure, kpi: Kpi, axis: str = "yaxis") -> None:
+    fig.update_layout({axis: {"title": {"text": axis_title(kpi)},
+                              "tickformat": ".1%" if kpi.unit == "fraction" else (",d" if kpi.unit == "count" else ",.1f")}})
+
+
+def _hover(kpi: Kpi) -> str:
+    return "%{y:.1%}" if kpi.unit == "fraction" else ("%{y:,.0f}" if kpi.unit == "count" else "%{y:,.1f} " + kpi.unit)
+
+
+def _base(title: str, x_title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title={"text": title}, xaxis={"title": {"text": x_title}}, colorway=list(PALETTE),
+                      legend={"orientation": "h", "y": -0.25}, margin={"t": 60, "b": 40}, hovermode="x unified")
+    return fig
+
+
+def trend(df: pd.DataFrame, kpi: Kpi, *, by: str | None = None, title: str | None = None,
+          target: float | None = None, universe: Sequence[str] | None = None, grain: str = "month") -> go.Figure:
+    """A KPI over time, one line per breakdown value (or one line), with the target as a dashed line."""
+    fig = _base(title or f"{kpi.label} by {grain}" + (f" and {by}" if by else ""), f"{grain.capitalize()} starting")
+    groups = [(None, df)] if not by else list(df.groupby(by, dropna=False, sort=True))
+    palette = colours([str(g) for g, _ in groups if g is not None], universe) if by else {}
+    for name, part in groups:
+        label = kpi.label if name is None else str(name)
+        fig.add_trace(go.Scatter(x=part["period_start"], y=part["value"].astype(float), mode="lines+markers",
+                                 name=label, line={"color": palette.get(label, PALETTE[0])},
+                                 hovertemplate=f"{label}: {_hover(kpi)}<extra></extra>", connectgaps=False))
+    if target is not None:
+        fig.add_hline(y=target, line={"dash": "dash", "color": "#555555"},
+                      annotation_text=f"target {_fmt(kpi, target)}", annotation_position="top left")
+    _value_axis(fig, kpi)
+    return fig
+
+
+def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None = None,
+        target: float | None = None) -> go.Figure:
+    """An XmR chart: values coloured by point type, mean and process limits, the target dashed."""
+    fig = _base(title or f"{kpi.label}: statistical process control (XmR)", "Period starting")
+    x = list(periods)
+    fig.add_trace(go.Scatter(x=x, y=chart["value"], mode="lines", name="value", line={"color": "#999999"},
+                             hoverinfo="skip", showlegend=False, connectgaps=False))
+    for ptype, colour in POINT_COLOURS.items():
+        mask = chart["point_type"] == ptype
+        if mask.any():
+            fig.add_trace(go.Scatter(x=[x[i] for i in mask[mask].index], y=chart.loc[mask, "value"], mode="markers",
+                                     name=ptype.replace("_", " "), marker={"color": colour, "size": 9},
+                                     hovertemplate=f"{ptype.replace('_', ' ')}: {_hover(kpi)}<extra></extra>"))
+    for col, name, dash in (("mean", "mean", "solid"), ("upl", "upper process limit", "dot"),
+                            ("lpl", "lower process limit", "dot")):
+        fig.add_trace(go.Scatter(x=x, y=chart[col], mode="lines", name=name,
+                                 line={"color": "#333333" if col == "mean" else "#777777", "dash": dash},
+                                 hovertemplate=f"{name}: {_hover(kpi)}<extra></extra>"))
+    if target is not None:
+        fig.add_hline(y=target, line={"dash": "dash", "color": "#D55E00"},
+                      annotation_text=f"target {_fmt(kpi, target)}", annotation_position="top left")
+    _value_axis(fig, kpi)
+    return fig
+
+
+def bars(df: pd.DataFrame, kpi: Kpi, x: str, *, colour_by: str | None = None, title: str | None = None,
+         universe: Sequence[str] | None = None, target: float | None = None) -> go.Figure:
+    """A KPI's value per category (e.g. by vendor), grouped by a second one when given."""
+    fig = _base(title or f"{kpi.label} by {x.replace('_', ' ')}", x.replace("_", " ").capitalize())
+    fig.update_layout(hovermode="closest", barmode="group")
+    if colour_by:
+        names = [str(v) for v in df[colour_by].dropna().unique()]
+        palette = colours(names, universe)
+        for name, part in df.groupby(colour_by, sort=True):
+            fig.add_trace(go.Bar(x=part[x], y=part["value"].astype(float), name=str(name),
+                                 marker={"color": palette[str(name)]}, hovertemplate=f"{name}: {_hover(kpi)}<extra></extra>"))
+    else:
+        cats = [str(v) for v in df[x]]
+        palette = colours(cats, universe) if universe else {c: PALETTE[0] for c in cats}
+        fig.add_trace(go.Bar(x=cats, y=df["value"].astype(float), marker={"color": [palette[c] for c in cats]},
+                             name=kpi.label, hovertemplate=f"%{{x}}: {_hover(kpi)}<extra></extra>", showlegend=False))
+    if target is not None:
+        fig.add_hline(y=target, line={"dash": "dash", "color": "#555555"}, annotation_text=f"target {_fmt(kpi, target)}")
+    _value_axis(fig, kpi)
+    return fig
+
+
+def pareto(df: pd.DataFrame, category: str, count: str, *, title: str, count_title: str) -> go.Figure:
+    """Categories by count, largest first, with the cumulative share on a second axis."""
+    d = df.sort_values(count, ascending=False)
+    total = d[count].sum()
+    cum = d[count].cumsum() / total if total else d[count] * 0
+    fig = _base(title, category.replace("_", " ").capitalize())
+    fig.update_layout(hovermode="closest")
+    fig.add_trace(go.Bar(x=d[category], y=d[count], name=count_title, marker={"color": PALETTE[0]},
+                         hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=d[category], y=cum, name="cumulative share", yaxis="y2", mode="lines+markers",
+                             line={"color": PALETTE[1]}, hovertemplate="cumulative %{y:.1%}<extra></extra>"))
+    fig.update_layout(yaxis={"title": {"text": count_title}, "tickformat": ",d"},
+                      yaxis2={"title": {"text": "Cumulative share (%)"}, "overlaying": "y", "side": "right",
+                              "tickformat": ".0%", "range": [0, 1.05]})
+    return fig
+
+
+def histogram(values: pd.Series, *, title: str, x_title: str, bin_size: float | None = None) -> go.Figure:
+    fig = _base(title, x_title)
+    fig.update_layout(hovermode="closest", bargap=0.05)
+    fig.add_trace(go.Histogram(x=values, marker={"color": PALETTE[0]}, name="count",
+                               xbins={"size": bin_size} if bin_size else None,
+                               hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
+    fig.update_layout(yaxis={"title": {"text": "Count"}, "tickformat": ",d"})
+    return fig
+
+
+def heatmap(df: pd.DataFrame, *, row: str, column: str, status: str, title: str, x_title: str,
+            y_title: str, text: str | None = None) -> go.Figure:
+    """A grid of statuses (met / missed / below minimum / no data) with a legend-like discrete colour scale."""
+    order = list(STATUS_COLOURS)
+    rows = sorted(df[row].unique())
+    cols = sorted(df[column].unique())
+    code = {s: i for i, s in enumerate(order)}
+    grid = df.pivot_table(index=row, columns=column, values=status, aggfunc="first").reindex(index=rows, columns=cols)
+    z = grid.map(lambda s: code.get(s, code["no_data"]) if isinstance(s, str) else code["no_data"])
+    words = grid.map(lambda s: STATUS_WORDS.get(s, "no data") if isinstance(s, str) else "no data")
+    if text:
+        labels = df.pivot_table(index=row, columns=column, values=text, aggfunc="first").reindex(index=rows, columns=cols)
+        words = words + "<br>" + labels.fillna("").astype(str)
+    n = len(order)
+    scale = []
+    for i, s in enumerate(order):
+        scale += [[i / n, STATUS_COLOURS[s]], [(i + 1) / n, STATUS_COLOURS[s]]]
+    fig = _base(title, x_title)
+    fig.update_layout(hovermode="closest")
+    fig.add_trace(go.Heatmap(z=z.to_numpy(), x=[str(c) for c in cols], y=[str(r) for r in rows], zmin=-0.5,
+                             zmax=n - 0.5, colorscale=scale, text=words.to_numpy(), texttemplate="%{text}",
+                             hovertemplate="%{y}, %{x}: %{text}<extra></extra>", xgap=2, ygap=2,
+                             textfont={"size": 11},
+                             colorbar={"tickvals": list(range(n)), "ticktext": [STATUS_WORDS[s] for s in order],
+                                       "title": {"text": "Status"}}))
+    fig.update_layout(yaxis={"title": {"text": y_title}, "automargin": True}, xaxis={"type": "category"},
+                      height=max(300, 90 + 60 * len(rows)))
+    return fig
+
+
+def hour_weekday(df: pd.DataFrame, value: str, *, title: str, value_title: str, fraction: bool) -> go.Figure:
+    """A weekday x hour-of-day grid of a value (e.g. calls offered, service level)."""
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    grid = df.pivot_table(index="weekday", columns="hour", values=value, aggfunc="first").reindex(
+        index=range(7), columns=range(24))
+    fig = _base(title, "Hour of day")
+    fig.update_layout(hovermode="closest")
+    fig.add_trace(go.Heatmap(z=grid.to_numpy(), x=list(range(24)), y=days, colorscale="Cividis",
+                             colorbar={"title": {"text": value_title}, "tickformat": ".0%" if fraction else ",d"},
+                             hovertemplate="%{y} %{x}:00: %{z" + (":.1%" if fraction else ":,.0f") + "}<extra></extra>"))
+    fig.update_layout(yaxis={"title": {"text": "Weekday"}, "autorange": "reversed"})
+    return fig
+
+
+def sparkline(df: pd.DataFrame) -> list[float]:
+    """The values a tile's small trend line shows (gaps left out)."""
+    return [float(v) for v in df["value"].dropna().astype(float)]
+
+
+def _fmt(kpi: Kpi, v: float) -> str:
+    from opsdash.catalog import format_value
+
+    return format_value(kpi, v)

@@ -1,0 +1,81 @@
+"""Chart functions: titles, labelled axes with units, the colour-blind-safe palette, stable vendor colours."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from opsdash import catalog, charts, spc
+
+PERIODS = [dt.date(2026, m, 1) for m in range(1, 7)]
+
+
+def frame(by=None):
+    rows = []
+    for v in (["B", "A"] if by else [None]):
+        for i, p in enumerate(PERIODS):
+            rows.append({"period_start": p, **({by: v} if by else {}), "value": 0.9 + 0.01 * i if i != 3 else None})
+    return pd.DataFrame(rows)
+
+
+def assert_labelled(fig):
+    assert fig.layout.title.text
+    assert fig.layout.xaxis.title.text
+    assert fig.layout.yaxis.title.text
+
+
+def test_vendor_colours_are_stable_and_from_the_palette():
+    universe = ["Meridian", "Helix", "ClearView", "Iberica"]
+    all_ = charts.colours(universe, universe)
+    some = charts.colours(["Meridian"], universe)
+    assert some["Meridian"] == all_["Meridian"]  # a filter does not change a vendor's colour
+    assert len(set(all_.values())) == 4 and set(all_.values()) <= set(charts.PALETTE)
+    assert all(c.upper() in charts.PALETTE for c in charts.POINT_COLOURS.values())
+
+
+def test_trend_one_line_per_vendor_with_gaps_target_and_percent_axis():
+    kpi = catalog.KPIS["clean_claim_rate"]
+    fig = charts.trend(frame("vendor"), kpi, by="vendor", target=0.95, universe=["A", "B", "C"])
+    assert_labelled(fig)
+    assert [t.name for t in fig.data] == ["A", "B"]
+    assert fig.data[0].line.color == charts.colours(["A"], ["A", "B", "C"])["A"]
+    assert pd.isna(fig.data[0].y[3]) and fig.data[0].connectgaps is False  # a gap stays a gap
+    assert fig.layout.yaxis.tickformat == ".1%" and "(%)" in fig.layout.yaxis.title.text
+    assert any("target 95.0%" in (a.text or "") for a in fig.layout.annotations)
+
+
+def test_spc_chart_marks_points_by_type_and_draws_limits():
+    kpi = catalog.KPIS["claim_turnaround_days"]
+    values = [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2]
+    chart = spc.xmr(values, direction="lower")
+    fig = charts.spc(chart, list(range(len(values))), kpi, target=3)
+    assert_labelled(fig)
+    names = [t.name for t in fig.data]
+    assert {"improvement", "mean", "upper process limit", "lower process limit"} <= set(names)
+    improving = next(t for t in fig.data if t.name == "improvement")
+    assert improving.marker.color == charts.POINT_COLOURS["improvement"]
+    assert len(improving.y) == int((chart["point_type"] == "improvement").sum()) > 0
+    assert "(days)" in fig.layout.yaxis.title.text
+
+
+def test_bars_pareto_histogram_heatmap_hour_grid_are_labelled():
+    kpi = catalog.KPIS["accuracy_rate"]
+    df = pd.DataFrame({"process": ["coding", "billing", "coding"], "vendor": ["A", "A", "B"], "value": [0.9, 0.8, 0.95]})
+    assert_labelled(charts.bars(df, kpi, "process", colour_by="vendor"))
+    counts = pd.DataFrame({"reason": ["x", "y", "z"], "rows": [5, 20, 10]})
+    p = charts.pareto(counts, "reason", "rows", title="Reasons", count_title="Claims (count)")
+    assert_labelled(p)
+    assert list(p.data[0].x) == ["y", "z", "x"]  # largest first
+    assert p.data[1].y[-1] == pytest.approx(1.0) and p.data[1].y[0] == pytest.approx(20 / 35)
+    assert_labelled(charts.histogram(pd.Series([1, 2, 2, 3]), title="T", x_title="Days"))
+    grid = pd.DataFrame({"level": ["a", "a", "b"], "month": ["2026-01", "2026-02", "2026-01"],
+                         "status": ["met", "below_minimum", "missed"]})
+    h = charts.heatmap(grid, row="level", column="month", status="status", title="H", x_title="Month", y_title="Level")
+    assert_labelled(h)
+    z = h.data[0].z
+    codes = {s: i for i, s in enumerate(charts.STATUS_COLOURS)}
+    assert z[0][1] == codes["below_minimum"] and z[1][1] == codes["no_data"]  # b has no February: no data
+    hours = pd.DataFrame({"weekday": [0, 6], "hour": [9, 23], "offered": [10, 3]})
+    assert_labelled(charts.hour_weekday(hours, "offered", title="Calls", value_title="Calls", fraction=False))
