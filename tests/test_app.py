@@ -1,33 +1,115 @@
-"""The Streamlit app runs on the sample store and on no store."""
+"""The Streamlit app: every page runs on the sample store, on an empty store and on no store; the numbers on
+screen are the engine's for the same filters; filters come from the URL."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from opsdash import catalog, metrics, views
+from opsdash.store import Store
 from tests.conftest import ROOT
 
+PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload"]
 
-def _app(monkeypatch, db) -> AppTest:
+
+def _app(monkeypatch, db, page: str | None = None, params: dict | None = None) -> AppTest:
     monkeypatch.setenv("OPSDASH_DB", str(db))
     monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    if page:
+        at.switch_page(f"pages/{page}.py")
     return at.run()
 
 
-def test_loads_page_shows_the_store(monkeypatch, sample_store):
-    at = _app(monkeypatch, sample_store.path)
-    assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    counts = sample_store.table_counts()
-    assert metrics["Claims"] == f"{counts['claims']:,}" and metrics["Calls"] == f"{counts['calls']:,}"
-    assert metrics["Quality audits"] == f"{counts['qa_audits']:,}" and metrics["Service levels"] == f"{counts['sla_targets']:,}"
-    loads = at.dataframe[0].value
-    assert len(loads) == len(sample_store.reports)
-    rejects = at.dataframe[1].value
-    assert len(rejects) == sample_store.fetchone("SELECT count(*) FROM rejects")[0]
+@pytest.fixture
+def empty_store(tmp_path):
+    path = tmp_path / "empty.duckdb"
+    Store(path).close()
+    return path
 
 
-def test_without_a_store_the_page_says_how_to_make_one(monkeypatch, tmp_path):
-    at = _app(monkeypatch, tmp_path / "missing.duckdb")
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_the_sample_store(monkeypatch, sample_store, page):
+    at = _app(monkeypatch, sample_store.path, page)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.title and at.title[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_an_empty_store(monkeypatch, empty_store, page):
+    at = _app(monkeypatch, empty_store, page)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_without_a_store_every_page_says_how_to_make_one(monkeypatch, tmp_path, page):
+    at = _app(monkeypatch, tmp_path / "missing.duckdb", page)
     assert not at.exception
-    assert any("opsdash demo" in i.value for i in at.info)
+    if page != "upload":  # the upload page makes one
+        assert any("opsdash demo" in i.value for i in at.info)
+
+
+def test_overview_tiles_are_the_engines_values_under_url_filters(monkeypatch, sample_store):
+    vendor = "Helix Health Services"
+    at = _app(monkeypatch, sample_store.path, params={"vendor": [vendor], "grain": "week",
+                                                       "dates": ["2026-01-05", "2026-09-27"]})
+    assert at.multiselect(key="vendor").value == [vendor] and at.segmented_control(key="grain").value == "week"
+    shown = {m.label: m.value for m in at.metric}
+    f = views.Filters(dt.date(2026, 1, 5), dt.date(2026, 9, 27), "week", (vendor,))
+    for kpi_id in views.HEADLINE:
+        kpi = catalog.KPIS[kpi_id]
+        s = metrics.series(sample_store, kpi_id, grain="week", where=f.where(kpi.table), start=f.start, end=f.end)
+        known = s.dropna(subset=["value"])
+        want = catalog.format_value(kpi, float(known["value"].iloc[-1]) if len(known) else None)
+        assert shown[kpi.label] == want, kpi_id
+    claims = metrics.series(sample_store, "clean_claim_rate", grain="week", where=f.where("claims"), start=f.start,
+                            end=f.end).dropna(subset=["value"])
+    assert claims["period_start"].iloc[-1] == dt.date(2026, 9, 21)  # the range's last week, not the data's
+    assert shown[catalog.KPIS["service_level"].label] == "–"  # Helix runs no contact centre
+
+
+def test_page_filters_come_from_the_url(monkeypatch, sample_store):
+    at = _app(monkeypatch, sample_store.path, "claims", params={"payer": ["Medicare"], "vendor": ["Helix Health Services"]})
+    assert at.multiselect(key="payer").value == ["Medicare"]
+    assert not at.exception and not at.error
+
+
+def test_contact_centre_thresholds_from_the_url_change_the_formula_shown(monkeypatch, sample_store):
+    at = _app(monkeypatch, sample_store.path, "contact_centre", params={"answer_s": "20", "short_s": "0"})
+    assert at.number_input(key="answer_s").value == 20
+    assert any("within 20 s" in i.value and "within 0 s" in i.value for i in at.info)
+
+
+def test_scorecard_shows_the_engines_scorecard(monkeypatch, sample_store):
+    from opsdash import sla
+    from opsdash.settings import load
+
+    vendor = "Meridian Revenue Partners"
+    at = _app(monkeypatch, sample_store.path, "scorecard", params={"sc_vendor": vendor, "month_of": "2026-10"})
+    assert not at.exception and not at.error
+    card = sla.scorecard(sample_store, vendor, "2026-10", settings=load())
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Levels met"] == f"{card.summary['levels_met']} of {card.summary['levels_scored']}"
+    table = at.dataframe[0].value
+    assert list(table["status"]) == list(card.levels["status"])
+
+
+def test_a_failing_section_shows_a_message_and_the_rest_of_the_page_renders(monkeypatch, sample_store):
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    import streamlit as st
+
+    st.cache_data.clear()  # a cached result from another test would hide the failure
+    monkeypatch.setattr(views, "what_changed", broken)
+    at = _app(monkeypatch, sample_store.path, params={"vendor": ["Ibérica Salud Contact Services"]})
+    assert not at.exception
+    assert any("Could not show what changed: boom" in e.value for e in at.error)
+    assert len(at.metric) == len(views.HEADLINE)

@@ -1,10 +1,21 @@
-"""Cached, read-only access to the store for pages."""
+"""Cached, read-only access to the store for pages.
+
+One read-only connection per process (``st.cache_resource``; a cursor per query). Query results are cached
+with ``st.cache_data`` keyed by every argument and by the store's load version, so a finished load (from the
+Upload page or the CLI) changes the key and the next rerun reads fresh figures.
+"""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from opsdash import metrics, sla, views
+from opsdash.settings import load as load_settings
 from opsdash.store import Store, StoreError, default_db_path
 
 
@@ -14,31 +25,133 @@ def _store(path: str) -> Store:
 
 
 def store() -> Store | None:
-    """The shared read-only store, or None (with a message on the page) when there is none yet."""
-    path = default_db_path()
+    """The shared read-only store, or None when there is none yet (quiet: see ``require``)."""
     try:
-        return _store(str(path))
-    except StoreError as exc:
-        st.info(f"{exc}")
+        return _store(str(default_db_path()))
+    except StoreError:
         return None
 
 
-@st.cache_data(show_spinner=False, ttl=60)
-def load_history(path: str) -> pd.DataFrame:
-    return _store(path).query(
+def require() -> Store:
+    """The store, or a message saying how to make one and the end of the page."""
+    try:
+        return _store(str(default_db_path()))
+    except StoreError as exc:
+        st.info(f"{exc}. The Upload page loads files into a new store.")
+        st.stop()
+        raise  # st.stop() raises; this line is for type checkers
+
+
+def path() -> str:
+    return str(default_db_path())
+
+
+def reset() -> None:
+    """Forget the connection and every cached figure (after this process wrote to the store)."""
+    _store.clear()
+    st.cache_data.clear()
+
+
+@contextlib.contextmanager
+def writable() -> Iterator[Store]:
+    """The store opened for writing: this process's read-only connection is closed first (DuckDB opens a file
+    in one mode per process), and every cache is dropped afterwards so pages read what was written."""
+    p = str(default_db_path())
+    with contextlib.suppress(StoreError):
+        _store(p).close()
+    _store.clear()
+    try:
+        with Store(p) as s:
+            yield s
+    finally:
+        reset()
+
+
+def version() -> tuple[Any, ...]:
+    """Changes whenever a load finishes: part of every cache key."""
+    return tuple(_store(path()).fetchone("SELECT max(load_id), count(*), max(finished_at) FROM loads") or ())
+
+
+@st.cache_data(show_spinner=False, max_entries=500)
+def series(db: str, ver: tuple, kpi_id: str, f: views.Filters, by: tuple[str, ...] = (), grain: str | None = "",
+           answer_threshold_s: float = 30.0, short_abandon_s: float = 5.0) -> pd.DataFrame:
+    return views.series(_store(db), kpi_id, f, by, grain, answer_threshold_s=answer_threshold_s,
+                        short_abandon_s=short_abandon_s)
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def tile(db: str, ver: tuple, kpi_id: str, f: views.Filters) -> views.Tile:
+    return views.tile(_store(db), kpi_id, f)
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def what_changed(db: str, ver: tuple, f: views.Filters) -> pd.DataFrame:
+    return views.what_changed(_store(db), f)
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def freshness(db: str, ver: tuple) -> pd.DataFrame:
+    return views.freshness(_store(db))
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def dimension_values(db: str, ver: tuple, table: str, column: str) -> list[str]:
+    return metrics.dimension_values(_store(db), table, column)
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def distribution(db: str, ver: tuple, f: views.Filters) -> pd.Series:
+    return views.distribution(_store(db), f)
+
+
+@st.cache_data(show_spinner=False, max_entries=100)
+def counts_by(db: str, ver: tuple, table: str, column: str, f: views.Filters, time_col: str,
+              condition: str = "true") -> pd.DataFrame:
+    return views.counts_by(_store(db), table, column, f, time_col, condition)
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def calls_by_hour(db: str, ver: tuple, f: views.Filters, answer: float, short: float) -> pd.DataFrame:
+    return views.calls_by_hour(_store(db), f, answer, short)
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def raw_rows(db: str, ver: tuple, table: str, f: views.Filters, time_col: str) -> tuple[pd.DataFrame, int]:
+    return views.raw_rows(_store(db), table, f, time_col)
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def scorecard(db: str, ver: tuple, vendor: str, period: str, grain: str) -> sla.Scorecard:
+    return sla.scorecard(_store(db), vendor, period, grain=grain, settings=load_settings())
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def reconcile(db: str, ver: tuple, vendor: str | None) -> pd.DataFrame:
+    return sla.reconcile(_store(db), vendor)
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def vendors(db: str, ver: tuple) -> list[str]:
+    return sla.vendors(_store(db))
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def load_history(db: str, ver: tuple) -> pd.DataFrame:
+    return _store(db).query(
         "SELECT load_id AS \"Load\", file_name AS \"File\", table_name AS \"Table\", mapping_name AS \"Mapping\", "
         "rows_read AS \"Rows read\", rows_loaded AS \"Loaded\", rows_rejected AS \"Rejected\", "
         "rows_replaced AS \"Replaced\", array_to_string(phi_columns_dropped, ', ') AS \"PHI columns dropped\", "
-        "finished_at AS \"Loaded at\" FROM loads ORDER BY load_id DESC")
+        "sha256 AS \"SHA-256\", loaded_by AS \"Loaded by\", finished_at AS \"Loaded at\" FROM loads ORDER BY load_id DESC")
 
 
-@st.cache_data(show_spinner=False, ttl=60)
-def rejected_rows(path: str) -> pd.DataFrame:
-    return _store(path).query(
+@st.cache_data(show_spinner=False, max_entries=20)
+def rejected_rows(db: str, ver: tuple) -> pd.DataFrame:
+    return _store(db).query(
         "SELECT load_id AS \"Load\", file_name AS \"File\", line AS \"Line\", column_name AS \"Column\", "
-        "kind AS \"Kind\", reason AS \"Reason\" FROM rejects ORDER BY load_id, line")
+        "kind AS \"Kind\", reason AS \"Reason\", raw_values AS \"Raw values (SSNs masked)\" "
+        "FROM rejects ORDER BY load_id, line")
 
 
-@st.cache_data(show_spinner=False, ttl=60)
-def row_counts(path: str) -> dict[str, int]:
-    return _store(path).table_counts()
+@st.cache_data(show_spinner=False, max_entries=20)
+def row_counts(db: str, ver: tuple) -> dict[str, int]:
+    return _store(db).table_counts()

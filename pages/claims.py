@@ -1,0 +1,67 @@
+"""Claims: turnaround with SPC, its distribution, clean-claim and denial rates, denial reasons, unbilled backlog."""
+
+import streamlit as st
+
+from opsdash import catalog, charts, spc
+from opsdash.ui import data, filters, widgets
+
+st.title("Claims")
+store = data.require()
+f = filters.page_dims(filters.current(), "claims", ["payer", "claim_type"])
+db, ver = data.path(), data.version()
+universe = data.vendors(db, ver)
+
+st.subheader("Turnaround")
+with widgets.guard("claim turnaround"):
+    measure = st.segmented_control("Measure", ["claim_turnaround_days", "claim_turnaround_p90_days"],
+                                   default="claim_turnaround_days", required=True, key="cl_tat",
+                                   format_func=lambda k: {"claim_turnaround_days": "Median",
+                                                          "claim_turnaround_p90_days": "90th percentile"}[k])
+    kpi = catalog.KPIS[measure]
+    df = data.series(db, ver, measure, f)
+    if df["value"].notna().any():
+        chart = spc.xmr(df["value"].tolist(), direction=kpi.direction)
+        fig = charts.spc(chart, df["period_start"], kpi, target=kpi.target,
+                         title=f"{kpi.label} by {f.grain}, with process limits")
+        st.caption(f"Latest {f.grain}: {spc.describe(chart).replace('points', f.grain + 's')}. "
+                   "Select a point to narrow the page to its period.")
+        out = df.join(chart[["mean", "lpl", "upl", "point_type"]].add_prefix("spc_"))
+        widgets.chart(fig, out, measure, f, key="cl_spc", on_select=lambda: filters.drill_period("cl_spc", f.grain))
+    else:
+        widgets.no_data(kpi.label, f)
+
+with widgets.guard("the turnaround distribution"):
+    days = data.distribution(db, ver, f)
+    if len(days):
+        fig = charts.histogram(days, title="Claim turnaround distribution (claims submitted in the range)",
+                               x_title="Days from receipt to submission", bin_size=1)
+        widgets.chart(fig, days.value_counts().sort_index().rename_axis("days").reset_index(name="claims"),
+                      "claim_turnaround_distribution", f, key="cl_hist")
+    else:
+        widgets.no_data("claim turnaround", f)
+
+st.subheader("Clean claims and denials")
+left, right = st.columns(2)
+for col, kpi_id in ((left, "clean_claim_rate"), (right, "initial_denial_rate")):
+    with col, widgets.guard(catalog.KPIS[kpi_id].label):
+        kpi = catalog.KPIS[kpi_id]
+        by = st.segmented_control("By", ["vendor", "payer"], default="vendor", required=True, key=f"cl_by_{kpi_id}")
+        whole = data.series(db, ver, kpi_id, f, (by,), None)
+        if whole["value"].notna().any():
+            fig = charts.bars(whole, kpi, by, title=f"{kpi.label} by {by} over the range",
+                              universe=universe if by == "vendor" else None, target=kpi.target)
+            widgets.chart(fig, whole, f"{kpi_id}_by_{by}", f, key=f"cl_bar_{kpi_id}",
+                          on_select=(lambda k=kpi_id: filters.drill_vendor(f"cl_bar_{k}")) if by == "vendor" else None)
+            if by == "vendor":
+                st.caption("Select a vendor's bar to narrow every page to it.")
+        else:
+            widgets.no_data(kpi.label, f)
+widgets.vendor_trend("initial_denial_rate", f, "cl_denial_trend", target=catalog.KPIS["initial_denial_rate"].target,
+                     drill=True)
+
+st.subheader("Denial reasons")
+widgets.pareto("claims", "denial_reason", f, "adjudicated_date", "initial_outcome = 'denied'",
+               "Denial reasons (Pareto), by adjudication date", "Denied claims (count)", "cl_pareto", "denials")
+
+st.subheader("Unbilled backlog")
+widgets.vendor_trend("unbilled_backlog", f, "cl_backlog", title=f"Unbilled claims at the end of each {f.grain}, by vendor")

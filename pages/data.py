@@ -1,0 +1,38 @@
+"""Data: the KPI glossary and a raw-record explorer under the sidebar filters."""
+
+import pandas as pd
+import streamlit as st
+
+from opsdash import catalog, contract, views
+from opsdash.ui import data, filters, widgets
+
+st.title("Data")
+store = data.require()
+f = filters.current()
+db, ver = data.path(), data.version()
+
+glossary_tab, raw_tab = st.tabs(["KPI glossary", "Raw records"])
+with glossary_tab:
+    glossary = pd.DataFrame([{
+        "KPI": k.label, "id": k.id, "definition": k.description, "table": k.table, "placed by": k.period_words,
+        "unit": catalog.UNITS.get(k.unit) or k.unit, "better when": k.direction,
+        "default target": "" if k.target is None else catalog.format_value(k, k.target),
+        "target source": k.target_source} for k in catalog.KPIS.values()])
+    widgets.table(glossary, "kpi_glossary", {}, "KPI glossary", key="dt_glossary")
+
+MAX_DOWNLOAD = 5_000_000  # rows in a raw CSV download
+MAX_XLSX = 1_000_000  # Excel's sheet holds 1,048,576 rows
+TIME_COLUMN = {"claims": "received_date", "qa_audits": "audit_date", "work_items": "opened_at", "calls": "offered_at",
+               "sla_targets": "effective_from", "reported_kpis": "period_start"}
+with raw_tab:
+    table = st.selectbox("Table", list(TIME_COLUMN), format_func=lambda t: contract.TABLES[t].label, key="dt_table")
+    with widgets.guard("raw records"):
+        rows, total = data.raw_rows(db, ver, table, f, TIME_COLUMN[table])
+        st.caption(f"{total:,} rows match the sidebar filters (by {TIME_COLUMN[table]})"
+                   + (f"; the latest {len(rows):,} are shown, the downloads hold all {total:,}" if total > len(rows)
+                      else "") + ".")
+        if rows.empty:
+            widgets.no_data(contract.TABLES[table].label.lower(), f)
+        else:
+            widgets.table(rows, f"raw_{table}", f, f"Raw {table}", key="dt_raw", xlsx=total <= MAX_XLSX,
+                          full=lambda: views.raw_rows(data._store(db), table, f, TIME_COLUMN[table], MAX_DOWNLOAD)[0])

@@ -1,0 +1,55 @@
+"""Overview for executives: are the partners on target, what changed, is the data fresh."""
+
+import streamlit as st
+
+from opsdash import catalog, charts, views
+from opsdash.ui import data, filters, widgets
+
+st.title("Overview")
+store = data.require()
+f = filters.current()
+db, ver = data.path(), data.version()
+st.caption("Headline KPIs for the latest period with data, under the filters in the sidebar. SPC readings follow "
+           "NHS Making Data Count: :orange-badge[special cause: concern] :blue-badge[special cause: improvement] "
+           ":gray-badge[common cause]. Changes for the better are blue, for the worse orange. Hover a tile for the "
+           "definition and the SPC reading in words.")
+
+with widgets.guard("data freshness"):
+    fresh = data.freshness(db, ver)
+    stale = fresh[fresh["stale"]]
+    if not stale.empty:
+        st.warning("Stale data: " + "; ".join(
+            f"{row['table']} latest {row['latest event']:%d %b %Y} ({row['days old']} days old)"
+            for _, row in stale.iterrows()))
+
+cols = st.columns(4)
+for i, kpi_id in enumerate(views.HEADLINE):
+    with cols[i % 4], widgets.guard(catalog.KPIS[kpi_id].label):
+        widgets.tile(data.tile(db, ver, kpi_id, f), f.grain)
+
+st.subheader("What changed")
+st.caption("Special-cause signals at the latest period, by KPI and vendor: concerns first, then the furthest "
+           "from their mean.")
+with widgets.guard("what changed"):
+    changed = data.what_changed(db, ver, f)
+    if changed.empty:
+        st.success("No special-cause signal at the latest period: every headline KPI is within its expected variation.")
+    else:
+        widgets.table(changed.drop(columns=["kpi"]), "what_changed", f, "What changed", key="ov_changed",
+                      column_config={"period": st.column_config.DateColumn("period", format="YYYY-MM-DD")})
+
+st.subheader("Trend of a headline KPI by vendor")
+with widgets.guard("the trend"):
+    kpi_id = st.selectbox("KPI", views.HEADLINE, format_func=lambda k: catalog.KPIS[k].label, key="ov_kpi")
+    kpi = catalog.KPIS[kpi_id]
+    df = data.series(db, ver, kpi_id, f, ("vendor",))
+    if df["value"].notna().any():
+        fig = charts.trend(df, kpi, by="vendor", target=kpi.target, universe=data.vendors(db, ver), grain=f.grain)
+        st.caption("Select a point to narrow the page to its period.")
+        widgets.chart(fig, df, kpi_id, f, key="ov_trend", on_select=lambda: filters.drill_period("ov_trend", f.grain))
+    else:
+        widgets.no_data(kpi.label, f)
+
+st.subheader("Data freshness")
+with widgets.guard("data freshness"):
+    widgets.table(data.freshness(db, ver), "freshness", {}, "Data freshness", key="ov_fresh", xlsx=False)

@@ -1,0 +1,49 @@
+"""Quality: error, accuracy and critical-error rates by vendor and process, error categories, SPC by process."""
+
+import streamlit as st
+
+from opsdash import catalog, charts, spc
+from opsdash.ui import data, filters, widgets
+
+st.title("Quality")
+store = data.require()
+f = filters.page_dims(filters.current(), "qa_audits", ["process", "error_category"])
+db, ver = data.path(), data.version()
+universe = data.vendors(db, ver)
+RATES = ("error_rate", "accuracy_rate", "critical_error_rate")
+
+st.subheader("Rates by vendor and process")
+with widgets.guard("quality rates"):
+    kpi_id = st.segmented_control("Rate", RATES, default="accuracy_rate", required=True, key="qa_rate",
+                                  format_func=lambda k: catalog.KPIS[k].label)
+    kpi = catalog.KPIS[kpi_id]
+    st.caption(kpi.description)
+    df = data.series(db, ver, kpi_id, f, ("vendor", "process"), None)
+    if df["value"].notna().any():
+        fig = charts.bars(df.dropna(subset=["value"]), kpi, "process", colour_by="vendor", universe=universe,
+                          target=kpi.target, title=f"{kpi.label} by process and vendor over the range")
+        widgets.chart(fig, df, f"{kpi_id}_by_vendor_process", f, key="qa_bars")
+    else:
+        widgets.no_data(kpi.label, f)
+
+st.subheader("SPC of one process")
+with widgets.guard("the SPC chart"):
+    processes = data.dimension_values(db, ver, "qa_audits", "process")
+    if processes:
+        process = st.selectbox("Process", processes, key="qa_process")
+        one = f.with_extra(process=(process,))
+        df = data.series(db, ver, kpi_id, one)
+        if df["value"].notna().any():
+            chart = spc.xmr(df["value"].tolist(), direction=kpi.direction)
+            st.caption(f"Latest {f.grain}: {spc.describe(chart).replace('points', f.grain + 's')}.")
+            fig = charts.spc(chart, df["period_start"], kpi, target=kpi.target,
+                             title=f"{kpi.label}, {process}: XmR chart by {f.grain}")
+            widgets.chart(fig, df.join(chart[["mean", "lpl", "upl", "point_type"]].add_prefix("spc_")),
+                          f"{kpi_id}_{process}_spc", one, key="qa_spc")
+        else:
+            widgets.no_data(f"{kpi.label} of {process}", one)
+
+st.subheader("Error categories")
+widgets.pareto("qa_audits", "error_category", f, "audit_date", "errors > 0",
+               "Error categories (Pareto) of audits with errors", "Audits with errors (count)", "qa_pareto",
+               "audits with errors")

@@ -1,0 +1,95 @@
+"""Vendor scorecard for the weekly review: contract levels for a vendor and period, changes against the
+previous period, SPC signals, reconciliation of what the vendor reported, top error categories and denials."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from opsdash import catalog, sla
+from opsdash.ui import data, filters, widgets
+from opsdash.views import Filters
+
+st.title("Vendor scorecard")
+store = data.require()
+f = filters.current()
+db, ver = data.path(), data.version()
+vendors = data.vendors(db, ver)
+if not vendors:
+    st.info("No vendor data loaded yet.")
+    st.stop()
+
+latest = max((d for d in data.freshness(db, ver)["latest event"] if pd.notna(d)), default=pd.Timestamp.today())
+c1, c2, c3 = st.columns(3)
+vendor = c1.selectbox("Vendor", vendors, index=vendors.index(f.vendors[0]) if f.vendors and f.vendors[0] in vendors else 0,
+                      key="sc_vendor", bind="query-params")
+grain = c2.segmented_control("Review", ["month", "week"], default="month", required=True, key="review",
+                             bind="query-params")
+grain = grain if grain in ("month", "week") else "month"
+if grain == "week":
+    starts = pd.date_range(end=latest, periods=26, freq="W-MON")[::-1]
+    options = [f"{d.isocalendar().year}-W{d.isocalendar().week:02d}" for d in starts]
+else:
+    starts = pd.date_range(end=latest, periods=24, freq="MS")[::-1]
+    options = [f"{d:%Y-%m}" for d in starts]
+period = c3.selectbox("Period", options, key=f"{grain}_of", bind="query-params",
+                      help="The latest first; the current period runs to the latest data.")
+
+with widgets.guard("the scorecard"):
+    card = data.scorecard(db, ver, vendor, period, grain)
+    prev_start = (pd.Timestamp(card.start) - pd.DateOffset(**catalog.GRAIN_OFFSETS[grain])).date()
+    prev_label = f"{prev_start.isocalendar().year}-W{prev_start.isocalendar().week:02d}" if grain == "week" else f"{prev_start:%Y-%m}"
+    prev = data.scorecard(db, ver, vendor, prev_label, grain)
+    s = card.summary
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Levels met", f"{s['levels_met']} of {s['levels_scored']}", border=True,
+              help="Contract levels in force this period with data, and how many were met.")
+    m2.metric("Critical levels missed", f"{s['critical_missed']}", border=True)
+    due = s["credits_due"]
+    m3.metric("Credits due", "–" if due is None else f"{s['currency']} {due:,.2f}", border=True,
+              help=s["note"] or ("Capped at the amount at risk." if s["credits_capped"] else
+                                 "Critical levels missed × credit % × the monthly amount at risk (opsdash.toml)."))
+    m4.metric("Levels without data", f"{s['levels_without_data']}", border=True)
+    if s["note"]:
+        st.caption(s["note"])
+    levels = card.levels.copy()
+    before = prev.levels.set_index(["kpi", "process", "priority"])["value"] if not prev.levels.empty else pd.Series(dtype=float)
+    levels["previous"] = [before.get((k, p, q)) if (k, p, q) in before.index else None
+                          for k, p, q in zip(levels["kpi"], levels["process"], levels["priority"])]
+    levels["change"] = pd.to_numeric(levels["value"], errors="coerce") - pd.to_numeric(levels["previous"], errors="coerce")
+    shown = levels[["label", "process", "priority", "level", "target", "minimum", "value", "previous", "change",
+                    "status", "consecutive_missed", "credit_pct", "credit"]]
+    st.subheader(f"{vendor}, {period} ({card.start:%d %b} to {card.end:%d %b %Y})")
+    widgets.table(shown, f"scorecard_{vendor}_{period}", {"vendor": vendor, "period": period},
+                  f"Scorecard {vendor} {period}", key="sc_table")
+
+with widgets.guard("SPC signals"):
+    st.subheader("SPC signals")
+    vf = Filters(None, card.end, grain, (vendor,), ())
+    changed = data.what_changed(db, ver, vf)
+    if changed.empty:
+        st.success(f"No special-cause signal for {vendor} at the latest {grain}.")
+    else:
+        widgets.table(changed.drop(columns=["kpi"]), f"signals_{vendor}", vf, f"SPC signals {vendor}", key="sc_signals")
+
+with widgets.guard("reconciliation"):
+    st.subheader("Reported against measured")
+    rec = data.reconcile(db, ver, vendor)
+    if rec.empty:
+        st.info(f"{vendor} has sent no reported KPIs.")
+    else:
+        flagged = int((rec["flag"] != "ok").sum())
+        st.caption(f"{flagged} of {len(rec)} reported figures differ from the raw data beyond tolerance "
+                   "(0.5 points for rates, 1% otherwise); those come first.")
+        widgets.table(rec, f"reconciliation_{vendor}", {"vendor": vendor}, f"Reconciliation {vendor}", key="sc_rec")
+
+pf = Filters(card.start, card.end, grain, (vendor,), ())
+left, right = st.columns(2)
+with left, widgets.guard("error categories"):
+    st.subheader("Top error categories")
+    cats = data.counts_by(db, ver, "qa_audits", "error_category", pf, "audit_date", "errors > 0").head(5)
+    st.dataframe(cats, hide_index=True, width="stretch") if not cats.empty else widgets.no_data("audits with errors", pf)
+with right, widgets.guard("denial reasons"):
+    st.subheader("Top denial reasons")
+    reasons = data.counts_by(db, ver, "claims", "denial_reason", pf, "adjudicated_date", "initial_outcome = 'denied'").head(5)
+    st.dataframe(reasons, hide_index=True, width="stretch") if not reasons.empty else widgets.no_data("denials", pf)

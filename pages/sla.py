@@ -1,0 +1,95 @@
+"""SLA & contracts: attainment month by month, breaches, credits, consecutive misses, overdue backlog,
+turnaround by process and priority."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from opsdash import catalog, charts, sla
+from opsdash.settings import load as load_settings
+from opsdash.ui import data, filters, widgets
+
+st.title("SLA & contracts")
+store = data.require()
+f = filters.current()
+db, ver = data.path(), data.version()
+universe = data.vendors(db, ver)
+
+
+@st.cache_data(show_spinner="Scoring every contract level month by month…", max_entries=50)
+def attainment(db: str, ver: tuple, start: dt.date, end: dt.date, vendors: tuple[str, ...]) -> pd.DataFrame:
+    return sla.attainment(data._store(db), start, end, vendors_=list(vendors) or None, settings=load_settings())
+
+
+latest = max((d for d in (data.freshness(db, ver)["latest event"]) if pd.notna(d)), default=None)
+end = f.end or (latest.date() if latest is not None else dt.date.today())
+start = f.start or (pd.Timestamp(end) - pd.DateOffset(months=11)).date().replace(day=1)
+st.caption(f"Months {start:%b %Y} to {end:%b %Y} (the last 12 months unless the date range says otherwise). "
+           "Each level is scored with the target in force that month; vendor rows override all-vendor (*) rows.")
+
+with widgets.guard("contract attainment"):
+    att = attainment(db, ver, start, end, f.vendors)
+    if att.empty:
+        widgets.no_data("contract service levels", f)
+    else:
+        att["service level"] = (att["label"] + att["process"].map(lambda p: f" · {p}" if isinstance(p, str) else "")
+                                + att["priority"].map(lambda p: f" · {p}" if isinstance(p, str) else "")
+                                + " (" + att["level"] + ")")
+        att["month label"] = pd.to_datetime(att["month"]).dt.strftime("%Y-%m")
+        att["shown"] = [catalog.format_value(catalog.KPIS[k], v) for k, v in zip(att["kpi"], att["value"])]
+        for vendor, part in att.groupby("vendor"):
+            fig = charts.heatmap(part, row="service level", column="month label", status="status", text="shown",
+                                 title=f"{vendor}: service levels by month", x_title="Month", y_title="Service level")
+            widgets.chart(fig, part.drop(columns=["month label", "shown"]), f"sla_attainment_{vendor}", f,
+                          key=f"sla_heat_{vendor}")
+
+        st.subheader("Breaches")
+        breaches = att[att["status"].isin(sla.MISSED)].sort_values(["month", "vendor"], ascending=[False, True])
+        if breaches.empty:
+            st.success("No level missed in these months.")
+        else:
+            shown = breaches[["vendor", "month", "service level", "target", "minimum", "value", "status",
+                              "consecutive_missed", "credit_pct", "credit"]]
+            widgets.table(shown, "sla_breaches", f, "SLA breaches", key="sla_breaches")
+
+        st.subheader("Credits due")
+        settings = load_settings()
+        credits = sla.credits_due(att, settings)
+        if credits.empty:
+            st.success("No critical level missed: no credits due.")
+        else:
+            if not settings.at_risk:
+                st.info("No at-risk amounts are set (opsdash.toml), so credits show as percentages only.")
+            widgets.table(credits, "sla_credits", f, f"Service credits due ({settings.currency})", key="sla_credits",
+                          column_config={
+                              "credit_pct": st.column_config.NumberColumn("credit (% of at risk)", format="percent"),
+                              "at_risk": st.column_config.NumberColumn(f"at risk ({settings.currency})", format="%,.2f"),
+                              "credit_due": st.column_config.NumberColumn(f"credit due ({settings.currency})",
+                                                                          format="%,.2f"),
+                              "capped": st.column_config.CheckboxColumn("capped at the amount at risk")})
+
+        st.subheader("Consecutive months missed")
+        last_month = att["month"].max()
+        streaks = att[(att["month"] == last_month) & (att["consecutive_missed"] > 0)]
+        if streaks.empty:
+            st.success(f"No level missed in {last_month:%B %Y}.")
+        else:
+            widgets.table(streaks[["vendor", "service level", "status", "consecutive_missed"]]
+                          .sort_values("consecutive_missed", ascending=False), "sla_consecutive", f,
+                          "Consecutive months missed", key="sla_streaks")
+
+st.subheader("Overdue backlog")
+widgets.vendor_trend("overdue_backlog", f, "sla_overdue",
+                     title=f"Open items past due at the end of each {f.grain}, by vendor")
+
+st.subheader("Turnaround by process and priority")
+with widgets.guard("turnaround by process"):
+    kpi = catalog.KPIS["turnaround_hours"]
+    df = data.series(db, ver, "turnaround_hours", f, ("process", "priority"), None)
+    if df["value"].notna().any():
+        fig = charts.bars(df.dropna(subset=["value"]), kpi, "process", colour_by="priority",
+                          title="Median turnaround by process and priority over the range")
+        widgets.chart(fig, df, "turnaround_by_process_priority", f, key="sla_tat")
+    else:
+        widgets.no_data(kpi.label, f)

@@ -1,0 +1,55 @@
+"""Upload: drop vendor export files (and optionally a mapping file) and load them exactly as `opsdash ingest`
+does, with the per-file report."""
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from opsdash.ingest.loader import load_files
+from opsdash.ui import data, widgets
+
+st.title("Upload")
+st.caption("CSV, Parquet or Excel exports of claims, audits, work items, calls, service levels or reported KPIs. "
+           "Each file is checked against the data contract and loaded in its own transaction: bad rows are kept "
+           "as rejects with their line and reason, patient-identifier columns are dropped, a file already loaded "
+           "is skipped. Add a mapping file (TOML) when the export's columns differ from the contract.")
+
+with st.form("upload", clear_on_submit=True):
+    files = st.file_uploader("Export files", type=["csv", "txt", "parquet", "xlsx"], accept_multiple_files=True,
+                             key="up_files")
+    mapping = st.file_uploader("Mapping file (optional)", type=["toml"], key="up_mapping")
+    submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
+
+if submitted:
+    if not files:
+        st.warning("Choose at least one file to load.")
+    else:
+        with tempfile.TemporaryDirectory(prefix="opsdash-upload-") as tmp, \
+                st.status(f"Loading {len(files)} file(s)…", expanded=True) as status, widgets.guard("the upload"):
+            paths = []
+            for up in files:
+                target = Path(tmp) / Path(up.name).name  # the browser's name, without any folder part
+                target.write_bytes(up.getbuffer())
+                paths.append(target)
+            map_path = None
+            if mapping is not None:
+                map_path = Path(tmp) / Path(mapping.name).name
+                map_path.write_bytes(mapping.getbuffer())
+            line = st.empty()
+            with data.writable() as store:
+                reports = load_files(store, paths, mapping=map_path,
+                                     progress=lambda p, msg: line.write(f"{p.name}: {msg}"))
+            report = pd.DataFrame([r.as_dict() for r in reports])[
+                ["file", "status", "table", "rows_read", "rows_loaded", "rows_rejected", "rows_replaced",
+                 "phi_columns_dropped", "message"]]
+            bad = (report["status"] == "refused").sum()
+            status.update(label=f"{len(reports) - bad} of {len(reports)} file(s) loaded or already present",
+                          state="error" if bad else "complete")
+            st.session_state["up_report"] = report
+
+if "up_report" in st.session_state:
+    st.subheader("Last upload")
+    widgets.table(st.session_state["up_report"], "upload_report", {}, "Upload report", key="up_table", xlsx=False)
+    st.caption("Rejected rows are listed on the Loads and rejects page.")

@@ -1,0 +1,134 @@
+"""The sidebar filters every page shares, bound to the URL so a filtered view is a link that reopens as it was.
+
+Widget keys are the URL's parameter names: ``dates`` (two ISO dates), ``grain``, ``vendor`` and ``facility``
+(repeated for several values), and per page its own dimensions (``payer``, ``process``, ``queue`` ...).
+Drill-down callbacks narrow the same keys, so a narrowed view is a link too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from opsdash import catalog
+from opsdash.store import Store
+from opsdash.ui import data
+from opsdash.views import Filters
+
+GRAIN_WORDS = ("day", "week", "month", "quarter")
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def _bounds(db: str, ver: tuple) -> tuple[dt.date, dt.date] | None:
+    store = data._store(db)
+    firsts, lasts = [], []
+    for table, cols in catalog.EVENT_TIMES.items():
+        row = store.fetchone(f"SELECT min(CAST({cols[0]} AS DATE)), max(CAST(greatest({', '.join(cols)}) AS DATE)) "
+                             f"FROM {table}")
+        if row and row[0]:
+            firsts.append(row[0])
+            lasts.append(row[1])
+    return (min(firsts), max(lasts)) if firsts else None
+
+
+def sidebar(store: Store) -> Filters:
+    """Draw the shared filters (once per run, from app.py) and return them."""
+    db, ver = data.path(), data.version()
+    bounds = _bounds(db, ver)
+    with st.sidebar:
+        st.header("Filters")
+        start = end = None
+        if bounds:
+            picked = st.date_input("Date range", value=bounds, min_value=bounds[0], max_value=bounds[1], key="dates",
+                                   bind="query-params", format="YYYY-MM-DD",
+                                   help="Periods overlapping this range; the whole range by default.")
+            if isinstance(picked, (tuple, list)) and len(picked) == 2:
+                start, end = picked
+                # The whole range means "up to the latest data", exactly as the CLI's defaults.
+                start = None if start <= bounds[0] else start
+                end = None if end >= bounds[1] else end
+        grain = st.segmented_control("Grain", list(GRAIN_WORDS), default="month", key="grain", bind="query-params",
+                                     required=True, help="Days, ISO weeks (Monday to Sunday), months or quarters.")
+        grain = grain if grain in GRAIN_WORDS else "month"
+        vendors = st.multiselect("Vendors", data.vendors(db, ver), key="vendor", bind="query-params",
+                                 placeholder="All vendors")
+        facilities = st.multiselect("Facilities", _values(db, ver, "claims", "facility"), key="facility",
+                                    bind="query-params", placeholder="All facilities",
+                                    help="Claims, audits and work items carry a facility; calls do not.")
+        st.button("Reset filters", on_click=reset, icon=":material/filter_alt_off:", key="reset_filters")
+    f = Filters(start, end, grain, tuple(vendors), tuple(facilities))
+    st.session_state["_filters"] = f
+    return f
+
+
+def reset() -> None:
+    """Callback: every filter back to its default (the whole range, monthly, all vendors and facilities)."""
+    for key in ("dates", "grain", "vendor", "facility", *PAGE_KEYS):
+        st.session_state.pop(key, None)
+
+
+def current() -> Filters:
+    """The filters drawn this run (pages run after app.py has drawn them)."""
+    return st.session_state.get("_filters", Filters())
+
+
+def _values(db: str, ver: tuple, table: str, column: str) -> list[str]:
+    values: set[str] = set()
+    for t, dims in catalog.DIMENSIONS.items():
+        if column in dims:
+            values |= set(data.dimension_values(db, ver, t, column))
+    return sorted(values)
+
+
+#: The pages' own filter keys (see page_dims), cleared by reset.
+PAGE_KEYS = ("payer", "claim_type", "process", "error_category", "queue")
+
+
+def page_dims(f: Filters, table: str, columns: Sequence[str], labels: dict[str, str] | None = None) -> Filters:
+    """A page's own dimension filters, in the sidebar under the shared ones."""
+    db, ver = data.path(), data.version()
+    picked: dict[str, list[str]] = {}
+    with st.sidebar:
+        for col in columns:
+            label = (labels or {}).get(col, col.replace("_", " ").capitalize())
+            picked[col] = st.multiselect(label, data.dimension_values(db, ver, table, col), key=col,
+                                         bind="query-params", placeholder=f"All ({label.lower()})")
+    return f.with_extra(**picked)
+
+
+# -- drill-down ---------------------------------------------------------------------------------------
+
+def _selected_points(chart_key: str) -> list[dict[str, Any]]:
+    state = st.session_state.get(chart_key)
+    try:
+        return list(state.selection.points)  # type: ignore[union-attr]
+    except AttributeError:
+        try:
+            return list(state["selection"]["points"])  # type: ignore[index]
+        except (KeyError, TypeError):
+            return []
+
+
+def drill_vendor(chart_key: str, field: str = "x") -> None:
+    """Callback: narrow the vendor filter to the vendors picked in a chart."""
+    picked = sorted({str(p.get(field) if field != "legend" else p.get("legendgroup") or p.get("curve_name"))
+                     for p in _selected_points(chart_key) if p.get(field) is not None})
+    if picked:
+        st.session_state["vendor"] = picked
+
+
+def narrow_to_period(period_start: dt.date, grain: str) -> None:
+    """Narrow the date range to one period."""
+    end = (pd.Timestamp(period_start) + pd.DateOffset(**catalog.GRAIN_OFFSETS[grain]) - pd.Timedelta(days=1)).date()
+    st.session_state["dates"] = (period_start, end)
+
+
+def drill_period(chart_key: str, grain: str) -> None:
+    """Callback: narrow the date range to the period picked in a chart."""
+    points = _selected_points(chart_key)
+    if points and points[0].get("x"):
+        narrow_to_period(pd.Timestamp(points[0]["x"]).date(), grain)

@@ -1,0 +1,159 @@
+"""Shared page pieces: KPI tiles, charts and tables with their downloads, and a guard that turns a failure
+into a readable message while the rest of the page goes on."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from opsdash import catalog, downloads
+from opsdash.views import Filters, Tile
+
+VARIATION_ICONS = {"improvement": ":material/trending_up:", "concern": ":material/warning:",
+                   "neutral": ":material/change_circle:", "common_cause": ":material/drag_handle:"}
+#: Badge colours after Making Data Count (blue improvement, orange concern), safe for colour-blind readers.
+VARIATION_BADGES = {"improvement": "blue", "concern": "orange", "neutral": "violet", "common_cause": "gray"}
+VARIATION_WORDS = {"improvement": "special cause: improvement", "concern": "special cause: concern",
+                   "neutral": "special cause", "common_cause": "common cause"}
+ASSURANCE_WORDS = {"consistently_pass": "will consistently meet the target",
+                   "consistently_fail": "will consistently miss the target",
+                   "hit_and_miss": "will hit and miss the target"}
+
+
+@contextlib.contextmanager
+def guard(what: str) -> Iterator[None]:
+    """Show a failure as a message naming what could not be shown; the rest of the page still renders."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - a page must never show a traceback
+        st.error(f"Could not show {what}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+
+
+def no_data(what: str, f: Filters) -> None:
+    scope = downloads.describe_filters({k: v for k, v in f.as_dict().items() if k != "grain"})
+    st.info(f"No data for {what} with these filters ({scope}).")
+
+
+def _signed(kpi: catalog.Kpi, change: float | None) -> str | None:
+    if change is None:
+        return None
+    if kpi.unit == "fraction":
+        return f"{change * 100:+.1f} pts"
+    if kpi.unit == "count":
+        return f"{change:+,.0f}"
+    return f"{change:+,.1f} {catalog.UNITS.get(kpi.unit, kpi.unit)}"
+
+
+def tile(t: Tile, grain: str, container: Any = None) -> None:
+    """One headline KPI: value, change against the previous period and a year ago, target, SPC icons."""
+    c = container or st
+    k = t.kpi
+    icon = VARIATION_ICONS.get(t.variation or "")
+    help_lines = [k.description, "", f"SPC: {t.words}."]
+    if t.assurance:
+        help_lines.append(f"Assurance: the process {ASSURANCE_WORDS[t.assurance]} ({catalog.format_value(k, t.target)}).")
+    if t.year_ago is not None:
+        help_lines.append(f"Same {grain} last year: {catalog.format_value(k, t.year_ago)} "
+                          f"({_signed(k, t.change_vs_year_ago)}).")
+    period = f"{grain} of {t.period:%d %b %Y}" if t.period else "no data"
+    c.metric(k.label, catalog.format_value(k, t.value), delta=_signed(k, t.change), icon=icon,
+             delta_color=change_colour(k, t.change), help="\n\n".join(help_lines), border=True,
+             chart_data=t.spark or None, chart_type="line",
+             delta_description=f"vs previous {grain}" if t.change is not None else None)
+    target = f"target {catalog.format_value(k, t.target)}" if t.target is not None else "no target"
+    assurance = f" · {ASSURANCE_WORDS[t.assurance]}" if t.assurance else ""
+    badge = VARIATION_BADGES.get(t.variation or "", "gray")
+    c.caption(f":{badge}-badge[{VARIATION_WORDS.get(t.variation or '', 'no SPC reading')}] {period} · {target}{assurance}")
+
+
+def change_colour(kpi: catalog.Kpi, change: float | None) -> str:
+    """Blue for a change for the better, orange for the worse, grey otherwise (never red against green)."""
+    if change is None or change == 0 or kpi.direction == "neutral":
+        return "gray"
+    better = change > 0 if kpi.direction == "higher" else change < 0
+    return "blue" if better else "orange"
+
+
+def download_buttons(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str, f: Filters | dict[str, Any],
+                     title: str, key: str, xlsx: bool = False) -> None:
+    """CSV (and Excel) of the frame, made only when clicked; `df` may be a function giving the frame."""
+    filters = f.as_dict() if isinstance(f, Filters) else f
+
+    def frame() -> pd.DataFrame:
+        return df() if callable(df) else df
+
+    cols = st.columns(2 if xlsx else 1)
+    cols[0].download_button("Download CSV", lambda: downloads.csv_bytes(frame(), filters, title),
+                            file_name=downloads.file_name(name, filters, "csv"), mime="text/csv", key=f"{key}_csv",
+                            icon=":material/download:")
+    if xlsx:
+        cols[1].download_button("Download Excel", lambda: downloads.xlsx_bytes(frame(), filters, title),
+                                file_name=downloads.file_name(name, filters, "xlsx"), key=f"{key}_xlsx",
+                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                icon=":material/table:")
+
+
+def chart(fig: go.Figure, df: pd.DataFrame, name: str, f: Filters, key: str,
+          on_select: Callable[[], None] | None = None, selection_mode: Any = ("points",)) -> None:
+    """A chart with the CSV of exactly the data it draws."""
+    title = fig.layout.title.text or name
+    if on_select:
+        st.plotly_chart(fig, key=key, on_select=on_select, selection_mode=selection_mode, width="stretch")
+    else:
+        st.plotly_chart(fig, key=key, width="stretch")
+    download_buttons(df, name, f, title, key)
+
+
+def table(df: pd.DataFrame, name: str, f: Filters | dict[str, Any], title: str, key: str, xlsx: bool = True,
+          full: Callable[[], pd.DataFrame] | None = None, **kw: Any) -> None:
+    """A table with CSV and Excel downloads of exactly its rows (or of `full()`, when the table shows a part)."""
+    st.dataframe(df, hide_index=True, width="stretch", key=key, **kw)
+    download_buttons(full or df, name, f, title, key, xlsx=xlsx)
+
+
+def kpi_table(df: pd.DataFrame, kpi: catalog.Kpi) -> pd.DataFrame:
+    """A KPI frame as people read it: formatted values with units, plain column names."""
+    out = df.copy()
+    out["value"] = [catalog.format_value(kpi, None if pd.isna(v) else float(v)) for v in out["value"]]
+    return out.rename(columns={"period_start": "period", "value": kpi.label})
+
+
+def vendor_trend(kpi_id: str, f: Filters, key: str, title: str | None = None, target: float | None = None,
+                 drill: bool = False, **thresholds: float) -> None:
+    """A KPI by period and vendor as a line chart with its download, or a 'no data' message."""
+    from opsdash import charts
+    from opsdash.ui import data, filters
+
+    kpi = catalog.KPIS[kpi_id]
+    db, ver = data.path(), data.version()
+    with guard(kpi.label):
+        df = data.series(db, ver, kpi_id, f, ("vendor",), **thresholds)
+        if not df["value"].notna().any():
+            no_data(kpi.label, f)
+            return
+        fig = charts.trend(df, kpi, by="vendor", target=target, universe=data.vendors(db, ver), grain=f.grain,
+                           title=title)
+        if drill:
+            st.caption("Select a point to narrow the page to its period.")
+        chart(fig, df, f"{kpi_id}_by_vendor", f, key=key,
+              on_select=(lambda: filters.drill_period(key, f.grain)) if drill else None)
+
+
+def pareto(table: str, column: str, f: Filters, time_col: str, condition: str, title: str, count_title: str,
+           key: str, what: str) -> None:
+    """Rows per category, largest first with the cumulative share, or a 'no data' message."""
+    from opsdash import charts
+    from opsdash.ui import data
+
+    with guard(what):
+        counts = data.counts_by(data.path(), data.version(), table, column, f, time_col, condition)
+        if counts.empty:
+            no_data(what, f)
+            return
+        chart(charts.pareto(counts, column, "rows", title=title, count_title=count_title), counts,
+              column + "_pareto", f, key=key)

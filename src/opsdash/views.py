@@ -1,0 +1,220 @@
+"""What each page shows, as frames and plain values: pages lay them out, this module computes them.
+
+No Streamlit here. Every number comes from ``metrics.series`` (the catalogue), SPC from ``spc``, trends from
+``trends``; a page never computes a KPI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from opsdash import catalog, metrics, spc, trends
+from opsdash.store import Store
+from opsdash.store import quote_ident as qi
+
+#: Headline KPIs of the overview, in reading order: money first, then quality, service and access.
+HEADLINE = ("clean_claim_rate", "initial_denial_rate", "claim_turnaround_days", "unbilled_backlog",
+            "accuracy_rate", "sla_adherence", "service_level", "abandonment_rate")
+#: Data older than this (latest event against today) is flagged as stale.
+STALE_AFTER_DAYS = 7
+#: Rank of a signal in "what changed": concerns first.
+SIGNAL_ORDER = {"concern": 0, "neutral": 1, "improvement": 2}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's filters. Dimensions apply to the tables that have them (calls have no facility)."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    grain: str = "month"
+    vendors: tuple[str, ...] = ()
+    facilities: tuple[str, ...] = ()
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())  # (column, values) of the page's own
+
+    def where(self, table: str) -> dict[str, list[str]]:
+        dims = catalog.DIMENSIONS.get(table, ())
+        out: dict[str, list[str]] = {}
+        for col, vals in (("vendor", self.vendors), ("facility", self.facilities), *self.extra):
+            if vals and col in dims:
+                out[col] = list(vals)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """For download headers and file names."""
+        d: dict[str, Any] = {"from": self.start, "to": self.end, "grain": self.grain,
+                             "vendor": list(self.vendors), "facility": list(self.facilities)}
+        d.update({c: list(v) for c, v in self.extra})
+        return d
+
+    def with_extra(self, **dims: tuple[str, ...] | list[str]) -> Filters:
+        extra = dict(self.extra)
+        extra.update({k: tuple(v) for k, v in dims.items()})
+        return Filters(self.start, self.end, self.grain, self.vendors, self.facilities,
+                       tuple((k, v) for k, v in extra.items() if v))
+
+
+def series(store: Store, kpi_id: str, f: Filters, by: tuple[str, ...] = (), grain: str | None = "",
+           **kw: Any) -> pd.DataFrame:
+    """The KPI under the filters (grain "" means the filters' grain; None the whole range)."""
+    kpi = catalog.get(kpi_id)
+    by = tuple(b for b in by if b in catalog.DIMENSIONS[kpi.table])
+    return metrics.series(store, kpi_id, grain=f.grain if grain == "" else grain, by=by, where=f.where(kpi.table),
+                          start=f.start, end=f.end, **kw)
+
+
+# -- overview -----------------------------------------------------------------------------------
+
+@dataclass
+class Tile:
+    kpi: catalog.Kpi
+    period: dt.date | None
+    value: float | None
+    previous: float | None
+    year_ago: float | None
+    target: float | None
+    variation: str | None
+    assurance: str | None
+    words: str
+    spark: list[float]
+
+    @property
+    def change(self) -> float | None:
+        return None if self.value is None or self.previous is None else self.value - self.previous
+
+    @property
+    def change_vs_year_ago(self) -> float | None:
+        return None if self.value is None or self.year_ago is None else self.value - self.year_ago
+
+
+def _f(v: Any) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
+    """A headline KPI: the latest period with a value, its changes, SPC reading and a sparkline."""
+    kpi = catalog.get(kpi_id)
+    df = series(store, kpi_id, f)
+    chart = spc.xmr(df["value"].tolist(), direction=kpi.direction) if len(df) else pd.DataFrame()
+    known = df[df["value"].notna()]
+    if known.empty:
+        return Tile(kpi, None, None, None, None, kpi.target, None, None, "no data", [])
+    t = trends.add_trends(df, f.grain)
+    last = t[t["value"].notna()].iloc[-1]
+    words = spc.describe(chart).replace("points", f"{f.grain}s") if len(chart) else "no data"
+    return Tile(kpi, last["period_start"], _f(last["value"]), _f(last["previous_value"]), _f(last["year_ago_value"]),
+                kpi.target, spc.variation(chart), spc.assurance(chart, kpi.target, kpi.direction), words,
+                [float(v) for v in known["value"].astype(float)])
+
+
+def what_changed(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """Special-cause signals at the latest period, per KPI and vendor, concerns first, then the furthest
+    from their mean (in process-limit widths)."""
+    rows = []
+    for kpi_id in kpis:
+        kpi = catalog.get(kpi_id)
+        df = series(store, kpi_id, f, by=("vendor",))
+        if df.empty:
+            continue
+        for vendor, part in df.groupby("vendor", sort=True):
+            part = part.reset_index(drop=True)
+            chart = spc.xmr(part["value"].tolist(), direction=kpi.direction)
+            typed = chart.dropna(subset=["point_type"])
+            if typed.empty or not typed["special_cause"].iloc[-1]:
+                continue
+            i = typed.index[-1]
+            if part["period_start"].iloc[i] != part["period_start"].iloc[-1]:
+                continue  # the signal is not about the latest period
+            width = (chart["upl"].iloc[i] - chart["mean"].iloc[i]) or np.nan
+            rows.append({"kpi": kpi_id, "KPI": kpi.label, "vendor": vendor, "period": part["period_start"].iloc[i],
+                         "value": catalog.format_value(kpi, chart["value"].iloc[i]),
+                         "mean": catalog.format_value(kpi, chart["mean"].iloc[i]),
+                         "signal": str(typed["point_type"].iloc[-1]),
+                         "what": spc.describe(chart).replace("points", f"{f.grain}s"),
+                         "_distance": abs(chart["value"].iloc[i] - chart["mean"].iloc[i]) / width})
+    out = pd.DataFrame(rows, columns=["kpi", "KPI", "vendor", "period", "value", "mean", "signal", "what", "_distance"])
+    out["_rank"] = out["signal"].map(SIGNAL_ORDER)
+    out = out.sort_values(["_rank", "_distance"], ascending=[True, False]).drop(columns=["_rank", "_distance"])
+    return out.reset_index(drop=True)
+
+
+def freshness(store: Store, today: dt.date | None = None) -> pd.DataFrame:
+    """Per data table: rows, the latest event, the last load, and whether the data is stale."""
+    today = today or dt.date.today()
+    rows = []
+    for table in catalog.EVENT_TIMES:
+        n = store.fetchone(f"SELECT count(*) FROM {qi(table)}")[0]  # type: ignore[index]
+        latest = metrics.default_as_of(store, table)
+        last = store.fetchone("SELECT max(finished_at) FROM loads WHERE table_name = ?", [table])
+        age = (today - latest.date()).days if latest else None
+        rows.append({"table": table, "rows": n, "latest event": latest, "last load": last[0] if last else None,
+                     "days old": age, "stale": bool(age is not None and age > STALE_AFTER_DAYS)})
+    return pd.DataFrame(rows)
+
+
+# -- other pages ----------------------------------------------------------------------------------
+
+def distribution(store: Store, f: Filters) -> pd.Series:
+    """Days from receipt to submission of the claims submitted in the range (the turnaround KPI's rows)."""
+    where, params = _where_sql("claims", f, "submitted_date")
+    return store.query(f"SELECT date_diff('day', received_date, submitted_date) AS days FROM claims "
+                       f"WHERE submitted_date IS NOT NULL AND {where}", params)["days"]
+
+
+def counts_by(store: Store, table: str, column: str, f: Filters, time_col: str, condition: str = "true") -> pd.DataFrame:
+    """Rows per value of a category (denial reasons, error categories) under the filters, for Paretos."""
+    if column not in catalog.DIMENSIONS[table]:
+        raise ValueError(f"{column!r} is not a dimension of {table}")
+    where, params = _where_sql(table, f, time_col)
+    return store.query(f"SELECT {qi(column)} AS {qi(column)}, count(*) AS rows FROM {qi(table)} "
+                       f"WHERE {qi(column)} IS NOT NULL AND ({condition}) AND {where} GROUP BY 1 ORDER BY 2 DESC",
+                       params)
+
+
+def _where_sql(table: str, f: Filters, time_col: str) -> tuple[str, dict[str, Any]]:
+    """A WHERE condition for the filters, with named parameters ($f0, $f1, ...)."""
+    conds, params = [], {}
+    for i, (col, vals) in enumerate(f.where(table).items()):
+        conds.append(f"list_contains($f{i}, CAST({qi(col)} AS VARCHAR))")
+        params[f"f{i}"] = list(vals)
+    if f.start:
+        conds.append(f"CAST({qi(time_col)} AS DATE) >= $start")
+        params["start"] = f.start
+    if f.end:
+        conds.append(f"CAST({qi(time_col)} AS DATE) <= $end")
+        params["end"] = f.end
+    return (" AND ".join(conds) or "true"), params
+
+
+def raw_rows(store: Store, table: str, f: Filters, time_col: str, limit: int = 1_000) -> tuple[pd.DataFrame, int]:
+    """The stored rows under the filters, latest first (at most `limit`), and how many there are in all."""
+    from opsdash import contract
+
+    if table not in contract.TABLES:
+        raise ValueError(f"unknown table {table!r}")
+    where, params = _where_sql(table, f, time_col)
+    total = store.fetchone(f"SELECT count(*) FROM {qi(table)} WHERE {where}", params)[0]  # type: ignore[index]
+    cols = ", ".join(qi(c) for c in contract.TABLES[table].column_names)
+    df = store.query(f"SELECT {cols} FROM {qi(table)} WHERE {where} ORDER BY {qi(time_col)} DESC LIMIT {int(limit)}",
+                     params)
+    return df, int(total)
+
+
+def calls_by_hour(store: Store, f: Filters, answer_threshold_s: float, short_abandon_s: float) -> pd.DataFrame:
+    """Calls offered and service level by weekday (0 = Monday) and hour of offer, from the catalogue's own
+    service-level conditions (the engine's grains are calendar periods, not hours of the week)."""
+    sl = catalog.KPIS["service_level"]
+    where, params = _where_sql("calls", f, "offered_at")
+    sql = (f"SELECT isodow(offered_at) - 1 AS weekday, hour(offered_at) AS hour, count(*) AS offered, "
+           f"count(*) FILTER (WHERE ({sl.rows}) AND ({sl.denominator})) AS denominator, "
+           f"count(*) FILTER (WHERE ({sl.rows}) AND ({sl.denominator}) AND ({sl.numerator})) AS numerator "
+           f"FROM calls WHERE {where} GROUP BY ALL ORDER BY 1, 2")
+    df = store.query(sql, {**params, "answer_threshold_s": float(answer_threshold_s),
+                           "short_abandon_s": float(short_abandon_s)})
+    df["service_level"] = df["numerator"] / df["denominator"].where(df["denominator"] > 0)
+    return df
