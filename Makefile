@@ -9,7 +9,7 @@ export OPSDASH_DB
 
 BIN := $(VENV)/bin
 
-.PHONY: run test store venv clean help
+.PHONY: run test store venv clean help chromium
 
 help:
 	@echo "make run   - set up and start the dashboard on the bundled sample data (http://localhost:$(PORT))"
@@ -39,7 +39,16 @@ store: $(OPSDASH_DB)
 run: $(VENV)/.installed-run $(OPSDASH_DB)
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.installed-dev
+# Browser tests need Debian's chromium: installed here when missing and this runs as root with apt-get.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
+		|| (apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null); \
+	fi
+
+test: $(VENV)/.installed-dev chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -35,3 +35,25 @@ def test_every_environment_setting_is_documented_in_the_readme():
     names = {m for p in (ROOT / "src").rglob("*.py") for m in re.findall(r"OPSDASH_[A-Z_]+", p.read_text())}
     names |= set(re.findall(r"OPSDASH_[A-Z_]+", (ROOT / "Makefile").read_text()))
     assert names and {n for n in names if f"`{n}`" not in readme} == set()
+
+
+def test_dashboard_doc_lists_every_page_and_url_parameter():
+    from opsdash.dashboard import PAGES, URL_PARAMETERS
+
+    files = {p.file for p in PAGES}
+    assert files == {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
+    bound = set()
+    for path in [*(ROOT / "pages").glob("*.py"), ROOT / "src" / "opsdash" / "ui" / "filters.py"]:
+        text = path.read_text()
+        for m in re.finditer(r'bind="query-params"', text):
+            keys = re.findall(r'key=(?:f?"([^"]+)"|(\w+))', text[max(0, m.start() - 400):m.start()])
+            assert keys, (path.name, m.start())
+            name = keys[-1][0] or keys[-1][1]  # the key nearest before the binding: the same call's
+            bound |= ({"month_of", "week_of"} if name == "{grain}_of" else
+                      {"<page dimension>"} if name == "col" else {name})
+    from opsdash.ui.filters import PAGE_KEYS
+
+    assert bound - {"<page dimension>"} <= set(URL_PARAMETERS) and set(PAGE_KEYS) <= set(URL_PARAMETERS)
+    assert len(bound) >= 8
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "docs/dashboard.md" in readme

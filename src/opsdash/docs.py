@@ -168,7 +168,28 @@ def render_kpis() -> str:
     return "\n".join(out)
 
 
-DOCS = {"data-contract.md": render_data_contract, "cli.md": render_cli, "kpis.md": render_kpis}
+def render_dashboard() -> str:
+    from opsdash.dashboard import PAGES, URL_PARAMETERS
+
+    out = ["# The dashboard", "", GENERATED, "",
+           "`make run` starts it on the sample data (http://localhost:8501). Every number on it comes from the KPI",
+           "catalogue through the same engine as `opsdash kpi`, so a figure on screen can be reproduced from the",
+           "command line. Every chart and table has a CSV download of exactly what it shows (tables also as Excel),",
+           "named after the data and the filters, with the filters written on its first line (a sheet in Excel);",
+           "text cells that a spreadsheet would run as a formula (starting with =, +, -, @) get a leading apostrophe.",
+           "", "## Pages", "", "| section | page | what it shows |", "|---|---|---|"]
+    out += [f"| {p.section} | {p.title} (`{p.file}`) | {p.summary} |" for p in PAGES]
+    out += ["", "## Filters and links", "",
+            "The sidebar's filters are shared by every page and kept in the page's address, so a filtered view is a",
+            "link that reopens as it was. Selecting a point of a trend narrows the date range to its period;",
+            "selecting a vendor's bar narrows the vendor filter. \"Reset filters\" clears them all.", "",
+            "| parameter | meaning |", "|---|---|"]
+    out += [f"| `{k}` | {v} |" for k, v in URL_PARAMETERS.items()]
+    return "\n".join(out) + "\n"
+
+
+DOCS = {"data-contract.md": render_data_contract, "cli.md": render_cli, "kpis.md": render_kpis,
+        "dashboard.md": render_dashboard}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,6 +42,8 @@ def no_data(what: str, f: Filters) -> None:
 def _signed(kpi: catalog.Kpi, change: float | None) -> str | None:
     if change is None:
         return None
+    if abs(change) < (0.0005 if kpi.unit == "fraction" else 0.05):
+        return "no change"  # never "-0.0"
     if kpi.unit == "fraction":
         return f"{change * 100:+.1f} pts"
     if kpi.unit == "count":
@@ -73,7 +75,7 @@ def tile(t: Tile, grain: str, container: Any = None) -> None:
 
 def change_colour(kpi: catalog.Kpi, change: float | None) -> str:
     """Blue for a change for the better, orange for the worse, grey otherwise (never red against green)."""
-    if change is None or change == 0 or kpi.direction == "neutral":
+    if change is None or _signed(kpi, change) == "no change" or kpi.direction == "neutral":
         return "gray"
     better = change > 0 if kpi.direction == "higher" else change < 0
     return "blue" if better else "orange"

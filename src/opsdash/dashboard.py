@@ -1,0 +1,68 @@
+"""The dashboard's pages and URL parameters, as data: app.py builds its navigation from PAGES and
+docs/dashboard.md is generated from both (a test checks every page file and bound widget is listed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Page:
+    section: str
+    file: str
+    title: str
+    icon: str
+    summary: str
+    default: bool = False
+
+
+PAGES: tuple[Page, ...] = (
+    Page("Executive", "pages/overview.py", "Overview", ":material/dashboard:",
+         "Headline KPI tiles (latest period, change against the previous period and a year ago, target, SPC "
+         "variation and assurance, sparkline), the special-cause signals of the latest period worst first, a "
+         "headline KPI's trend by vendor, and data freshness with a warning when data is stale.", default=True),
+    Page("Operations", "pages/claims.py", "Claims", ":material/receipt_long:",
+         "Turnaround median and 90th percentile on an XmR chart with the target, the turnaround distribution, "
+         "clean-claim and denial rates by vendor or payer, denial reasons as a Pareto, the unbilled backlog."),
+    Page("Operations", "pages/quality.py", "Quality", ":material/fact_check:",
+         "Error, accuracy and critical-error rates by vendor and process, an XmR chart of one process, error "
+         "categories as a Pareto."),
+    Page("Operations", "pages/sla.py", "SLA & contracts", ":material/handshake:",
+         "Every vendor's contract levels month by month (met, missed, below minimum), breaches, credits due "
+         "(capped at the amount at risk), consecutive months missed, the overdue backlog, turnaround by "
+         "process and priority."),
+    Page("Operations", "pages/contact_centre.py", "Contact centre", ":material/support_agent:",
+         "Service level, abandonment, speed of answer, handle time and first-contact resolution by vendor and "
+         "queue; calls and service level by weekday and hour; the formula and adjustable thresholds."),
+    Page("Account management", "pages/scorecard.py", "Vendor scorecard", ":material/assignment:",
+         "A vendor's contract levels for a month or an ISO week with the change against the previous one, "
+         "credits, SPC signals, reported-against-measured reconciliation, top error categories and denials."),
+    Page("Data", "pages/data.py", "Data", ":material/database:",
+         "The KPI glossary (definition, unit, direction, target and its source) and the raw records under "
+         "the filters."),
+    Page("Data", "pages/loads.py", "Loads and rejects", ":material/history:",
+         "Rows per table, every load with its lineage (file, SHA-256, mapping, counts, who and when) and the "
+         "rejected rows with their reasons."),
+    Page("Data", "pages/upload.py", "Upload", ":material/upload_file:",
+         "Drop export files and an optional mapping file: the same loading as `opsdash ingest`, with the "
+         "per-file report; every page's figures refresh after it."),
+)
+
+#: Query parameters a link may carry (widgets bound with bind="query-params"; the key is the name).
+URL_PARAMETERS: dict[str, str] = {
+    "dates": "date range: two ISO dates, e.g. `dates=2026-01-01&dates=2026-06-30` (all data by default)",
+    "grain": "`day`, `week`, `month` (default) or `quarter`",
+    "vendor": "vendors, repeated for several (all by default)",
+    "facility": "facilities, repeated for several (all by default; calls have none)",
+    "payer": "Claims page: payers",
+    "claim_type": "Claims page: claim types",
+    "process": "Quality page: processes",
+    "error_category": "Quality page: error categories",
+    "queue": "Contact centre page: queues",
+    "answer_s": "Contact centre page: answer threshold in seconds (default 30)",
+    "short_s": "Contact centre page: short-abandon window in seconds (default 5)",
+    "sc_vendor": "Vendor scorecard: the vendor",
+    "review": "Vendor scorecard: `month` (default) or `week`",
+    "month_of": "Vendor scorecard: the month, e.g. `2026-10`",
+    "week_of": "Vendor scorecard: the ISO week, e.g. `2026-W43`",
+}

@@ -1,0 +1,156 @@
+"""End to end in a real browser: Playwright drives Debian's chromium against `streamlit run` on localhost.
+
+Journeys: open every page (no exception box; a screenshot each under test-artifacts/browser/), narrow the
+vendor filter, open the resulting link in a fresh browser and find the same view, download a CSV and read it.
+In CI (``CI`` set) a missing browser fails the test instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from opsdash import catalog, downloads, metrics
+from opsdash.views import HEADLINE
+from tests.conftest import ROOT
+
+CHROMIUM = Path(os.environ.get("OPSDASH_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+PAGES = {"overview": "", "claims": "claims", "quality": "quality", "sla": "sla", "contact_centre": "contact_centre",
+         "scorecard": "scorecard", "data": "data", "loads": "loads", "upload": "upload"}
+VENDOR = "Helix Health Services"
+
+if os.environ.get("CI"):  # CI runs these: a missing Playwright is a failure
+    import playwright.sync_api as playwright
+else:
+    playwright = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(sample_store, tmp_path_factory):
+    if not CHROMIUM.exists():
+        message = f"no chromium at {CHROMIUM}: `apt-get install -y chromium` (make test does it when run as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    db = tmp_path_factory.mktemp("browser") / "sample.duckdb"
+    shutil.copy(sample_store.path, db)
+    port = _free_port()
+    env = {**os.environ, "OPSDASH_DB": str(db)}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start: {proc.stdout.read().decode()[-2000:] if proc.stdout else ''}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM),
+                              args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+    # Streamlit shows a running indicator while the script runs; wait until the page has settled.
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(500)
+
+
+def _tiles(page) -> dict[str, str]:
+    """Overview tiles: label (without its icon's name) -> value, once all of them are drawn."""
+    page.wait_for_function(f"() => document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= {len(HEADLINE)}",
+                           timeout=60_000)
+    labels = page.locator("[data-testid='stMetricLabel']").all_inner_texts()
+    values = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    return {label.strip().split("\n")[-1]: value.strip() for label, value in zip(labels, values)}
+
+
+def test_every_page_opens_without_an_exception(server, browser):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    for name, path in PAGES.items():
+        _open(page, f"{server}/{path}")
+        assert page.locator("[data-testid='stException']").count() == 0, name
+        assert page.locator("[data-testid='stMain'] h1").first.inner_text().strip(), name
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
+    page.close()
+
+
+def test_vendor_filter_becomes_a_link_that_reopens_the_same_view(server, browser, sample_store):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open(page, server)
+    before = _tiles(page)
+    box = page.locator("[data-testid='stMultiSelect']").filter(has_text="Vendors")
+    box.locator("input").click()
+    page.get_by_role("option", name=VENDOR).click()
+    page.keyboard.press("Escape")
+    page.wait_for_url(lambda u: "vendor=" in u, timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    after = _tiles(page)
+    clean = catalog.KPIS["clean_claim_rate"]
+    want = metrics.series(sample_store, "clean_claim_rate", where={"vendor": [VENDOR]}).dropna(subset=["value"])
+    assert after[clean.label] == catalog.format_value(clean, float(want["value"].iloc[-1]))
+    assert after != before
+    shared = page.url
+    page.close()
+
+    fresh = browser.new_context().new_page()  # nothing shared with the first page but the link
+    fresh.set_viewport_size({"width": 1400, "height": 1000})
+    _open(fresh, shared)
+    assert _tiles(fresh) == after
+    assert VENDOR in fresh.locator("[data-testid='stMultiSelect']").filter(has_text="Vendors").inner_text()
+    fresh.screenshot(path=str(ARTIFACTS / "overview_shared_link.png"), full_page=True)
+    fresh.context.close()
+
+
+def test_download_a_csv_of_the_table_shown(server, browser, sample_store):
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    _open(page, f"{server}/loads")
+    button = page.get_by_role("button", name="Download CSV").first
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename == "loads.csv"
+    target = ARTIFACTS / "loads.csv"
+    download.save_as(str(target))
+    data = target.read_bytes()
+    assert data.decode("utf-8-sig").startswith('"# Loads')
+    got = downloads.read_csv(data)
+    assert len(got) == len(sample_store.reports)
+    assert set(got["File"]) == {r.file for r in sample_store.reports}
+    context.close()
