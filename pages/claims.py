@@ -33,10 +33,9 @@ with widgets.guard("claim turnaround"):
 with widgets.guard("the turnaround distribution"):
     days = data.distribution(db, ver, f)
     if len(days):
-        fig = charts.histogram(days, title="Claim turnaround distribution (claims submitted in the range)",
-                               x_title="Days from receipt to submission", bin_size=1)
-        widgets.chart(fig, days.value_counts().sort_index().rename_axis("days").reset_index(name="claims"),
-                      "claim_turnaround_distribution", f, key="cl_hist")
+        fig = charts.histogram(days, "days", "claims", title="Claim turnaround distribution (claims submitted in the range)",
+                               x_title="Days from receipt to submission", y_title="Claims (count)")
+        widgets.chart(fig, days, "claim_turnaround_distribution", f, key="cl_hist")
     else:
         widgets.no_data("claim turnaround", f)
 

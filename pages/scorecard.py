@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, sla
+from opsdash import catalog, sla, views
 from opsdash.ui import data, filters, widgets
 from opsdash.views import Filters
 
@@ -53,12 +53,15 @@ with widgets.guard("the scorecard"):
     if s["note"]:
         st.caption(s["note"])
     levels = card.levels.copy()
-    before = prev.levels.set_index(["kpi", "process", "priority"])["value"] if not prev.levels.empty else pd.Series(dtype=float)
-    levels["previous"] = [before.get((k, p, q)) if (k, p, q) in before.index else None
-                          for k, p, q in zip(levels["kpi"], levels["process"], levels["priority"])]
+
+    def level_key(df: pd.DataFrame) -> pd.Series:
+        return df["kpi"] + "|" + df["process"].fillna("").astype(str) + "|" + df["priority"].fillna("").astype(str)
+
+    before = dict(zip(level_key(prev.levels), prev.levels["value"])) if not prev.levels.empty else {}
+    levels["previous"] = [before.get(k) for k in level_key(levels)]
     levels["change"] = pd.to_numeric(levels["value"], errors="coerce") - pd.to_numeric(levels["previous"], errors="coerce")
-    shown = levels[["label", "process", "priority", "level", "target", "minimum", "value", "previous", "change",
-                    "status", "consecutive_missed", "credit_pct", "credit"]]
+    shown = views.formatted(levels)[["label", "process", "priority", "level", "target", "minimum", "value", "previous",
+                                     "change", "status", "consecutive_missed", "credit_pct", "credit"]]
     st.subheader(f"{vendor}, {period} ({card.start:%d %b} to {card.end:%d %b %Y})")
     widgets.table(shown, f"scorecard_{vendor}_{period}", {"vendor": vendor, "period": period},
                   f"Scorecard {vendor} {period}", key="sc_table")

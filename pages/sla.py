@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, charts, sla
+from opsdash import catalog, charts, sla, views
 from opsdash.settings import load as load_settings
 from opsdash.ui import data, filters, widgets
 
@@ -49,8 +49,8 @@ with widgets.guard("contract attainment"):
         if breaches.empty:
             st.success("No level missed in these months.")
         else:
-            shown = breaches[["vendor", "month", "service level", "target", "minimum", "value", "status",
-                              "consecutive_missed", "credit_pct", "credit"]]
+            shown = views.formatted(breaches)[["vendor", "month", "service level", "target", "minimum", "value",
+                                               "status", "consecutive_missed", "credit_pct", "credit"]]
             widgets.table(shown, "sla_breaches", f, "SLA breaches", key="sla_breaches")
 
         st.subheader("Credits due")

@@ -69,7 +69,10 @@ def test_bars_pareto_histogram_heatmap_hour_grid_are_labelled():
     assert_labelled(p)
     assert list(p.data[0].x) == ["y", "z", "x"]  # largest first
     assert p.data[1].y[-1] == pytest.approx(1.0) and p.data[1].y[0] == pytest.approx(20 / 35)
-    assert_labelled(charts.histogram(pd.Series([1, 2, 2, 3]), title="T", x_title="Days"))
+    hist = charts.histogram(pd.DataFrame({"days": [1, 2, 3], "claims": [1, 2, 1]}), "days", "claims", title="T",
+                            x_title="Days", y_title="Claims (count)")
+    assert_labelled(hist)
+    assert list(hist.data[0].y) == [1, 2, 1]
     grid = pd.DataFrame({"level": ["a", "a", "b"], "month": ["2026-01", "2026-02", "2026-01"],
                          "status": ["met", "below_minimum", "missed"]})
     h = charts.heatmap(grid, row="level", column="month", status="status", title="H", x_title="Month", y_title="Level")

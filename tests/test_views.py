@@ -97,3 +97,24 @@ def test_raw_rows_are_the_filtered_rows_latest_first(sample_store):
     assert total == len(want) > 50 and len(rows) == 50
     assert rows["opened_at"].is_monotonic_decreasing and rows["opened_at"].iloc[0] == want["opened_at"].max()
     assert "_load_id" not in rows  # the contract's columns only
+
+
+def test_turnaround_distribution_counts_equal_pandas(sample_store):
+    f = views.Filters(start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 31), vendors=(VENDOR,))
+    got = views.distribution(sample_store, f)
+    c = sample_store.query("SELECT * FROM claims WHERE submitted_date IS NOT NULL")
+    s = pd.to_datetime(c["submitted_date"])
+    sel = c[(c["vendor"] == VENDOR) & (s >= "2026-05-01") & (s <= "2026-05-31")]
+    want = (pd.to_datetime(sel["submitted_date"]) - pd.to_datetime(sel["received_date"])).dt.days.value_counts()
+    assert dict(zip(got["days"], got["claims"])) == want.to_dict() and got["days"].is_monotonic_increasing
+
+
+def test_tables_of_mixed_kpis_show_each_value_in_its_unit():
+    df = pd.DataFrame({"kpi": ["clean_claim_rate", "claim_turnaround_days", "unbilled_backlog"],
+                       "target": [0.95, 3.0, None], "value": [0.9432, 2.25, 1234.0], "change": [-0.012, 0.5, -3.0],
+                       "credit_pct": [0.05, None, None]})
+    out = views.formatted(df)
+    assert out["value"].tolist() == ["94.3%", "2.2 days", "1,234"]
+    assert out["target"].tolist() == ["95.0%", "3.0 days", "–"]
+    assert out["change"].tolist() == ["-1.2 pts", "+0.5 days", "-3"]
+    assert out["credit_pct"].tolist()[0] == "5.0%"

@@ -20,6 +20,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 POINT_COLOURS = {"improvement": "#0072B2", "concern": "#E69F00", "neutral": "#CC79A7", "common_cause": "#999999"}
 STATUS_COLOURS = {"met": "#009E73", "missed": "#E69F00", "below_minimum": "#D55E00", "no_data": "#DDDDDD"}
 STATUS_WORDS = {"met": "met", "missed": "missed", "below_minimum": "below minimum", "no_data": "no data"}
+CELL_WORDS = {**STATUS_WORDS, "below_minimum": "below min."}  # short enough for a month's cell
 
 
 def colours(names: Sequence[str], universe: Sequence[str] | None = None) -> dict[str, str]:
@@ -61,7 +62,7 @@ def trend(df: pd.DataFrame, kpi: Kpi, *, by: str | None = None, title: str | Non
                                  name=label, line={"color": palette.get(label, PALETTE[0])},
                                  hovertemplate=f"{label}: {_hover(kpi)}<extra></extra>", connectgaps=False))
     if target is not None:
-        fig.add_hline(y=target, line={"dash": "dash", "color": "#555555"},
+        fig.add_hline(y=target, line={"dash": "dash", "color": "#8C8C8C"},
                       annotation_text=f"target {_fmt(kpi, target)}", annotation_position="top left")
     _value_axis(fig, kpi)
     return fig
@@ -83,7 +84,7 @@ def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None =
     for col, name, dash in (("mean", "mean", "solid"), ("upl", "upper process limit", "dot"),
                             ("lpl", "lower process limit", "dot")):
         fig.add_trace(go.Scatter(x=x, y=chart[col], mode="lines", name=name,
-                                 line={"color": "#333333" if col == "mean" else "#777777", "dash": dash},
+                                 line={"color": "#808080", "dash": dash, "width": 2 if col == "mean" else 1.5},
                                  hovertemplate=f"{name}: {_hover(kpi)}<extra></extra>"))
     if target is not None:
         fig.add_hline(y=target, line={"dash": "dash", "color": "#D55E00"},
@@ -109,7 +110,7 @@ def bars(df: pd.DataFrame, kpi: Kpi, x: str, *, colour_by: str | None = None, ti
         fig.add_trace(go.Bar(x=cats, y=df["value"].astype(float), marker={"color": [palette[c] for c in cats]},
                              name=kpi.label, hovertemplate=f"%{{x}}: {_hover(kpi)}<extra></extra>", showlegend=False))
     if target is not None:
-        fig.add_hline(y=target, line={"dash": "dash", "color": "#555555"}, annotation_text=f"target {_fmt(kpi, target)}")
+        fig.add_hline(y=target, line={"dash": "dash", "color": "#8C8C8C"}, annotation_text=f"target {_fmt(kpi, target)}")
     _value_axis(fig, kpi)
     return fig
 
@@ -131,13 +132,13 @@ def pareto(df: pd.DataFrame, category: str, count: str, *, title: str, count_tit
     return fig
 
 
-def histogram(values: pd.Series, *, title: str, x_title: str, bin_size: float | None = None) -> go.Figure:
+def histogram(counts: pd.DataFrame, value: str, count: str, *, title: str, x_title: str, y_title: str) -> go.Figure:
+    """A distribution already counted per value (the store counts; millions of rows never reach the browser)."""
     fig = _base(title, x_title)
     fig.update_layout(hovermode="closest", bargap=0.05)
-    fig.add_trace(go.Histogram(x=values, marker={"color": PALETTE[0]}, name="count",
-                               xbins={"size": bin_size} if bin_size else None,
-                               hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
-    fig.update_layout(yaxis={"title": {"text": "Count"}, "tickformat": ",d"})
+    fig.add_trace(go.Bar(x=counts[value], y=counts[count], marker={"color": PALETTE[0]}, name=y_title,
+                         hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
+    fig.update_layout(yaxis={"title": {"text": y_title}, "tickformat": ",d"})
     return fig
 
 
@@ -150,7 +151,7 @@ def heatmap(df: pd.DataFrame, *, row: str, column: str, status: str, title: str,
     code = {s: i for i, s in enumerate(order)}
     grid = df.pivot_table(index=row, columns=column, values=status, aggfunc="first").reindex(index=rows, columns=cols)
     z = grid.map(lambda s: code.get(s, code["no_data"]) if isinstance(s, str) else code["no_data"])
-    words = grid.map(lambda s: STATUS_WORDS.get(s, "no data") if isinstance(s, str) else "no data")
+    words = grid.map(lambda s: CELL_WORDS.get(s, "no data") if isinstance(s, str) else "no data")
     if text:
         labels = df.pivot_table(index=row, columns=column, values=text, aggfunc="first").reindex(index=rows, columns=cols)
         words = words + "<br>" + labels.fillna("").astype(str)

@@ -159,11 +159,12 @@ def freshness(store: Store, today: dt.date | None = None) -> pd.DataFrame:
 
 # -- other pages ----------------------------------------------------------------------------------
 
-def distribution(store: Store, f: Filters) -> pd.Series:
-    """Days from receipt to submission of the claims submitted in the range (the turnaround KPI's rows)."""
+def distribution(store: Store, f: Filters) -> pd.DataFrame:
+    """Claims submitted in the range by whole days from receipt to submission (the turnaround KPI's rows),
+    counted in the store: columns days, claims."""
     where, params = _where_sql("claims", f, "submitted_date")
-    return store.query(f"SELECT date_diff('day', received_date, submitted_date) AS days FROM claims "
-                       f"WHERE submitted_date IS NOT NULL AND {where}", params)["days"]
+    return store.query(f"SELECT date_diff('day', received_date, submitted_date) AS days, count(*) AS claims "
+                       f"FROM claims WHERE submitted_date IS NOT NULL AND {where} GROUP BY 1 ORDER BY 1", params)
 
 
 def counts_by(store: Store, table: str, column: str, f: Filters, time_col: str, condition: str = "true") -> pd.DataFrame:
@@ -218,3 +219,27 @@ def calls_by_hour(store: Store, f: Filters, answer_threshold_s: float, short_aba
                            "short_abandon_s": float(short_abandon_s)})
     df["service_level"] = df["numerator"] / df["denominator"].where(df["denominator"] > 0)
     return df
+
+
+def formatted(df: pd.DataFrame, kpi_col: str = "kpi",
+              columns: tuple[str, ...] = ("target", "minimum", "value", "previous")) -> pd.DataFrame:
+    """A table whose rows hold different KPIs, with each value written in its row's unit (95.4%, 3.2 days,
+    1,234); a `change` column is written signed, in points for rates. Credits stay numbers."""
+    out = df.copy()
+    for col in columns:
+        if col in out:
+            out[col] = [catalog.format_value(catalog.get(k), None if pd.isna(v) else float(v))
+                        for k, v in zip(out[kpi_col], out[col])]
+    if "change" in out:
+        out["change"] = [_signed_change(catalog.get(k), v) for k, v in zip(out[kpi_col], out["change"])]
+    if "credit_pct" in out:
+        out["credit_pct"] = [None if pd.isna(v) else f"{float(v) * 100:.1f}%" for v in out["credit_pct"]]
+    return out
+
+
+def _signed_change(kpi: catalog.Kpi, v: Any) -> str | None:
+    if v is None or pd.isna(v):
+        return None
+    if kpi.unit == "fraction":
+        return f"{float(v) * 100:+.1f} pts"
+    return f"{float(v):+,.0f}" if kpi.unit == "count" else f"{float(v):+,.1f} {catalog.UNITS.get(kpi.unit, kpi.unit)}"

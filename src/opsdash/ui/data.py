@@ -84,7 +84,7 @@ def tile(db: str, ver: tuple, kpi_id: str, f: views.Filters) -> views.Tile:
     return views.tile(_store(db), kpi_id, f)
 
 
-@st.cache_data(show_spinner=False, max_entries=50)
+@st.cache_data(show_spinner="Looking for special-cause signals…", max_entries=50)
 def what_changed(db: str, ver: tuple, f: views.Filters) -> pd.DataFrame:
     return views.what_changed(_store(db), f)
 
@@ -100,7 +100,7 @@ def dimension_values(db: str, ver: tuple, table: str, column: str) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
-def distribution(db: str, ver: tuple, f: views.Filters) -> pd.Series:
+def distribution(db: str, ver: tuple, f: views.Filters) -> pd.DataFrame:
     return views.distribution(_store(db), f)
 
 
@@ -110,22 +110,22 @@ def counts_by(db: str, ver: tuple, table: str, column: str, f: views.Filters, ti
     return views.counts_by(_store(db), table, column, f, time_col, condition)
 
 
-@st.cache_data(show_spinner=False, max_entries=50)
+@st.cache_data(show_spinner="Counting calls by hour…", max_entries=50)
 def calls_by_hour(db: str, ver: tuple, f: views.Filters, answer: float, short: float) -> pd.DataFrame:
     return views.calls_by_hour(_store(db), f, answer, short)
 
 
-@st.cache_data(show_spinner=False, max_entries=50)
+@st.cache_data(show_spinner="Reading the records…", max_entries=50)
 def raw_rows(db: str, ver: tuple, table: str, f: views.Filters, time_col: str) -> tuple[pd.DataFrame, int]:
     return views.raw_rows(_store(db), table, f, time_col)
 
 
-@st.cache_data(show_spinner=False, max_entries=50)
+@st.cache_data(show_spinner="Scoring the contract levels…", max_entries=50)
 def scorecard(db: str, ver: tuple, vendor: str, period: str, grain: str) -> sla.Scorecard:
     return sla.scorecard(_store(db), vendor, period, grain=grain, settings=load_settings())
 
 
-@st.cache_data(show_spinner=False, max_entries=50)
+@st.cache_data(show_spinner="Reconciling reported figures…", max_entries=50)
 def reconcile(db: str, ver: tuple, vendor: str | None) -> pd.DataFrame:
     return sla.reconcile(_store(db), vendor)
 
