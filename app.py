@@ -3,7 +3,7 @@
 import streamlit as st
 
 from opsdash.dashboard import PAGES
-from opsdash.ui import data, filters
+from opsdash.ui import boot, data, filters
 
 st.set_page_config(page_title="opsdash", page_icon=":material/monitoring:", layout="wide")
 
@@ -14,4 +14,8 @@ page = st.navigation(pages)
 store = data.store()
 if store is not None:
     filters.sidebar(store)
-page.run()
+st.session_state[boot.IN_APP] = True  # pages check it (see ui/boot.py)
+try:
+    page.run()
+finally:
+    st.session_state[boot.IN_APP] = False

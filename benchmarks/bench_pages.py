@@ -90,6 +90,8 @@ def main() -> None:
     for page in PAGES:
         st.cache_data.clear()
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        at.run()  # the default page: st.navigation registers the pages, so switching runs app.py too
+        st.cache_data.clear()
         at.switch_page(page.file)
         t = time.perf_counter()
         at.run()
@@ -106,6 +108,8 @@ def main() -> None:
         t = time.perf_counter()
         at.run()
         change = time.perf_counter() - t
+        if at.session_state["_filters"].vendors == ():
+            raise SystemExit(f"{page.title}: the vendor filter did not apply")
         errors = [e.value for e in at.error]
         if at.exception or errors:
             raise SystemExit(f"{page.title}: {at.exception[0].value if at.exception else errors}")

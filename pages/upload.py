@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from opsdash.ingest.loader import load_files
-from opsdash.ui import data, widgets
+from opsdash.ui import boot, data, widgets
 
+boot.in_app()
 st.title("Upload")
 st.caption("CSV, Parquet or Excel exports of claims, audits, work items, calls, service levels or reported KPIs. "
            "Each file is checked against the data contract and loaded in its own transaction: bad rows are kept "

@@ -21,7 +21,8 @@ def _app(monkeypatch, db, page: str | None = None, params: dict | None = None) -
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for k, v in (params or {}).items():
         at.query_params[k] = v
-    if page:
+    if page:  # st.navigation registers the pages on a first run; only then does switching go through app.py
+        at.run()
         at.switch_page(f"pages/{page}.py")
     return at.run()
 
@@ -113,3 +114,25 @@ def test_a_failing_section_shows_a_message_and_the_rest_of_the_page_renders(monk
     assert not at.exception
     assert any("Could not show what changed: boom" in e.value for e in at.error)
     assert len(at.metric) == len(views.HEADLINE)
+
+
+def test_reset_clears_every_filter(monkeypatch, sample_store):
+    # On the overview: AppTest's element tree shows a page's own sidebar widgets in place of the shared ones
+    # (the browser shows both, and its test resets from a link).
+    at = _app(monkeypatch, sample_store.path, params={"vendor": ["Helix Health Services"], "grain": "week",
+                                                       "dates": ["2026-01-05", "2026-09-27"]})
+    assert at.multiselect(key="vendor").value and at.segmented_control(key="grain").value == "week"
+    at.button(key="reset_filters").click().run()
+    assert at.multiselect(key="vendor").value == [] and at.segmented_control(key="grain").value == "month"
+    assert at.date_input(key="dates").value[1] == dt.date(2026, 11, 26)  # the whole range again
+    assert at.session_state["_filters"] == views.Filters()
+    assert not at.exception
+
+
+def test_shared_filters_apply_on_every_page(monkeypatch, sample_store):
+    at = _app(monkeypatch, sample_store.path, "quality", params={"vendor": ["Meridian Revenue Partners"],
+                                                                "process": ["coding"]})
+    assert at.session_state["_filters"].vendors == ("Meridian Revenue Partners",)
+    assert at.session_state["_filters"].where("qa_audits")["vendor"] == ["Meridian Revenue Partners"]
+    table = at.multiselect(key="process").value
+    assert table == ["coding"]

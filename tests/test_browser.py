@@ -96,6 +96,21 @@ def _tiles(page) -> dict[str, str]:
     return {label.strip().split("\n")[-1]: value.strip() for label, value in zip(labels, values)}
 
 
+def test_a_link_to_a_page_opened_first_on_a_fresh_server_shows_the_whole_app(server, browser):
+    """The first request this server gets: a link straight to a page, with a filter."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open(page, f"{server}/claims?vendor={VENDOR.replace(' ', '+')}&payer=Medicare")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    for label in ("Grain", "Facilities", "Payer"):
+        sidebar.get_by_text(label, exact=True).first.wait_for(timeout=60_000)
+    labels = page.locator("[data-testid='stSidebar'] [data-testid='stWidgetLabel']").all_inner_texts()
+    assert {"Date range", "Grain", "Vendors", "Facilities", "Payer"} <= {x.strip() for x in labels}, labels
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    assert "Vendor scorecard" in nav and "app" not in nav.split()  # app.py's sections, not the folder's files
+    assert VENDOR in page.locator("[data-testid='stMultiSelect']").filter(has_text="Vendors").inner_text()
+    page.close()
+
+
 def test_every_page_opens_without_an_exception(server, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -145,6 +160,10 @@ def test_vendor_filter_becomes_a_link_that_reopens_the_same_view(server, browser
     assert _tiles(fresh) == after
     assert VENDOR in fresh.locator("[data-testid='stMultiSelect']").filter(has_text="Vendors").inner_text()
     fresh.screenshot(path=str(ARTIFACTS / "overview_shared_link.png"), full_page=True)
+    fresh.get_by_role("button", name="Reset filters").click()
+    fresh.wait_for_url(lambda u: "vendor=" not in u, timeout=30_000)
+    fresh.wait_for_timeout(1500)
+    assert _tiles(fresh) == before  # every filter back to its default
     fresh.context.close()
 
 

@@ -118,3 +118,17 @@ def test_tables_of_mixed_kpis_show_each_value_in_its_unit():
     assert out["target"].tolist() == ["95.0%", "3.0 days", "–"]
     assert out["change"].tolist() == ["-1.2 pts", "+0.5 days", "-3"]
     assert out["credit_pct"].tolist()[0] == "5.0%"
+
+
+@pytest.mark.parametrize("start, grain, end", [
+    (dt.date(2026, 2, 1), "month", dt.date(2026, 2, 28)), (dt.date(2025, 12, 29), "week", dt.date(2026, 1, 4)),
+    (dt.date(2026, 10, 1), "quarter", dt.date(2026, 12, 31)), (dt.date(2026, 3, 5), "day", dt.date(2026, 3, 5))])
+def test_drilling_into_a_period_narrows_to_exactly_that_period(start, grain, end):
+    assert views.period_end(start, grain) == end
+
+
+def test_a_chart_selection_picks_each_vendor_once():
+    from opsdash.ui.filters import picked_values
+
+    points = [{"x": "Helix", "y": 0.9}, {"x": "Meridian"}, {"x": "Helix"}, {"y": 1}]
+    assert picked_values(points) == ["Helix", "Meridian"]

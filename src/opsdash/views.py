@@ -68,6 +68,11 @@ def series(store: Store, kpi_id: str, f: Filters, by: tuple[str, ...] = (), grai
                           start=f.start, end=f.end, **kw)
 
 
+def period_end(start: dt.date, grain: str) -> dt.date:
+    """The last day of the period of `grain` starting on `start`."""
+    return (pd.Timestamp(start) + pd.DateOffset(**catalog.GRAIN_OFFSETS[grain]) - pd.Timedelta(days=1)).date()
+
+
 # -- overview -----------------------------------------------------------------------------------
 
 @dataclass

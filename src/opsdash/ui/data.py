@@ -16,6 +16,7 @@ import streamlit as st
 
 from opsdash import metrics, sla, views
 from opsdash.settings import load as load_settings
+from opsdash.ui import boot
 from opsdash.store import Store, StoreError, default_db_path
 
 
@@ -34,6 +35,7 @@ def store() -> Store | None:
 
 def require() -> Store:
     """The store, or a message saying how to make one and the end of the page."""
+    boot.in_app()
     try:
         return _store(str(default_db_path()))
     except StoreError as exc:

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog
+from opsdash import catalog, views
 from opsdash.store import Store
 from opsdash.ui import data
 from opsdash.views import Filters
@@ -39,6 +39,7 @@ def sidebar(store: Store) -> Filters:
     """Draw the shared filters (once per run, from app.py) and return them."""
     db, ver = data.path(), data.version()
     bounds = _bounds(db, ver)
+    st.session_state["_bounds"] = bounds
     with st.sidebar:
         st.header("Filters")
         start = end = None
@@ -66,9 +67,14 @@ def sidebar(store: Store) -> Filters:
 
 
 def reset() -> None:
-    """Callback: every filter back to its default (the whole range, monthly, all vendors and facilities)."""
-    for key in ("dates", "grain", "vendor", "facility", *PAGE_KEYS):
-        st.session_state.pop(key, None)
+    """Callback: every filter back to its default (the whole range, monthly, all vendors and facilities), which
+    also takes them out of the address."""
+    if st.session_state.get("_bounds"):
+        st.session_state["dates"] = st.session_state["_bounds"]
+    st.session_state["grain"] = "month"
+    for key in ("vendor", "facility", *PAGE_KEYS):
+        if key in st.session_state:
+            st.session_state[key] = []
 
 
 def current() -> Filters:
@@ -113,18 +119,21 @@ def _selected_points(chart_key: str) -> list[dict[str, Any]]:
             return []
 
 
+def picked_values(points: list[dict[str, Any]], field: str = "x") -> list[str]:
+    """The distinct values a chart selection picked (e.g. vendors from bars' x)."""
+    return sorted({str(p[field]) for p in points if p.get(field) is not None})
+
+
 def drill_vendor(chart_key: str, field: str = "x") -> None:
     """Callback: narrow the vendor filter to the vendors picked in a chart."""
-    picked = sorted({str(p.get(field) if field != "legend" else p.get("legendgroup") or p.get("curve_name"))
-                     for p in _selected_points(chart_key) if p.get(field) is not None})
+    picked = picked_values(_selected_points(chart_key), field)
     if picked:
         st.session_state["vendor"] = picked
 
 
 def narrow_to_period(period_start: dt.date, grain: str) -> None:
     """Narrow the date range to one period."""
-    end = (pd.Timestamp(period_start) + pd.DateOffset(**catalog.GRAIN_OFFSETS[grain]) - pd.Timedelta(days=1)).date()
-    st.session_state["dates"] = (period_start, end)
+    st.session_state["dates"] = (period_start, views.period_end(period_start, grain))
 
 
 def drill_period(chart_key: str, grain: str) -> None:
