@@ -35,8 +35,12 @@ with widgets.guard("what changed"):
     if changed.empty:
         st.success("No special-cause signal at the latest period: every headline KPI is within its expected variation.")
     else:
-        widgets.table(changed.drop(columns=["kpi"]), "what_changed", f, "What changed", key="ov_changed",
-                      column_config={"period": st.column_config.DateColumn("period", format="YYYY-MM-DD")})
+        shown = changed.drop(columns=["kpi"])
+        st.caption("Select a row to narrow every page to its vendor.")
+        widgets.table(shown, "what_changed", f, "What changed", key="ov_changed",
+                      column_config={"period": st.column_config.DateColumn("period", format="YYYY-MM-DD")},
+                      on_select=lambda: filters.drill_vendor_from_row("ov_changed", shown),
+                      selection_mode="single-row")
 
 st.subheader("Trend of a headline KPI by vendor")
 with widgets.guard("the trend"):

@@ -136,3 +136,25 @@ def test_shared_filters_apply_on_every_page(monkeypatch, sample_store):
     assert at.session_state["_filters"].where("qa_audits")["vendor"] == ["Meridian Revenue Partners"]
     table = at.multiselect(key="process").value
     assert table == ["coding"]
+
+
+def test_upload_loads_files_like_the_cli_and_the_pages_see_them(monkeypatch, tmp_path):
+    from tests.helpers import csv_text, row
+
+    db = tmp_path / "up.duckdb"
+    good = csv_text([row("claims", claim_id=f"C{i}", received_date=f"2026-01-{i:02d}") for i in range(1, 6)]
+                    + [row("claims", claim_id="BAD", received_date="not a date")])
+    at = _app(monkeypatch, db, "upload")
+    assert not at.exception
+    at.file_uploader(key="up_files").set_value([("claims.csv", good.encode(), "text/csv")])
+    at.get("form_submit_button")[0].click()
+    at.run()
+    assert not at.exception, at.exception
+    report = at.dataframe[0].value
+    assert report.loc[0, "status"] == "loaded" and report.loc[0, "rows_loaded"] == 5 and report.loc[0, "rows_rejected"] == 1
+    with Store(db, read_only=True) as s:
+        assert s.table_counts()["claims"] == 5
+    at.switch_page("pages/loads.py")
+    at.run()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Claims"] == "5"  # the cached figures were refreshed after the load

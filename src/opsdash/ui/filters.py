@@ -141,3 +141,15 @@ def drill_period(chart_key: str, grain: str) -> None:
     points = _selected_points(chart_key)
     if points and points[0].get("x"):
         narrow_to_period(pd.Timestamp(points[0]["x"]).date(), grain)
+
+
+def drill_vendor_from_row(table_key: str, frame: pd.DataFrame) -> None:
+    """Callback: narrow the vendor filter to the vendor of the row picked in a table."""
+    state = st.session_state.get(table_key)
+    try:
+        rows = list(state.selection.rows)  # type: ignore[union-attr]
+    except AttributeError:
+        return
+    picked = picked_values([{"x": frame.iloc[i]["vendor"]} for i in rows if 0 <= i < len(frame)])
+    if picked:
+        st.session_state["vendor"] = picked
