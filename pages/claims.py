@@ -21,10 +21,13 @@ with widgets.guard("claim turnaround"):
     df = data.series(db, ver, measure, f)
     if df["value"].notna().any():
         chart = spc.xmr(df["value"].tolist(), direction=kpi.direction)
-        fig = charts.spc(chart, df["period_start"], kpi, target=kpi.target,
+        target, source = data.target_for(db, ver, measure, f)
+        fig = charts.spc(chart, df["period_start"], kpi, target=target,
                          title=f"{kpi.label} by {f.grain}, with process limits")
         st.caption(f"Latest {f.grain}: {spc.describe(chart).replace('points', f.grain + 's')}. "
-                   "Select a point to narrow the page to its period.")
+                   + (f"Target from {source}. " if target is not None else
+                      "No target line: pick one vendor to see its contract's target. ")
+                   + "Select a point to narrow the page to its period.")
         out = df.join(chart[["mean", "lpl", "upl", "point_type"]].add_prefix("spc_"))
         widgets.chart(fig, out, measure, f, key="cl_spc", on_select=lambda: filters.drill_period("cl_spc", f.grain))
     else:

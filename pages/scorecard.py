@@ -91,8 +91,16 @@ left, right = st.columns(2)
 with left, widgets.guard("error categories"):
     st.subheader("Top error categories")
     cats = data.counts_by(db, ver, "qa_audits", "error_category", pf, "audit_date", "errors > 0").head(5)
-    st.dataframe(cats, hide_index=True, width="stretch") if not cats.empty else widgets.no_data("audits with errors", pf)
+    if cats.empty:
+        widgets.no_data("audits with errors", pf)
+    else:
+        widgets.table(cats, f"top_error_categories_{vendor}", pf, f"Top error categories {vendor} {period}",
+                      key="sc_cats", xlsx=False)
 with right, widgets.guard("denial reasons"):
     st.subheader("Top denial reasons")
     reasons = data.counts_by(db, ver, "claims", "denial_reason", pf, "adjudicated_date", "initial_outcome = 'denied'").head(5)
-    st.dataframe(reasons, hide_index=True, width="stretch") if not reasons.empty else widgets.no_data("denials", pf)
+    if reasons.empty:
+        widgets.no_data("denials", pf)
+    else:
+        widgets.table(reasons, f"top_denial_reasons_{vendor}", pf, f"Top denial reasons {vendor} {period}",
+                      key="sc_reasons", xlsx=False)

@@ -132,3 +132,15 @@ def test_a_chart_selection_picks_each_vendor_once():
 
     points = [{"x": "Helix", "y": 0.9}, {"x": "Meridian"}, {"x": "Helix"}, {"y": 1}]
     assert picked_values(points) == ["Helix", "Meridian"]
+
+
+def test_one_vendor_sees_its_contract_target_others_the_catalogue_default(sample_store):
+    targets = sample_store.query("SELECT * FROM sla_targets WHERE vendor = 'Meridian Revenue Partners' "
+                                 "AND kpi = 'claim_turnaround_days' AND process IS NULL AND priority IS NULL "
+                                 "ORDER BY effective_from DESC")
+    assert len(targets)
+    got, source = views.target_for(sample_store, "claim_turnaround_days",
+                                   views.Filters(vendors=("Meridian Revenue Partners",), end=dt.date(2026, 10, 31)))
+    assert got == float(targets.iloc[0]["target"]) and "Meridian Revenue Partners's contract" in source
+    default, _ = views.target_for(sample_store, "clean_claim_rate", views.Filters())
+    assert default == catalog.KPIS["clean_claim_rate"].target

@@ -101,19 +101,36 @@ def _f(v: Any) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
+def target_for(store: Store, kpi_id: str, f: Filters) -> tuple[float | None, str]:
+    """The target to draw: for one vendor, its contract's level for the KPI (not restricted to a process or
+    priority) in force at the range's end or today; otherwise the catalogue's default. With where it comes from."""
+    from opsdash import sla
+
+    kpi = catalog.get(kpi_id)
+    if len(f.vendors) == 1:
+        targets = sla.targets_for(store, f.vendors[0])
+        own = targets[(targets["kpi"] == kpi_id) & targets["process"].isna() & targets["priority"].isna()]
+        when = f.end or dt.date.today()
+        live = sla.applicable(own, when, when)
+        if not live.empty:
+            return float(live.iloc[0]["target"]), f"{f.vendors[0]}'s contract ({live.iloc[0]['level']} level)"
+    return kpi.target, kpi.target_source
+
+
 def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
     """A headline KPI: the latest period with a value, its changes, SPC reading and a sparkline."""
     kpi = catalog.get(kpi_id)
     df = series(store, kpi_id, f)
     chart = spc.xmr(df["value"].tolist(), direction=kpi.direction) if len(df) else pd.DataFrame()
     known = df[df["value"].notna()]
+    target, _ = target_for(store, kpi_id, f)
     if known.empty:
-        return Tile(kpi, None, None, None, None, kpi.target, None, None, "no data", [])
+        return Tile(kpi, None, None, None, None, target, None, None, "no data", [])
     t = trends.add_trends(df, f.grain)
     last = t[t["value"].notna()].iloc[-1]
     words = spc.describe(chart).replace("points", f"{f.grain}s") if len(chart) else "no data"
     return Tile(kpi, last["period_start"], _f(last["value"]), _f(last["previous_value"]), _f(last["year_ago_value"]),
-                kpi.target, spc.variation(chart), spc.assurance(chart, kpi.target, kpi.direction), words,
+                target, spc.variation(chart), spc.assurance(chart, target, kpi.direction), words,
                 [float(v) for v in known["value"].astype(float)])
 
 

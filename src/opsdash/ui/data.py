@@ -86,6 +86,11 @@ def tile(db: str, ver: tuple, kpi_id: str, f: views.Filters) -> views.Tile:
     return views.tile(_store(db), kpi_id, f)
 
 
+@st.cache_data(show_spinner=False, max_entries=200)
+def target_for(db: str, ver: tuple, kpi_id: str, f: views.Filters) -> tuple[float | None, str]:
+    return views.target_for(_store(db), kpi_id, f)
+
+
 @st.cache_data(show_spinner="Looking for special-cause signals…", max_entries=50)
 def what_changed(db: str, ver: tuple, f: views.Filters) -> pd.DataFrame:
     return views.what_changed(_store(db), f)
