@@ -64,6 +64,7 @@ def trend(df: pd.DataFrame, kpi: Kpi, *, by: str | None = None, title: str | Non
     if target is not None:
         fig.add_hline(y=target, line={"dash": "dash", "color": "#8C8C8C"},
                       annotation_text=f"target {_fmt(kpi, target)}", annotation_position="top left")
+    fig.update_layout(showlegend=bool(by))  # a single vendor's line still says whose it is
     _value_axis(fig, kpi)
     return fig
 
