@@ -9,7 +9,7 @@ export OPSDASH_DB
 
 BIN := $(VENV)/bin
 
-.PHONY: run test store venv clean help chromium
+.PHONY: run test store venv clean help chromium poppler
 
 help:
 	@echo "make run   - set up and start the dashboard on the bundled sample data (http://localhost:$(PORT))"
@@ -36,19 +36,27 @@ $(OPSDASH_DB): | $(VENV)/.installed-run
 
 store: $(OPSDASH_DB)
 
-run: $(VENV)/.installed-run $(OPSDASH_DB)
+run: $(VENV)/.installed-run $(OPSDASH_DB) chromium
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-# Browser tests need Debian's chromium: installed here when missing and this runs as root with apt-get.
+# Debian packages, installed when missing and this runs as root with apt-get: chromium prints review packs as
+# PDF and drives the browser tests; poppler-utils (pdftoppm, pdftotext) lets the tests read those PDFs.
 CHROMIUM ?= /usr/bin/chromium
-chromium:
-	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing chromium for the browser tests"; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
-		|| (apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null); \
+define apt_install
+	@if [ ! -x $(1) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(2)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(2) >/dev/null \
+		|| (apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(2) >/dev/null); \
 	fi
+endef
 
-test: $(VENV)/.installed-dev chromium
+chromium:
+	$(call apt_install,$(CHROMIUM),chromium)
+
+poppler:
+	$(call apt_install,/usr/bin/pdftoppm,poppler-utils)
+
+test: $(VENV)/.installed-dev chromium poppler
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -66,6 +66,17 @@ with widgets.guard("the scorecard"):
     widgets.table(shown, f"scorecard_{vendor}_{period}", {"vendor": vendor, "period": period},
                   f"Scorecard {vendor} {period}", key="sc_table")
 
+with widgets.guard("the review pack"):
+    st.caption("The review pack of this vendor and period, with the numbers above: made when clicked.")
+    pack_cols = st.columns(3)
+    for col, fmt, label, mime in zip(pack_cols, ("pdf", "html", "xlsx"), ("Review pack (PDF)", "Review pack (HTML)",
+                                                                        "Review pack (Excel)"),
+                                     ("application/pdf", "text/html",
+                                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+        col.download_button(label, (lambda fmt=fmt: data.review_pack(db, ver, vendor, period, grain, fmt)),
+                            file_name=f"{data.review_pack_stem(vendor, period)}.{fmt}", mime=mime, key=f"sc_pack_{fmt}",
+                            icon=":material/description:", on_click="ignore")
+
 with widgets.guard("SPC signals"):
     st.subheader("SPC signals")
     vf = Filters(None, card.end, grain, (vendor,), ())

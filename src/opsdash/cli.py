@@ -454,3 +454,59 @@ def reconcile_command(vendor: str | None, db: Path | None, fmt: str) -> None:
     except sla.SlaError as exc:
         raise click.UsageError(str(exc)) from exc
     _print_records(df, fmt)
+
+
+@main.command("report")
+@click.option("--vendor", default=None, help="The vendor, as it appears in the data.")
+@click.option("--all-vendors", is_flag=True, help="One pack per vendor with data in the period.")
+@click.option("--period", required=True, help="An ISO week (2026-W47) or a month (2026-11).")
+@click.option("--grain", type=click.Choice(["week", "month"]), default=None,
+              help="Check the period is of this length (default: taken from --period).")
+@click.option("--format", "formats", type=click.Choice(["pdf", "html", "xlsx"]), multiple=True,
+              help="Repeat for several (default: all three).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Folder for the files, named opsdash-review_<vendor>_<period>.<ext>.")
+@click.option("--paper", type=click.Choice(["A4", "Letter"]), default="A4", show_default=True,
+              help="PDF paper size (landscape).")
+@click.option("--settings", "settings_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              envvar="OPSDASH_SETTINGS", help="Settings file with the vendors' at-risk amounts (default ./opsdash.toml).")
+@db_option
+def report_command(vendor: str | None, all_vendors: bool, period: str, grain: str | None, formats: tuple[str, ...],
+                   out: Path, paper: str, settings_path: Path | None, db: Path | None) -> None:
+    """Write the review pack of a vendor (or every vendor) for a week or month: PDF, HTML and Excel.
+
+    Files are replaced atomically, so a scheduled run (cron) never leaves half a file. Exit status 1 when a
+    vendor has no data in the period (the other vendors' packs are still written), 2 for a usage error.
+
+    \b
+    Example:
+        opsdash report --vendor 'Helix Health Services' --period 2026-W47 --out packs/
+        opsdash report --all-vendors --period 2026-10 --format pdf --format xlsx
+    """
+    from opsdash import report, settings, sla
+
+    if bool(vendor) == all_vendors:
+        raise click.UsageError("give --vendor V or --all-vendors (one of them)")
+    try:
+        conf = settings.load(settings_path)
+    except settings.SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    store = _open(db, read_only=True)
+    names = sla.vendors(store) if all_vendors else [vendor]
+    if vendor and vendor not in sla.vendors(store):
+        raise click.UsageError(f"unknown vendor {vendor!r}; expected one of {', '.join(sla.vendors(store))}")
+    failed = 0
+    for name in names:
+        try:
+            pack = report.build(store, str(name), period, grain=grain, settings=conf)
+            for path in report.write(pack, list(formats) or list(report.FORMATS), out, paper):
+                click.echo(f"wrote {path}")
+        except report.NoDataError as exc:
+            click.echo(f"{name}: {exc}", err=True)
+            failed += 1
+        except report.ReportError as exc:
+            raise click.UsageError(str(exc)) from exc
+        except report.pdf.PdfError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if failed:
+        sys.exit(EXIT_REFUSED)

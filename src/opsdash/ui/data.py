@@ -162,3 +162,18 @@ def rejected_rows(db: str, ver: tuple) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=20)
 def row_counts(db: str, ver: tuple) -> dict[str, int]:
     return _store(db).table_counts()
+
+
+@st.cache_data(show_spinner="Making the review pack…", max_entries=20)
+def review_pack(db: str, ver: tuple, vendor: str, period: str, grain: str, fmt: str) -> bytes:
+    """The pack's file in one format, with the numbers of the scorecard on screen (built on click)."""
+    from opsdash import report
+
+    pack = report.build(_store(db), vendor, period, grain=grain, settings=load_settings())
+    return report.render(pack, fmt)
+
+
+def review_pack_stem(vendor: str, period: str) -> str:
+    from opsdash.report.pack import file_stem
+
+    return file_stem(vendor, period)
