@@ -10,6 +10,9 @@ from opsdash import catalog, sla, views
 from opsdash.ui import data, filters, widgets
 from opsdash.views import Filters
 
+PACK_FORMATS = {"pdf": ("Review pack (PDF)", "application/pdf"), "html": ("Review pack (HTML)", "text/html"),
+                "xlsx": ("Review pack (Excel)", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+
 st.title("Vendor scorecard")
 store = data.require()
 f = filters.current()
@@ -67,15 +70,22 @@ with widgets.guard("the scorecard"):
                   f"Scorecard {vendor} {period}", key="sc_table")
 
 with widgets.guard("the review pack"):
-    st.caption("The review pack of this vendor and period, with the numbers above: made when clicked.")
-    pack_cols = st.columns(3)
-    for col, fmt, label, mime in zip(pack_cols, ("pdf", "html", "xlsx"), ("Review pack (PDF)", "Review pack (HTML)",
-                                                                        "Review pack (Excel)"),
-                                     ("application/pdf", "text/html",
-                                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
-        col.download_button(label, (lambda fmt=fmt: data.review_pack(db, ver, vendor, period, grain, fmt)),
-                            file_name=f"{data.review_pack_stem(vendor, period)}.{fmt}", mime=mime, key=f"sc_pack_{fmt}",
-                            icon=":material/description:", on_click="ignore")
+    st.subheader("Review pack")
+    key = (vendor, period, grain, ver)
+    if st.button("Make the review pack", icon=":material/description:", key="sc_make_pack",
+                 help="PDF, HTML and Excel files of this vendor and period, with the numbers on this page."):
+        with st.spinner(f"Making the review pack for {vendor}, {period}…"):
+            st.session_state["sc_pack"] = (key, data.review_pack(db, ver, vendor, period, grain))
+    made = st.session_state.get("sc_pack")
+    if made and made[0] == key:
+        stem = data.review_pack_stem(vendor, period)
+        for col, fmt in zip(st.columns(3), [f for f in PACK_FORMATS if f in made[1]]):
+            label, mime = PACK_FORMATS[fmt]
+            col.download_button(label, made[1][fmt], file_name=f"{stem}.{fmt}", mime=mime, key=f"sc_pack_{fmt}",
+                                icon=":material/download:", on_click="ignore")
+    else:
+        st.caption("Made on request: the scorecard, headline KPIs, signals, charts of the critical levels, breaches "
+                   "and reconciliation, ready to send.")
 
 with widgets.guard("SPC signals"):
     st.subheader("SPC signals")

@@ -7,6 +7,7 @@ In CI (``CI`` set) a missing browser fails the test instead of skipping it.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -189,4 +190,31 @@ def test_download_a_csv_of_the_table_shown(server, browser, sample_store):
     got = downloads.read_csv(data)
     assert len(got) == len(sample_store.reports)
     assert set(got["File"]) == {r.file for r in sample_store.reports}
+    context.close()
+
+
+def test_the_scorecard_makes_the_review_pack_to_download(server, browser, sample_store):
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    _open(page, f"{server}/scorecard?sc_vendor={VENDOR.replace(' ', '+')}&month_of=2026-10")
+    page.get_by_role("button", name="Make the review pack").click()
+    pdf_button = page.get_by_role("button", name="Review pack (PDF)")
+    pdf_button.wait_for(timeout=120_000)
+    got = {}
+    for label, ext in (("Review pack (PDF)", "pdf"), ("Review pack (Excel)", "xlsx")):
+        with page.expect_download(timeout=60_000) as info:
+            page.get_by_role("button", name=label).click()
+        target = ARTIFACTS / info.value.suggested_filename
+        info.value.save_as(str(target))
+        got[ext] = target
+    assert got["pdf"].name == "opsdash-review_Helix-Health-Services_2026-10.pdf"
+    assert got["pdf"].read_bytes().startswith(b"%PDF")
+    import openpyxl
+
+    wb = openpyxl.load_workbook(got["xlsx"])
+    header = [c.value for c in wb["headline"][1]]
+    rows = {r[header.index("kpi")].value: r[header.index("value")].value for r in wb["headline"].iter_rows(min_row=2)}
+    want = metrics.series(sample_store, "clean_claim_rate", where={"vendor": [VENDOR]}).set_index("period_start")
+    assert rows["clean_claim_rate"] == float(want.loc[dt.date(2026, 10, 1), "value"])
     context.close()

@@ -164,13 +164,18 @@ def row_counts(db: str, ver: tuple) -> dict[str, int]:
     return _store(db).table_counts()
 
 
-@st.cache_data(show_spinner="Making the review pack…", max_entries=20)
-def review_pack(db: str, ver: tuple, vendor: str, period: str, grain: str, fmt: str) -> bytes:
-    """The pack's file in one format, with the numbers of the scorecard on screen (built on click)."""
+@st.cache_data(show_spinner=False, max_entries=20)
+def review_pack(db: str, ver: tuple, vendor: str, period: str, grain: str) -> dict[str, bytes]:
+    """The pack's files by format, with the numbers of the scorecard on screen (made on request)."""
     from opsdash import report
 
     pack = report.build(_store(db), vendor, period, grain=grain, settings=load_settings())
-    return report.render(pack, fmt)
+    out = {fmt: report.render(pack, fmt) for fmt in ("html", "xlsx")}
+    try:
+        out["pdf"] = report.render(pack, "pdf")
+    except report.pdf.PdfError as exc:  # no Chromium on this machine: the other formats still come
+        st.warning(str(exc))
+    return {fmt: out[fmt] for fmt in ("pdf", "html", "xlsx") if fmt in out}
 
 
 def review_pack_stem(vendor: str, period: str) -> str:
