@@ -78,14 +78,18 @@ def render(pack: Pack) -> str:
     credit = "–" if due is None else f"{s['currency']} {due:,.2f}"
     latest = "; ".join(f"{r['table']}: {r['latest event']:%Y-%m-%d %H:%M}" + (" (stale)" if r["stale"] else "")
                        for _, r in pack.freshness.iterrows() if pd.notna(r["latest event"]))
-    cover = (f'<div class="cover"><h1>Weekly review: {html.escape(pack.vendor)}</h1>'
+    cover = (f'<div class="cover"><h1>{"Weekly" if pack.grain == "week" else "Monthly"} review: '
+             f'{html.escape(pack.vendor)}</h1>'
              f'<p><b>{pack.grain.capitalize()} {html.escape(pack.period)}</b> ({pack.start:%d %b %Y} to {pack.end:%d %b %Y})'
              f' · generated {pack.generated:%Y-%m-%d %H:%M} by opsdash</p>'
              f'<p>Levels met: <b>{s["levels_met"]} of {s["levels_scored"]}</b> · critical levels missed: '
              f'<b>{s["critical_missed"]}</b> · credits due: <b>{html.escape(credit)}</b>'
              + (f' · {html.escape(s["note"])}' if s.get("note") else "") + "</p>"
              f'<p class="muted">Data as of: {html.escape(latest)}</p></div>')
-    parts = [cover, table_html(pack.tables["scorecard"], "scorecard"),
+    levels = pack.tables["scorecard"]
+    levels = Table(levels.title, levels.frame.rename(columns={"credit": f"credit ({s['currency']})",
+                                                             "credit_pct": "credit (% at risk)"}), levels.note)
+    parts = [cover, table_html(levels, "scorecard"),
              table_html(Table(pack.tables["headline"].title, headline_frame(pack), pack.tables["headline"].note),
                         "headline"),
              table_html(pack.tables["signals"], "signals")]
