@@ -68,8 +68,8 @@ def sniff_file(path: Path, forced_encoding: str | None = None) -> FileInfo:
         except zlib.error as exc:
             raise FileRefused(f"{path.name}: not a readable gzip file ({exc})") from exc
         info.bom = data.startswith(codecs.BOM_UTF8)
-        try:
-            codecs.getincrementaldecoder("utf-8")().decode(data)
+        try:  # a head that is the whole file must end on a whole character too
+            codecs.getincrementaldecoder("utf-8")().decode(data, final=len(head) < CHUNK and not gz)
             guess = "utf-8"
         except UnicodeDecodeError:
             guess = "latin-1"
@@ -182,6 +182,10 @@ def read_csv_header(info: FileInfo, forced_delimiter: str | None = None) -> tupl
             first_line = fh.readline()
     except (EOFError, zlib.error, OSError) as exc:
         raise _cut_short(info) from exc
+    except UnicodeDecodeError as exc:
+        raise FileRefused(f"{info.name}: the header row is not valid {info.encoding} (byte 0x{exc.object[exc.start]:02x} "
+                          f"at position {exc.start}); expected UTF-8 or Latin-1 text, or a mapping file naming the "
+                          "encoding") from exc
     if not first_line.strip():
         raise FileRefused(f"{info.name}: the first line is empty; expected the header row on line 1")
     delim = forced_delimiter or detect_delimiter(first_line)
@@ -224,9 +228,11 @@ def open_xlsx(info: FileInfo, sheet: str | None) -> tuple[list[str], Iterator[tu
     """Header and data rows (with Excel row numbers) of the named or first worksheet."""
     import openpyxl
 
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         wb = openpyxl.load_workbook(info.path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
         raise FileRefused(f"{info.name}: not a readable Excel workbook ({exc}); expected an .xlsx file") from exc
     worksheets = [ws for ws in wb.worksheets if hasattr(ws, "iter_rows")]
     if sheet is not None:
