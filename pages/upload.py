@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from opsdash.ingest.loader import load_files
+from opsdash.ingest import uploads
+from opsdash.ingest.errors import FileRefused
+from opsdash.ingest.loader import LoadReport, load_files
 from opsdash.ui import boot, data, widgets
 
 boot.in_app()
@@ -18,9 +20,11 @@ st.caption("CSV, Parquet or Excel exports of claims, audits, work items, calls, 
            "is skipped. Add a mapping file (TOML) when the export's columns differ from the contract.")
 
 with st.form("upload", clear_on_submit=True):
-    files = st.file_uploader("Export files", type=["csv", "txt", "parquet", "xlsx"], accept_multiple_files=True,
-                             key="up_files")
-    mapping = st.file_uploader("Mapping file (optional)", type=["toml"], key="up_mapping")
+    files = st.file_uploader("Export files", type=[e.lstrip(".") for e in uploads.EXTENSIONS],
+                             accept_multiple_files=True, key="up_files", max_upload_size=max(1, uploads.max_bytes() // 2**20),
+                             help=f"At most {uploads.max_bytes() / 2**20:,.0f} MB a file; larger files load with "
+                                  "`opsdash ingest`.")
+    mapping = st.file_uploader("Mapping file (optional)", type=["toml"], key="up_mapping", max_upload_size=1)
     submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
 
 if submitted:
@@ -29,23 +33,32 @@ if submitted:
     else:
         with tempfile.TemporaryDirectory(prefix="opsdash-upload-") as tmp, \
                 st.status(f"Loading {len(files)} file(s)…", expanded=True) as status, widgets.guard("the upload"):
-            paths = []
-            for up in files:
-                target = Path(tmp) / Path(up.name).name  # the browser's name, without any folder part
-                target.write_bytes(up.getbuffer())
-                paths.append(target)
+            refused, accepted = [], []
+            for up in files:  # checked before anything reads them: size, extension, content, name
+                try:
+                    accepted.append(uploads.check(up.name, up.getvalue()))
+                except FileRefused as exc:
+                    refused.append(LoadReport(file=uploads.safe_name(up.name), status="refused", message=str(exc)))
             map_path = None
             if mapping is not None:
-                map_path = Path(tmp) / Path(mapping.name).name
-                map_path.write_bytes(mapping.getbuffer())
-            line = st.empty()
-            with data.writable() as store:
-                reports = load_files(store, paths, mapping=map_path,
-                                     progress=lambda p, msg: line.write(f"{p.name}: {msg}"))
+                map_dir = Path(tmp) / "mapping"  # apart from the exports, so names never collide
+                map_dir.mkdir()
+                try:
+                    map_path = uploads.save([uploads.check(mapping.name, mapping.getvalue(), mapping=True)], map_dir)[0]
+                except FileRefused as exc:
+                    refused.append(LoadReport(file=uploads.safe_name(mapping.name), status="refused", message=str(exc)))
+                    accepted = []  # the exports were meant to be read through it
+            reports = list(refused)
+            if accepted:
+                paths = uploads.save(accepted, Path(tmp))
+                line = st.empty()
+                with data.writable() as store:
+                    reports += load_files(store, paths, mapping=map_path,
+                                          progress=lambda p, msg: line.write(f"{p.name}: {msg}"))
             report = pd.DataFrame([r.as_dict() for r in reports])[
                 ["file", "status", "table", "rows_read", "rows_loaded", "rows_rejected", "rows_replaced",
                  "phi_columns_dropped", "message"]]
-            bad = (report["status"] == "refused").sum()
+            bad = int((report["status"] == "refused").sum())
             status.update(label=f"{len(reports) - bad} of {len(reports)} file(s) loaded or already present",
                           state="error" if bad else "complete")
             st.session_state["up_report"] = report

@@ -158,3 +158,20 @@ def test_upload_loads_files_like_the_cli_and_the_pages_see_them(monkeypatch, tmp
     at.run()
     shown = {m.label: m.value for m in at.metric}
     assert shown["Claims"] == "5"  # the cached figures were refreshed after the load
+
+
+def test_upload_refuses_a_workbook_that_is_not_one_and_loads_the_rest(monkeypatch, tmp_path):
+    from tests.helpers import csv_text, row
+
+    db = tmp_path / "up.duckdb"
+    at = _app(monkeypatch, db, "upload")
+    good = csv_text([row("claims", claim_id="C1")]).encode()
+    at.file_uploader(key="up_files").set_value([("../claims.csv", good, "text/csv"),
+                                                ("fake.xlsx", b"claim_id,vendor\n", "application/octet-stream")])
+    at.get("form_submit_button")[0].click()
+    at.run()
+    report = at.dataframe[0].value.set_index("file")
+    assert report.loc["fake.xlsx", "status"] == "refused" and "not one" in report.loc["fake.xlsx", "message"]
+    assert report.loc["claims.csv", "status"] == "loaded"  # saved under its plain name
+    with Store(db, read_only=True) as s:
+        assert s.table_counts()["claims"] == 1 and s.fetchone("SELECT file_name FROM loads")[0] == "claims.csv"
