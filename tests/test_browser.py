@@ -175,12 +175,9 @@ def test_download_a_csv_of_the_table_shown(server, browser, sample_store):
     _open(page, f"{server}/loads")
     button = page.get_by_role("button", name="Download CSV").first
     button.wait_for(state="visible", timeout=60_000)
-    try:
-        with page.expect_download(timeout=30_000) as info:
-            button.click()
-    except playwright.TimeoutError:  # a click landing while the page reran; the file is made on click, once more
-        with page.expect_download(timeout=60_000) as info:
-            button.click()
+    page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=60_000)
+    with page.expect_download(timeout=120_000) as info:
+        button.click()
     download = info.value
     assert download.suggested_filename == "loads.csv"
     target = ARTIFACTS / "loads.csv"
