@@ -175,3 +175,31 @@ def test_upload_refuses_a_workbook_that_is_not_one_and_loads_the_rest(monkeypatc
     assert report.loc["claims.csv", "status"] == "loaded"  # saved under its plain name
     with Store(db, read_only=True) as s:
         assert s.table_counts()["claims"] == 1 and s.fetchone("SELECT file_name FROM loads")[0] == "claims.csv"
+
+
+def test_while_a_load_writes_the_pages_say_to_wait_and_recover_after(monkeypatch, sample_store, tmp_path):
+    """DuckDB's single writer: a page opened while the CLI loads says so (and offers a retry) instead of failing."""
+    import shutil
+    import subprocess
+    import sys
+
+    import streamlit as st
+
+    db = tmp_path / "busy.duckdb"
+    shutil.copy(sample_store.path, db)
+    st.cache_resource.clear()
+    holder = subprocess.Popen([sys.executable, "-c", f"from opsdash.store import Store; import time; "
+                               f"s = Store({str(db)!r}); print('writing', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "writing"
+        at = _app(monkeypatch, db, "claims")
+        assert not at.exception and not at.error
+        assert any("A load is writing to the store right now" in w.value for w in at.warning)
+        assert at.button(key="retry_store")
+    finally:
+        holder.kill()
+        holder.wait()
+    at.button(key="retry_store").click().run()  # the load has finished: the page comes back
+    assert not at.exception and not any("A load is writing" in w.value for w in at.warning)
+    assert at.title[0].value == "Claims"

@@ -31,6 +31,10 @@ class QueryError(StoreError):
     """DuckDB refused a statement (bad file content, constraint, I/O)."""
 
 
+class StoreBusy(StoreError):
+    """Another process holds the store's file (DuckDB allows one writer, or readers only): retry later."""
+
+
 @contextmanager
 def _translated() -> Iterator[None]:
     try:
@@ -127,8 +131,11 @@ class Store:
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
-            raise StoreError(
-                f"cannot open the store {self.path}: another process has it open ({str(exc).splitlines()[0][:160]}). "
+            first = str(exc).splitlines()[0][:160]
+            if "lock" not in first.lower():
+                raise StoreError(f"cannot open the store {self.path}: {first}") from exc
+            raise StoreBusy(
+                f"cannot open the store {self.path}: another process has it open ({first}). "
                 "A store takes one writer at a time: stop the running dashboard, or wait for the other load to "
                 "finish, then try again."
             ) from exc

@@ -17,7 +17,7 @@ import streamlit as st
 from opsdash import metrics, sla, views
 from opsdash.settings import load as load_settings
 from opsdash.ui import boot
-from opsdash.store import Store, StoreError, default_db_path
+from opsdash.store import Store, StoreBusy, StoreError, default_db_path
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,10 +34,17 @@ def store() -> Store | None:
 
 
 def require() -> Store:
-    """The store, or a message saying how to make one and the end of the page."""
+    """The store, or a message saying how to make one (or, while a load writes to it, to wait) and the end of
+    the page. A failed open is not cached, so the next run tries again."""
     boot.in_app()
     try:
         return _store(str(default_db_path()))
+    except StoreBusy:
+        st.warning("A load is writing to the store right now (opsdash ingest runs in another process). The figures "
+                   "come back when it finishes, usually within a minute.", icon=":material/hourglass_top:")
+        st.button("Try again", key="retry_store", icon=":material/refresh:")
+        st.stop()
+        raise
     except StoreError as exc:
         st.info(f"{exc}. The Upload page loads files into a new store.")
         st.stop()
