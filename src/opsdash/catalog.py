@@ -231,3 +231,16 @@ def format_value(kpi: Kpi, value: float | None) -> str:
     if kpi.unit == "seconds":
         return f"{value:,.0f} s"
     return f"{value:,.1f} {kpi.unit}"
+
+
+def format_change(kpi: Kpi, change: float | None) -> str | None:
+    """A change as people read it, signed: points for rates (+1.2 pts), whole numbers for counts, one decimal
+    with the unit otherwise. None when there is no change to tell."""
+    if change is None or change != change:
+        return None
+    change = float(change)
+    if kpi.unit == "fraction":
+        return f"{change * 100:+.1f} pts"
+    if kpi.unit == "count":
+        return f"{change:+,.0f}"
+    return f"{change:+,.1f} {UNITS.get(kpi.unit, kpi.unit)}"

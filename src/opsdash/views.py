@@ -253,15 +253,9 @@ def formatted(df: pd.DataFrame, kpi_col: str = "kpi",
             out[col] = [catalog.format_value(catalog.get(k), None if pd.isna(v) else float(v))
                         for k, v in zip(out[kpi_col], out[col])]
     if "change" in out:
-        out["change"] = [_signed_change(catalog.get(k), v) for k, v in zip(out[kpi_col], out["change"])]
+        out["change"] = [None if pd.isna(v) else catalog.format_change(catalog.get(k), v)
+                         for k, v in zip(out[kpi_col], out["change"])]
     if "credit_pct" in out:
         out["credit_pct"] = [None if pd.isna(v) else f"{float(v) * 100:.1f}%" for v in out["credit_pct"]]
     return out
 
-
-def _signed_change(kpi: catalog.Kpi, v: Any) -> str | None:
-    if v is None or pd.isna(v):
-        return None
-    if kpi.unit == "fraction":
-        return f"{float(v) * 100:+.1f} pts"
-    return f"{float(v):+,.0f}" if kpi.unit == "count" else f"{float(v):+,.1f} {catalog.UNITS.get(kpi.unit, kpi.unit)}"

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import plotly.offline
 
-from opsdash import catalog
+from opsdash import views
 from opsdash.report.pack import Pack, Table
 
 STATUS_CLASS = {"met": "met", "missed": "missed", "below_minimum": "below", "no_data": "nodata",
@@ -60,16 +60,8 @@ def table_html(t: Table, key: str) -> str:
 
 def headline_frame(pack: Pack) -> pd.DataFrame:
     """The headline table as people read it: values in their units, changes signed."""
-    h = pack.tables["headline"].frame.copy()
-    if h.empty:
-        return h.drop(columns=["kpi"])
-    kpis = [catalog.KPIS[k] for k in h["kpi"]]
-    for col in ("value", "previous", "target"):
-        h[col] = [catalog.format_value(k, None if pd.isna(v) else float(v)) for k, v in zip(kpis, h[col])]
-    h["change"] = [None if pd.isna(v) else (f"{v * 100:+.1f} pts" if k.unit == "fraction" else
-                                            f"{v:+,.0f}" if k.unit == "count" else f"{v:+,.1f} {catalog.UNITS[k.unit]}")
-                   for k, v in zip(kpis, h["change"])]
-    return h.drop(columns=["kpi"])
+    h = pack.tables["headline"].frame
+    return views.formatted(h, columns=("value", "previous", "target")).drop(columns=["kpi"])
 
 
 def render(pack: Pack) -> str:

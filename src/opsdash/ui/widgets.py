@@ -44,11 +44,7 @@ def _signed(kpi: catalog.Kpi, change: float | None) -> str | None:
         return None
     if abs(change) < (0.0005 if kpi.unit == "fraction" else 0.05):
         return "no change"  # never "-0.0"
-    if kpi.unit == "fraction":
-        return f"{change * 100:+.1f} pts"
-    if kpi.unit == "count":
-        return f"{change:+,.0f}"
-    return f"{change:+,.1f} {catalog.UNITS.get(kpi.unit, kpi.unit)}"
+    return catalog.format_change(kpi, change)
 
 
 def tile(t: Tile, grain: str, container: Any = None) -> None:
