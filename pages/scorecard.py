@@ -22,7 +22,7 @@ if not vendors:
     st.info("No vendor data loaded yet.")
     st.stop()
 
-latest = max((d for d in data.freshness(db, ver)["latest event"] if pd.notna(d)), default=pd.Timestamp.today())
+latest = data.latest_event(db, ver) or pd.Timestamp.today()
 c1, c2, c3 = st.columns(3)
 vendor = c1.selectbox("Vendor", vendors, index=vendors.index(f.vendors[0]) if f.vendors and f.vendors[0] in vendors else 0,
                       key="sc_vendor", bind="query-params")
@@ -108,20 +108,15 @@ with widgets.guard("reconciliation"):
         widgets.table(rec, f"reconciliation_{vendor}", {"vendor": vendor}, f"Reconciliation {vendor}", key="sc_rec")
 
 pf = Filters(card.start, card.end, grain, (vendor,), ())
-left, right = st.columns(2)
-with left, widgets.guard("error categories"):
-    st.subheader("Top error categories")
-    cats = data.counts_by(db, ver, "qa_audits", "error_category", pf, "audit_date", "errors > 0").head(5)
-    if cats.empty:
-        widgets.no_data("audits with errors", pf)
-    else:
-        widgets.table(cats, f"top_error_categories_{vendor}", pf, f"Top error categories {vendor} {period}",
-                      key="sc_cats", xlsx=False)
-with right, widgets.guard("denial reasons"):
-    st.subheader("Top denial reasons")
-    reasons = data.counts_by(db, ver, "claims", "denial_reason", pf, "adjudicated_date", "initial_outcome = 'denied'").head(5)
-    if reasons.empty:
-        widgets.no_data("denials", pf)
-    else:
-        widgets.table(reasons, f"top_denial_reasons_{vendor}", pf, f"Top denial reasons {vendor} {period}",
-                      key="sc_reasons", xlsx=False)
+TOP_LISTS = (("Top error categories", "qa_audits", "error_category", "audit_date", "errors > 0", "audits with errors"),
+             ("Top denial reasons", "claims", "denial_reason", "adjudicated_date", "initial_outcome = 'denied'",
+              "denials"))
+for col, (title, table, column, time_col, condition, what) in zip(st.columns(2), TOP_LISTS):
+    with col, widgets.guard(title.lower()):
+        st.subheader(title)
+        top = data.counts_by(db, ver, table, column, pf, time_col, condition).head(5)
+        if top.empty:
+            widgets.no_data(what, pf)
+        else:
+            widgets.table(top, f"{title.lower().replace(' ', '_')}_{vendor}", pf, f"{title} {vendor} {period}",
+                          key=f"sc_{column}", xlsx=False)

@@ -16,20 +16,14 @@ f = filters.current()
 db, ver = data.path(), data.version()
 universe = data.vendors(db, ver)
 
-
-@st.cache_data(show_spinner="Scoring every contract level month by month…", max_entries=50)
-def attainment(db: str, ver: tuple, start: dt.date, end: dt.date, vendors: tuple[str, ...]) -> pd.DataFrame:
-    return sla.attainment(data._store(db), start, end, vendors_=list(vendors) or None, settings=load_settings())
-
-
-latest = max((d for d in (data.freshness(db, ver)["latest event"]) if pd.notna(d)), default=None)
+latest = data.latest_event(db, ver)
 end = f.end or (latest.date() if latest is not None else dt.date.today())
 start = f.start or (pd.Timestamp(end) - pd.DateOffset(months=11)).date().replace(day=1)
 st.caption(f"Months {start:%b %Y} to {end:%b %Y} (the last 12 months unless the date range says otherwise). "
            "Each level is scored with the target in force that month; vendor rows override all-vendor (*) rows.")
 
 with widgets.guard("contract attainment"):
-    att = attainment(db, ver, start, end, f.vendors)
+    att = data.attainment(db, ver, start, end, f.vendors)
     if att.empty:
         widgets.no_data("contract service levels", f)
     else:

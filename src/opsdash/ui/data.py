@@ -8,6 +8,7 @@ Upload page or the CLI) changes the key and the next rerun reads fresh figures.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,6 +107,17 @@ def what_changed(db: str, ver: tuple, f: views.Filters) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=20)
 def freshness(db: str, ver: tuple) -> pd.DataFrame:
     return views.freshness(_store(db))
+
+
+def latest_event(db: str, ver: tuple) -> Any:
+    """The latest event in any table (None in an empty store)."""
+    events = [d for d in freshness(db, ver)["latest event"] if pd.notna(d)]
+    return max(events, default=None)
+
+
+@st.cache_data(show_spinner="Scoring every contract level month by month…", max_entries=50)
+def attainment(db: str, ver: tuple, start: dt.date, end: dt.date, vendors: tuple[str, ...]) -> pd.DataFrame:
+    return sla.attainment(_store(db), start, end, vendors_=list(vendors) or None, settings=load_settings())
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
