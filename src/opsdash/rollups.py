@@ -109,23 +109,23 @@ def ensure(tx: Tx) -> None:
     tx.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [META_KEY, signature()])
 
 
-def capture_days(tx: Tx, table: str, rows_sql: str) -> None:
+def capture_days(tx: Tx, table: str, rows_sql: str) -> bool:
     """Before rows of `table` are deleted: keep the days they hold in each roll-up (temp table `_rollup_gone`).
 
-    `rows_sql` selects the rows about to go (as `t`).
+    `rows_sql` selects the rows about to go (as `t`). Returns whether anything was kept (pass it to refresh).
     """
     rollups = for_table(table)
     if not rollups:
-        return
+        return False
     days = ", ".join(f"CAST({r.period} AS DATE) AS d{i}" for i, r in enumerate(rollups))
     tx.execute(f"CREATE OR REPLACE TEMP TABLE _rollup_gone AS SELECT DISTINCT {days} FROM ({rows_sql})")
+    return True
 
 
-def refresh(tx: Tx, table: str, load_id: int) -> None:
-    """After a load: recompute the roll-ups' days that lost rows (captured) or gained rows of this load."""
-    gone = tx.fetchone("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_rollup_gone'")[0]  # type: ignore[index]
+def refresh(tx: Tx, table: str, load_id: int, captured: bool) -> None:
+    """After a load: recompute the roll-ups' days that lost rows (captured first) or gained rows of this load."""
     for i, r in enumerate(for_table(table)):
-        old = f"SELECT d{i} AS _day FROM _rollup_gone WHERE d{i} IS NOT NULL UNION " if gone else ""
+        old = f"SELECT d{i} AS _day FROM _rollup_gone WHERE d{i} IS NOT NULL UNION " if captured else ""
         tx.execute(f"CREATE OR REPLACE TEMP TABLE _rollup_days AS {old}SELECT DISTINCT CAST({r.period} AS DATE) "
                    f"AS _day FROM {qi(table)} WHERE _load_id = ? AND ({r.period}) IS NOT NULL", [load_id])
         tx.execute(f"DELETE FROM {qi(r.name)} WHERE _day IN (SELECT _day FROM _rollup_days)")

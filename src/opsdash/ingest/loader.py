@@ -469,14 +469,15 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
     target = qi(t.name)
     has_rows = tx.fetchone(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {target} LIMIT 1)")[0]  # type: ignore[index]
     replaced = 0
+    captured = False
     if has_rows and report.rows_loaded:
         cond = " AND ".join(
             f"t.{qi(k)} = k.{qi(k)}" if t.column(k).required else f"t.{qi(k)} IS NOT DISTINCT FROM k.{qi(k)}"
             for k in t.key)
         keys = ", ".join(qi(k) for k in t.key)
-        rollups.capture_days(tx, t.name, f"SELECT t.* FROM {target} t, "
-                                         f"(SELECT DISTINCT {keys} FROM _stage WHERE {valid}) k WHERE {cond}")
-        row = tx.fetchone(f"DELETE FROM {target} t USING (SELECT DISTINCT {keys} FROM _stage WHERE {valid}) k WHERE {cond}")
+        incoming = f"(SELECT DISTINCT {keys} FROM _stage WHERE {valid}) k"
+        captured = rollups.capture_days(tx, t.name, f"SELECT t.* FROM {target} t, {incoming} WHERE {cond}")
+        row = tx.fetchone(f"DELETE FROM {target} t USING {incoming} WHERE {cond}")
         replaced = int(row[0]) if row else 0
     cols = ", ".join(qi(c) for c in t.column_names)
     scols = ", ".join(f"s.{qi(c)}" for c in t.column_names)
@@ -508,7 +509,7 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
          report.rows_replaced, report.rows_superseded,
          plan.phi_columns, plan.ignored, info.warnings, sorted(plan.bindings), started, _user(), __version__],
     )
-    rollups.refresh(tx, t.name, load_id)  # after the load's record: a roll-up may read columns_present
+    rollups.refresh(tx, t.name, load_id, captured)  # after the load's record: a roll-up may read columns_present
 
 
 def _user() -> str:
