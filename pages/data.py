@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, contract, views
+from opsdash import catalog, contract
 from opsdash.ui import data, filters, widgets
 
 st.title("Data")
@@ -35,4 +35,4 @@ with raw_tab:
             widgets.no_data(contract.TABLES[table].label.lower(), f)
         else:
             widgets.table(rows, f"raw_{table}", f, f"Raw {table}", key="dt_raw", xlsx=total <= MAX_XLSX,
-                          full=lambda: views.raw_rows(data._store(db), table, f, TIME_COLUMN[table], MAX_DOWNLOAD)[0])
+                          full=lambda: data.all_raw_rows(db, table, f, TIME_COLUMN[table], MAX_DOWNLOAD))

@@ -146,6 +146,11 @@ def raw_rows(db: str, ver: tuple, table: str, f: views.Filters, time_col: str) -
     return views.raw_rows(_store(db), table, f, time_col)
 
 
+def all_raw_rows(db: str, table: str, f: views.Filters, time_col: str, limit: int) -> pd.DataFrame:
+    """Every filtered row, up to `limit`, for a download made on click (not cached: it can be large)."""
+    return views.raw_rows(_store(db), table, f, time_col, limit)[0]
+
+
 @st.cache_data(show_spinner="Scoring the contract levels…", max_entries=50)
 def scorecard(db: str, ver: tuple, vendor: str, period: str, grain: str) -> sla.Scorecard:
     return sla.scorecard(_store(db), vendor, period, grain=grain, settings=load_settings())
