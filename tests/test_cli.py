@@ -148,9 +148,33 @@ def test_a_store_held_by_another_process_gets_a_clear_message(tmp_path, write):
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
-        r = CliRunner().invoke(main, ["ingest", "--db", str(db), str(write("c.csv", csv_text([row("claims")])))])
+        started = time.monotonic()
+        r = CliRunner().invoke(main, ["ingest", "--db", str(db), "--wait", "1",
+                                      str(write("c.csv", csv_text([row("claims")])))])
         assert r.exit_code == 1
-        assert "another process has it open" in r.output and "stop the running dashboard" in r.output
+        assert "another process has it open" in r.output and "wait for the other load to finish" in r.output
+        assert time.monotonic() - started >= 1, "it gave up before --wait ran out"
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_ingest_waits_for_a_reader_to_let_go(tmp_path, write):
+    """A load started while another process reads the store takes it as soon as the reader closes."""
+    from opsdash.store import Store
+
+    db = tmp_path / "held.duckdb"
+    Store(db).close()
+    holder = subprocess.Popen([sys.executable, "-c", f"from opsdash.store import Store; import time; "
+                               f"s = Store({str(db)!r}, read_only=True); print('open', flush=True); "
+                               f"time.sleep(1.5); s.close(); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        r = CliRunner().invoke(main, ["ingest", "--db", str(db), "--wait", "20",
+                                      str(write("c.csv", csv_text([row("claims")])))])
+        assert r.exit_code == 0, r.output
+        assert "1 loaded" in r.output
     finally:
         holder.kill()
         holder.wait()

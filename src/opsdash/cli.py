@@ -24,9 +24,9 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv
                              show_default=True, help="Output format.")
 
 
-def _open(db: Path | None, read_only: bool = False) -> Store:
+def _open(db: Path | None, read_only: bool = False, wait: float = 0.0) -> Store:
     try:
-        return Store(db or default_db_path(), read_only=read_only)
+        return Store(db or default_db_path(), read_only=read_only, wait=wait)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -65,8 +65,12 @@ def main() -> None:
               help="A TOML mapping file for a vendor whose headers, codes or formats differ from the contract.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Report format: readable text, or JSON for scripts.")
+@click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="SECONDS",
+              help="How long to keep trying while another process holds the store (a dashboard lets go of it "
+                   "between page loads).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, files: tuple[Path, ...]) -> None:
+def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, wait: float,
+           files: tuple[Path, ...]) -> None:
     """Load export files (CSV, Parquet, xlsx) into the store, one transaction per file.
 
     Each file is reported: rows read, loaded, rejected, skipped and replaced, PHI
@@ -78,7 +82,7 @@ def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, f
     Example:
         opsdash ingest --mapping iberica.toml exports/iberica/calls_2026-10.csv
     """
-    store = _open(db)
+    store = _open(db, wait=wait)
     reports = _run_with_progress(store, list(files), table, mapping)
     if fmt == "json":
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))

@@ -60,14 +60,15 @@ def validate(req: Request) -> Kpi:
     return kpi
 
 
-# Per store file, table and latest load: data only ever changes through a load.
-_LATEST: dict[tuple[str, str, Any], dt.datetime | None] = {}
+# Per store file, vendor scope, table and latest load: data only ever changes through a load.
+_LATEST: dict[tuple[str, Any, str, Any], dt.datetime | None] = {}
 
 
 def default_as_of(store: Store, table: str) -> dt.datetime | None:
-    """The latest event time in the table (received/submitted/... never a due time)."""
+    """The latest event time in the table that this store's reader may see (received/submitted/... never a due
+    time)."""
     version = store.fetchone("SELECT max(load_id), count(*) FROM loads")
-    key = (str(store.path.resolve()), table, version)
+    key = (str(store.path.resolve()), store.scope, table, version)
     if key not in _LATEST:
         cols = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in catalog.EVENT_TIMES[table])
         row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)}")

@@ -7,8 +7,11 @@ only from the contract's declarations (see ``quote_ident``).
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,35 +122,203 @@ class Tx:
         self._cur.unregister(name)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which vendors' rows a reader may see: ``vendors=None`` is every vendor.
+
+    A scoped store shadows every data table (and every roll-up) with a temporary view of the scope's vendors
+    only, on every cursor it hands out, so no query written anywhere can read past it. Load metadata keeps only
+    what the engine needs, and rejected rows (raw values of any vendor) are hidden.
+    """
+
+    vendors: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, vendors: Sequence[str] | None) -> Scope:
+        return cls(None if vendors is None else tuple(sorted(set(vendors))))
+
+    @property
+    def everything(self) -> bool:
+        return self.vendors is None
+
+    def allows(self, vendor: str) -> bool:
+        return self.vendors is None or vendor in self.vendors
+
+    def __str__(self) -> str:
+        return "all vendors" if self.vendors is None else ", ".join(self.vendors) or "no vendors"
+
+
+ALL = Scope()
+# What a scoped reader may see of the load records: enough for as-of and SLA judgement, no file names.
+_SCOPED_LOADS = "SELECT load_id, table_name, columns_present, started_at, finished_at FROM {src}"
+
+
+def _connect(path: Path, read_only: bool, memory_limit: str | None, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """Open the file, retrying for up to `wait` seconds while another process holds it."""
+    if read_only and not path.exists():
+        raise StoreError(f"no opsdash store at {path}: run `opsdash demo` or `opsdash ingest` first")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            first = str(exc).splitlines()[0][:160]
+            if "lock" not in first.lower():
+                raise StoreError(f"cannot open the store {path}: {first}") from exc
+            if time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            raise StoreBusy(
+                f"cannot open the store {path}: another process has it open ({first}). "
+                "A store takes one writer at a time: wait for the other load to finish (or stop the program "
+                "holding it), then try again."
+            ) from exc
+    # Loads stage whole files: a cap makes DuckDB spill to disk instead of growing with the file.
+    limit = memory_limit or os.environ.get("OPSDASH_MEMORY_LIMIT") or (None if read_only else DEFAULT_WRITE_MEMORY)
+    if limit:
+        try:
+            con.execute(f"SET memory_limit = {quote_literal(limit)}")
+        except duckdb.Error as exc:
+            con.close()
+            raise StoreError(f"memory limit {limit!r} not understood; expected e.g. 1GB or 512MB") from exc
+    return con
+
+
+class _Owned:
+    """One connection, held until the store is closed (the CLI, loads, tests)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.con.cursor() as cur:
+            yield cur
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class ReadPool:
+    """A read-only connection lent to queries and closed once idle for `linger` seconds, so the file is locked
+    only while someone reads: ``opsdash ingest`` in another process gets in between bursts (it waits for the
+    lock). Thread-safe; ``writer()`` takes the file for writing inside this process (uploads, audit records)."""
+
+    def __init__(self, path: Path, linger: float = 1.0) -> None:
+        self.path = path
+        self.linger = linger
+        self._cond = threading.Condition()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._users = 0
+        self._writing = False
+        self._idle_since = 0.0
+        self._closer: threading.Timer | None = None
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            if self._con is None:
+                self._con = _connect(self.path, True, None)
+            self._users += 1
+            con = self._con
+        try:
+            with con.cursor() as cur:
+                yield cur
+        finally:
+            with self._cond:
+                self._users -= 1
+                if self._users == 0:
+                    self._idle_since = time.monotonic()
+                    self._schedule_close()
+                    self._cond.notify_all()
+
+    def _schedule_close(self) -> None:
+        if self._closer is None:
+            self._closer = threading.Timer(self.linger, self._close_if_idle)
+            self._closer.daemon = True
+            self._closer.start()
+
+    def _close_if_idle(self) -> None:
+        with self._cond:
+            self._closer = None
+            if self._users or self._con is None:
+                return
+            idle = time.monotonic() - self._idle_since
+            if idle < self.linger:
+                self._schedule_close()
+                return
+            self._con.close()
+            self._con = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._con is not None
+
+    @contextmanager
+    def writer(self, wait: float = 0.0) -> Iterator[Store]:
+        """This process's readers wait while the store is open for writing here."""
+        with self._cond:
+            while self._writing or self._users:
+                self._cond.wait()
+            self._writing = True
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+        try:
+            with Store(self.path, wait=wait) as s:
+                yield s
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            if self._con is not None and not self._users:
+                self._con.close()
+                self._con = None
+
+
 class Store:
     """An opsdash store: one DuckDB file holding the contract's tables, loads and rejects."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-                 timezone: str | None = None, memory_limit: str | None = None) -> None:
+                 timezone: str | None = None, memory_limit: str | None = None, scope: Scope = ALL,
+                 wait: float = 0.0) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self.read_only = read_only
-        if read_only and not self.path.exists():
-            raise StoreError(f"no opsdash store at {self.path}: run `opsdash demo` or `opsdash ingest` first")
-        try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
-            first = str(exc).splitlines()[0][:160]
-            if "lock" not in first.lower():
-                raise StoreError(f"cannot open the store {self.path}: {first}") from exc
-            raise StoreBusy(
-                f"cannot open the store {self.path}: another process has it open ({first}). "
-                "A store takes one writer at a time: stop the running dashboard, or wait for the other load to "
-                "finish, then try again."
-            ) from exc
-        # Loads stage whole files: a cap makes DuckDB spill to disk instead of growing with the file.
-        limit = memory_limit or os.environ.get("OPSDASH_MEMORY_LIMIT") or (None if read_only else DEFAULT_WRITE_MEMORY)
-        if limit:
-            try:
-                self._con.execute(f"SET memory_limit = {quote_literal(limit)}")
-            except duckdb.Error as exc:
-                raise StoreError(f"memory limit {limit!r} not understood; expected e.g. 1GB or 512MB") from exc
+        self.scope = scope
+        if not read_only and not scope.everything:
+            raise StoreError("a store scoped to some vendors is for reading only")
+        self._src: _Owned | ReadPool = _Owned(_connect(self.path, read_only, memory_limit, wait))
         if not read_only:
             self._ensure_schema(timezone)
+
+    @classmethod
+    def shared(cls, pool: ReadPool, scope: Scope = ALL) -> Store:
+        """A read-only store whose queries borrow the pool's connection (the dashboard's)."""
+        self = cls.__new__(cls)
+        self.path, self.read_only, self.scope, self._src = pool.path, True, scope, pool
+        return self
+
+    def scoped(self, scope: Scope) -> Store:
+        """The same connection, reading only `scope`'s vendors."""
+        if not self.read_only:
+            raise StoreError("a store scoped to some vendors is for reading only")
+        other = type(self).__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.scope = scope
+        return other
+
+    @contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._src.cursor() as cur:
+            if not self.scope.everything:
+                _shadow(cur, self.scope)
+            yield cur
 
     # -- schema -----------------------------------------------------------------------------
     def _ensure_schema(self, timezone: str | None) -> None:
@@ -179,21 +350,23 @@ class Store:
 
     # -- queries (one cursor per call, so a shared connection is safe across threads) --------
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        with self._con.cursor() as cur, _translated():
+        with self._cursor() as cur, _translated():
             return cur.execute(sql, params or []).df()
 
     def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        with self._con.cursor() as cur, _translated():
+        with self._cursor() as cur, _translated():
             return cur.execute(sql, params or []).fetchall()
 
     def fetchone(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
-        with self._con.cursor() as cur, _translated():
+        with self._cursor() as cur, _translated():
             return cur.execute(sql, params or []).fetchone()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """All or nothing: commit when the block ends, roll back on any exception."""
-        with self._con.cursor() as cur:
+        if self.read_only:
+            raise StoreError(f"the store {self.path} is open for reading only")
+        with self._src.cursor() as cur:
             # Progress is tracked (never printed by DuckDB) so long loads can report it.
             cur.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false; "
                         "SET progress_bar_time = 0")
@@ -210,7 +383,8 @@ class Store:
                 for name in contract.TABLES}
 
     def close(self) -> None:
-        self._con.close()
+        if isinstance(self._src, _Owned):  # a pool outlives the stores that borrow it
+            self._src.close()
 
     def __enter__(self) -> Store:
         return self
@@ -223,3 +397,29 @@ def _check_timezone(tx: Tx, tz: str) -> None:
     row = tx.fetchone("SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [tz])
     if not row or row[0] == 0:
         raise StoreError(f"unknown time zone {tz!r}: expected an IANA name such as UTC or America/Chicago")
+
+
+def _shadow(cur: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+    """Hide every row outside `scope` from this cursor: a temporary view with each table's name comes first in
+    name resolution (``main.claims`` too), so the engine's SQL runs unchanged on the scope's rows only. A table
+    without a vendor column shows no rows; only a catalogue-qualified name could reach past, and no opsdash SQL
+    uses one."""
+    db = cur.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+    tables = cur.execute(
+        "SELECT t.table_name, list_contains(list(c.column_name), 'vendor') FROM duckdb_tables() t "
+        "JOIN duckdb_columns() c USING (database_name, schema_name, table_name) "
+        "WHERE t.database_name = current_database() AND t.schema_name = 'main' GROUP BY ALL").fetchall()
+    vendors = "[" + ", ".join(quote_literal(v) for v in scope.vendors or ()) + "]"
+    for name, has_vendor in tables:
+        src = f"{quote_ident(db)}.main.{quote_ident(name)}"
+        if name == "meta":
+            continue
+        if name == "loads":
+            body = _SCOPED_LOADS.format(src=src)
+        elif has_vendor and name != "rejects":
+            # Contract levels for vendor '*' apply to every vendor, so every scope reads them.
+            every = " OR vendor = '*'" if name == "sla_targets" else ""
+            body = f"SELECT * FROM {src} WHERE list_contains({vendors}, vendor){every}"
+        else:
+            body = f"SELECT * FROM {src} WHERE false"
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS {body}")

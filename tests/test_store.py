@@ -1,0 +1,157 @@
+"""The store's vendor scope and its shared read connection."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from opsdash import catalog, metrics, sla
+from opsdash.store import ReadPool, Scope, Store, StoreError
+
+HELIX = "Helix Health Services"
+TABLES = ("claims", "qa_audits", "work_items", "calls", "sla_targets", "reported_kpis")
+
+
+@pytest.fixture(scope="module")
+def helix(sample_store: Store) -> Store:
+    return sample_store.scoped(Scope.of([HELIX]))
+
+
+def test_a_scoped_store_reads_only_its_vendors_rows_in_every_table(sample_store, helix):
+    for table in TABLES:
+        everyone = sample_store.query(f"SELECT vendor, count(*) AS n FROM {table} GROUP BY ALL")
+        mine = helix.query(f"SELECT vendor, count(*) AS n FROM {table} GROUP BY ALL")
+        allowed = {HELIX, "*"} if table == "sla_targets" else {HELIX}
+        assert set(everyone["vendor"]) - allowed, f"the sample's {table} has only {HELIX}: the test proves nothing"
+        assert set(mine["vendor"]) <= allowed, table
+        assert mine.set_index("vendor")["n"].to_dict() == \
+            everyone[everyone["vendor"].isin(allowed)].set_index("vendor")["n"].to_dict()
+        # Naming the schema does not reach past the scope either.
+        assert {r[0] for r in helix.fetchall(f"SELECT DISTINCT vendor FROM main.{table}")} <= allowed
+
+
+def test_a_scoped_store_reads_only_its_vendors_in_every_rollup(sample_store, helix):
+    names = [r[0] for r in sample_store.fetchall(
+        "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '_rollup_')")]
+    assert names, "the sample store has no roll-ups"
+    for name in names:
+        assert {r[0] for r in helix.fetchall(f'SELECT DISTINCT vendor FROM "{name}"')} <= {HELIX}, name
+        assert len({r[0] for r in sample_store.fetchall(f'SELECT DISTINCT vendor FROM "{name}"')} - {HELIX}), name
+
+
+def test_a_scoped_store_hides_rejected_rows_and_file_names(sample_store, helix):
+    assert sample_store.fetchone("SELECT count(*) FROM rejects")[0] > 0
+    assert helix.fetchone("SELECT count(*) FROM rejects")[0] == 0
+    assert helix.fetchone("SELECT count(*) FROM loads")[0] == sample_store.fetchone("SELECT count(*) FROM loads")[0]
+    with pytest.raises(StoreError, match="file_name"):
+        helix.query("SELECT file_name FROM loads")
+
+
+def test_no_vendors_sees_no_rows(sample_store):
+    nobody = sample_store.scoped(Scope.of([]))
+    for table in TABLES:
+        assert nobody.fetchone(f"SELECT count(*) FROM {table} WHERE vendor <> '*'")[0] == 0
+    assert sla.vendors(nobody) == []
+
+
+@pytest.mark.parametrize("kpi_id", list(catalog.KPIS))
+def test_every_kpi_of_a_scoped_store_equals_the_vendor_filter(sample_store, helix, kpi_id):
+    """The engine's figures for a scoped reader are the vendor's own, whichever path (roll-up or rows) it takes."""
+    table = catalog.KPIS[kpi_id].table
+    as_of = metrics.default_as_of(sample_store, table)
+    mine = metrics.series(helix, kpi_id, grain="month", as_of=as_of)
+    filtered = metrics.series(sample_store, kpi_id, grain="month", as_of=as_of, where={"vendor": [HELIX]})
+    pd.testing.assert_frame_equal(mine, filtered)
+    everyone = metrics.series(sample_store, kpi_id, grain="month", as_of=as_of)
+    assert not everyone["value"].equals(mine["value"]), "the scope changed nothing: the check is empty"
+
+
+def test_scorecards_and_reconciliation_of_a_scoped_store(sample_store, helix):
+    assert sla.vendors(helix) == [HELIX]
+    period = "2026-10"
+    mine, full = sla.scorecard(helix, HELIX, period), sla.scorecard(sample_store, HELIX, period)
+    pd.testing.assert_frame_equal(mine.levels, full.levels)
+    other = next(v for v in sla.vendors(sample_store) if v != HELIX)
+    assert not sla.reconcile(sample_store, other).empty
+    # To a scoped reader another vendor does not exist, and the message lists only its own.
+    with pytest.raises(sla.SlaError, match=f"expected one of {HELIX}$"):
+        sla.reconcile(helix, other)
+    with pytest.raises(sla.SlaError, match="unknown vendor"):
+        sla.scorecard(helix, other, period)
+    assert set(sla.reconcile(helix)["vendor"]) == {HELIX}
+
+
+def test_vendor_names_with_quotes_are_values_not_sql(sample_store):
+    hostile = sample_store.scoped(Scope.of(["x' OR true OR vendor = '", HELIX + "'; DROP TABLE claims; --"]))
+    assert hostile.fetchone("SELECT count(*) FROM claims")[0] == 0
+
+
+def test_a_scope_is_for_reading_only(tmp_path):
+    with pytest.raises(StoreError, match="reading only"):
+        Store(tmp_path / "s.duckdb", scope=Scope.of([HELIX]))
+
+
+def _writer(db, seconds: float = 0.0) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", f"from opsdash.store import Store; "
+                           f"Store({str(db)!r}, wait={seconds}).close()"], capture_output=True, text=True)
+
+
+def test_the_shared_connection_lets_go_of_the_file_when_idle(tmp_path):
+    db = tmp_path / "s.duckdb"
+    Store(db).close()
+    pool = ReadPool(db, linger=4)  # longer than a Python start-up, for the first writer
+    store = Store.shared(pool)
+    assert store.fetchone("SELECT count(*) FROM claims")[0] == 0
+    assert pool.is_open
+    assert "another process has it open" in _writer(db).stderr, "the reader did not hold the file"
+    deadline = time.monotonic() + 10
+    while pool.is_open and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pool.is_open
+    assert _writer(db).returncode == 0, "another process could not write once the reader let go"
+    assert store.fetchone("SELECT count(*) FROM claims")[0] == 0  # it opens again on demand
+
+
+def test_readers_wait_while_this_process_writes(tmp_path):
+    db = tmp_path / "s.duckdb"
+    Store(db).close()
+    pool = ReadPool(db, linger=5)
+    reader = Store.shared(pool)
+    before = reader.fetchone("SELECT count(*) FROM meta")[0]
+    seen: list[int] = []
+    with pool.writer() as w:
+        thread = threading.Thread(target=lambda: seen.append(reader.fetchone("SELECT count(*) FROM meta")[0]))
+        thread.start()
+        time.sleep(0.3)
+        assert not seen, "a reader ran while the writer held the store"
+        with w.transaction() as tx:
+            tx.execute("INSERT INTO meta VALUES ('note', 'written')")
+    thread.join(10)
+    assert seen == [before + 1], "the reader did not see what the writer committed"
+
+
+def test_many_threads_share_the_connection(sample_store):
+    pool = ReadPool(sample_store.path, linger=0.2)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def read(i: int) -> None:
+        try:
+            scope = Scope.of([HELIX]) if i % 2 else Scope()
+            counts.append(Store.shared(pool, scope).fetchone("SELECT count(DISTINCT vendor) FROM claims")[0])
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    everyone = sample_store.fetchone("SELECT count(DISTINCT vendor) FROM claims")[0]
+    assert sorted(set(counts)) == [1, everyone] and len(counts) == 40
