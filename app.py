@@ -1,20 +1,24 @@
-"""opsdash dashboard entry point: page config, theme, the shared filters and navigation."""
+"""opsdash dashboard entry point: page config, sign-in, the shared filters and navigation."""
 
 import streamlit as st
 
 from opsdash.dashboard import PAGES
-from opsdash.ui import boot, data, filters
+from opsdash.ui import auth, boot, data, filters
 
 st.set_page_config(page_title="opsdash", page_icon=":material/monitoring:", layout="wide")
 
+grant = auth.sign_in()  # stops here until someone with access is signed in (or in local mode)
 pages: dict[str, list] = {}
 for p in PAGES:
-    pages.setdefault(p.section, []).append(st.Page(p.file, title=p.title, icon=p.icon, default=p.default))
+    if auth.allowed(p.access, grant):  # a page a role may not see is not in its navigation, nor at its address
+        pages.setdefault(p.section, []).append(st.Page(p.file, title=p.title, icon=p.icon, default=p.default))
 page = st.navigation(pages)
+auth.banner(grant)
 store = data.store()
 if store is not None:
     filters.sidebar(store)
 st.session_state[boot.IN_APP] = True  # pages check it (see ui/boot.py)
+st.session_state[boot.PAGE] = page.title
 try:
     page.run()
 finally:

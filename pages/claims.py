@@ -8,7 +8,7 @@ from opsdash.ui import data, filters, widgets
 st.title("Claims")
 store = data.require()
 f = filters.page_dims(filters.current(), "claims", ["payer", "claim_type"])
-db, ver = data.path(), data.version()
+db, ver = data.source(), data.version()
 universe = data.vendors(db, ver)
 
 st.subheader("Turnaround")

@@ -9,7 +9,7 @@ from opsdash.ui import data, filters, widgets
 st.title("Contact centre")
 store = data.require()
 f = filters.page_dims(filters.current(), "calls", ["queue"])
-db, ver = data.path(), data.version()
+db, ver = data.source(), data.version()
 universe = data.vendors(db, ver)
 
 with st.sidebar:

@@ -4,12 +4,12 @@ import pandas as pd
 import streamlit as st
 
 from opsdash import catalog, contract
-from opsdash.ui import data, filters, widgets
+from opsdash.ui import auth, data, filters, widgets
 
 st.title("Data")
 store = data.require()
 f = filters.current()
-db, ver = data.path(), data.version()
+db, ver = data.source(), data.version()
 
 glossary_tab, raw_tab = st.tabs(["KPI glossary", "Raw records"])
 with glossary_tab:
@@ -31,8 +31,13 @@ with raw_tab:
         st.caption(f"{total:,} rows match the sidebar filters (by {TIME_COLUMN[table]})"
                    + (f"; the latest {len(rows):,} are shown, the downloads hold all {total:,}" if total > len(rows)
                       else "") + ".")
+        raw_downloads = auth.grant().raw_downloads
         if rows.empty:
             widgets.no_data(contract.TABLES[table].label.lower(), f)
         else:
             widgets.table(rows, f"raw_{table}", f, f"Raw {table}", key="dt_raw", xlsx=total <= MAX_XLSX,
-                          full=lambda: data.all_raw_rows(db, table, f, TIME_COLUMN[table], MAX_DOWNLOAD))
+                          full=lambda: data.all_raw_rows(db, table, f, TIME_COLUMN[table], MAX_DOWNLOAD),
+                          downloadable=raw_downloads)
+            if not raw_downloads:
+                st.caption(":material/lock: Your role does not include raw-record downloads; the figures on the "
+                           "other pages can be downloaded. Ask the opsdash administrator if you need the records.")

@@ -8,7 +8,7 @@ from opsdash.ui import data, widgets
 st.title("Loads and rejects")
 st.caption("Every file loaded into the store, with what was kept, rejected and dropped.")
 store = data.require()
-db, ver = data.path(), data.version()
+db, ver = data.source(), data.version()
 counts = data.row_counts(db, ver)
 for col, (table, n) in zip(st.columns(len(counts)), counts.items()):
     col.metric(TABLES[table].label, f"{n:,}", help=f"rows stored in `{table}`: {TABLES[table].description}")

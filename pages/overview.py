@@ -8,7 +8,7 @@ from opsdash.ui import data, filters, widgets
 st.title("Overview")
 store = data.require()
 f = filters.current()
-db, ver = data.path(), data.version()
+db, ver = data.source(), data.version()
 st.caption("Headline KPIs for the latest period with data, under the filters in the sidebar. SPC readings follow "
            "NHS Making Data Count: :orange-badge[special cause: concern] :blue-badge[special cause: improvement] "
            ":gray-badge[common cause]. Changes for the better are blue, for the worse orange. Hover a tile for the "

@@ -8,7 +8,7 @@ from opsdash.ui import data, filters, widgets
 st.title("Quality")
 store = data.require()
 f = filters.page_dims(filters.current(), "qa_audits", ["process", "error_category"])
-db, ver = data.path(), data.version()
+db, ver = data.source(), data.version()
 universe = data.vendors(db, ver)
 RATES = ("error_rate", "accuracy_rate", "critical_error_rate")
 

@@ -6,8 +6,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, sla, views
-from opsdash.ui import data, filters, widgets
+from opsdash import audit, catalog, sla, views
+from opsdash.ui import auth, data, filters, widgets
 from opsdash.views import Filters
 
 PACK_FORMATS = {"pdf": ("Review pack (PDF)", "application/pdf"), "html": ("Review pack (HTML)", "text/html"),
@@ -16,7 +16,7 @@ PACK_FORMATS = {"pdf": ("Review pack (PDF)", "application/pdf"), "html": ("Revie
 st.title("Vendor scorecard")
 store = data.require()
 f = filters.current()
-db, ver = data.path(), data.version()
+db, ver = data.source(), data.version()
 vendors = data.vendors(db, ver)
 if not vendors:
     st.info("No vendor data loaded yet.")
@@ -71,11 +71,15 @@ with widgets.guard("the scorecard"):
 
 with widgets.guard("the review pack"):
     st.subheader("Review pack")
-    key = (vendor, period, grain, ver)
+    key = (db, vendor, period, grain, ver)
     if st.button("Make the review pack", icon=":material/description:", key="sc_make_pack",
                  help="PDF, HTML and Excel files of this vendor and period, with the numbers on this page."):
         with st.spinner(f"Making the review pack for {vendor}, {period}…"):
             st.session_state["sc_pack"] = (key, data.review_pack(db, ver, vendor, period, grain))
+            who = auth.grant()
+            data.record(audit.Event(user_name=who.user, role=who.role, action="review_pack", page="Vendor scorecard",
+                                    what=data.review_pack_stem(vendor, period),
+                                    filters={"vendor": vendor, "period": period, "grain": grain}))
     made = st.session_state.get("sc_pack")
     if made and made[0] == key:
         stem = data.review_pack_stem(vendor, period)

@@ -13,7 +13,7 @@ from opsdash.ui import data, filters, widgets
 st.title("SLA & contracts")
 store = data.require()
 f = filters.current()
-db, ver = data.path(), data.version()
+db, ver = data.source(), data.version()
 universe = data.vendors(db, ver)
 
 latest = data.latest_event(db, ver)

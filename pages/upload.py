@@ -7,13 +7,18 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from opsdash import audit
 from opsdash.ingest import uploads
 from opsdash.ingest.errors import FileRefused
-from opsdash.ingest.loader import LoadReport, load_files
-from opsdash.ui import boot, data, widgets
+from opsdash.ingest.loader import LoadReport, load_files, loaded_by
+from opsdash.ui import auth, boot, data, widgets
 
 boot.in_app()
 st.title("Upload")
+who = auth.grant()
+if not who.admin:  # the navigation hides this page from others; the check stands on its own
+    st.error("Uploads are for administrators.")
+    st.stop()
 st.caption("CSV, Parquet or Excel exports of claims, audits, work items, calls, service levels or reported KPIs. "
            "Each file is checked against the data contract and loaded in its own transaction: bad rows are kept "
            "as rejects with their line and reason, patient-identifier columns are dropped, a file already loaded "
@@ -52,12 +57,16 @@ if submitted:
             if accepted:
                 paths = uploads.save(accepted, Path(tmp))
                 line = st.empty()
-                with data.writable() as store:
+                with data.writable() as store, loaded_by(who.user):
                     reports += load_files(store, paths, mapping=map_path,
                                           progress=lambda p, msg: line.write(f"{p.name}: {msg}"))
             report = pd.DataFrame([r.as_dict() for r in reports])[
                 ["file", "status", "table", "rows_read", "rows_loaded", "rows_rejected", "rows_replaced",
                  "phi_columns_dropped", "message"]]
+            for r in reports:  # every file, refused ones too: who tried to load what
+                data.record(audit.Event(user_name=who.user, role=who.role, action="upload", page="Upload",
+                                        what=f"{r.file}: {r.status}", row_count=r.rows_loaded if r.load_id else None,
+                                        load_ids=(r.load_id,) if r.load_id else ()))
             bad = int((report["status"] == "refused").sum())
             status.update(label=f"{len(reports) - bad} of {len(reports)} file(s) loaded or already present",
                           state="error" if bad else "complete")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import subprocess
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from pathlib import Path
@@ -61,3 +65,19 @@ def load_clean(store: Store, folder: Path, files: dict[str, str]) -> None:
         (folder / name).write_text(text)
         rep = load_file(store, folder / name)
         assert rep.status == "loaded" and rep.rows_rejected == 0, rep.message
+
+
+@contextlib.contextmanager
+def held(db: Path, read_only: bool = False, release_after: float | None = None) -> Iterator[None]:
+    """Another process holds the store file (as `opsdash ingest` or a dashboard would) for the block, or until
+    `release_after` seconds have passed."""
+    release = f"time.sleep({release_after}); s.close(); " if release_after is not None else ""
+    holder = subprocess.Popen([sys.executable, "-c", f"from opsdash.store import Store; import time; "
+                               f"s = Store({str(db)!r}, read_only={read_only}); print('open', flush=True); "
+                               f"{release}time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

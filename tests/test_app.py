@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from opsdash import catalog, metrics, views
 from opsdash.store import Store
 from tests.conftest import ROOT
+from tests.helpers import held
 
 PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload"]
 
@@ -180,26 +181,17 @@ def test_upload_refuses_a_workbook_that_is_not_one_and_loads_the_rest(monkeypatc
 def test_while_a_load_writes_the_pages_say_to_wait_and_recover_after(monkeypatch, sample_store, tmp_path):
     """DuckDB's single writer: a page opened while the CLI loads says so (and offers a retry) instead of failing."""
     import shutil
-    import subprocess
-    import sys
 
     import streamlit as st
 
     db = tmp_path / "busy.duckdb"
     shutil.copy(sample_store.path, db)
     st.cache_resource.clear()
-    holder = subprocess.Popen([sys.executable, "-c", f"from opsdash.store import Store; import time; "
-                               f"s = Store({str(db)!r}); print('writing', flush=True); time.sleep(60)"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "writing"
+    with held(db):
         at = _app(monkeypatch, db, "claims")
         assert not at.exception and not at.error
         assert any("A load is writing to the store right now" in w.value for w in at.warning)
         assert at.button(key="retry_store")
-    finally:
-        holder.kill()
-        holder.wait()
     at.button(key="retry_store").click().run()  # the load has finished: the page comes back
     assert not at.exception and not any("A load is writing" in w.value for w in at.warning)
     assert at.title[0].value == "Claims"

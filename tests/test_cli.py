@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from opsdash.cli import main
-from tests.helpers import csv_text, row
+from tests.helpers import csv_text, held, row
 
 
 @pytest.fixture
@@ -143,20 +143,13 @@ def test_a_store_held_by_another_process_gets_a_clear_message(tmp_path, write):
 
     db = tmp_path / "held.duckdb"
     Store(db).close()
-    holder = subprocess.Popen([sys.executable, "-c", f"from opsdash.store import Store; import time; "
-                               f"s = Store({str(db)!r}, read_only=True); print('open', flush=True); time.sleep(30)"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "open"
+    with held(db, read_only=True):
         started = time.monotonic()
         r = CliRunner().invoke(main, ["ingest", "--db", str(db), "--wait", "1",
                                       str(write("c.csv", csv_text([row("claims")])))])
         assert r.exit_code == 1
         assert "another process has it open" in r.output and "wait for the other load to finish" in r.output
         assert time.monotonic() - started >= 1, "it gave up before --wait ran out"
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_ingest_waits_for_a_reader_to_let_go(tmp_path, write):
@@ -165,16 +158,8 @@ def test_ingest_waits_for_a_reader_to_let_go(tmp_path, write):
 
     db = tmp_path / "held.duckdb"
     Store(db).close()
-    holder = subprocess.Popen([sys.executable, "-c", f"from opsdash.store import Store; import time; "
-                               f"s = Store({str(db)!r}, read_only=True); print('open', flush=True); "
-                               f"time.sleep(1.5); s.close(); time.sleep(30)"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "open"
+    with held(db, read_only=True, release_after=1.5):
         r = CliRunner().invoke(main, ["ingest", "--db", str(db), "--wait", "20",
                                       str(write("c.csv", csv_text([row("claims")])))])
         assert r.exit_code == 0, r.output
         assert "1 loaded" in r.output
-    finally:
-        holder.kill()
-        holder.wait()

@@ -14,6 +14,7 @@ class Page:
     icon: str
     summary: str
     default: bool = False
+    access: str = "all"  # "all" roles, or "admin" only (see access.py)
 
 
 PAGES: tuple[Page, ...] = (
@@ -42,10 +43,13 @@ PAGES: tuple[Page, ...] = (
          "the filters."),
     Page("Data", "pages/loads.py", "Loads and rejects", ":material/history:",
          "Rows per table, every load with its lineage (file, SHA-256, mapping, counts, who and when) and the "
-         "rejected rows with their reasons."),
+         "rejected rows with their reasons.", access="admin"),
     Page("Data", "pages/upload.py", "Upload", ":material/upload_file:",
          "Drop export files and an optional mapping file: the same loading as `opsdash ingest`, with the "
-         "per-file report; every page's figures refresh after it."),
+         "per-file report; every page's figures refresh after it.", access="admin"),
+    Page("Data", "pages/audit.py", "Audit trail", ":material/policy:",
+         "Who signed in (or was refused), who downloaded what (page, file, filters, row count), who uploaded "
+         "which file (load ids) and who made a review pack; never row data.", access="admin"),
 )
 
 #: Query parameters a link may carry (widgets bound with bind="query-params"; the key is the name).

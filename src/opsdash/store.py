@@ -6,6 +6,7 @@ only from the contract's declarations (see ``quote_ident``).
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -82,6 +83,10 @@ SYSTEM_DDL = (
     """CREATE TABLE IF NOT EXISTS rejects (
         load_id BIGINT, file_name VARCHAR, line BIGINT, column_name VARCHAR,
         kind VARCHAR, reason VARCHAR, raw_values VARCHAR)""",
+    # Who signed in, downloaded or uploaded (see audit.py): never row data.
+    """CREATE TABLE IF NOT EXISTS audit (
+        event_id VARCHAR PRIMARY KEY, event_at TIMESTAMP, user_name VARCHAR, role VARCHAR, action VARCHAR,
+        page VARCHAR, what VARCHAR, filters VARCHAR, row_count BIGINT, load_ids BIGINT[])""",
 )
 
 
@@ -212,13 +217,15 @@ class ReadPool:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._users = 0
         self._writing = False
+        self._waiting = 0  # writers waiting: new readers hold back so a writer is never starved
         self._idle_since = 0.0
         self._closer: threading.Timer | None = None
+        atexit.register(self._shutdown)  # never leave a connection to a daemon thread at interpreter exit
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._cond:
-            while self._writing:
+            while self._writing or self._waiting:
                 self._cond.wait()
             if self._con is None:
                 self._con = _connect(self.path, True, None)
@@ -261,8 +268,12 @@ class ReadPool:
     def writer(self, wait: float = 0.0) -> Iterator[Store]:
         """This process's readers wait while the store is open for writing here."""
         with self._cond:
-            while self._writing or self._users:
-                self._cond.wait()
+            self._waiting += 1
+            try:
+                while self._writing or self._users:
+                    self._cond.wait()
+            finally:
+                self._waiting -= 1
             self._writing = True
             if self._con is not None:
                 self._con.close()
@@ -274,6 +285,15 @@ class ReadPool:
             with self._cond:
                 self._writing = False
                 self._cond.notify_all()
+
+    def _shutdown(self) -> None:
+        with self._cond:
+            if self._closer is not None:
+                self._closer.cancel()
+                self._closer = None
+            if self._con is not None:
+                self._con.close()
+                self._con = None
 
     def close(self) -> None:
         with self._cond:
@@ -296,6 +316,9 @@ class Store:
         self._src: _Owned | ReadPool = _Owned(_connect(self.path, read_only, memory_limit, wait))
         if not read_only:
             self._ensure_schema(timezone)
+            from opsdash import audit  # builds on this module
+
+            audit.flush(self)  # events kept while another process held the store
 
     @classmethod
     def shared(cls, pool: ReadPool, scope: Scope = ALL) -> Store:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import getpass
 import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -512,7 +514,23 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
     rollups.refresh(tx, t.name, load_id, captured)  # after the load's record: a roll-up may read columns_present
 
 
+#: Who loads, when not the operating-system user (the dashboard's signed-in user on the Upload page).
+LOADED_BY: contextvars.ContextVar[str | None] = contextvars.ContextVar("loaded_by", default=None)
+
+
+@contextlib.contextmanager
+def loaded_by(user: str) -> Iterator[None]:
+    """Loads in this block record `user` as who loaded them."""
+    token = LOADED_BY.set(user)
+    try:
+        yield
+    finally:
+        LOADED_BY.reset(token)
+
+
 def _user() -> str:
+    if LOADED_BY.get():
+        return LOADED_BY.get()  # type: ignore[return-value]
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no user name is not a reason to refuse a file

@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 IN_APP = "_in_app"
+PAGE = "_page_title"  # for the audit trail
 
 
 def in_app() -> None:

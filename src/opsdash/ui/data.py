@@ -1,45 +1,83 @@
-"""Cached, read-only access to the store for pages.
+"""Cached, read-only access to the store for pages, always through the signed-in user's vendor scope.
 
-One read-only connection per process (``st.cache_resource``; a cursor per query). Query results are cached
-with ``st.cache_data`` keyed by every argument and by the store's load version, so a finished load (from the
-Upload page or the CLI) changes the key and the next rerun reads fresh figures.
+Pages name the store by ``source()``: the file and the user's scope, so every cached result is keyed by the
+scope and every query runs on a store that shows only the scope's rows (see ``store.Scope``). One read-only
+connection per process is lent to queries and let go when idle (``store.ReadPool``), so ``opsdash ingest``
+can take the file between page loads. Results are cached with ``st.cache_data`` keyed by every argument and
+by the store's load version, so a finished load changes the key and the next rerun reads fresh figures.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from opsdash import metrics, sla, views
+from opsdash import audit, metrics, sla, views
 from opsdash.settings import load as load_settings
-from opsdash.ui import boot
-from opsdash.store import Store, StoreBusy, StoreError, default_db_path
+from opsdash.store import ALL, ReadPool, Scope, Store, StoreBusy, StoreError, default_db_path
+from opsdash.ui import auth, boot
+
+
+@dataclass(frozen=True)
+class Source:
+    """A store file as one user may read it: the first argument of every cached query, so the scope is in
+    every cache key."""
+
+    path: str
+    scope: Scope = ALL
 
 
 @st.cache_resource(show_spinner=False)
-def _store(path: str) -> Store:
-    return Store(path, read_only=True)
+def _pool(path: str) -> ReadPool:
+    return ReadPool(Path(path))
+
+
+def _store(src: Source) -> Store:
+    return Store.shared(_pool(src.path), src.scope)
+
+
+def path() -> str:
+    return str(default_db_path())
+
+
+def source() -> Source:
+    """The store as the signed-in user may read it."""
+    return Source(path(), auth.grant().scope)
 
 
 def store() -> Store | None:
-    """The shared read-only store, or None when there is none yet (quiet: see ``require``)."""
+    """The store as the signed-in user may read it, or None when there is none yet or another process holds it
+    before this one has read it (quiet: pages say why through ``require``)."""
+    if not Path(path()).exists():
+        return None
     try:
-        return _store(str(default_db_path()))
+        version()
     except StoreError:
         return None
+    return _store(source())
+
+
+_LAST_VERSION: dict[str, tuple[Any, ...]] = {}
 
 
 def require() -> Store:
     """The store, or a message saying how to make one (or, while a load writes to it, to wait) and the end of
-    the page. A failed open is not cached, so the next run tries again."""
+    the page. While a load holds the file, pages already seen keep their cached figures and say so."""
     boot.in_app()
+    if not Path(path()).exists():
+        st.info(f"no opsdash store at {path()}: run `opsdash demo` or `opsdash ingest` first. "
+                "The Upload page loads files into a new store.")
+        st.stop()
     try:
-        return _store(str(default_db_path()))
+        version()
     except StoreBusy:
         st.warning("A load is writing to the store right now (opsdash ingest runs in another process). The figures "
                    "come back when it finishes, usually within a minute.", icon=":material/hourglass_top:")
@@ -47,127 +85,148 @@ def require() -> Store:
         st.stop()
         raise
     except StoreError as exc:
-        st.info(f"{exc}. The Upload page loads files into a new store.")
+        st.error(f"{exc}")
         st.stop()
         raise  # st.stop() raises; this line is for type checkers
+    return _store(source())
 
 
-def path() -> str:
-    return str(default_db_path())
-
-
-def reset() -> None:
-    """Forget the connection and every cached figure (after this process wrote to the store)."""
-    _store.clear()
-    st.cache_data.clear()
+def version() -> tuple[Any, ...]:
+    """Changes whenever a load finishes: part of every cache key. While another process writes, the version
+    last seen (figures cached before the load still show; others wait for it)."""
+    p = path()
+    try:
+        ver = tuple(_store(Source(p)).fetchone("SELECT max(load_id), count(*), max(finished_at) FROM loads") or ())
+    except StoreBusy:
+        if p not in _LAST_VERSION:
+            raise
+        return _LAST_VERSION[p]
+    _LAST_VERSION[p] = ver
+    return ver
 
 
 @contextlib.contextmanager
 def writable() -> Iterator[Store]:
-    """The store opened for writing: this process's read-only connection is closed first (DuckDB opens a file
-    in one mode per process), and every cache is dropped afterwards so pages read what was written."""
-    p = str(default_db_path())
-    with contextlib.suppress(StoreError):
-        _store(p).close()
-    _store.clear()
+    """The store opened for writing by this process (its readers wait; another process's load is waited for
+    up to a minute). Cached figures refresh through the load version."""
+    with _pool(path()).writer(wait=60) as s:
+        yield s
+
+
+_flushing = threading.Lock()
+
+
+def record(event: audit.Event) -> None:
+    """Keep an audit event, and move kept events into the store unless it is busy (then a later write does)."""
+    p = Path(path())
+    audit.record(p, event)
+    if not p.exists() or not _flushing.acquire(blocking=False):
+        return
     try:
-        with Store(p) as s:
-            yield s
+        with _pool(str(p)).writer() as s:  # opening for writing moves the spool into the audit table
+            del s
+    except StoreError:
+        pass  # another process holds the store; its next writer (or ours) moves the events
     finally:
-        reset()
+        _flushing.release()
 
 
-def version() -> tuple[Any, ...]:
-    """Changes whenever a load finishes: part of every cache key."""
-    return tuple(_store(path()).fetchone("SELECT max(load_id), count(*), max(finished_at) FROM loads") or ())
+def pending_events() -> int:
+    """Audit events kept beside the store, not yet in its table."""
+    return audit.pending(Path(path()))
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def audit_trail(src: Source, ver: tuple, pending: int) -> pd.DataFrame:
+    return audit.trail(_store(src))
 
 
 @st.cache_data(show_spinner=False, max_entries=500)
-def series(db: str, ver: tuple, kpi_id: str, f: views.Filters, by: tuple[str, ...] = (), grain: str | None = "",
+def series(db: Source, ver: tuple, kpi_id: str, f: views.Filters, by: tuple[str, ...] = (), grain: str | None = "",
            answer_threshold_s: float = 30.0, short_abandon_s: float = 5.0) -> pd.DataFrame:
     return views.series(_store(db), kpi_id, f, by, grain, answer_threshold_s=answer_threshold_s,
                         short_abandon_s=short_abandon_s)
 
 
 @st.cache_data(show_spinner=False, max_entries=200)
-def tile(db: str, ver: tuple, kpi_id: str, f: views.Filters) -> views.Tile:
+def tile(db: Source, ver: tuple, kpi_id: str, f: views.Filters) -> views.Tile:
     return views.tile(_store(db), kpi_id, f)
 
 
 @st.cache_data(show_spinner=False, max_entries=200)
-def target_for(db: str, ver: tuple, kpi_id: str, f: views.Filters) -> tuple[float | None, str]:
+def target_for(db: Source, ver: tuple, kpi_id: str, f: views.Filters) -> tuple[float | None, str]:
     return views.target_for(_store(db), kpi_id, f)
 
 
 @st.cache_data(show_spinner="Looking for special-cause signals…", max_entries=50)
-def what_changed(db: str, ver: tuple, f: views.Filters) -> pd.DataFrame:
+def what_changed(db: Source, ver: tuple, f: views.Filters) -> pd.DataFrame:
     return views.what_changed(_store(db), f)
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
-def freshness(db: str, ver: tuple) -> pd.DataFrame:
+def freshness(db: Source, ver: tuple) -> pd.DataFrame:
     return views.freshness(_store(db))
 
 
-def latest_event(db: str, ver: tuple) -> Any:
+def latest_event(db: Source, ver: tuple) -> Any:
     """The latest event in any table (None in an empty store)."""
     events = [d for d in freshness(db, ver)["latest event"] if pd.notna(d)]
     return max(events, default=None)
 
 
 @st.cache_data(show_spinner="Scoring every contract level month by month…", max_entries=50)
-def attainment(db: str, ver: tuple, start: dt.date, end: dt.date, vendors: tuple[str, ...]) -> pd.DataFrame:
+def attainment(db: Source, ver: tuple, start: dt.date, end: dt.date, vendors: tuple[str, ...]) -> pd.DataFrame:
     return sla.attainment(_store(db), start, end, vendors_=list(vendors) or None, settings=load_settings())
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
-def dimension_values(db: str, ver: tuple, table: str, column: str) -> list[str]:
+def dimension_values(db: Source, ver: tuple, table: str, column: str) -> list[str]:
     return metrics.dimension_values(_store(db), table, column)
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
-def distribution(db: str, ver: tuple, f: views.Filters) -> pd.DataFrame:
+def distribution(db: Source, ver: tuple, f: views.Filters) -> pd.DataFrame:
     return views.distribution(_store(db), f)
 
 
 @st.cache_data(show_spinner=False, max_entries=100)
-def counts_by(db: str, ver: tuple, table: str, column: str, f: views.Filters, time_col: str,
+def counts_by(db: Source, ver: tuple, table: str, column: str, f: views.Filters, time_col: str,
               condition: str = "true") -> pd.DataFrame:
     return views.counts_by(_store(db), table, column, f, time_col, condition)
 
 
 @st.cache_data(show_spinner="Counting calls by hour…", max_entries=50)
-def calls_by_hour(db: str, ver: tuple, f: views.Filters, answer: float, short: float) -> pd.DataFrame:
+def calls_by_hour(db: Source, ver: tuple, f: views.Filters, answer: float, short: float) -> pd.DataFrame:
     return views.calls_by_hour(_store(db), f, answer, short)
 
 
 @st.cache_data(show_spinner="Reading the records…", max_entries=50)
-def raw_rows(db: str, ver: tuple, table: str, f: views.Filters, time_col: str) -> tuple[pd.DataFrame, int]:
+def raw_rows(db: Source, ver: tuple, table: str, f: views.Filters, time_col: str) -> tuple[pd.DataFrame, int]:
     return views.raw_rows(_store(db), table, f, time_col)
 
 
-def all_raw_rows(db: str, table: str, f: views.Filters, time_col: str, limit: int) -> pd.DataFrame:
+def all_raw_rows(db: Source, table: str, f: views.Filters, time_col: str, limit: int) -> pd.DataFrame:
     """Every filtered row, up to `limit`, for a download made on click (not cached: it can be large)."""
     return views.raw_rows(_store(db), table, f, time_col, limit)[0]
 
 
 @st.cache_data(show_spinner="Scoring the contract levels…", max_entries=50)
-def scorecard(db: str, ver: tuple, vendor: str, period: str, grain: str) -> sla.Scorecard:
+def scorecard(db: Source, ver: tuple, vendor: str, period: str, grain: str) -> sla.Scorecard:
     return sla.scorecard(_store(db), vendor, period, grain=grain, settings=load_settings())
 
 
 @st.cache_data(show_spinner="Reconciling reported figures…", max_entries=50)
-def reconcile(db: str, ver: tuple, vendor: str | None) -> pd.DataFrame:
+def reconcile(db: Source, ver: tuple, vendor: str | None) -> pd.DataFrame:
     return sla.reconcile(_store(db), vendor)
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
-def vendors(db: str, ver: tuple) -> list[str]:
+def vendors(db: Source, ver: tuple) -> list[str]:
     return sla.vendors(_store(db))
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
-def load_history(db: str, ver: tuple) -> pd.DataFrame:
+def load_history(db: Source, ver: tuple) -> pd.DataFrame:
     return _store(db).query(
         "SELECT load_id AS \"Load\", file_name AS \"File\", table_name AS \"Table\", mapping_name AS \"Mapping\", "
         "rows_read AS \"Rows read\", rows_loaded AS \"Loaded\", rows_rejected AS \"Rejected\", "
@@ -176,7 +235,7 @@ def load_history(db: str, ver: tuple) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
-def rejected_rows(db: str, ver: tuple) -> pd.DataFrame:
+def rejected_rows(db: Source, ver: tuple) -> pd.DataFrame:
     return _store(db).query(
         "SELECT load_id AS \"Load\", file_name AS \"File\", line AS \"Line\", column_name AS \"Column\", "
         "kind AS \"Kind\", reason AS \"Reason\", raw_values AS \"Raw values (SSNs masked)\" "
@@ -184,12 +243,12 @@ def rejected_rows(db: str, ver: tuple) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
-def row_counts(db: str, ver: tuple) -> dict[str, int]:
+def row_counts(db: Source, ver: tuple) -> dict[str, int]:
     return _store(db).table_counts()
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
-def review_pack(db: str, ver: tuple, vendor: str, period: str, grain: str) -> dict[str, bytes]:
+def review_pack(db: Source, ver: tuple, vendor: str, period: str, grain: str) -> dict[str, bytes]:
     """The pack's files by format, with the numbers of the scorecard on screen (made on request)."""
     from opsdash import report
 

@@ -23,7 +23,7 @@ GRAIN_WORDS = ("day", "week", "month", "quarter")
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
-def _bounds(db: str, ver: tuple) -> tuple[dt.date, dt.date] | None:
+def _bounds(db: data.Source, ver: tuple) -> tuple[dt.date, dt.date] | None:
     store = data._store(db)
     firsts, lasts = [], []
     for table, cols in catalog.EVENT_TIMES.items():
@@ -37,7 +37,7 @@ def _bounds(db: str, ver: tuple) -> tuple[dt.date, dt.date] | None:
 
 def sidebar(store: Store) -> Filters:
     """Draw the shared filters (once per run, from app.py) and return them."""
-    db, ver = data.path(), data.version()
+    db, ver = data.source(), data.version()
     bounds = _bounds(db, ver)
     st.session_state["_bounds"] = bounds
     with st.sidebar:
@@ -82,7 +82,7 @@ def current() -> Filters:
     return st.session_state.get("_filters", Filters())
 
 
-def _values(db: str, ver: tuple, table: str, column: str) -> list[str]:
+def _values(db: data.Source, ver: tuple, table: str, column: str) -> list[str]:
     values: set[str] = set()
     for t, dims in catalog.DIMENSIONS.items():
         if column in dims:
@@ -96,7 +96,7 @@ PAGE_KEYS = ("payer", "claim_type", "process", "error_category", "queue")
 
 def page_dims(f: Filters, table: str, columns: Sequence[str], labels: dict[str, str] | None = None) -> Filters:
     """A page's own dimension filters, in the sidebar under the shared ones."""
-    db, ver = data.path(), data.version()
+    db, ver = data.source(), data.version()
     picked: dict[str, list[str]] = {}
     with st.sidebar:
         for col in columns:

@@ -11,7 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from opsdash import catalog, downloads
+from opsdash import audit, catalog, downloads
+from opsdash.ui import auth, boot
 from opsdash.views import Filters, Tile
 
 VARIATION_ICONS = {"improvement": ":material/trending_up:", "concern": ":material/warning:",
@@ -84,20 +85,38 @@ READY_ROWS = 20_000
 
 def download_buttons(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str, f: Filters | dict[str, Any],
                      title: str, key: str, xlsx: bool = False) -> None:
-    """CSV (and Excel) of the frame; `df` may be a function giving the frame (then made only when clicked)."""
-    filters = f.as_dict() if isinstance(f, Filters) else f
+    """CSV (and Excel) of the frame; `df` may be a function giving the frame (then made only when clicked).
+    Every download is recorded in the audit trail: who, page, file, filters, rows (never the rows)."""
+    from opsdash.ui import data
 
-    def frame() -> pd.DataFrame:
-        return df() if callable(df) else df
+    filters = f.as_dict() if isinstance(f, Filters) else f
+    who, page = auth.grant(), st.session_state.get(boot.PAGE, "")  # taken now: files made later run elsewhere
+    csv_name, xlsx_name = downloads.file_name(name, filters, "csv"), downloads.file_name(name, filters, "xlsx")
+
+    def event(file: str, rows: int) -> audit.Event:
+        return audit.Event(user_name=who.user, role=who.role, action="download", page=page, what=file,
+                           filters=filters, row_count=rows)
+
+    def made(file: str, render: Callable[[pd.DataFrame], bytes]) -> Callable[[], bytes]:
+        def make() -> bytes:
+            frame = df() if callable(df) else df
+            data.record(event(file, len(frame)))
+            return render(frame)
+        return make
 
     ready = not callable(df) and len(df) <= READY_ROWS
-    csv_data = downloads.csv_bytes(df, filters, title) if ready else (lambda: downloads.csv_bytes(frame(), filters, title))
+    if ready:
+        assert isinstance(df, pd.DataFrame)
+        csv_data: bytes | Callable[[], bytes] = downloads.csv_bytes(df, filters, title)
+        on_click: Any = lambda: data.record(event(csv_name, len(df)))  # noqa: E731
+    else:
+        csv_data, on_click = made(csv_name, lambda frame: downloads.csv_bytes(frame, filters, title)), "ignore"
     cols = st.columns(2 if xlsx else 1)
-    cols[0].download_button("Download CSV", csv_data, file_name=downloads.file_name(name, filters, "csv"),
-                            mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore")
+    cols[0].download_button("Download CSV", csv_data, file_name=csv_name, mime="text/csv", key=f"{key}_csv",
+                            icon=":material/download:", on_click=on_click)
     if xlsx:
-        cols[1].download_button("Download Excel", lambda: downloads.xlsx_bytes(frame(), filters, title),
-                                file_name=downloads.file_name(name, filters, "xlsx"), key=f"{key}_xlsx",
+        cols[1].download_button("Download Excel", made(xlsx_name, lambda frame: downloads.xlsx_bytes(frame, filters, title)),
+                                file_name=xlsx_name, key=f"{key}_xlsx",
                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                 icon=":material/table:", on_click="ignore")
 
@@ -114,10 +133,11 @@ def chart(fig: go.Figure, df: pd.DataFrame, name: str, f: Filters, key: str,
 
 
 def table(df: pd.DataFrame, name: str, f: Filters | dict[str, Any], title: str, key: str, xlsx: bool = True,
-          full: Callable[[], pd.DataFrame] | None = None, **kw: Any) -> None:
+          full: Callable[[], pd.DataFrame] | None = None, downloadable: bool = True, **kw: Any) -> None:
     """A table with CSV and Excel downloads of exactly its rows (or of `full()`, when the table shows a part)."""
     st.dataframe(df, hide_index=True, width="stretch", key=key, **kw)
-    download_buttons(full or df, name, f, title, key, xlsx=xlsx)
+    if downloadable:
+        download_buttons(full or df, name, f, title, key, xlsx=xlsx)
 
 
 def kpi_table(df: pd.DataFrame, kpi: catalog.Kpi) -> pd.DataFrame:
@@ -134,7 +154,7 @@ def vendor_trend(kpi_id: str, f: Filters, key: str, title: str | None = None, ta
     from opsdash.ui import data, filters
 
     kpi = catalog.KPIS[kpi_id]
-    db, ver = data.path(), data.version()
+    db, ver = data.source(), data.version()
     with guard(kpi.label):
         df = data.series(db, ver, kpi_id, f, ("vendor",), **thresholds)
         if not df["value"].notna().any():
@@ -155,7 +175,7 @@ def pareto(table: str, column: str, f: Filters, time_col: str, condition: str, t
     from opsdash.ui import data
 
     with guard(what):
-        counts = data.counts_by(data.path(), data.version(), table, column, f, time_col, condition)
+        counts = data.counts_by(data.source(), data.version(), table, column, f, time_col, condition)
         if counts.empty:
             no_data(what, f)
             return

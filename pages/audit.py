@@ -1,0 +1,21 @@
+"""Audit trail (admins): who signed in, downloaded, uploaded or made a review pack; never row data."""
+
+import streamlit as st
+
+from opsdash.ui import auth, data, widgets
+
+st.title("Audit trail")
+st.caption("Every sign-in (and refusal), download, upload and review pack, newest first. Events hold the page, "
+           "file name, filters and row count, never the rows themselves.")
+if not auth.grant().admin:  # the navigation hides this page from others; the check stands on its own
+    st.error("The audit trail is for administrators.")
+    st.stop()
+store = data.require()
+pending = data.pending_events()
+trail = data.audit_trail(data.source(), data.version(), pending)
+if pending:
+    st.info(f"{pending:,} recent event(s) are kept beside the store and join this table at its next write.")
+if trail.empty:
+    st.info("No events recorded yet.")
+else:
+    widgets.table(trail, "audit_trail", {}, "Audit trail", key="au_trail")
