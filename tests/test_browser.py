@@ -8,76 +8,34 @@ In CI (``CI`` set) a missing browser fails the test instead of skipping it.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from opsdash import catalog, downloads, metrics
 from opsdash.views import HEADLINE
+from tests.browser import chromium, require_chromium, served
 from tests.conftest import ROOT
 
-CHROMIUM = Path(os.environ.get("OPSDASH_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 PAGES = {"overview": "", "claims": "claims", "quality": "quality", "sla": "sla", "contact_centre": "contact_centre",
          "scorecard": "scorecard", "data": "data", "loads": "loads", "upload": "upload"}
 VENDOR = "Helix Health Services"
 
-if os.environ.get("CI"):  # CI runs these: a missing Playwright is a failure
-    import playwright.sync_api as playwright
-else:
-    playwright = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(sample_store, tmp_path_factory):
-    if not CHROMIUM.exists():
-        message = f"no chromium at {CHROMIUM}: `apt-get install -y chromium` (make test does it when run as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     db = tmp_path_factory.mktemp("browser") / "sample.duckdb"
     shutil.copy(sample_store.path, db)
-    port = _free_port()
-    env = {**os.environ, "OPSDASH_DB": str(db)}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start: {proc.stdout.read().decode()[-2000:] if proc.stdout else ''}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with served({"OPSDASH_DB": str(db)}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
-                              args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _open(page, url: str) -> None:
