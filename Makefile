@@ -37,7 +37,7 @@ $(OPSDASH_DB): | $(VENV)/.installed-run
 store: $(OPSDASH_DB)
 
 run: $(VENV)/.installed-run $(OPSDASH_DB) chromium
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address localhost
 
 # Debian packages, installed when missing and this runs as root with apt-get: chromium prints review packs as
 # PDF and drives the browser tests; poppler-utils (pdftoppm, pdftotext) lets the tests read those PDFs.

@@ -57,3 +57,36 @@ def test_dashboard_doc_lists_every_page_and_url_parameter():
     assert len(bound) >= 8
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/dashboard.md" in readme
+
+
+def test_security_doc_names_every_role_and_audit_action_and_its_examples_work(tmp_path):
+    from opsdash import access, audit
+
+    text = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    for role in access.ROLES:
+        assert f"| `{role}` |" in text, f"role {role} missing from the table in docs/security.md"
+    for action in audit.ACTIONS:
+        assert f"| `{action}` |" in text, f"audit action {action} missing from docs/security.md"
+    for name in ("OPSDASH_ACCESS", "OPSDASH_UPLOAD_MAX_MB", "--wait", "/oauth2callback", "server_metadata_url"):
+        assert name in text, name
+    blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    secrets, grants = (b.replace("\n   ", "\n") for b in blocks[:2])
+    assert secrets.lstrip().startswith("[auth]")
+    example = tmp_path / "access.toml"
+    example.write_text(grants, encoding="utf-8")
+    loaded = access.load(example)  # the documented example is a valid access file that means what it says
+    jane = loaded.grant_for("jane.doe@hospital.org")
+    assert jane.role == "account_manager" and jane.raw_downloads and len(jane.scope.vendors) == 2
+    assert loaded.grant_for("x@hospital.org", ["opsdash-admins"]).admin
+    assert loaded.grant_for("cfo@hospital.org").scope.everything
+    assert ("access.toml, grant 3: role is 'boss'; expected one of executive, analyst, account_manager, admin"
+            in " ".join(text.split()))
+    bad = tmp_path / "bad" / "access.toml"
+    bad.parent.mkdir()
+    bad.write_text(grants.replace('role = "account_manager"', 'role = "boss"'), encoding="utf-8")
+    try:
+        access.load(bad)
+    except access.AccessError as exc:
+        assert str(exc).endswith("grant 3: role is 'boss'; expected one of executive, analyst, account_manager, admin")
+    else:
+        raise AssertionError("a bad role was accepted")
