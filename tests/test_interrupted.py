@@ -89,3 +89,52 @@ def test_kill_in_the_middle_of_a_bulk_read(prepared, tmp_path):
     proc.wait()
     with Store(db) as s:
         assert snapshot(s) == before
+
+
+def test_killing_the_dashboard_in_the_middle_of_an_upload(prepared, tmp_path):
+    """The app itself is SIGKILLed while its Upload page loads a file inside the transaction; after a restart
+    the store opens and is as it was, the dashboard serves pages, and a re-run loads the file while a page is
+    open."""
+    from tests.browser import chromium, start
+
+    db, before = prepared
+    big = _big_claims(tmp_path / "big.csv", 20_000)
+    mark = tmp_path / "mark"
+    with chromium() as browser:
+        app, url = start({"OPSDASH_DB": str(db), "OPSDASH_FAULT_STAGE": "committing",
+                          "OPSDASH_FAULT_FILE": str(mark)}, cwd=tmp_path)
+        try:
+            page = browser.new_page()
+            page.goto(f"{url}/upload")
+            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(big))
+            page.get_by_text("big.csv").first.wait_for(timeout=30_000)
+            page.get_by_test_id("stBaseButton-primaryFormSubmit").click()  # enabled once the file is up
+            _wait_for(mark, app)  # the load is inside its transaction, past reading and validating
+            app.send_signal(signal.SIGKILL)
+            app.wait()
+            page.close()
+        finally:
+            if app.poll() is None:
+                app.kill()
+                app.wait()
+        assert app.returncode == -signal.SIGKILL
+        with Store(db) as s:
+            assert snapshot(s) == before, "the interrupted upload left something in the store"
+            assert not s.fetchone("SELECT count(*) FROM loads WHERE file_name = 'big.csv'")[0]
+
+        again, url = start({"OPSDASH_DB": str(db)}, cwd=tmp_path)  # restarted: it opens the store, serves pages
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.locator("[data-testid='stMetricValue']").first.wait_for(timeout=60_000)
+            assert page.locator("[data-testid='stException']").count() == 0
+            # With the page open, a load from the CLI waits for the dashboard to let go of the store.
+            rerun = _ingest(db, big, {})
+            out, err = rerun.communicate(timeout=180)
+            assert rerun.returncode == 0, err
+        finally:
+            again.terminate()
+            again.wait(timeout=10)
+    with Store(db, read_only=True) as s:
+        assert s.fetchone("SELECT rows_read, rows_loaded, rows_rejected FROM loads WHERE file_name = 'big.csv'") == (
+            20_000, 20_000 - 1, 1)
