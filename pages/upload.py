@@ -10,7 +10,7 @@ import streamlit as st
 from opsdash import audit
 from opsdash.ingest import uploads
 from opsdash.ingest.errors import FileRefused
-from opsdash.ingest.loader import LoadReport, load_files, loaded_by
+from opsdash.ingest.loader import LoadReport
 from opsdash.ui import auth, boot, data, widgets
 
 boot.in_app()
@@ -56,10 +56,8 @@ if submitted:
             reports = list(refused)
             if accepted:
                 paths = uploads.save(accepted, Path(tmp))
-                line = st.empty()
-                with data.writable() as store, loaded_by(who.user):
-                    reports += load_files(store, paths, mapping=map_path,
-                                          progress=lambda p, msg: line.write(f"{p.name}: {msg}"))
+                st.write(f"Loading {len(paths)} file(s) in a separate process, exactly as `opsdash ingest` does…")
+                reports += data.load_in_worker(paths, map_path, who.user)
             report = pd.DataFrame([r.as_dict() for r in reports])[
                 ["file", "status", "table", "rows_read", "rows_loaded", "rows_rejected", "rows_replaced",
                  "phi_columns_dropped", "message"]]

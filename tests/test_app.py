@@ -155,6 +155,16 @@ def test_upload_loads_files_like_the_cli_and_the_pages_see_them(monkeypatch, tmp
     assert report.loc[0, "status"] == "loaded" and report.loc[0, "rows_loaded"] == 5 and report.loc[0, "rows_rejected"] == 1
     with Store(db, read_only=True) as s:
         assert s.table_counts()["claims"] == 5
+        # Loaded by a worker process that records the dashboard's user, not the server's account.
+        assert s.fetchone("SELECT loaded_by FROM loads")[0] == "local user"
+    from opsdash import audit
+
+    events = [__import__("json").loads(x) for x in audit.spool_path(db).read_text().splitlines()] \
+        if audit.pending(db) else []
+    with Store(db, read_only=True) as s:
+        stored = audit.trail(s)
+    uploads = list(stored.loc[stored["Action"] == "upload", "What"]) + [e["what"] for e in events if e["action"] == "upload"]
+    assert uploads == ["claims.csv: loaded"]
     at.switch_page("pages/loads.py")
     at.run()
     shown = {m.label: m.value for m in at.metric}

@@ -155,3 +155,24 @@ def test_many_threads_share_the_connection(sample_store):
     assert not errors
     everyone = sample_store.fetchone("SELECT count(DISTINCT vendor) FROM claims")[0]
     assert sorted(set(counts)) == [1, everyone] and len(counts) == 40
+
+
+def test_while_handed_over_readers_fail_at_once_and_another_process_writes(tmp_path):
+    from opsdash.store import StoreBusy
+
+    db = tmp_path / "s.duckdb"
+    Store(db).close()
+    pool = ReadPool(db, linger=30)
+    reader = Store.shared(pool)
+    assert reader.fetchone("SELECT count(*) FROM claims")[0] == 0 and pool.is_open
+    with pool.hand_over():
+        assert not pool.is_open, "the connection was kept while another process should write"
+        started = time.monotonic()
+        with pytest.raises(StoreBusy, match="load started from this dashboard"):
+            reader.fetchone("SELECT 1")
+        with pytest.raises(StoreBusy):
+            with pool.writer():
+                pass
+        assert time.monotonic() - started < 1, "a reader waited instead of failing"
+        assert _writer(db).returncode == 0
+    assert reader.fetchone("SELECT count(*) FROM claims")[0] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -68,8 +69,11 @@ def main() -> None:
 @click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="SECONDS",
               help="How long to keep trying while another process holds the store (a dashboard lets go of it "
                    "between page loads).")
+@click.option("--loaded-by", default=None, metavar="NAME",
+              help="Who is recorded as having loaded the files (default: the operating-system user; the "
+                   "dashboard's Upload page passes the signed-in user).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, wait: float,
+def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, wait: float, loaded_by: str | None,
            files: tuple[Path, ...]) -> None:
     """Load export files (CSV, Parquet, xlsx) into the store, one transaction per file.
 
@@ -82,8 +86,11 @@ def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, w
     Example:
         opsdash ingest --mapping iberica.toml exports/iberica/calls_2026-10.csv
     """
+    from opsdash.ingest.loader import loaded_by as recorded_as
+
     store = _open(db, wait=wait)
-    reports = _run_with_progress(store, list(files), table, mapping)
+    with recorded_as(loaded_by) if loaded_by else contextlib.nullcontext():
+        reports = _run_with_progress(store, list(files), table, mapping)
     if fmt == "json":
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
     else:

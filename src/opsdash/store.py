@@ -218,6 +218,7 @@ class ReadPool:
         self._users = 0
         self._writing = False
         self._waiting = 0  # writers waiting: new readers hold back so a writer is never starved
+        self._handed_over = False  # another process of ours is writing (see hand_over)
         self._idle_since = 0.0
         self._closer: threading.Timer | None = None
         atexit.register(self._shutdown)  # never leave a connection to a daemon thread at interpreter exit
@@ -227,6 +228,8 @@ class ReadPool:
         with self._cond:
             while self._writing or self._waiting:
                 self._cond.wait()
+            if self._handed_over:
+                raise StoreBusy(f"the store {self.path} is being written by a load started from this dashboard")
             if self._con is None:
                 self._con = _connect(self.path, True, None)
             self._users += 1
@@ -265,9 +268,34 @@ class ReadPool:
         return self._con is not None
 
     @contextmanager
+    def hand_over(self) -> Iterator[None]:
+        """Let another process (a load this process started) take the file: the connection is closed once the
+        queries running finish, and until the block ends reads fail at once with StoreBusy instead of waiting,
+        so pages say a load is writing (or show what they have cached) rather than hang."""
+        with self._cond:
+            self._waiting += 1
+            try:
+                while self._writing or self._users:
+                    self._cond.wait()
+            finally:
+                self._waiting -= 1
+            self._handed_over = True
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._handed_over = False
+                self._cond.notify_all()
+
+    @contextmanager
     def writer(self, wait: float = 0.0) -> Iterator[Store]:
         """This process's readers wait while the store is open for writing here."""
         with self._cond:
+            if self._handed_over:
+                raise StoreBusy(f"the store {self.path} is being written by a load started from this dashboard")
             self._waiting += 1
             try:
                 while self._writing or self._users:

@@ -9,10 +9,8 @@ by the store's load version, so a finished load changes the key and the next rer
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,12 +103,26 @@ def version() -> tuple[Any, ...]:
     return ver
 
 
-@contextlib.contextmanager
-def writable() -> Iterator[Store]:
-    """The store opened for writing by this process (its readers wait; another process's load is waited for
-    up to a minute). Cached figures refresh through the load version."""
-    with _pool(path()).writer(wait=60) as s:
-        yield s
+def load_in_worker(files: list[Path], mapping: Path | None, user: str) -> list[Any]:
+    """Load files exactly as `opsdash ingest` does, in a separate process: parsing never holds this process
+    (other sessions go on), the contract's rules and PHI dropping are the CLI's own, and the worker dies with
+    the dashboard, so a killed dashboard leaves no half-load behind. Other sessions meanwhile show what they
+    have cached, or say a load is writing."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from opsdash.ingest.loader import LoadReport
+
+    args = [sys.executable, "-m", "opsdash.ingest.worker", str(os.getpid()), "--db", path(), "--format", "json",
+            "--wait", "60", "--loaded-by", user, *(["--mapping", str(mapping)] if mapping else []), *map(str, files)]
+    with _pool(path()).hand_over():
+        done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise StoreError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else
+                         f"the load stopped (exit {done.returncode})")
+    return [LoadReport(**r) for r in json.loads(done.stdout)]
 
 
 _flushing = threading.Lock()
