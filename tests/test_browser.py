@@ -8,11 +8,16 @@ In CI (``CI`` set) a missing browser fails the test instead of skipping it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
+import time
+from urllib.parse import quote
 
 import pytest
 
-from opsdash import catalog, downloads, metrics
+from opsdash import audit, catalog, downloads, metrics
+from opsdash.ingest.loader import load_file
+from opsdash.store import Store, StoreError
 from opsdash.views import HEADLINE
 from tests.browser import chromium, require_chromium, served
 from tests.conftest import ROOT
@@ -24,11 +29,16 @@ VENDOR = "Helix Health Services"
 
 
 @pytest.fixture(scope="module")
-def server(sample_store, tmp_path_factory):
-    require_chromium()
+def server_db(sample_store, tmp_path_factory):
     db = tmp_path_factory.mktemp("browser") / "sample.duckdb"
     shutil.copy(sample_store.path, db)
-    with served({"OPSDASH_DB": str(db)}) as url:
+    return db
+
+
+@pytest.fixture(scope="module")
+def server(server_db):
+    require_chromium()
+    with served({"OPSDASH_DB": str(server_db)}) as url:
         yield url
 
 
@@ -126,7 +136,7 @@ def test_vendor_filter_becomes_a_link_that_reopens_the_same_view(server, browser
     fresh.context.close()
 
 
-def test_download_a_csv_of_the_table_shown(server, browser, sample_store):
+def test_download_a_csv_of_the_table_shown(server, server_db, browser, sample_store):
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
     page.set_viewport_size({"width": 1400, "height": 1000})
@@ -146,6 +156,51 @@ def test_download_a_csv_of_the_table_shown(server, browser, sample_store):
     assert len(got) == len(sample_store.reports)
     assert set(got["File"]) == {r.file for r in sample_store.reports}
     context.close()
+    # The download is in the audit trail: who, page, file, rows (kept beside the store or already in it).
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        spool = audit.spool_path(server_db)
+        events = [json.loads(x) for x in spool.read_text().splitlines()] if spool.exists() else []
+        try:
+            with Store(server_db, read_only=True) as s:
+                stored = audit.trail(s).rename(columns={"User": "user_name", "Action": "action", "Page": "page",
+                                                        "What": "what", "Rows": "row_count"}).to_dict("records")
+        except StoreError:
+            stored = []  # the app holds the file this instant
+        found = [e for e in events + stored if e["action"] == "download" and e["what"] == "loads.csv"]
+        if found:
+            break
+        time.sleep(0.5)
+    assert found and found[0]["user_name"] == "local user" and found[0]["page"] == "Loads and rejects"
+    assert found[0]["row_count"] == len(sample_store.reports)
+
+
+HOSTILE = ("<script>window.__pwned = 1</script>", "<img src=x onerror=\"window.__pwned = 1\">",
+           "[click](javascript:window.__pwned=1)")
+
+
+def test_script_in_the_data_is_shown_as_text_never_run(browser, tmp_path):
+    """Vendor, payer and facility names carrying script are text on every page, in tables, charts and captions."""
+    from tests.helpers import csv_text, row
+
+    db = tmp_path / "hostile.duckdb"
+    rows = [row("claims", claim_id=f"X{i}", vendor=HOSTILE[i % 3], payer=HOSTILE[(i + 1) % 3],
+                facility=HOSTILE[(i + 2) % 3]) for i in range(30)]
+    (tmp_path / "claims.csv").write_text(csv_text(rows), encoding="utf-8")
+    with Store(db) as s:
+        assert load_file(s, tmp_path / "claims.csv").rows_loaded == 30
+    with served({"OPSDASH_DB": str(db)}) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for path in ("", "claims", "sla", "scorecard", f"scorecard?sc_vendor={quote(HOSTILE[0])}", "data",
+                     f"?vendor={quote(HOSTILE[1])}"):
+            _open(page, f"{url}/{path}")
+            assert page.evaluate("() => window.__pwned") is None, path
+            assert page.locator("[data-testid='stException']").count() == 0, path
+            if path.startswith("scorecard?"):  # the vendor's name is in the heading, as text
+                assert f"{HOSTILE[0]}, 2026-" in page.locator("[data-testid='stMain']").inner_text()
+        _open(page, f"{url}/data")
+        assert page.evaluate("() => window.__pwned") is None
+        page.close()
 
 
 def test_the_scorecard_makes_the_review_pack_to_download(server, browser, sample_store):
