@@ -1,5 +1,7 @@
 """opsdash dashboard entry point: page config, sign-in, the shared filters and navigation."""
 
+import time
+
 import streamlit as st
 
 from opsdash.dashboard import PAGES
@@ -19,7 +21,9 @@ if store is not None:
     filters.sidebar(store)
 st.session_state[boot.IN_APP] = True  # pages check it (see ui/boot.py)
 st.session_state[boot.PAGE] = page.title
+started = time.perf_counter()
 try:
     page.run()
 finally:
     st.session_state[boot.IN_APP] = False
+    boot.log_run(page.title, time.perf_counter() - started)  # only when OPSDASH_RUN_LOG names a file

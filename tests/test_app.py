@@ -205,3 +205,20 @@ def test_while_a_load_writes_the_pages_say_to_wait_and_recover_after(monkeypatch
     at.button(key="retry_store").click().run()  # the load has finished: the page comes back
     assert not at.exception and not any("A load is writing" in w.value for w in at.warning)
     assert at.title[0].value == "Claims"
+
+
+def test_a_load_that_starts_after_a_page_was_seen_makes_sections_wait_not_fail(monkeypatch, sample_store, tmp_path):
+    """Once a page has been seen, a load holding the store leaves cached figures on screen and sections that
+    need new ones say a load is writing (no error boxes)."""
+    import shutil
+
+    from opsdash.ui import data
+
+    db = tmp_path / "store.duckdb"
+    shutil.copy(sample_store.path, db)
+    assert _app(monkeypatch, db).metric  # seen once: the store's version is known
+    data._pool(str(db)).close()
+    with held(db):
+        at = _app(monkeypatch, db, params={"grain": "quarter", "vendor": ["Meridian Revenue Partners"]})
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert any("A load is writing to the store right now" in i.value for i in at.info)

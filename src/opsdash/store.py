@@ -210,9 +210,14 @@ class ReadPool:
     only while someone reads: ``opsdash ingest`` in another process gets in between bursts (it waits for the
     lock). Thread-safe; ``writer()`` takes the file for writing inside this process (uploads, audit records)."""
 
-    def __init__(self, path: Path, linger: float = 1.0) -> None:
+    def __init__(self, path: Path, linger: float = 0.5, wait: float = 3.0, busy_for: float = 5.0) -> None:
         self.path = path
         self.linger = linger
+        # When another process writes: a read waits up to `wait` seconds for it (a small load is over by
+        # then), and once that wait has failed, reads in the next `busy_for` seconds fail at once, so a page
+        # with many sections says so quickly rather than waiting in every one.
+        self.wait, self.busy_for = wait, busy_for
+        self._busy_until = 0.0
         self._cond = threading.Condition()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._users = 0
@@ -231,7 +236,12 @@ class ReadPool:
             if self._handed_over:
                 raise StoreBusy(f"the store {self.path} is being written by a load started from this dashboard")
             if self._con is None:
-                self._con = _connect(self.path, True, None)
+                busy = time.monotonic() < self._busy_until
+                try:
+                    self._con = _connect(self.path, True, None, wait=0.0 if busy else self.wait)
+                except StoreBusy:
+                    self._busy_until = time.monotonic() + self.busy_for
+                    raise
             self._users += 1
             con = self._con
         try:

@@ -45,7 +45,9 @@ def identity() -> tuple[str | None, list[str], Any]:
     groups = st.user.get(claim) or []
     if isinstance(groups, str):
         groups = [groups]
-    return st.user.get("email"), [str(g) for g in groups], st.user
+    # Entra ID puts the sign-in name in preferred_username when the token carries no email claim.
+    email = st.user.get("email") or st.user.get("preferred_username")
+    return (str(email) if email else None), [str(g) for g in groups], st.user
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

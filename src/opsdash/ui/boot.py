@@ -24,3 +24,14 @@ def in_app() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def log_run(page: str, seconds: float) -> None:
+    """For the load test: append the page's server-side run time to $OPSDASH_RUN_LOG (unset: nothing)."""
+    import json
+    import os
+
+    target = os.environ.get("OPSDASH_RUN_LOG")
+    if target:
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"page": page, "seconds": round(seconds, 4)}) + "\n")

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from opsdash import audit, catalog, downloads
+from opsdash.store import StoreBusy
 from opsdash.ui import auth, boot
 from opsdash.views import Filters, Tile
 
@@ -26,11 +27,18 @@ ASSURANCE_WORDS = {"consistently_pass": "will consistently meet the target",
                    "hit_and_miss": "will hit and miss the target"}
 
 
+BUSY = ("A load is writing to the store right now, so {what} cannot be read; it comes back when the load "
+        "finishes, usually within a minute.")
+
+
 @contextlib.contextmanager
 def guard(what: str) -> Iterator[None]:
-    """Show a failure as a message naming what could not be shown; the rest of the page still renders."""
+    """Show a failure as a message naming what could not be shown; the rest of the page still renders. A load
+    holding the store is not a failure: the section says so (a rerun, or any filter change, tries again)."""
     try:
         yield
+    except StoreBusy:
+        st.info(BUSY.format(what=what), icon=":material/hourglass_top:")
     except Exception as exc:  # noqa: BLE001 - a page must never show a traceback
         st.error(f"Could not show {what}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
 
