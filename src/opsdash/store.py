@@ -167,6 +167,9 @@ def _connect(path: Path, read_only: bool, memory_limit: str | None, wait: float 
         try:
             con = duckdb.connect(str(path), read_only=read_only)
             break
+        except duckdb.ConnectionException as exc:  # this process has it open in the other mode
+            raise StoreBusy(f"cannot open the store {path} for {'reading' if read_only else 'writing'}: this "
+                            f"process has it open in the other mode ({str(exc).splitlines()[0][:120]})") from exc
         except duckdb.IOException as exc:
             first = str(exc).splitlines()[0][:160]
             if "lock" not in first.lower():

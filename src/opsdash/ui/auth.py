@@ -8,6 +8,7 @@ gets nothing. Without ``[auth]`` the app runs in single-user local mode, said on
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from opsdash.access import Grant
 
 GRANT = "_grant"
 SIGNED_IN = "_signed_in_recorded"
+_SEEN: set[tuple[str, Any]] = set()  # sign-ins recorded by this process
+_SEEN_LOCK = threading.Lock()
 
 
 def configured() -> bool:
@@ -82,7 +85,7 @@ def sign_in() -> Grant:
         st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login, key="auth_login")
         st.stop()
     try:
-        email, groups, _ = identity()
+        email, groups, user = identity()
         grant = _access().grant_for(email, groups)
     except access.AccessError as exc:
         st.error(f"The access file cannot be read, so no data is shown: {exc}")
@@ -99,10 +102,23 @@ def sign_in() -> Grant:
         st.button("Sign out", on_click=st.logout, key="auth_logout_denied")
         st.stop()
     if st.session_state.get(SIGNED_IN) != grant.user:
-        _record(grant, "sign_in", what=f"scope: {grant.scope}")
+        # One event per sign-in, not per browser tab or reload: the ID token's issue time tells them apart.
+        login = (grant.user, (user.get("iat") if user is not None else None) or _session_id())
+        with _SEEN_LOCK:
+            first = login not in _SEEN
+            _SEEN.add(login)
+        if first:
+            _record(grant, "sign_in", what=f"scope: {grant.scope}")
         st.session_state[SIGNED_IN] = grant.user
     st.session_state[GRANT] = grant
     return grant
+
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else ""
 
 
 def grant() -> Grant:
