@@ -37,6 +37,7 @@ ROOT = HERE.parent
 CHROMIUM = os.environ.get("OPSDASH_CHROMIUM", "/usr/bin/chromium")
 VENDORS = ("ClearView Diagnostics Reading", "Helix Health Services", "Ibérica Salud Contact Services",
            "Meridian Revenue Partners")
+SHOTS = HERE / "_work" / "concurrency"  # screenshots of sessions that failed
 PAGES = ("", "claims", "quality", "sla", "contact_centre", "scorecard", "data")
 GRAINS = ("week", "month", "quarter")
 
@@ -109,7 +110,8 @@ async def session(browser, url: str, who: tuple[str, str, str | None], start_aft
         await page.get_by_role("button", name="Authorize").click()
         await page.wait_for_url(f"{url}/**")
     except Exception as exc:  # noqa: BLE001 - counted and reported, the other sessions go on
-        failures.append(f"{sub} sign-in: {str(exc).splitlines()[0]}")
+        failures.append(f"{sub} sign-in: {str(exc).splitlines()[0]} (at {page.url}; see failed-{sub}.png)")
+        await page.screenshot(path=str(SHOTS / f"failed-{sub}.png"))
         await context.close()
         return
     try:
