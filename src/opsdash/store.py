@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,6 +208,9 @@ class _Owned:
         self.con.close()
 
 
+WRITING, HANDED_OVER = "writing here", "handed over"
+
+
 class ReadPool:
     """A read-only connection lent to queries and closed once idle for `linger` seconds, so the file is locked
     only while someone reads: ``opsdash ingest`` in another process gets in between bursts (it waits for the
@@ -224,20 +227,22 @@ class ReadPool:
         self._cond = threading.Condition()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._users = 0
-        self._writing = False
-        self._waiting = 0  # writers waiting: new readers hold back so a writer is never starved
-        self._handed_over = False  # another process of ours is writing (see hand_over)
+        self._exclusive: str | None = None  # WRITING (readers wait) or HANDED_OVER (readers fail at once)
+        self._waiting = 0  # takers of the file waiting: new readers hold back so one is never starved
         self._idle_since = 0.0
         self._closer: threading.Timer | None = None
         atexit.register(self._shutdown)  # never leave a connection to a daemon thread at interpreter exit
 
+    def _busy(self) -> StoreBusy:
+        return StoreBusy(f"the store {self.path} is being written by a load started from this dashboard")
+
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._cond:
-            while self._writing or self._waiting:
+            while self._exclusive == WRITING or self._waiting:
                 self._cond.wait()
-            if self._handed_over:
-                raise StoreBusy(f"the store {self.path} is being written by a load started from this dashboard")
+            if self._exclusive == HANDED_OVER:
+                raise self._busy()
             if self._con is None:
                 busy = time.monotonic() < self._busy_until
                 try:
@@ -269,10 +274,14 @@ class ReadPool:
             self._closer = None
             if self._users or self._con is None:
                 return
-            idle = time.monotonic() - self._idle_since
-            if idle < self.linger:
+            if time.monotonic() - self._idle_since < self.linger:
                 self._schedule_close()
                 return
+            self._drop()
+
+    def _drop(self) -> None:
+        """Close the connection (the caller holds the lock and no query runs)."""
+        if self._con is not None:
             self._con.close()
             self._con = None
 
@@ -281,66 +290,51 @@ class ReadPool:
         return self._con is not None
 
     @contextmanager
-    def hand_over(self) -> Iterator[None]:
-        """Let another process (a load this process started) take the file: the connection is closed once the
-        queries running finish, and until the block ends reads fail at once with StoreBusy instead of waiting,
-        so pages say a load is writing (or show what they have cached) rather than hang."""
+    def _taken(self, how: str) -> Iterator[None]:
+        """The file for this process's writer (WRITING) or another process (HANDED_OVER): wait for the queries
+        running to finish, close the connection, and keep readers off until the block ends."""
         with self._cond:
             self._waiting += 1
             try:
-                while self._writing or self._users:
+                while self._exclusive or self._users:
                     self._cond.wait()
             finally:
                 self._waiting -= 1
-            self._handed_over = True
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+            self._exclusive = how
+            self._drop()
         try:
             yield
         finally:
             with self._cond:
-                self._handed_over = False
+                self._exclusive = None
                 self._cond.notify_all()
+
+    def hand_over(self) -> AbstractContextManager[None]:
+        """Let another process (a load this process started) take the file. Until the block ends reads fail at
+        once with StoreBusy instead of waiting, so pages say a load is writing (or show what they have cached)
+        rather than hang."""
+        return self._taken(HANDED_OVER)
 
     @contextmanager
     def writer(self, wait: float = 0.0) -> Iterator[Store]:
-        """This process's readers wait while the store is open for writing here."""
+        """The store opened for writing in this process; its readers wait meanwhile."""
         with self._cond:
-            if self._handed_over:
-                raise StoreBusy(f"the store {self.path} is being written by a load started from this dashboard")
-            self._waiting += 1
-            try:
-                while self._writing or self._users:
-                    self._cond.wait()
-            finally:
-                self._waiting -= 1
-            self._writing = True
-            if self._con is not None:
-                self._con.close()
-                self._con = None
-        try:
-            with Store(self.path, wait=wait) as s:
-                yield s
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
+            if self._exclusive == HANDED_OVER:
+                raise self._busy()
+        with self._taken(WRITING), Store(self.path, wait=wait) as s:
+            yield s
 
     def _shutdown(self) -> None:
         with self._cond:
             if self._closer is not None:
                 self._closer.cancel()
                 self._closer = None
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+            self._drop()
 
     def close(self) -> None:
         with self._cond:
-            if self._con is not None and not self._users:
-                self._con.close()
-                self._con = None
+            if not self._users:
+                self._drop()
 
 
 class Store:
