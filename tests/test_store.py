@@ -176,3 +176,16 @@ def test_while_handed_over_readers_fail_at_once_and_another_process_writes(tmp_p
         assert time.monotonic() - started < 1, "a reader waited instead of failing"
         assert _writer(db).returncode == 0
     assert reader.fetchone("SELECT count(*) FROM claims")[0] == 0
+
+
+def test_a_table_written_after_a_scoped_read_is_scoped_too(tmp_path):
+    """Scoped readers keep the table list of their connection; a write in between must not leave a new table
+    unshadowed."""
+    db = tmp_path / "s.duckdb"
+    Store(db).close()
+    pool = ReadPool(db, linger=30)
+    helix = Store.shared(pool, Scope.of([HELIX]))
+    assert helix.fetchone("SELECT count(*) FROM claims")[0] == 0  # the table list is now kept
+    with pool.writer() as w, w.transaction() as tx:
+        tx.execute("CREATE TABLE extra AS SELECT * FROM (VALUES ('Helix Health Services'), ('Other')) v(vendor)")
+    assert [r[0] for r in helix.fetchall("SELECT vendor FROM extra")] == [HELIX]

@@ -198,6 +198,7 @@ class _Owned:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+        self.catalog: Catalog | None = None  # for scoped readers; tables do not change under a reader
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -226,6 +227,7 @@ class ReadPool:
         self._busy_until = 0.0
         self._cond = threading.Condition()
         self._con: duckdb.DuckDBPyConnection | None = None
+        self.catalog: Catalog | None = None  # of the open connection, for scoped readers
         self._users = 0
         self._exclusive: str | None = None  # WRITING (readers wait) or HANDED_OVER (readers fail at once)
         self._waiting = 0  # takers of the file waiting: new readers hold back so one is never starved
@@ -284,6 +286,7 @@ class ReadPool:
         if self._con is not None:
             self._con.close()
             self._con = None
+            self.catalog = None  # a write may come before the next connection
 
     @property
     def is_open(self) -> bool:
@@ -375,7 +378,9 @@ class Store:
     def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._src.cursor() as cur:
             if not self.scope.everything:
-                _shadow(cur, self.scope)
+                if self._src.catalog is None:
+                    self._src.catalog = _catalog(cur)
+                _shadow(cur, self.scope, self._src.catalog)
             yield cur
 
     # -- schema -----------------------------------------------------------------------------
@@ -457,16 +462,25 @@ def _check_timezone(tx: Tx, tz: str) -> None:
         raise StoreError(f"unknown time zone {tz!r}: expected an IANA name such as UTC or America/Chicago")
 
 
-def _shadow(cur: duckdb.DuckDBPyConnection, scope: Scope) -> None:
-    """Hide every row outside `scope` from this cursor: a temporary view with each table's name comes first in
-    name resolution (``main.claims`` too), so the engine's SQL runs unchanged on the scope's rows only. A table
-    without a vendor column shows no rows; only a catalogue-qualified name could reach past, and no opsdash SQL
-    uses one."""
+#: The store's catalogue name and its tables, each with whether it has a vendor column.
+Catalog = tuple[str, list[tuple[str, bool]]]
+
+
+def _catalog(cur: duckdb.DuckDBPyConnection) -> Catalog:
     db = cur.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
     tables = cur.execute(
         "SELECT t.table_name, list_contains(list(c.column_name), 'vendor') FROM duckdb_tables() t "
         "JOIN duckdb_columns() c USING (database_name, schema_name, table_name) "
         "WHERE t.database_name = current_database() AND t.schema_name = 'main' GROUP BY ALL").fetchall()
+    return db, tables
+
+
+def _shadow(cur: duckdb.DuckDBPyConnection, scope: Scope, catalog: Catalog) -> None:
+    """Hide every row outside `scope` from this cursor: a temporary view with each table's name comes first in
+    name resolution (``main.claims`` too), so the engine's SQL runs unchanged on the scope's rows only. A table
+    without a vendor column shows no rows; only a catalogue-qualified name could reach past, and no opsdash SQL
+    uses one."""
+    db, tables = catalog
     vendors = "[" + ", ".join(quote_literal(v) for v in scope.vendors or ()) + "]"
     for name, has_vendor in tables:
         src = f"{quote_ident(db)}.main.{quote_ident(name)}"
