@@ -299,14 +299,22 @@ def test_only_admins_have_the_upload_loads_and_audit_pages(monkeypatch, store_co
         assert at.title[0].value == title, page
 
 
+def _raw_downloads(at: AppTest) -> list[str]:
+    """The Data page's raw-record download buttons (the glossary's are not raw records)."""
+    return [b.proto.id for b in at.get("download_button") if "dt_raw" in b.proto.id]
+
+
 def test_raw_record_downloads_follow_the_role(monkeypatch, store_copy, access_file):
     am = _signed_in(monkeypatch, store_copy, "am@hospital.org", page="data")
     assert any("does not include raw-record downloads" in c.value for c in am.caption)
+    assert not _raw_downloads(am) and am.dataframe  # the records are shown, not offered as files
     analyst = _signed_in(monkeypatch, store_copy, "analyst@hospital.org", page="data")
     assert not any("does not include raw-record downloads" in c.value for c in analyst.caption)
+    assert len(_raw_downloads(analyst)) == 2  # CSV and Excel
     # An account manager granted raw downloads in the file gets them.
     team = _signed_in(monkeypatch, store_copy, "m@hospital.org", ["meridian-team"], page="data")
     assert not any("does not include raw-record downloads" in c.value for c in team.caption)
+    assert len(_raw_downloads(team)) == 2
 
 
 def test_sign_ins_are_audited_and_admins_read_the_trail(monkeypatch, store_copy, access_file):

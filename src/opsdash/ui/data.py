@@ -135,8 +135,8 @@ def record(event: audit.Event) -> None:
     if not p.exists() or not _flushing.acquire(blocking=False):
         return
     try:
-        with _pool(str(p)).writer() as s:  # opening for writing moves the spool into the audit table
-            del s
+        with _pool(str(p)).writer():  # opening for writing moves the spool into the audit table
+            pass
     except StoreError:
         pass  # another process holds the store; its next writer (or ours) moves the events
     finally:
