@@ -7,9 +7,7 @@ from opsdash.ui import auth, data, widgets
 st.title("Audit trail")
 st.caption("Every sign-in (and refusal), download, upload and review pack, newest first. Events hold the page, "
            "file name, filters and row count, never the rows themselves.")
-if not auth.grant().admin:  # the navigation hides this page from others; the check stands on its own
-    st.error("The audit trail is for administrators.")
-    st.stop()
+auth.require_admin("Audit records")
 store = data.require()
 pending = data.pending_events()
 trail = data.audit_trail(data.source(), data.version(), pending)

@@ -15,10 +15,7 @@ from opsdash.ui import auth, boot, data, widgets
 
 boot.in_app()
 st.title("Upload")
-who = auth.grant()
-if not who.admin:  # the navigation hides this page from others; the check stands on its own
-    st.error("Uploads are for administrators.")
-    st.stop()
+who = auth.require_admin("Uploads")
 st.caption("CSV, Parquet or Excel exports of claims, audits, work items, calls, service levels or reported KPIs. "
            "Each file is checked against the data contract and loaded in its own transaction: bad rows are kept "
            "as rejects with their line and reason, patient-identifier columns are dropped, a file already loaded "

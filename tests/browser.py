@@ -85,3 +85,9 @@ def chromium() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+def settled(page: Any) -> None:
+    """Wait until Streamlit has finished running the page (its running indicator is gone)."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(500)

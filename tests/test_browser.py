@@ -19,7 +19,7 @@ from opsdash import audit, catalog, downloads, metrics
 from opsdash.ingest.loader import load_file
 from opsdash.store import Store, StoreError
 from opsdash.views import HEADLINE
-from tests.browser import chromium, require_chromium, served
+from tests.browser import chromium, require_chromium, served, settled
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -51,9 +51,7 @@ def browser(server):
 def _open(page, url: str) -> None:
     page.goto(url)
     page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
-    # Streamlit shows a running indicator while the script runs; wait until the page has settled.
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(500)
+    settled(page)
 
 
 def _tiles(page) -> dict[str, str]:

@@ -4,15 +4,18 @@ manager and as an executive. Each sees what the access file grants, and nothing 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from opsdash import audit
 from opsdash.store import Store
-from tests.browser import chromium, free_port, require_chromium, served
+from tests.browser import chromium, free_port, require_chromium, served, settled
 
 HELIX = "Helix Health Services"
 OTHERS = ("Meridian Revenue Partners", "ClearView Diagnostics Reading", "Ibérica Salud Contact Services")
@@ -67,15 +70,17 @@ def browser(app):
         yield b
 
 
-def _settled(page) -> None:
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(500)
-
-
-def _sign_in(browser, url: str, sub: str):
+@contextlib.contextmanager
+def _signed_in(browser, url: str, sub: str) -> Iterator[Any]:
     """A fresh browser: the app asks for sign-in, the provider's form takes the subject, the app comes back."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+    try:
+        yield _sign_in(context.new_page(), url, sub)
+    finally:
+        context.close()
+
+
+def _sign_in(page: Any, url: str, sub: str) -> Any:
     page.goto(url)
     page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
     body = page.locator("body").inner_text()
@@ -86,15 +91,14 @@ def _sign_in(browser, url: str, sub: str):
     page.get_by_placeholder("sub").fill(sub)
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(f"{url}/**", timeout=30_000)
-    return context, page
+    return page
 
 
 def test_an_account_manager_signs_in_and_sees_only_their_vendor(app, browser):
     url, db = app
-    context, page = _sign_in(browser, url, "am-1")
-    try:
+    with _signed_in(browser, url, "am-1") as page:
         page.locator("[data-testid='stMetricValue']").first.wait_for(timeout=60_000)
-        _settled(page)
+        settled(page)
         sidebar = page.locator("[data-testid='stSidebar']").inner_text()
         assert "am@hospital.org" in sidebar and HELIX in sidebar
         nav = page.locator("[data-testid='stSidebarNav']").inner_text()
@@ -102,43 +106,35 @@ def test_an_account_manager_signs_in_and_sees_only_their_vendor(app, browser):
         for path in ("", "sla", "scorecard", "data"):
             page.goto(f"{url}/{path}?vendor=Meridian+Revenue+Partners")  # a link naming another vendor
             page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=60_000)
-            _settled(page)
+            settled(page)
             text = page.locator("body").inner_text()
             assert not [v for v in OTHERS if v in text], (path, [v for v in OTHERS if v in text])
             assert "Traceback" not in text
         page.goto(f"{url}/upload")  # not in this role's navigation: Streamlit shows no upload form
         page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=60_000)
-        _settled(page)
+        settled(page)
         assert page.locator("[data-testid='stFileUploader']").count() == 0
-    finally:
-        context.close()
 
 
 def test_an_executive_signs_in_and_sees_every_vendor(app, browser):
     url, db = app
-    context, page = _sign_in(browser, url, "exec-1")
-    try:
+    with _signed_in(browser, url, "exec-1") as page:
         page.goto(f"{url}/sla")
         page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=60_000)
         page.wait_for_function("() => document.body.innerText.includes('Meridian Revenue Partners')", timeout=60_000)
-        _settled(page)
+        settled(page)
         text = page.locator("body").inner_text()
         assert HELIX in text and "Meridian Revenue Partners" in text
         assert "cfo@hospital.org" in page.locator("[data-testid='stSidebar']").inner_text()
-    finally:
-        context.close()
 
 
 def test_a_signed_in_stranger_gets_no_data(app, browser):
     url, db = app
-    context, page = _sign_in(browser, url, "nobody-1")
-    try:
+    with _signed_in(browser, url, "nobody-1") as page:
         page.get_by_text("no access for you", exact=False).wait_for(timeout=60_000)
         text = page.locator("body").inner_text()
         assert not [v for v in (HELIX, *OTHERS) if v in text]
         assert page.locator("[data-testid='stMetricValue']").count() == 0
-    finally:
-        context.close()
 
 
 def test_sign_ins_reach_the_audit_trail(app, browser):

@@ -135,6 +135,16 @@ LOCAL_BANNER = (":orange-badge[:material/lock_open: Local mode] No sign-in is se
                 "sees every vendor and page. Fine on a laptop; for shared use see docs/security.md.")
 
 
+def require_admin(what: str) -> Grant:
+    """The admin's grant, or a refusal and the end of the page. Navigation already hides admin pages from
+    others; the page's own check does not depend on that."""
+    g = grant()
+    if not g.admin:
+        st.error(f"{what} are for administrators.")
+        st.stop()
+    return g
+
+
 def banner(g: Grant) -> None:
     """The local-mode banner above every page, or who is signed in (and a sign-out) in the sidebar."""
     if g.local:
