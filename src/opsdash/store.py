@@ -7,7 +7,9 @@ only from the contract's declarations (see ``quote_ident``).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -39,12 +41,34 @@ class StoreBusy(StoreError):
     """Another process holds the store's file (DuckDB allows one writer, or readers only): retry later."""
 
 
+class StoreFull(StoreError):
+    """The disk (or the file-size limit) left no room to write: the transaction was undone and the file cut back."""
+
+
+#: How the operating system says there is no room, as DuckDB passes it on (ENOSPC, EDQUOT, EFBIG).
+_NO_ROOM = ("no space left on device", "disk quota exceeded", "file too large")
+
+#: DuckDB's file layout: three 4 KiB headers, then blocks of the database's block size.
+_FILE_HEADERS = 3 * 4096
+
+
+def _no_room(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(words in text for words in _NO_ROOM)
+
+
 @contextmanager
 def _translated() -> Iterator[None]:
     try:
         yield
     except duckdb.Error as exc:
         raise QueryError(str(exc).split("\n")[0]) from exc
+
+
+def _file_sizes(path: Path) -> tuple[int, int]:
+    """Sizes of the store's file and its write-ahead log (0 for a missing one)."""
+    wal = path.with_name(path.name + ".wal")
+    return (path.stat().st_size if path.exists() else 0, wal.stat().st_size if wal.exists() else 0)
 
 
 def default_db_path() -> Path:
@@ -351,6 +375,7 @@ class Store:
         self.scope = scope
         if not read_only and not scope.everything:
             raise StoreError("a store scoped to some vendors is for reading only")
+        self._memory_limit = memory_limit
         self._src: _Owned | ReadPool = _Owned(_connect(self.path, read_only, memory_limit, wait))
         if not read_only:
             self._ensure_schema(timezone)
@@ -429,17 +454,61 @@ class Store:
         """All or nothing: commit when the block ends, roll back on any exception."""
         if self.read_only:
             raise StoreError(f"the store {self.path} is open for reading only")
-        with self._src.cursor() as cur:
-            # Progress is tracked (never printed by DuckDB) so long loads can report it.
-            cur.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false; "
-                        "SET progress_bar_time = 0")
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                yield Tx(cur)
-            except BaseException:
-                cur.execute("ROLLBACK")
+        sizes = _file_sizes(self.path)
+        try:
+            with self._src.cursor() as cur:
+                # Progress is tracked (never printed by DuckDB) so long loads can report it.
+                cur.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false; "
+                            "SET progress_bar_time = 0")
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    yield Tx(cur)
+                except BaseException:
+                    with contextlib.suppress(duckdb.Error):  # a failed commit or write has ended it already
+                        cur.execute("ROLLBACK")
+                    raise
+                with _translated():
+                    cur.execute("COMMIT")
+        except (duckdb.Error, StoreError) as exc:
+            if not _no_room(exc):
                 raise
-            cur.execute("COMMIT")
+            self._cut_back(sizes)
+            raise StoreFull(self._full_message()) from exc
+
+    def _full_message(self) -> str:
+        try:
+            free = shutil.disk_usage(self.path.parent).free
+            room = f"{free / 1e6:,.1f} MB free there now" if free >= 1e5 else "no space left"
+        except OSError:
+            room = "its free space is unknown"
+        return (f"the disk holding the store {self.path} is full ({room}): nothing of this was stored and the "
+                "store is as it was before. Free some space (or move the store with --db / OPSDASH_DB) and "
+                "run it again.")
+
+    def _cut_back(self, sizes: tuple[int, int]) -> None:
+        """After a write that found no room: give the space the undone transaction took back to the disk.
+
+        DuckDB grows the file while it writes and keeps the grown file after a rollback. The file is closed,
+        its size read from a fresh read-only open (the header's block count, so a checkpoint that did land is
+        kept), the file and the write-ahead log cut to what the store holds, and the file opened again.
+        """
+        if not isinstance(self._src, _Owned):
+            return  # a pool is not this store's to close; the next open of the file finds it as it was
+        db_before, wal_before = sizes
+        with contextlib.suppress(duckdb.Error):
+            self._src.close()
+        wal = self.path.with_name(self.path.name + ".wal")
+        if wal.exists() and wal.stat().st_size > wal_before:
+            os.truncate(wal, wal_before)
+        try:
+            with duckdb.connect(str(self.path), read_only=True) as con:
+                row = con.execute("SELECT total_blocks, block_size FROM pragma_database_size()").fetchone()
+            needed = _FILE_HEADERS + int(row[0]) * int(row[1]) if row else db_before
+            if self.path.stat().st_size > needed:
+                os.truncate(self.path, needed)
+        except (duckdb.Error, OSError):
+            pass  # the file is still whole; only its spare space is not given back
+        self._src = _Owned(_connect(self.path, False, self._memory_limit))
 
     def table_counts(self) -> dict[str, int]:
         return {name: self.fetchone(f"SELECT count(*) FROM {quote_ident(name)}")[0]  # type: ignore[index]
