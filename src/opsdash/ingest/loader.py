@@ -402,6 +402,10 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
             _finish(tx, load_id, info, plan, mapping, staged, report, started)
             report.load_id = load_id
             _checkpoint("committing", say)
+        # DuckDB's now() is the transaction's start: the record says when the commit was done, in its own step.
+        with contextlib.suppress(StoreError), store.transaction() as tx:  # the load stands even if this fails
+            tx.execute("UPDATE loads SET finished_at = to_timestamp(?)::TIMESTAMP WHERE load_id = ?",
+                       [time.time(), load_id])
         report.status = "loaded"
         report.warnings = info.warnings
     finally:
@@ -503,13 +507,14 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
     assert report.rows_read == report.rows_loaded + report.rows_rejected + report.rows_skipped
     tx.execute(
         "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "to_timestamp(?)::TIMESTAMP, now()::TIMESTAMP, ?, ?)",
+        "to_timestamp(?)::TIMESTAMP, to_timestamp(?)::TIMESTAMP, ?, ?)",
         [load_id, info.name, str(info.path.resolve()), info.sha256, info.size, t.name, info.format,
          info.encoding if info.format == "csv" else None, info.delimiter,
          mapping.name if mapping else None, mapping.sha256 if mapping else None,
          report.rows_read, report.rows_loaded, report.rows_rejected, report.rows_skipped,
          report.rows_replaced, report.rows_superseded,
-         plan.phi_columns, plan.ignored, info.warnings, sorted(plan.bindings), started, _user(), __version__],
+         plan.phi_columns, plan.ignored, info.warnings, sorted(plan.bindings), started, time.time(), _user(),
+         __version__],
     )
     rollups.refresh(tx, t.name, load_id, captured)  # after the load's record: a roll-up may read columns_present
 
