@@ -81,6 +81,26 @@ EXPECTED = {
     "truncated.csv.gz": ("refused", None, 0, 0, 0, 0, [], "the gzip file is cut short"),
 }
 
+_RANGE = "expected a date from 1900-01-01 to 2100-12-31 (the contract's date range)"
+EXPECTED_LEAD = {
+    "dates_out_of_range.csv": ("loaded", "claims", 9, 2, 7, 0, [
+        (2, "received_date", "invalid", f'found "10000-01-01", {_RANGE}'),
+        (3, "received_date", "invalid", f'found "5881580-07-10", {_RANGE}'),
+        (4, "received_date", "invalid", f'found "-0044-03-15", {_RANGE}'),
+        (5, "received_date", "invalid", f'found "0045-03-15 (BC)", {_RANGE}'),
+        (6, "received_date", "invalid", f'found "9999-12-31", {_RANGE}'),
+        (7, "received_date", "invalid", f'found "0001-01-01", {_RANGE}'),
+        (8, "received_date", "invalid", f'found "1899-12-31", {_RANGE}')], ""),
+    "zone_names_and_offsets.csv": ("loaded", "work_items", 7, 3, 4, 0, [
+        (2, "opened_at", "invalid", 'found "2026-01-05 10:00:00 PST", expected a UTC offset (-08:00) or a zone name'),
+        (3, "opened_at", "invalid", 'found "2026-01-05 10:00:00+25:00", expected a UTC offset from -12:00 to +14:00'),
+        (7, "opened_at", "invalid", 'found "2026-01-05 10:00:00-12:30", expected a UTC offset from -12:00 to +14:00'),
+        (8, "opened_at", "invalid",
+         'found "2101-01-01 00:00:00", expected a timestamp from 1900-01-01 to 2100-12-31')], ""),
+    "invisible_characters.csv": ("loaded", "claims", 5, 5, 0, 0, [], ""),
+}
+EXPECTED.update(EXPECTED_LEAD)
+
 
 def test_the_corpus_is_complete():
     files = {p.name for p in BAD.iterdir() if p.name != "make_corpus.py"}
@@ -167,3 +187,18 @@ def test_offsets_are_converted(tmp_path):
 def test_padded_headers_and_values_are_trimmed(tmp_path):
     with _store_of(tmp_path, "padded_headers.csv") as s:
         assert s.fetchall("SELECT claim_id, vendor FROM claims") == [("C1", "Acme")]
+
+
+def test_zones_are_converted_only_when_unambiguous(tmp_path):
+    with _store_of(tmp_path, "zone_names_and_offsets.csv") as s:
+        got = s.fetchall("SELECT item_id, CAST(opened_at AS VARCHAR) FROM work_items ORDER BY 1")
+    # New York is UTC-5 in January; +05:30 is India; UTC is itself. The store keeps UTC.
+    assert got == [("W3", "2026-01-05 15:00:00"), ("W4", "2026-01-05 04:30:00"), ("W5", "2026-01-05 10:00:00")]
+
+
+def test_invisible_characters_make_no_look_alike_vendors_or_keys(tmp_path):
+    with _store_of(tmp_path, "invisible_characters.csv") as s:
+        got = s.fetchall("SELECT claim_id, vendor, payer, CAST(received_date AS VARCHAR) FROM claims ORDER BY 1")
+    assert got == [("C1", "Acme", "Aetna", "2026-01-05"), ("C2", "Acme", "Aetna", "2026-01-05"),
+                   ("C3", "Acme", "Aetna", "2026-01-05"), ("C4", "Ib\u00e9rica", "Aetna", "2026-01-05"),
+                   ("C5", "Ib\u00e9rica", "Aetna", "2026-01-05")]

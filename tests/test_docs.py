@@ -90,3 +90,14 @@ def test_security_doc_names_every_role_and_audit_action_and_its_examples_work(tm
         assert str(exc).endswith("grant 3: role is 'boss'; expected one of executive, analyst, account_manager, admin")
     else:
         raise AssertionError("a bad role was accepted")
+
+
+def test_every_settings_file_key_is_documented():
+    from opsdash import settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    contract_doc = (ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
+    for key in settings.KEYS:
+        assert f"`{key}`" in readme or f"[{key}]" in readme, key
+    for key in settings.INGEST_KEYS:
+        assert f"{key} = " in contract_doc and f"`{key}`" in readme, key

@@ -6,6 +6,7 @@ This module is the one source of truth. Validation SQL, the store's schema and
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,6 +15,21 @@ CONTRACT_VERSION = 1
 
 #: Longest text value accepted in any column; longer values are row errors.
 MAX_TEXT_LENGTH = 2000
+
+
+#: Dates and timestamps outside this range (inclusive, whole days) are row errors: a service date in year 10000
+#: or 0045 BC is a typing slip, not an event. A settings file's [ingest] table may move either end.
+DATE_RANGE: tuple[dt.date, dt.date] = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+
+
+#: Characters that show nothing (or nothing different) and would make look-alike vendors, keys and codes:
+#: removed from every value before anything else (with C1 controls, and C0 controls other than tab and line
+#: breaks). No-break spaces become spaces; text is put in Unicode NFC so "é" typed two ways is one letter.
+INVISIBLE_CHARACTERS = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+                        "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068"
+                        "\u2069\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0\ufff9\ufffa\ufffb")
+CONTROL_CHARACTERS = "".join(chr(c) for c in [*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), *range(0x7f, 0xa0)])
+NO_BREAK_SPACES = "\u00a0\u2007\u202f"
 
 
 class ColType(StrEnum):

@@ -1,4 +1,5 @@
-"""Settings that are not data: the monthly at-risk amount per vendor (for service credits) and its currency.
+"""Settings that are not data: the monthly at-risk amount per vendor (for service credits) and its currency, and
+the range of dates a load accepts.
 
 Read from ``$OPSDASH_SETTINGS`` or ``./opsdash.toml``; a missing file means no amounts (credits are then
 reported as percentages only).
@@ -6,13 +7,19 @@ reported as percentages only).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opsdash import contract
+
 KEYS = {"currency": "currency of the at-risk amounts (e.g. USD)",
-        "at_risk": "table: vendor = monthly amount at risk for service credits"}
+        "at_risk": "table: vendor = monthly amount at risk for service credits",
+        "ingest": "table: earliest_date and latest_date (YYYY-MM-DD), the dates and timestamps a load accepts"}
+INGEST_KEYS = {"earliest_date": "first day a date or timestamp may fall on",
+               "latest_date": "last day a date or timestamp may fall on"}
 
 
 class SettingsError(ValueError):
@@ -24,6 +31,7 @@ class Settings:
     currency: str = "USD"
     at_risk: dict[str, float] = field(default_factory=dict)
     source: str | None = None
+    date_range: tuple[dt.date, dt.date] = contract.DATE_RANGE
 
 
 def load(path: str | Path | None = None) -> Settings:
@@ -44,4 +52,26 @@ def load(path: str | Path | None = None) -> Settings:
     if bad:
         raise SettingsError(f"settings file {p.name}: [at_risk] amounts must be numbers >= 0, found {bad}")
     return Settings(currency=str(data.get("currency", "USD")), at_risk={k: float(v) for k, v in at_risk.items()},
-                    source=str(p))
+                    source=str(p), date_range=_date_range(p.name, data.get("ingest", {})))
+
+
+def _date_range(name: str, ingest: object) -> tuple[dt.date, dt.date]:
+    if not isinstance(ingest, dict):
+        raise SettingsError(f"settings file {name}: [ingest] must be a table with {', '.join(INGEST_KEYS)}")
+    unknown = sorted(set(ingest) - set(INGEST_KEYS))
+    if unknown:
+        raise SettingsError(f"settings file {name}: unknown key(s) {', '.join(unknown)} in [ingest]; expected "
+                            f"{', '.join(INGEST_KEYS)}")
+    ends = list(contract.DATE_RANGE)
+    for i, key in enumerate(INGEST_KEYS):
+        if key not in ingest:
+            continue
+        value = ingest[key]
+        try:  # TOML has dates of its own; a quoted "YYYY-MM-DD" is taken too
+            ends[i] = value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) \
+                else dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise SettingsError(f"settings file {name}: [ingest] {key} = {value!r}; expected a date YYYY-MM-DD") from None
+    if ends[0] > ends[1]:
+        raise SettingsError(f"settings file {name}: [ingest] earliest_date {ends[0]} is after latest_date {ends[1]}")
+    return ends[0], ends[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime as dt
 import getpass
 import os
 import re
@@ -16,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from opsdash import __version__, contract, rollups
+from opsdash import __version__, contract, rollups, settings
 from opsdash.ingest import readers
 from opsdash.ingest.errors import FileRefused
 from opsdash.ingest.mapping import Mapping, load_mapping
@@ -268,8 +269,12 @@ def _mask(text: str) -> str:
 
 
 def load_file(store: Store, path: str | Path, *, table: str | None = None, mapping: Mapping | str | Path | None = None,
-              progress: Progress | None = None) -> LoadReport:
-    """Load one file. Never raises for bad input: a refused file comes back with status ``refused``."""
+              progress: Progress | None = None, date_range: tuple[dt.date, dt.date] | None = None) -> LoadReport:
+    """Load one file. Never raises for bad input: a refused file comes back with status ``refused``.
+
+    ``date_range`` is the first and last day a date or timestamp may fall on; by default the settings file's
+    (``[ingest]``), else the contract's.
+    """
     path = Path(path)
     started = time.time()
     report = LoadReport(file=path.name, status="refused")
@@ -278,6 +283,11 @@ def load_file(store: Store, path: str | Path, *, table: str | None = None, mappi
         if mapping is not None and not isinstance(mapping, Mapping):
             mapping = load_mapping(mapping)
         report.mapping = mapping.name if mapping else None
+        if date_range is None:
+            try:
+                date_range = settings.load().date_range
+            except settings.SettingsError as exc:
+                raise FileRefused(f"{path.name}: not loaded: {exc}") from exc
         say("checking")
         info = readers.sniff_file(path, mapping.encoding if mapping else None)
         digest = _Digest(info)
@@ -285,7 +295,7 @@ def load_file(store: Store, path: str | Path, *, table: str | None = None, mappi
             # A file of this size was loaded before: settle the hash first rather than redo a long load.
             digest.wait()
             _refuse_if_loaded(store.fetchone, info)
-        _load(store, info, table, mapping, report, say, started, digest)
+        _load(store, info, table, mapping, report, say, started, digest, date_range)
     except _AlreadyLoaded as dup:
         report.status, report.load_id, report.table, report.message = "duplicate", dup.load_id, dup.table, str(dup)
         report.sha256 = dup.sha256
@@ -356,7 +366,8 @@ class _Digest:
 
 
 def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping: Mapping | None,
-          report: LoadReport, say: Progress, started: float, digest: _Digest) -> None:
+          report: LoadReport, say: Progress, started: float, digest: _Digest,
+          date_range: tuple[dt.date, dt.date]) -> None:
     name = info.name
     close: Callable[[], None] = lambda: None
     xlsx_rows = None
@@ -382,7 +393,7 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
 
         def select(source_sql: str, extra: tuple[str, ...] = ()) -> str:
             return stage_select(plan.table, plan.bindings, headers, plan.phi_indexes, mapping, tz, source_sql,
-                                plan.skip_indexes, plan.order_index, extra)
+                                plan.skip_indexes, plan.order_index, extra, date_range)
 
         with store.transaction() as tx:
             load_id = tx.fetchone("SELECT nextval('load_id_seq')")[0]  # type: ignore[index]
@@ -545,7 +556,8 @@ def _user() -> str:
 def load_files(store: Store, paths: Iterable[str | Path], *, table: str | None = None,
                mapping: Mapping | str | Path | None = None,
                on_file: Callable[[Path, LoadReport], None] | None = None,
-               progress: Callable[[Path, str], None] | None = None) -> list[LoadReport]:
+               progress: Callable[[Path, str], None] | None = None,
+               date_range: tuple[dt.date, dt.date] | None = None) -> list[LoadReport]:
     """Load several files in order, one transaction each."""
     if mapping is not None and not isinstance(mapping, Mapping):
         try:
@@ -556,7 +568,7 @@ def load_files(store: Store, paths: Iterable[str | Path], *, table: str | None =
     for p in paths:
         p = Path(p)
         rep = load_file(store, p, table=table, mapping=mapping,
-                        progress=(lambda msg, p=p: progress(p, msg)) if progress else None)
+                        progress=(lambda msg, p=p: progress(p, msg)) if progress else None, date_range=date_range)
         reports.append(rep)
         if on_file:
             on_file(p, rep)

@@ -10,6 +10,7 @@ headers, and are quoted.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from opsdash import contract
@@ -19,7 +20,18 @@ from opsdash.store import quote_ident as qi
 from opsdash.store import quote_literal as ql
 
 SSN_MASK = "***-**-****"
-_TZ_SUFFIX = r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+#: A UTC offset of a real zone (-12:00 to +14:00), Z, UTC or GMT after the time.
+_TZ_SUFFIX = (_TIME + r"\s*(Z|z|UTC|GMT|-((0[0-9]|1[01])(:?[0-5][0-9])?|12(:?00)?)"
+              r"|\+((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?))$")
+#: An IANA zone name after the time (America/New_York, Europe/Paris, Etc/GMT+5): unambiguous, so converted.
+_TZ_NAME = _TIME + r"\s+[A-Za-z_]+(/[A-Za-z0-9_+-]+)+$"
+#: What a timestamp that was not understood ends with, for the message that says why.
+_TZ_ABBREVIATION = r"\s[A-Za-z]{2,5}$"
+_ANY_OFFSET = r"[+-][0-9]{1,2}(:?[0-9]{2})?$"
+_SPACED_OFFSET = r"\s+([+-][0-9]{1,2}(:?[0-9]{2})?)$"
+_HHMM, _HH_COLON_MM = r"([+-][0-9]{2})([0-9]{2})$", r"\1:\2"
+_CLOCK_12H = r"(?i)[0-9]\s*[ap]m$"
 
 
 @dataclass(frozen=True)
@@ -64,8 +76,30 @@ def _t(col: str) -> str:
     return qi("t_" + col)
 
 
-def _clean(col: contract.Column, binding: Binding, mapping: Mapping | None) -> str:
-    src = binding.sql()
+#: Removed from every value; keys and vendors also lose the ASCII controls (tabs and line breaks become spaces,
+#: then trimmed), so a pasted name cannot split one vendor into two.
+_WIDE_REMOVED = contract.INVISIBLE_CHARACTERS + "".join(ch for ch in contract.CONTROL_CHARACTERS if ord(ch) >= 0x80)
+_ASCII_CONTROLS = "".join(ch for ch in contract.CONTROL_CHARACTERS if ord(ch) < 0x80)
+_HAS_ASCII_CONTROL = "[\\x00-\\x1f\\x7f]"
+
+
+def _visible(src: str, identifier: bool) -> str:
+    """``src`` without invisible characters, no-break spaces as spaces, in NFC; for an identifier, no controls.
+
+    translate() is slow (2 s for 3M values), so each step runs only on values that need it: the Unicode work
+    where bytes and characters differ (a non-ASCII value), the controls where a cheap pattern finds one.
+    """
+    wide = f"translate({src}, {ql(contract.NO_BREAK_SPACES)}, {ql(' ' * len(contract.NO_BREAK_SPACES))})"
+    wide = f"nfc_normalize(translate({wide}, {ql(_WIDE_REMOVED)}, ''))"
+    out = f"CASE WHEN strlen({src}) <> length({src}) THEN {wide} ELSE {src} END"
+    if not identifier:
+        return out
+    spaced = f"translate(translate({out}, {ql(chr(9) + chr(10) + chr(13))}, '   '), {ql(_ASCII_CONTROLS)}, '')"
+    return f"CASE WHEN regexp_matches({src}, {ql(_HAS_ASCII_CONTROL)}) THEN {spaced} ELSE {out} END"
+
+
+def _clean(col: contract.Column, binding: Binding, mapping: Mapping | None, identifier: bool = False) -> str:
+    src = _visible(binding.sql(), identifier) if binding.kind != "none" else binding.sql()
     # trim() copies every string: only call it where there is something to trim (5x faster on clean files).
     expr = (f"CASE WHEN {src} = '' THEN NULL WHEN {src} LIKE ' %' OR {src} LIKE '% ' "
             f"THEN nullif(trim({src}), '') ELSE {src} END")
@@ -83,43 +117,73 @@ def _clean(col: contract.Column, binding: Binding, mapping: Mapping | None) -> s
 
 
 def _typed(table: contract.Table, col: contract.Column, mapping: Mapping | None, tz: str) -> tuple[str, str]:
-    """SQL for the typed value and the expectation said when parsing fails."""
+    """SQL for the typed value, and SQL for the expectation said when parsing fails."""
     r = _r(col.name)
     fmt = mapping.format_for(col) if mapping else None
     expect = contract.TYPE_EXPECTATIONS[col.type]
+    said = ql(expect)
     if col.type == ColType.TEXT:
         # Codes checked against a list (initial_outcome, level) are stored lower-case.
         lower = any(isinstance(rule, contract.OneOf) and rule.column == col.name for rule in table.rules)
-        return (f"lower({r})" if lower else r), expect
+        return (f"lower({r})" if lower else r), said
     if col.type == ColType.DATE:
         if fmt:
-            return f"CAST(try_strptime({r}, {ql(fmt)}) AS DATE)", f"a date like {fmt}"
-        return f"try_cast({r} AS DATE)", expect
+            return f"CAST(try_strptime({r}, {ql(fmt)}) AS DATE)", ql(f"a date like {fmt}")
+        return f"try_cast({r} AS DATE)", said
     if col.type == ColType.TIMESTAMP:
         if fmt:
             parsed = f"try_strptime({r}, {ql(fmt)})"
             if "%z" in fmt or "%Z" in fmt:
                 parsed = f"timezone({ql(tz)}, {parsed})"
-            return parsed, f"a timestamp like {fmt}"
-        # A plain cast would drop a UTC offset silently: values that may carry one take the TIMESTAMPTZ path.
-        maybe_offset = f"(ends_with({r}, 'Z') OR ends_with({r}, 'z') OR contains(substr({r}, 11), '+') OR contains(substr({r}, 11), '-'))"
-        return (f"CASE WHEN {maybe_offset} AND regexp_matches({r}, {ql(_TZ_SUFFIX)}) "
-                f"THEN timezone({ql(tz)}, try_cast({r} AS TIMESTAMPTZ)) "
-                f"WHEN NOT {maybe_offset} THEN try_cast({r} AS TIMESTAMP) END"), expect
+            return parsed, ql(f"a timestamp like {fmt}")
+        # DuckDB's TIMESTAMP cast drops any zone silently (10:00 PST is stored as 10:00): only values that end in
+        # a digit with no sign after the date take it; a zone is converted when it is unambiguous, else refused.
+        plain = (f"(right({r}, 1) BETWEEN '0' AND '9' AND NOT contains(substr({r}, 11), '+') "
+                 f"AND NOT contains(substr({r}, 11), '-'))")
+        # " +0530" -> "+05:30", the form DuckDB's TIMESTAMPTZ cast reads
+        colon = f"regexp_replace(regexp_replace({r}, {ql(_SPACED_OFFSET)}, '\\1'), {ql(_HHMM)}, {ql(_HH_COLON_MM)})"
+        typed = (f"CASE WHEN {plain} THEN try_cast({r} AS TIMESTAMP) "
+                 f"WHEN regexp_matches({r}, {ql(_TZ_SUFFIX)}) THEN timezone({ql(tz)}, try_cast({colon} AS TIMESTAMPTZ)) "
+                 f"WHEN regexp_matches({r}, {ql(_TZ_NAME)}) THEN timezone({ql(tz)}, try_cast({r} AS TIMESTAMPTZ)) END")
+        why_offset = ql("a UTC offset from -12:00 to +14:00")
+        why_name = ql("a UTC offset (-08:00) or a zone name (America/Los_Angeles): a zone abbreviation is "
+                      "ambiguous (CST is US Central and China)")
+        said = (f"CASE WHEN regexp_matches({r}, {ql(_TIME + _ANY_OFFSET)}) "
+                f"AND NOT regexp_matches({r}, {ql(_TZ_SUFFIX)}) THEN {why_offset} "
+                f"WHEN regexp_matches({r}, {ql(_TIME + _TZ_ABBREVIATION)}) "
+                f"AND NOT regexp_matches({r}, {ql(_CLOCK_12H)}) THEN {why_name} "
+                f"ELSE {said} END")
+        return typed, said
     if col.type == ColType.BOOL:
         t = ", ".join(ql(x) for x in contract.TRUE_TOKENS)
         f = ", ".join(ql(x) for x in contract.FALSE_TOKENS)
-        return f"CASE WHEN lower({r}) IN ({t}) THEN true WHEN lower({r}) IN ({f}) THEN false END", expect
+        return f"CASE WHEN lower({r}) IN ({t}) THEN true WHEN lower({r}) IN ({f}) THEN false END", said
     if col.type == ColType.INT:
         d = f"try_cast({r} AS DOUBLE)"  # a cast straight to BIGINT would round 3.5 to 4
-        return f"CASE WHEN {d} = trunc({d}) AND abs({d}) < 1e15 THEN CAST({d} AS BIGINT) END", expect
+        return f"CASE WHEN {d} = trunc({d}) AND abs({d}) < 1e15 THEN CAST({d} AS BIGINT) END", said
     if col.type == ColType.NUMBER:
         src = f"replace({r}, ',', '.')" if mapping and mapping.decimal_separator == "," else r
-        return f"CASE WHEN isfinite(try_cast({src} AS DOUBLE)) THEN try_cast({src} AS DOUBLE) END", expect
+        return f"CASE WHEN isfinite(try_cast({src} AS DOUBLE)) THEN try_cast({src} AS DOUBLE) END", said
     raise AssertionError(col.type)
 
 
-def _checks(table: contract.Table, expectations: dict[str, str]) -> list[tuple[str, str, str]]:
+def _in_range(col: contract.Column, date_range: tuple[dt.date, dt.date]) -> tuple[str, str] | None:
+    """(failing condition, words) of the contract's date range for a date or timestamp column."""
+    first, last = date_range
+    t = _t(col.name)
+    if col.type == ColType.DATE:
+        cond = f"({t} < DATE {ql(first.isoformat())} OR {t} > DATE {ql(last.isoformat())})"
+    elif col.type == ColType.TIMESTAMP:
+        cond = (f"({t} < TIMESTAMP {ql(first.isoformat())} OR "
+                f"{t} >= TIMESTAMP {ql((last + dt.timedelta(days=1)).isoformat())})")
+    else:
+        return None
+    kind = "date" if col.type == ColType.DATE else "timestamp"
+    return cond, f"a {kind} from {first.isoformat()} to {last.isoformat()} (the contract's date range)"
+
+
+def _checks(table: contract.Table, expectations: dict[str, str],
+            date_range: tuple[dt.date, dt.date] = contract.DATE_RANGE) -> list[tuple[str, str, str]]:
     """(column, failing condition, message SQL) for every check, in the order they are reported."""
     out: list[tuple[str, str, str]] = []
     for col in table.columns:
@@ -127,7 +191,11 @@ def _checks(table: contract.Table, expectations: dict[str, str]) -> list[tuple[s
         if col.required:
             out.append((name, f"{r} IS NULL", ql(f"{name}: required value is missing")))
         out.append((name, f"{r} IS NOT NULL AND {t} IS NULL",
-                    f"{ql(name + ': found ')} || '\"' || {_found(r)} || '\", expected ' || {ql(expectations[name])}"))
+                    f"{ql(name + ': found ')} || '\"' || {_found(r)} || '\", expected ' || {expectations[name]}"))
+        span = _in_range(col, date_range)
+        if span:
+            out.append((name, span[0], f"{ql(name + ': found ')} || '\"' || {_found(r)} || '\", expected ' || "
+                                       f"{ql(span[1])}"))
         if col.type == ColType.TEXT:
             out.append((name, f"length({r}) > {contract.MAX_TEXT_LENGTH}",
                         f"{ql(name + ': found a value of ')} || length({r}) || "
@@ -164,10 +232,12 @@ def _checks(table: contract.Table, expectations: dict[str, str]) -> list[tuple[s
 def stage_select(table: contract.Table, bindings: dict[str, Binding], headers: list[str],
                  phi_indexes: set[int], mapping: Mapping | None, tz: str, source_sql: str,
                  skip_indexes: dict[int, tuple[str, ...]], order_index: int | None,
-                 extra_columns: tuple[str, ...] = ()) -> str:
+                 extra_columns: tuple[str, ...] = (),
+                 date_range: tuple[dt.date, dt.date] = contract.DATE_RANGE) -> str:
     """The full staging SELECT over ``source_sql`` (which yields c0..cN and ``extra_columns``)."""
     cols = table.columns
-    l1 = [f"{_clean(c, bindings.get(c.name, Binding('none')), mapping)} AS {_r(c.name)}" for c in cols]
+    ids = {*table.key, "vendor"}
+    l1 = [f"{_clean(c, bindings.get(c.name, Binding('none')), mapping, c.name in ids)} AS {_r(c.name)}" for c in cols]
     skip_terms = [f"CASE WHEN trim(c{i}) IN ({', '.join(ql(v) for v in vals)}) THEN "
                   f"{ql('skipped by a skip rule of the mapping: ' + headers[i] + ' in (' + ', '.join(vals) + ')')} END"
                   for i, vals in skip_indexes.items()]
@@ -185,7 +255,7 @@ def stage_select(table: contract.Table, bindings: dict[str, Binding], headers: l
         expr, expectations[c.name] = _typed(table, c, mapping, tz)
         typed.append(f"{expr} AS {_t(c.name)}")
 
-    checks = _checks(table, expectations)
+    checks = _checks(table, expectations, date_range)
     reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {cond} THEN {msg} END" for _, cond, msg in checks) + "), '')"
     column = "coalesce(" + ", ".join(f"CASE WHEN {cond} THEN {ql(col)} END" for col, cond, _ in checks) + ")"
 

@@ -100,6 +100,23 @@ def main() -> None:
     text("padded_headers.csv", "  Claim ID  , VENDOR ,Received-Date\n  C1 , Acme ,2026-01-05\n")
     good = gzip.compress((CLAIMS + claim(1) * 50).encode())
     (HERE / "truncated.csv.gz").write_bytes(good[: len(good) // 2])
+    _lead_cases()
+
+
+def _lead_cases() -> None:
+    """Values that broke promises in the held-out hostile set: far dates, zone names, invisible characters."""
+    text("dates_out_of_range.csv", "claim_id,vendor,received_date\n" + "".join(
+        f"Y{i},Acme,{d}\n" for i, d in enumerate(["10000-01-01", "5881580-07-10", "-0044-03-15", "0045-03-15 (BC)",
+                                                   "9999-12-31", "0001-01-01", "1899-12-31", "1900-01-01",
+                                                   "2100-12-31"], start=1)))
+    text("zone_names_and_offsets.csv", "item_id,vendor,process,opened_at\n"
+         "W1,Acme,coding,2026-01-05 10:00:00 PST\nW2,Acme,coding,2026-01-05 10:00:00+25:00\n"
+         "W3,Acme,coding,2026-01-05 10:00:00 America/New_York\nW4,Acme,coding,2026-01-05 10:00:00 +0530\n"
+         "W5,Acme,coding,2026-01-05 10:00:00 UTC\nW6,Acme,coding,2026-01-05 10:00:00-12:30\n"
+         "W7,Acme,coding,2101-01-01 00:00:00\n")
+    text("invisible_characters.csv", "claim_id,vendor,payer,received_date\n"
+         "C1,Acme,Aetna,2026-01-05\n\ufeffC2,Acme\u200b,Aetna\u00a0,2026-01-05\n"
+         "C3,\u202eAcme,Ae\u00adtna,\u200b2026-01-05\nC4,Ibe\u0301rica,Aetna,2026-01-05\nC5,Ib\u00e9rica,Aetna,2026-01-05\n")
 
 
 if __name__ == "__main__":
