@@ -46,6 +46,7 @@ def test_the_date_range_is_the_settings_files_when_it_has_one(write, load, store
     ("earliest_date = 2030-01-01\nlatest_date = 2020-01-01", "earliest_date 2030-01-01 is after latest_date 2020-01-01"),
     ("latest_date = \"31/12/2030\"", "[ingest] latest_date = '31/12/2030'; expected a date YYYY-MM-DD"),
     ("earliest = 2000-01-01", "unknown key(s) earliest in [ingest]"),
+    ("earliest_date = 1850-01-01", "may narrow the contract's date range (1900-01-01 to 2100-12-31), not widen it"),
 ])
 def test_a_bad_date_range_refuses_the_file_and_says_why(write, load, store, tmp_path, monkeypatch, ingest, words):
     conf = tmp_path / "bad.toml"

@@ -18,7 +18,7 @@ MAX_TEXT_LENGTH = 2000
 
 
 #: Dates and timestamps outside this range (inclusive, whole days) are row errors: a service date in year 10000
-#: or 0045 BC is a typing slip, not an event. A settings file's [ingest] table may move either end.
+#: or 0045 BC is a typing slip, not an event. A settings file's [ingest] table may narrow it; pages report only it.
 DATE_RANGE: tuple[dt.date, dt.date] = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
 
 

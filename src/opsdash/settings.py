@@ -17,7 +17,8 @@ from opsdash import contract
 
 KEYS = {"currency": "currency of the at-risk amounts (e.g. USD)",
         "at_risk": "table: vendor = monthly amount at risk for service credits",
-        "ingest": "table: earliest_date and latest_date (YYYY-MM-DD), the dates and timestamps a load accepts"}
+        "ingest": "table: earliest_date and latest_date (YYYY-MM-DD), the dates and timestamps a load accepts "
+                  "(within the contract's range)"}
 INGEST_KEYS = {"earliest_date": "first day a date or timestamp may fall on",
                "latest_date": "last day a date or timestamp may fall on"}
 
@@ -72,6 +73,10 @@ def _date_range(name: str, ingest: object) -> tuple[dt.date, dt.date]:
                 else dt.date.fromisoformat(str(value))
         except ValueError:
             raise SettingsError(f"settings file {name}: [ingest] {key} = {value!r}; expected a date YYYY-MM-DD") from None
+    lo, hi = contract.DATE_RANGE
+    if ends[0] < lo or ends[1] > hi:  # the pages report only the contract's range: a load may not go wider
+        raise SettingsError(f"settings file {name}: [ingest] may narrow the contract's date range ({lo} to {hi}), "
+                            f"not widen it; found {ends[0]} to {ends[1]}")
     if ends[0] > ends[1]:
         raise SettingsError(f"settings file {name}: [ingest] earliest_date {ends[0]} is after latest_date {ends[1]}")
     return ends[0], ends[1]
