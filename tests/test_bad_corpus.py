@@ -67,7 +67,7 @@ EXPECTED = {
         (2, "adjudicated_date", "invalid", "has a value but submitted_date is empty")], ""),
     "unterminated_quote.csv": ("loaded", "claims", 2, 1, 1, 0, [
         (3, "received_date", "malformed", "a quoted field opened on line 3 runs to line 4 (a quote is not closed)")], ""),
-    "binary_garbage.csv": ("refused", None, 0, 0, 0, 0, [], "cannot tell which table this file holds"),
+    "binary_garbage.csv": ("refused", None, 0, 0, 0, 0, [], "so it is a binary file, not delimited text"),
     "duplicate_header.csv": ("refused", None, 0, 0, 0, 0, [], "column 'claim_id' appears 2 times (columns 1, 4)"),
     "crlf_tab.tsv": ("loaded", "claims", 2, 2, 0, 0, [], ""),
     "timestamps_with_offsets.csv": ("loaded", "work_items", 2, 2, 0, 0, [], ""),
