@@ -630,11 +630,12 @@ def open_xlsx(info: FileInfo, sheet: str | None, lim: Limits | None = None
     elif visible:
         ws = visible[0]
         skipped = [n for n in wb.sheetnames if n != ws.title and wb.sheetnames.index(n) < wb.sheetnames.index(ws.title)]
-        hidden = [s.title for s in worksheets if s.title in skipped and s not in visible]
+        hidden = {s.title: s.sheet_state for s in worksheets if s.title in skipped and s not in visible}
         others = [n for n in skipped if n not in hidden]
         if hidden:
-            info.warnings.append(f"read worksheet {ws.title!r}; passed over hidden sheet(s) "
-                                 f"{', '.join(repr(h) for h in hidden)} before it (name a sheet in a mapping file to read one)")
+            said = ", ".join(f"{t!r} ({'very hidden' if st == 'veryHidden' else st})" for t, st in hidden.items())
+            info.warnings.append(f"read worksheet {ws.title!r}, the first visible one; passed over hidden sheet(s) "
+                                 f"{said} before it (a mapping file's sheet key reads a named sheet)")
         if others:
             info.warnings.append(f"read worksheet {ws.title!r}; skipped non-data sheet(s) {', '.join(others)}")
     else:
