@@ -201,17 +201,16 @@ class _FastReadFailed(Exception):
 
 
 def _add_malformed(malformed: list[tuple[int, str | None, str, str]], name: str, ncols: int, line: int,
-                   column: str | None, reason: str, raw: str, total: int | None = None) -> None:
+                   column: str | None, reason: str, raw: str) -> None:
     """Keep one malformed line (its text masked, then cut); refuse a file with more than MAX_MALFORMED of them."""
     if len(malformed) >= MAX_MALFORMED:
         first = malformed[0]
         raise FileRefused(f"{name}: more than {MAX_MALFORMED:,} lines cannot be split into the header's {ncols} "
                           f"columns (the first is line {first[0]}: {first[2]}); expected delimited text with the "
                           "header's columns: check the delimiter and the quotes")
-    total = len(raw) if total is None else total
     if len(raw) > MALFORMED_KEEP:
         # Mask before cutting, so that a cut can never leave part of an identifier behind.
-        raw = _mask(raw[: MALFORMED_KEEP + 256])[:MALFORMED_KEEP] + f"… ({total:,} characters in all)"
+        raw = _mask(raw[: MALFORMED_KEEP + 256])[:MALFORMED_KEEP] + f"… (cut at {MALFORMED_KEEP:,} characters)"
     malformed.append((line, column, reason, raw))
 
 
@@ -237,7 +236,7 @@ def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[st
     staged = tx.fetchone("SELECT count(*) FROM _stage")[0]  # type: ignore[index]
     n_rej = tx.fetchone("SELECT count(DISTINCT line) FROM _rej_err")[0]  # type: ignore[index]
     rej = tx.fetchall("SELECT line, min(column_name), list(DISTINCT error_type), list(error_message)[1], "
-                      f"left(any_value(csv_line), {MALFORMED_KEEP + 256}), length(any_value(csv_line)) FROM _rej_err GROUP BY line ORDER BY line "
+                      f"left(any_value(csv_line), {MALFORMED_KEEP + 256}) FROM _rej_err GROUP BY line ORDER BY line "
                       f"LIMIT {MAX_MALFORMED + 1}")
     tx.execute("DROP TABLE IF EXISTS _rej_err")
     tx.execute("DROP TABLE IF EXISTS _rej_scan")
@@ -250,16 +249,18 @@ def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[st
         tx.execute("DROP TABLE _stage")
         return None
     malformed: list[tuple[int, str | None, str, str]] = []
-    for line, column, types, message, raw, raw_len in rej:
+    for line, column, types, message, raw in rej:
         found = message.rsplit("Found:", 1)[-1].strip() if "Found:" in message else None
         if found and found.isdigit():
             reason = _malformed_reason(ncols, int(found))
+        elif "LINE SIZE OVER MAXIMUM" in types:
+            reason = f"the line is longer than {MAX_LINE_BYTES >> 20} MB; expected lines of at most {MAX_LINE_BYTES >> 20} MB"
         elif "UNQUOTED VALUE" in types or "UNTERMINATED QUOTES" in types:
             reason = "a quote is not closed or stray text follows a quoted value; expected fields quoted with \" and quotes doubled inside"
         else:
             reason = f"cannot be parsed ({', '.join(types).lower()}); expected {ncols} delimited fields"
         header = headers[int(column[1:])] if column and column[1:].isdigit() and int(column[1:]) < ncols else None
-        _add_malformed(malformed, info.name, ncols, int(line), header, reason, (raw or "").rstrip("\r\n"), raw_len)
+        _add_malformed(malformed, info.name, ncols, int(line), header, reason, (raw or "").rstrip("\r\n"))
     # Rows of a table created inside a transaction have offset rowids: number lines from the first one.
     base = tx.fetchone("SELECT coalesce(min(rowid), 0) FROM _stage")[0]  # type: ignore[index]
     if not malformed:

@@ -390,9 +390,25 @@ def _too_long(info: FileInfo, line: int) -> FileRefused:
                        "endless line)")
 
 
-def _not_decodable(info: FileInfo, line: int, exc: UnicodeDecodeError) -> FileRefused:
+def _line_ends(data: bytes) -> int:
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def _not_decodable(info: FileInfo, exc: UnicodeDecodeError) -> FileRefused:
+    """Name the line of the first byte that does not decode (the text layer decodes ahead, so it is found again)."""
+    decoder = codecs.getincrementaldecoder(CODECS.get(info.encoding, info.encoding))("strict")
+    line, bad = 1, exc.object[exc.start]
+    with _open_raw(info) as fh:
+        while chunk := fh.read(1 << 16):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as found:
+                line += _line_ends(found.object[:found.start])
+                bad = found.object[found.start]
+                break
+            line += _line_ends(chunk)
     return FileRefused(f"{info.name}: line {line} is not valid {ENCODING_WORDS.get(info.encoding, info.encoding)} "
-                       f"(byte 0x{exc.object[exc.start]:02x}); {EXPECTED_TEXT}, or a mapping file naming the encoding")
+                       f"(byte 0x{bad:02x}); {EXPECTED_TEXT}, or a mapping file naming the encoding")
 
 
 def _physical_lines(fh: IO[str], info: FileInfo) -> Iterator[str]:
@@ -402,7 +418,7 @@ def _physical_lines(fh: IO[str], info: FileInfo) -> Iterator[str]:
         try:
             s = fh.readline(MAX_LINE_BYTES + 1)
         except UnicodeDecodeError as exc:
-            raise _not_decodable(info, n + 1, exc) from exc
+            raise _not_decodable(info, exc) from exc
         if not s:
             return
         n += 1
