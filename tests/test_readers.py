@@ -33,10 +33,12 @@ def untouched(store: Store) -> bool:
 
 # -- item 7: a file name is a name, never a pattern ---------------------------------------------
 
-@pytest.mark.parametrize("name", ["[a]b.csv", "?.csv", "{a,b}.csv", "p*.csv", "it's \"quoted\".csv", "a[!x].csv"])
-def test_a_csv_name_with_pattern_characters_reads_that_file_only(tmp_path, store, name):
-    for decoy in ("ab.csv", "a.csv", "b.csv", "x.csv", "p1.csv", "aa.csv"):
-        (tmp_path / decoy).write_text(HEAD + rows("D", 2))
+@pytest.mark.parametrize(("name", "decoy"), [("[a]b.csv", "ab.csv"), ("?.csv", "x.csv"), ("{a,b}.csv", "a.csv"),
+                                           ("p*.csv", "p1.csv"), ("a[!x].csv", "ab.csv"),
+                                           ("it's \"quoted\".csv", "its.csv")])
+def test_a_csv_name_with_pattern_characters_reads_that_file_only(tmp_path, store, name, decoy):
+    # The decoy has as many lines as the file, so nothing but the name tells them apart.
+    (tmp_path / decoy).write_text(HEAD + rows("D", 1))
     target = tmp_path / name
     target.write_text(HEAD + rows("T", 1))
     rep = load_file(store, target)
@@ -57,7 +59,7 @@ def test_a_parquet_name_with_pattern_characters_reads_that_file_only(tmp_path, s
 
 
 def test_a_gzip_name_with_pattern_characters_reads_that_file_only(tmp_path, store):
-    (tmp_path / "ab.csv.gz").write_bytes(gzip.compress((HEAD + rows("D", 3)).encode()))
+    (tmp_path / "ab.csv.gz").write_bytes(gzip.compress((HEAD + rows("D", 1)).encode()))
     (tmp_path / "[a]b.csv.gz").write_bytes(gzip.compress((HEAD + rows("T", 1)).encode()))
     rep = load_file(store, tmp_path / "[a]b.csv.gz")
     assert (rep.status, rep.rows_read) == ("loaded", 1), rep.message
