@@ -482,6 +482,10 @@ def _stage(tx: Tx, info: readers.FileInfo, delim: str, headers: list[str], ncols
                 view = _readable(info, work, lim, digest, say)
                 staged = _stage_csv_fast(tx, view, delim, headers, select, digest)
         if staged is None:
+            digest.wait()
+            if not view.utf8_valid and not forced_encoding:
+                info.encoding = "windows-1252"
+                view = _readable(info, work, lim, digest, say)
             say("reading (exact line numbers)")
             staged = _stage_python(tx, readers.iter_csv_records(view, delim), ncols, headers, delim,
                                    lambda s: select(s, ("_line",)), info.name)

@@ -322,6 +322,9 @@ def transcode(info: FileInfo, dest: Path, lim: Limits) -> FileInfo:
     lines = LineCounter()
     c1 = False
     raw_total = 0
+    plain_utf8 = info.encoding == "utf-8"
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    utf8_ok = True
     try:
         with _open_raw(info) as src, dest.open("wb") as out:
             while True:
@@ -335,6 +338,20 @@ def transcode(info: FileInfo, dest: Path, lim: Limits) -> FileInfo:
                         "expected a smaller export, or split it into several files")
                 if not c1 and info.encoding == "windows-1252" and _C1.search(chunk):
                     c1 = True
+                if plain_utf8:
+                    # UTF-8 already (a gzip file): copied as it is, only checked, and without its BOM.
+                    if raw_total == len(chunk) and chunk.startswith(codecs.BOM_UTF8):
+                        chunk = chunk[len(codecs.BOM_UTF8):]
+                    if utf8_ok and not chunk.isascii():
+                        try:
+                            utf8.decode(chunk)
+                        except UnicodeDecodeError:
+                            utf8_ok = False
+                    lines.feed(chunk)
+                    out.write(chunk)
+                    if final:
+                        break
+                    continue
                 try:
                     text = decoder.decode(chunk, final=final)
                 except UnicodeDecodeError as exc:
@@ -355,7 +372,12 @@ def transcode(info: FileInfo, dest: Path, lim: Limits) -> FileInfo:
         raise
     if info.encoding == "windows-1252" and not c1:
         info.encoding = "latin-1"  # no byte where the two differ: say what it is
-    view = replace(info, read_path=dest, gzip=False, encoding="utf-8", bom=False, utf8_valid=True)
+    if plain_utf8 and utf8_ok:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok = False
+    view = replace(info, read_path=dest, gzip=False, encoding="utf-8", bom=False, utf8_valid=utf8_ok)
     lines.finish(view)
     return view
 
