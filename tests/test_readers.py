@@ -161,6 +161,18 @@ def test_an_unclosed_quote_that_runs_on_is_named(tmp_path, store):
     assert untouched(store)
 
 
+def test_out_of_memory_is_said_in_words_with_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPSDASH_MEMORY_LIMIT", "8MB")
+    p = tmp_path / "wide.csv"
+    p.write_text(HEAD + "".join(f"C{i},Acme,2026-01-05,{'p' * 200}\n" for i in range(200_000)))
+    with Store(tmp_path / "s.duckdb") as store:
+        rep = load_file(store, p)
+        assert rep.status == "refused"
+        assert rep.message.startswith("wide.csv: loading it needs more memory than DuckDB may use (7.6 MiB, "
+                                      "OPSDASH_MEMORY_LIMIT); nothing was stored"), rep.message
+        assert "Error" not in rep.message and untouched(store)
+
+
 # -- item 12: bounded resources ------------------------------------------------------------------------------
 
 def test_a_gzip_over_the_uncompressed_limit_is_refused_stating_it(tmp_path, store, monkeypatch):

@@ -460,6 +460,14 @@ def _load_in(store: Store, info: readers.FileInfo, table_name: str | None, mappi
                 if python_reader:
                     raise
                 python_reader = True  # the transaction was rolled back; read again, line by line
+            except StoreError as exc:
+                if "out of memory" not in str(exc).lower():
+                    raise
+                limit = store.fetchone("SELECT current_setting('memory_limit')")
+                raise FileRefused(
+                    f"{name}: loading it needs more memory than DuckDB may use ({limit[0] if limit else '?'}, "
+                    "OPSDASH_MEMORY_LIMIT); nothing was stored. Expected a file that fits: raise "
+                    "OPSDASH_MEMORY_LIMIT if the machine has the memory, or split the file") from exc
         report.status = "loaded"
         report.warnings = info.warnings
     finally:
