@@ -593,6 +593,33 @@ def _scan_part(stream: IO[bytes], cell_chars: int) -> _PartScan:
     return scan
 
 
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _needs_scan(stream: IO[bytes], cell_chars: int) -> bool:
+    """Whether a part may hold a text over the limit or a formula: a quick pass in C before expat's slow one.
+
+    A text run is the bytes between two '<' (at least its characters), and a formula is an <f> element; most
+    exported sheets have neither, and are then read by expat no more than openpyxl reads them.
+    """
+    run = 0
+    tail = b""
+    while chunk := stream.read(1 << 20):
+        if _FORMULA.search(tail + chunk):
+            return True
+        tail = chunk[-8:]
+        pieces = chunk.split(b"<")
+        if len(pieces) == 1:
+            run += len(chunk)
+        else:
+            if run + len(pieces[0]) > cell_chars or max(map(len, pieces)) > cell_chars:
+                return True
+            run = len(pieces[-1])
+        if run > cell_chars:
+            return True
+    return False
+
+
 def check_workbook(info: FileInfo, lim: Limits) -> dict[str, _PartScan]:
     """Before openpyxl reads anything: refuse zip bombs and over-long cells; scan each worksheet part.
 
@@ -625,6 +652,9 @@ def check_workbook(info: FileInfo, lim: Limits) -> dict[str, _PartScan]:
             if not m.filename.lower().endswith(".xml"):
                 continue
             try:
+                with zf.open(m) as stream:
+                    if not _needs_scan(stream, lim.cell_chars):
+                        continue
                 with zf.open(m) as stream:
                     scans[m.filename] = _scan_part(stream, lim.cell_chars)
             except _CellTooLong as exc:
