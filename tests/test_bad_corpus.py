@@ -67,7 +67,7 @@ EXPECTED = {
         (2, "adjudicated_date", "invalid", "has a value but submitted_date is empty")], ""),
     "unterminated_quote.csv": ("loaded", "claims", 2, 1, 1, 0, [
         (3, "received_date", "malformed", "a quoted field opened on line 3 runs to line 4 (a quote is not closed)")], ""),
-    "binary_garbage.csv": ("refused", None, 0, 0, 0, 0, [], "cannot tell which table this file holds"),
+    "binary_garbage.csv": ("refused", None, 0, 0, 0, 0, [], "so it is a binary file, not delimited text"),
     "duplicate_header.csv": ("refused", None, 0, 0, 0, 0, [], "column 'claim_id' appears 2 times (columns 1, 4)"),
     "crlf_tab.tsv": ("loaded", "claims", 2, 2, 0, 0, [], ""),
     "timestamps_with_offsets.csv": ("loaded", "work_items", 2, 2, 0, 0, [], ""),
@@ -100,6 +100,32 @@ EXPECTED_LEAD = {
     "invisible_characters.csv": ("loaded", "claims", 5, 5, 0, 0, [], ""),
 }
 EXPECTED.update(EXPECTED_LEAD)
+
+
+# Encodings, line endings, Parquet and workbook surprises (issue 11: items 5, 6, 15, 17).
+EXPECTED_READERS = {
+    "windows1252.csv": ("loaded", "claims", 2, 2, 0, 0, [], ""),
+    "windows1252_undefined_byte.csv": ("loaded", "claims", 1, 1, 0, 0, [], ""),
+    "utf16le_bom.csv": ("loaded", "claims", 2, 1, 1, 0, [
+        (3, "received_date", "invalid", 'found "2026-02-30", expected a date YYYY-MM-DD')], ""),
+    "utf16be_bom.csv": ("loaded", "claims", 2, 1, 1, 0, [
+        (3, "received_date", "invalid", 'found "2026-02-30", expected a date YYYY-MM-DD')], ""),
+    "utf16_without_bom.csv": ("refused", None, 0, 0, 0, 0, [],
+                              "looks like UTF-16 (little-endian) without a byte-order mark (every other byte is 0x00)"),
+    "utf32_bom.csv": ("refused", None, 0, 0, 0, 0, [], "the file is UTF-32 text (it starts with a UTF-32 byte-order mark)"),
+    # Lines end at LF, CRLF or a lone CR: header 1, M1 2, M2 3 (ends CR), M3 4.
+    "mixed_line_endings.csv": ("loaded", "claims", 3, 2, 1, 0, [
+        (4, "received_date", "invalid", 'found "2026-02-30"')], ""),
+    # CR CR LF is a line ending CR, then an empty line: M2 is on line 4.
+    "cr_cr_lf.csv": ("loaded", "claims", 2, 1, 1, 0, [(4, "received_date", "invalid", 'found "2026-02-30"')], ""),
+    "old_mac_cr.csv": ("loaded", "claims", 3, 2, 1, 0, [(3, "received_date", "invalid", 'found "2026-02-30"')], ""),
+    "parquet_duplicate_columns.parquet": ("refused", None, 0, 0, 0, 0, [],
+                                          "column 'claim_id' appears 2 times (columns 1, 4); expected it once"),
+    "xlsx_hidden_first_sheet.xlsx": ("loaded", "claims", 2, 2, 0, 0, [], ""),
+    "xlsx_formula_without_value.xlsx": ("refused", None, 0, 0, 0, 0, [],
+                                        "worksheet 'Claims' has 2 formula cell(s) with no saved value (E2, E3)"),
+}
+EXPECTED.update(EXPECTED_READERS)
 
 
 def test_the_corpus_is_complete():
@@ -202,3 +228,28 @@ def test_invisible_characters_make_no_look_alike_vendors_or_keys(tmp_path):
     assert got == [("C1", "Acme", "Aetna", "2026-01-05"), ("C2", "Acme", "Aetna", "2026-01-05"),
                    ("C3", "Acme", "Aetna", "2026-01-05"), ("C4", "Ib\u00e9rica", "Aetna", "2026-01-05"),
                    ("C5", "Ib\u00e9rica", "Aetna", "2026-01-05")]
+
+
+@pytest.mark.parametrize(("name", "encoding", "payers"), [
+    ("windows1252.csv", "windows-1252", ["O’Brien", "“Santé” – €"]),
+    # U+0081 is a C1 control character: removed from every value, like every invisible character.
+    ("windows1252_undefined_byte.csv", "windows-1252", ["O’Brien"]),
+    ("utf16le_bom.csv", "utf-16-le", ["Clínica São José"]),
+    ("utf16be_bom.csv", "utf-16-be", ["Clínica São José"]),
+    ("latin1.csv", "latin-1", ["Clínica", "Mutualité Générale"]),
+    ("bom_utf8.csv", "utf-8", ["Aetna", "Aetna"]),
+])
+def test_the_detected_encoding_is_recorded_and_text_decoded(tmp_path, name, encoding, payers):
+    with Store(tmp_path / "s.duckdb") as store:
+        rep = load_file(store, BAD / name)
+        assert rep.encoding == encoding
+        assert store.fetchall("SELECT encoding FROM loads") == [(encoding,)]
+        assert sorted(r[0] for r in store.fetchall("SELECT payer FROM claims")) == sorted(payers)
+        assert store.fetchone("SELECT claim_id FROM claims ORDER BY claim_id LIMIT 1")[0][:1] in "EUC"
+
+
+def test_a_hidden_first_sheet_is_passed_over_and_said(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        rep = load_file(store, BAD / "xlsx_hidden_first_sheet.xlsx")
+        assert sorted(r[0] for r in store.fetchall("SELECT claim_id FROM claims")) == ["V1", "V2"]
+        assert any("'Old' (hidden), 'Lookup' (very hidden)" in w and "read worksheet 'Claims'" in w for w in rep.warnings)

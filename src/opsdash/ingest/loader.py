@@ -8,6 +8,7 @@ import datetime as dt
 import getpass
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -32,7 +33,12 @@ from opsdash.store import quote_literal as ql
 FAULT_STAGE_ENV, FAULT_FILE_ENV, FAULT_SECONDS_ENV = "OPSDASH_FAULT_STAGE", "OPSDASH_FAULT_FILE", "OPSDASH_FAULT_SECONDS"
 
 
-MAX_LINE_BYTES = 16 << 20
+MAX_LINE_BYTES = readers.MAX_LINE_BYTES
+#: Rows that cannot be split into the header's columns are kept as rejects up to this many; a file with more is
+#: not delimited text of this table, and refusing it keeps memory bounded whatever the input.
+MAX_MALFORMED = 100_000
+#: Characters of a malformed line kept in its reject (masked before it is cut).
+MALFORMED_KEEP = 4096
 
 Progress = Callable[[str], None]
 
@@ -59,6 +65,7 @@ class LoadReport:
     rows_skipped: int = 0
     rows_replaced: int = 0
     rows_superseded: int = 0
+    encoding: str | None = None  # a CSV's encoding as detected (or as the mapping forced it)
     phi_columns_dropped: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -190,28 +197,56 @@ def _malformed_reason(expected: int, found: int) -> str:
     return f"expected {expected} columns (as in the header), found {found}"
 
 
+class _FastReadFailed(Exception):
+    """DuckDB's bulk CSV read failed; the transaction is aborted and the load is retried with the Python reader."""
+
+
+def _add_malformed(malformed: list[tuple[int, str | None, str, str]], name: str, ncols: int, line: int,
+                   column: str | None, reason: str, raw: str) -> None:
+    """Keep one malformed line (its text masked, then cut); refuse a file with more than MAX_MALFORMED of them."""
+    if len(malformed) >= MAX_MALFORMED:
+        first = malformed[0]
+        raise FileRefused(f"{name}: more than {MAX_MALFORMED:,} lines cannot be split into the header's {ncols} "
+                          f"columns (the first is line {first[0]}: {first[2]}); expected delimited text with the "
+                          "header's columns: check the delimiter and the quotes")
+    if len(raw) > MALFORMED_KEEP:
+        # Mask before cutting, so that a cut can never leave part of an identifier behind.
+        raw = _mask(raw[: MALFORMED_KEEP + 256])[:MALFORMED_KEEP] + f"… (cut at {MALFORMED_KEEP:,} characters)"
+    malformed.append((line, column, reason, raw))
+
+
 def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[str],
                     select: Callable[[str], str], digest: _Digest) -> _Staged | None:
     """Bulk-read a CSV with DuckDB; None when line numbers could not be exact (use the Python reader)."""
     ncols = len(headers)
     cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols))
-    src = (f"SELECT {', '.join(f'c{i}' for i in range(ncols))} FROM read_csv({ql(str(info.path))}, header=false, skip=1, "
+    # The path is a bound parameter, and a literal one (readers.literal_path): DuckDB would expand a pattern.
+    assert info.read_path is not None and info.encoding == "utf-8" and not info.gzip
+    src = (f"SELECT {', '.join(f'c{i}' for i in range(ncols))} FROM read_csv(?, header=false, skip=1, "
            f"auto_detect=false, columns={{{cols}}}, delim={ql(delim)}, quote='\"', escape='\"', "
-           f"encoding={ql(info.encoding)}, compression={ql('gzip' if info.gzip else 'none')}, "
+           "encoding='utf-8', compression='none', "
            f"store_rejects=true, rejects_table='_rej_err', rejects_scan='_rej_scan', "
            f"max_line_size={MAX_LINE_BYTES}, strict_mode=true, null_padding=false)")
-    tx.execute(f"CREATE TEMP TABLE _stage AS {select(src)}")
+    try:
+        tx.execute(f"CREATE TEMP TABLE _stage AS {select(src)}", [str(info.read_path)])
+    except StoreError as exc:
+        # DuckDB's CSV errors (mixed line endings, an over-long line, bytes that are not UTF-8) name no line
+        # a person can use, and leave the transaction aborted: the load starts again with the Python reader,
+        # which reads what DuckDB cannot and names the line of what it cannot either.
+        raise _FastReadFailed(str(exc)) from exc
     staged = tx.fetchone("SELECT count(*) FROM _stage")[0]  # type: ignore[index]
+    n_rej = tx.fetchone("SELECT count(DISTINCT line) FROM _rej_err")[0]  # type: ignore[index]
     rej = tx.fetchall("SELECT line, min(column_name), list(DISTINCT error_type), list(error_message)[1], "
-                      "any_value(csv_line) FROM _rej_err GROUP BY line ORDER BY line")
+                      f"left(any_value(csv_line), {MALFORMED_KEEP + 256}) FROM _rej_err GROUP BY line ORDER BY line "
+                      f"LIMIT {MAX_MALFORMED + 1}")
     tx.execute("DROP TABLE IF EXISTS _rej_err")
     tx.execute("DROP TABLE IF EXISTS _rej_scan")
     digest.wait()
-    if not info.utf8_valid and info.encoding == "utf-8":
+    if (not info.utf8_valid and info.encoding == "utf-8") or info.lone_cr:
         tx.execute("DROP TABLE _stage")
         return None
     single_line = all("\n" not in (r[4] or "").rstrip("\r\n") for r in rej)
-    if info.lines - info.trailing_blank_lines != 1 + staged + len(rej) or not single_line:
+    if info.lines - info.trailing_blank_lines != 1 + staged + n_rej or not single_line:
         tx.execute("DROP TABLE _stage")
         return None
     malformed: list[tuple[int, str | None, str, str]] = []
@@ -219,12 +254,14 @@ def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[st
         found = message.rsplit("Found:", 1)[-1].strip() if "Found:" in message else None
         if found and found.isdigit():
             reason = _malformed_reason(ncols, int(found))
+        elif "LINE SIZE OVER MAXIMUM" in types:
+            reason = f"the line is longer than {MAX_LINE_BYTES >> 20} MB; expected lines of at most {MAX_LINE_BYTES >> 20} MB"
         elif "UNQUOTED VALUE" in types or "UNTERMINATED QUOTES" in types:
             reason = "a quote is not closed or stray text follows a quoted value; expected fields quoted with \" and quotes doubled inside"
         else:
             reason = f"cannot be parsed ({', '.join(types).lower()}); expected {ncols} delimited fields"
         header = headers[int(column[1:])] if column and column[1:].isdigit() and int(column[1:]) < ncols else None
-        malformed.append((int(line), header, reason, (raw or "").rstrip("\r\n")))
+        _add_malformed(malformed, info.name, ncols, int(line), header, reason, (raw or "").rstrip("\r\n"))
     # Rows of a table created inside a transaction have offset rowids: number lines from the first one.
     base = tx.fetchone("SELECT coalesce(min(rowid), 0) FROM _stage")[0]  # type: ignore[index]
     if not malformed:
@@ -240,7 +277,7 @@ def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[st
 
 
 def _stage_python(tx: Tx, records: Iterable[tuple[int, list[Any]]], ncols: int, headers: list[str],
-                  delim: str, select: Callable[[str], str]) -> _Staged:
+                  delim: str, select: Callable[[str], str], name: str) -> _Staged:
     """Stage rows that Python read (worksheets, and CSV files with blank lines or line breaks inside quotes)."""
     cols = ", ".join(f"c{i} VARCHAR" for i in range(ncols))
     tx.execute(f"CREATE TEMP TABLE _src ({cols}, _line BIGINT)")
@@ -252,7 +289,7 @@ def _stage_python(tx: Tx, records: Iterable[tuple[int, list[Any]]], ncols: int, 
         spans = delim.join("" if v is None else str(v) for v in rec).rstrip("\r\n").count("\n")
         if spans:
             reason += f"; a quoted field opened on line {line} runs to line {line + spans} (a quote is not closed)"
-        malformed.append((line, column, reason, delim.join("" if v is None else str(v) for v in rec)))
+        _add_malformed(malformed, name, ncols, line, column, reason, delim.join("" if v is None else str(v) for v in rec))
 
     for batch in readers.arrow_batches(iter(records), ncols, ragged):
         if batch.num_rows:
@@ -368,21 +405,37 @@ class _Digest:
 def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping: Mapping | None,
           report: LoadReport, say: Progress, started: float, digest: _Digest,
           date_range: tuple[dt.date, dt.date]) -> None:
+    # A private folder for what DuckDB reads instead of the file itself: a literal link to a file whose path
+    # holds a pattern character, or the file rewritten as UTF-8. It goes when the load ends, however it ends.
+    with tempfile.TemporaryDirectory(prefix="opsdash-load-") as work:
+        _load_in(store, info, table_name, mapping, report, say, started, digest, Path(work), date_range)
+
+
+def _load_in(store: Store, info: readers.FileInfo, table_name: str | None, mapping: Mapping | None,
+             report: LoadReport, say: Progress, started: float, digest: _Digest, work: Path,
+             date_range: tuple[dt.date, dt.date]) -> None:
     name = info.name
     close: Callable[[], None] = lambda: None
     xlsx_rows = None
     delim = ","
     forced_encoding = mapping.encoding if mapping else None
+    lim = readers.limits()
+    sql_names: list[str] = []
     if info.format == "csv":
         headers, delim = readers.read_csv_header(info, mapping.delimiter if mapping else None)
         info.delimiter = readers.DELIMITER_NAMES.get(delim, delim)
     elif info.format == "parquet":
+        headers = readers.parquet_columns(info)
+        info.read_path = readers.literal_path(info.path, work)
         try:
-            headers = [r[0] for r in store.fetchall("DESCRIBE SELECT * FROM read_parquet(?)", [str(info.path)])]
+            sql_names = [r[0] for r in store.fetchall("DESCRIBE SELECT * FROM read_parquet(?)", [str(info.read_path)])]
         except StoreError as exc:
             raise FileRefused(f"{name}: not a readable Parquet file ({exc}); expected a complete Parquet file") from exc
+        if len(sql_names) != len(headers):
+            raise FileRefused(f"{name}: not a readable Parquet file (its schema lists {len(headers)} columns, its "
+                              f"data {len(sql_names)}); expected a complete Parquet file")
     else:
-        headers, xlsx_rows, close = readers.open_xlsx(info, mapping.sheet if mapping else None)
+        headers, xlsx_rows, close = readers.open_xlsx(info, mapping.sheet if mapping else None, lim)
     try:
         plan = plan_columns(name, headers, table_name, mapping)
         report.table = plan.table.name
@@ -395,24 +448,38 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
             return stage_select(plan.table, plan.bindings, headers, plan.phi_indexes, mapping, tz, source_sql,
                                 plan.skip_indexes, plan.order_index, extra, date_range)
 
-        with store.transaction() as tx:
-            load_id = tx.fetchone("SELECT nextval('load_id_seq')")[0]  # type: ignore[index]
-            _checkpoint("reading", say)
+        python_reader = False
+        while True:
             try:
-                with _Ticker(tx, say):
-                    staged = _stage(tx, info, delim, headers, ncols, select, digest, forced_encoding, xlsx_rows, say)
-            except StoreError:
-                digest.wait()  # a damaged file is better explained by the full pass (e.g. a cut-short gzip)
-                raise
-            digest.wait()
-            _refuse_if_loaded(tx.fetchone, info)
-            report.sha256 = info.sha256
-            if info.format == "csv" and info.encoding == "latin-1" and not forced_encoding:
-                info.warnings.append("not valid UTF-8: read as Latin-1")
-            _checkpoint("validating", say)
-            _finish(tx, load_id, info, plan, mapping, staged, report, started)
-            report.load_id = load_id
-            _checkpoint("committing", say)
+                with store.transaction() as tx:
+                    load_id = tx.fetchone("SELECT nextval('load_id_seq')")[0]  # type: ignore[index]
+                    _checkpoint("reading", say)
+                    with _Ticker(tx, say):
+                        staged = _stage(tx, info, delim, headers, ncols, select, digest, forced_encoding, xlsx_rows,
+                                        say, work, lim, python_reader, sql_names)
+                    digest.wait()
+                    _refuse_if_loaded(tx.fetchone, info)
+                    report.sha256 = info.sha256
+                    report.encoding = info.encoding if info.format == "csv" else None
+                    if info.format == "csv" and info.encoding in ("windows-1252", "latin-1") and not forced_encoding:
+                        info.warnings.append(f"not valid UTF-8: read as {readers.ENCODING_WORDS[info.encoding]}")
+                    _checkpoint("validating", say)
+                    _finish(tx, load_id, info, plan, mapping, staged, report, started)
+                    report.load_id = load_id
+                    _checkpoint("committing", say)
+                break
+            except _FastReadFailed:
+                if python_reader:
+                    raise
+                python_reader = True  # the transaction was rolled back; read again, line by line
+            except StoreError as exc:
+                if "out of memory" not in str(exc).lower():
+                    raise
+                limit = store.fetchone("SELECT current_setting('memory_limit')")
+                raise FileRefused(
+                    f"{name}: loading it needs more memory than DuckDB may use ({limit[0] if limit else '?'}, "
+                    "OPSDASH_MEMORY_LIMIT); nothing was stored. Expected a file that fits: raise "
+                    "OPSDASH_MEMORY_LIMIT if the machine has the memory, or split the file") from exc
         # DuckDB's now() is the transaction's start: the record says when the commit was done, in its own step.
         with contextlib.suppress(StoreError), store.transaction() as tx:  # the load stands even if this fails
             tx.execute("UPDATE loads SET finished_at = to_timestamp(?)::TIMESTAMP WHERE load_id = ?",
@@ -425,29 +492,47 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
 
 def _stage(tx: Tx, info: readers.FileInfo, delim: str, headers: list[str], ncols: int,
            select: Callable[..., str], digest: _Digest, forced_encoding: str | None,
-           xlsx_rows: Any, say: Progress) -> _Staged:
+           xlsx_rows: Any, say: Progress, work: Path, lim: readers.Limits, python_reader: bool,
+           sql_names: list[str]) -> _Staged:
     """Read the file into the temporary table _stage (typed columns plus checks)."""
     staged: _Staged | None = None
     if info.format == "csv":
-        staged = _stage_csv_fast(tx, info, delim, headers, select, digest)
-        if staged is None and not info.utf8_valid and info.encoding == "utf-8" and not forced_encoding:
-            # The first chunk looked like UTF-8 but the rest is not: read it again as Latin-1.
-            info.encoding = "latin-1"
-            staged = _stage_csv_fast(tx, info, delim, headers, select, digest)
+        view = _readable(info, work, lim, digest, say)
+        if not python_reader and not view.lone_cr:
+            staged = _stage_csv_fast(tx, view, delim, headers, select, digest)
+            if staged is None and not view.utf8_valid and not forced_encoding:
+                # The first chunk looked like UTF-8 but the rest is not: it is Windows-1252 (or Latin-1).
+                info.encoding = "windows-1252"
+                view = _readable(info, work, lim, digest, say)
+                staged = _stage_csv_fast(tx, view, delim, headers, select, digest)
         if staged is None:
+            digest.wait()
+            if not view.utf8_valid and not forced_encoding:
+                info.encoding = "windows-1252"
+                view = _readable(info, work, lim, digest, say)
             say("reading (exact line numbers)")
-            staged = _stage_python(tx, readers.iter_csv_records(info, delim), ncols, headers, delim,
-                                   lambda s: select(s, ("_line",)))
+            staged = _stage_python(tx, readers.iter_csv_records(view, delim), ncols, headers, delim,
+                                   lambda s: select(s, ("_line",)), info.name)
     elif info.format == "parquet":
-        src = ", ".join(f"CAST({qi(h)} AS VARCHAR) AS c{i}" for i, h in enumerate(headers))
-        sql = select(f"SELECT {src}, file_row_number + 1 AS _line FROM read_parquet({ql(str(info.path))}, "
-                     "file_row_number=true)", ("_line",))
-        tx.execute(f"CREATE TEMP TABLE _stage AS {sql}")
+        src = ", ".join(f"CAST({qi(h)} AS VARCHAR) AS c{i}" for i, h in enumerate(sql_names))
+        sql = select(f"SELECT {src}, file_row_number + 1 AS _line FROM read_parquet(?, file_row_number=true)",
+                     ("_line",))
+        tx.execute(f"CREATE TEMP TABLE _stage AS {sql}", [str(info.read_path)])
         staged = _Staged("s._line", "", [])
     else:
         assert xlsx_rows is not None
-        staged = _stage_python(tx, xlsx_rows, ncols, headers, "\t", lambda s: select(s, ("_line",)))
+        staged = _stage_python(tx, xlsx_rows, ncols, headers, "\t", lambda s: select(s, ("_line",)), info.name)
     return staged
+
+
+def _readable(info: readers.FileInfo, work: Path, lim: readers.Limits, digest: _Digest,
+              say: Progress) -> readers.FileInfo:
+    """The CSV as DuckDB can read it: plain UTF-8 at a literal path (rewritten into `work` when it is not)."""
+    if info.gzip or info.encoding != "utf-8":
+        say("reading (as UTF-8)")
+        return readers.transcode(info, work / "utf8.csv", lim)
+    info.read_path = readers.literal_path(info.path, work)
+    return info
 
 
 def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: Mapping | None,

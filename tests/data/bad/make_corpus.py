@@ -5,6 +5,7 @@ Each file's exact expected outcome is asserted in tests/test_bad_corpus.py.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import random
@@ -101,6 +102,7 @@ def main() -> None:
     good = gzip.compress((CLAIMS + claim(1) * 50).encode())
     (HERE / "truncated.csv.gz").write_bytes(good[: len(good) // 2])
     _lead_cases()
+    _reader_cases()
 
 
 def _lead_cases() -> None:
@@ -117,6 +119,57 @@ def _lead_cases() -> None:
     text("invisible_characters.csv", "claim_id,vendor,payer,received_date\n"
          "C1,Acme,Aetna,2026-01-05\n\ufeffC2,Acme\u200b,Aetna\u00a0,2026-01-05\n"
          "C3,\u202eAcme,Ae\u00adtna,\u200b2026-01-05\nC4,Ibe\u0301rica,Aetna,2026-01-05\nC5,Ib\u00e9rica,Aetna,2026-01-05\n")
+
+
+def _reader_cases() -> None:
+    """Encodings, line endings and workbook surprises as hospitals' systems write them (issue 11, items 5, 6, 15)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    head = "claim_id,vendor,received_date,payer\n"
+    # Excel on Windows: ’ € “ ” – are bytes 0x80-0x9F, which Latin-1 leaves as control characters.
+    (HERE / "windows1252.csv").write_bytes(head.encode() + "E1,Acme,2026-01-05,O’Brien\nE2,Acme,2026-01-06,“Santé” – €\n"
+                                           .encode("cp1252"))
+    # 0x81 is one of the five bytes Windows-1252 leaves undefined: read as U+0081, as browsers do.
+    (HERE / "windows1252_undefined_byte.csv").write_bytes(head.encode() + b"E1,Acme,2026-01-05,O\x92Brien\x81\n")
+    body = head + "U1,Acme,2026-01-05,Clínica São José\nU2,Acme,2026-02-30,Zoë\n"
+    (HERE / "utf16le_bom.csv").write_bytes(codecs.BOM_UTF16_LE + body.replace("\n", "\r\n").encode("utf-16-le"))
+    (HERE / "utf16be_bom.csv").write_bytes(codecs.BOM_UTF16_BE + body.encode("utf-16-be"))
+    (HERE / "utf16_without_bom.csv").write_bytes(body.encode("utf-16-le"))
+    (HERE / "utf32_bom.csv").write_bytes(body.encode("utf-32"))
+    # Mixed line endings (a line ends at LF, CRLF or a lone CR): the bad date's line number must be exact.
+    rows = "claim_id,vendor,received_date\r\nM1,Acme,2026-01-05\r\nM2,Acme,2026-01-06\rM3,Acme,2026-02-30\r\n"
+    text("mixed_line_endings.csv", rows)
+    text("cr_cr_lf.csv", "claim_id,vendor,received_date\r\nM1,Acme,2026-01-05\r\r\nM2,Acme,2026-02-30\r\n")
+    text("old_mac_cr.csv", "claim_id,vendor,received_date\rM1,Acme,2026-01-05\rM2,Acme,2026-02-30\rM3,Acme,2026-01-07\r")
+    # A Parquet file with claim_id twice: refused as a CSV with a repeated header is.
+    dup = pa.Table.from_arrays([pa.array(["P1"]), pa.array(["Acme"]), pa.array(["2026-01-05"]), pa.array(["P9"])],
+                               names=["claim_id", "vendor", "received_date", "claim_id"])
+    pq.write_table(dup, HERE / "parquet_duplicate_columns.parquet")
+    # A workbook whose first sheet is hidden (and a very hidden one): the first visible sheet is read, and said.
+    wb = openpyxl.Workbook()
+    hidden = wb.active
+    hidden.title = "Old"
+    hidden.append(["claim_id", "vendor", "received_date"])
+    hidden.append(["H1", "Acme", "2026-01-05"])
+    hidden.sheet_state = "hidden"
+    secret = wb.create_sheet("Lookup")
+    secret.append(["claim_id", "vendor", "received_date"])
+    secret.append(["S1", "Acme", "2026-01-05"])
+    secret.sheet_state = "veryHidden"
+    data = wb.create_sheet("Claims")
+    data.append(["claim_id", "vendor", "received_date"])
+    data.append(["V1", "Acme", "2026-01-05"])
+    data.append(["V2", "Acme", "2026-01-06"])
+    wb.save(HERE / "xlsx_hidden_first_sheet.xlsx")
+    # Formulas saved by a program that does not calculate: no cached value, which would read as empty.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Claims"
+    ws.append(["claim_id", "vendor", "received_date", "billed_amount", "paid_amount"])
+    ws.append(["F1", "Acme", "2026-01-05", 100, "=D2*0.8"])
+    ws.append(["F2", "Acme", "2026-01-06", 200, "=D3*0.8"])
+    wb.save(HERE / "xlsx_formula_without_value.xlsx")
 
 
 if __name__ == "__main__":
