@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from opsdash.dashboard import PAGES
-from opsdash.ui import auth, boot, data, filters
+from opsdash.ui import auth, boot, data, filters, widgets
 
 st.set_page_config(page_title="opsdash", page_icon=":material/monitoring:", layout="wide")
 
@@ -19,6 +19,7 @@ auth.banner(grant)
 store = data.store()
 if store is not None:
     filters.sidebar(store)
+    widgets.outside_notice(grant.admin)
 st.session_state[boot.IN_APP] = True  # pages check it (see ui/boot.py)
 st.session_state[boot.PAGE] = page.title
 started = time.perf_counter()

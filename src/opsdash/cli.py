@@ -217,11 +217,15 @@ def loads(db: Path | None, fmt: str) -> None:
     Example:
         opsdash loads --format csv > loads.csv
     """
+    from opsdash import catalog
+
     store = _open(db, read_only=True)
     df = store.query(
         "SELECT load_id, file_name, table_name, mapping_name, rows_read, rows_loaded, rows_rejected, rows_skipped, "
         "rows_replaced, rows_superseded, array_to_string(phi_columns_dropped, ', ') AS phi_columns_dropped, "
-        "started_at, finished_at, sha256 FROM loads ORDER BY load_id")
+        f"CASE WHEN {catalog.timestamp_within('started_at')} THEN started_at END AS started_at, "
+        f"CASE WHEN {catalog.timestamp_within('finished_at')} THEN finished_at END AS finished_at, "
+        "sha256 FROM loads ORDER BY load_id")  # a time no calendar can show (a store edited by hand) stays empty
     if fmt == "table":
         df["sha256"] = df["sha256"].str[:12]
     _print_frame(df, fmt)
