@@ -38,6 +38,13 @@ else:
 period = c3.selectbox("Period", options, key=f"{grain}_of", bind="query-params",
                       help="The latest first; the current period runs to the latest data.")
 
+# The period's dates come from its name, not from the scorecard: when the scorecard cannot be made (the store
+# is busy, a stored value is unreadable), the sections below still know which dates to show.
+try:
+    _, period_start, period_end = sla.parse_period(str(period), grain)
+except sla.SlaError:
+    period_start, period_end = starts[0].date(), latest.date() if hasattr(latest, "date") else latest
+
 with widgets.guard("the scorecard"):
     card = data.scorecard(db, ver, vendor, period, grain)
     prev_start = (pd.Timestamp(card.start) - pd.DateOffset(**catalog.GRAIN_OFFSETS[grain])).date()
@@ -93,7 +100,7 @@ with widgets.guard("the review pack"):
 
 with widgets.guard("SPC signals"):
     st.subheader("SPC signals")
-    vf = Filters(None, card.end, grain, (vendor,), ())
+    vf = Filters(None, period_end, grain, (vendor,), ())
     changed = data.what_changed(db, ver, vf)
     if changed.empty:
         st.success(f"No special-cause signal for {vendor} at the latest {grain}.")
@@ -111,7 +118,7 @@ with widgets.guard("reconciliation"):
                    "(0.5 points for rates, 1% otherwise); those come first.")
         widgets.table(rec, f"reconciliation_{vendor}", {"vendor": vendor}, f"Reconciliation {vendor}", key="sc_rec")
 
-pf = Filters(card.start, card.end, grain, (vendor,), ())
+pf = Filters(period_start, period_end, grain, (vendor,), ())
 TOP_LISTS = (("Top error categories", "qa_audits", "error_category", "audit_date", "errors > 0", "audits with errors"),
              ("Top denial reasons", "claims", "denial_reason", "adjudicated_date", "initial_outcome = 'denied'",
               "denials"))

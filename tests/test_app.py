@@ -222,3 +222,30 @@ def test_a_load_that_starts_after_a_page_was_seen_makes_sections_wait_not_fail(m
         at = _app(monkeypatch, db, params={"grain": "quarter", "vendor": ["Meridian Revenue Partners"]})
         assert not at.exception and not at.error, [e.value for e in at.error]
         assert any("A load is writing to the store right now" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("failure", ["error", "busy"])
+def test_the_scorecard_page_goes_on_when_its_scorecard_fails(monkeypatch, sample_store, failure):
+    """Issue 11, item 2: a failing scorecard block (an unreadable value, or a load holding the store) is a
+    message; the signals, reconciliation and top lists still show for the period picked."""
+    import streamlit as st
+
+    from opsdash import sla
+    from opsdash.store import StoreBusy
+
+    def broken(*a, **k):
+        raise StoreBusy("busy") if failure == "busy" else RuntimeError("unreadable value")
+
+    st.cache_data.clear()
+    monkeypatch.setattr(sla, "scorecard", broken)
+    at = _app(monkeypatch, sample_store.path, "scorecard", params={"sc_vendor": "Meridian Revenue Partners",
+                                                                    "month_of": "2026-10"})
+    assert not at.exception, [e.value for e in at.exception]
+    if failure == "busy":
+        assert any("the scorecard cannot be read" in i.value for i in at.info)
+        assert not at.error
+    else:
+        assert [e.value for e in at.error] == ["Could not show the scorecard: unreadable value"]
+    heads = [h.value for h in at.subheader]
+    assert {"SPC signals", "Reported against measured", "Top error categories", "Top denial reasons"} <= set(heads)
+    st.cache_data.clear()
