@@ -23,6 +23,8 @@ if not vendors:
     st.stop()
 
 latest = data.latest_event(db, ver) or pd.Timestamp.today()
+filters.vet("sc_vendor", filters.one_of(vendors), "a vendor in the data")
+filters.vet("review", filters.one_of(["month", "week"]), "month or week")
 c1, c2, c3 = st.columns(3)
 vendor = c1.selectbox("Vendor", vendors, index=vendors.index(f.vendors[0]) if f.vendors and f.vendors[0] in vendors else 0,
                       key="sc_vendor", bind="query-params")
@@ -35,6 +37,7 @@ if grain == "week":
 else:
     starts = pd.date_range(end=latest, periods=24, freq="MS")[::-1]
     options = [f"{d:%Y-%m}" for d in starts]
+filters.vet(f"{grain}_of", filters.one_of(options), f"one of the last {len(options)} {grain}s, e.g. {options[0]}")
 period = c3.selectbox("Period", options, key=f"{grain}_of", bind="query-params",
                       help="The latest first; the current period runs to the latest data.")
 
