@@ -8,6 +8,7 @@ import streamlit as st
 
 from opsdash import audit, catalog, sla, views
 from opsdash.ui import auth, data, filters, widgets
+from opsdash.ui.text import md
 from opsdash.views import Filters
 
 PACK_FORMATS = {"pdf": ("Review pack (PDF)", "application/pdf"), "html": ("Review pack (HTML)", "text/html"),
@@ -75,7 +76,7 @@ with widgets.guard("the scorecard"):
     levels["change"] = pd.to_numeric(levels["value"], errors="coerce") - pd.to_numeric(levels["previous"], errors="coerce")
     shown = views.formatted(levels)[["label", "process", "priority", "level", "target", "minimum", "value", "previous",
                                      "change", "status", "consecutive_missed", "credit_pct", "credit"]]
-    st.subheader(f"{vendor}, {period} ({card.start:%d %b} to {card.end:%d %b %Y})")
+    st.subheader(f"{md(vendor)}, {md(period)} ({card.start:%d %b} to {card.end:%d %b %Y})")
     widgets.table(shown, f"scorecard_{vendor}_{period}", {"vendor": vendor, "period": period},
                   f"Scorecard {vendor} {period}", key="sc_table")
 
@@ -84,7 +85,7 @@ with widgets.guard("the review pack"):
     key = (db, vendor, period, grain, ver)
     if st.button("Make the review pack", icon=":material/description:", key="sc_make_pack",
                  help="PDF, HTML and Excel files of this vendor and period, with the numbers on this page."):
-        with st.spinner(f"Making the review pack for {vendor}, {period}…"):
+        with st.spinner(f"Making the review pack for {md(vendor)}, {md(period)}…"):
             st.session_state["sc_pack"] = (key, data.review_pack(db, ver, vendor, period, grain))
             who = auth.grant()
             data.record(audit.Event(user_name=who.user, role=who.role, action="review_pack", page="Vendor scorecard",
@@ -106,7 +107,7 @@ with widgets.guard("SPC signals"):
     vf = Filters(None, period_end, grain, (vendor,), ())
     changed = data.what_changed(db, ver, vf)
     if changed.empty:
-        st.success(f"No special-cause signal for {vendor} at the latest {grain}.")
+        st.success(f"No special-cause signal for {md(vendor)} at the latest {grain}.")
     else:
         widgets.table(changed.drop(columns=["kpi"]), f"signals_{vendor}", vf, f"SPC signals {vendor}", key="sc_signals")
 
@@ -114,7 +115,7 @@ with widgets.guard("reconciliation"):
     st.subheader("Reported against measured")
     rec = data.reconcile(db, ver, vendor)
     if rec.empty:
-        st.info(f"{vendor} has sent no reported KPIs.")
+        st.info(f"{md(vendor)} has sent no reported KPIs.")
     else:
         flagged = int((rec["flag"] != "ok").sum())
         st.caption(f"{flagged} of {len(rec)} reported figures differ from the raw data beyond tolerance "

@@ -277,12 +277,15 @@ def formatted(df: pd.DataFrame, kpi_col: str = "kpi",
     """A table whose rows hold different KPIs, with each value written in its row's unit (95.4%, 3.2 days,
     1,234); a `change` column is written signed, in points for rates. Credits stay numbers."""
     out = df.copy()
+    # A stored level naming no catalogued KPI (only a store written around the loader holds one) is shown as
+    # stored, unformatted: it is scored "unknown_kpi", and must not take the table down.
     for col in columns:
         if col in out:
-            out[col] = [catalog.format_value(catalog.get(k), None if pd.isna(v) else float(v))
+            out[col] = [catalog.format_value(catalog.KPIS[k], None if pd.isna(v) else float(v))
+                        if k in catalog.KPIS else (None if pd.isna(v) else f"{float(v):g}")
                         for k, v in zip(out[kpi_col], out[col])]
     if "change" in out:
-        out["change"] = [None if pd.isna(v) else catalog.format_change(catalog.get(k), v)
+        out["change"] = [None if pd.isna(v) or k not in catalog.KPIS else catalog.format_change(catalog.KPIS[k], v)
                          for k, v in zip(out[kpi_col], out["change"])]
     if "credit_pct" in out:
         out["credit_pct"] = [None if pd.isna(v) else f"{float(v) * 100:.1f}%" for v in out["credit_pct"]]

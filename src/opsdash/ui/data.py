@@ -22,6 +22,7 @@ from opsdash import audit, catalog, metrics, sla, views
 from opsdash.settings import load as load_settings
 from opsdash.store import ALL, ReadPool, Scope, Store, StoreBusy, StoreError, default_db_path
 from opsdash.ui import auth, boot
+from opsdash.ui.text import md
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def require() -> Store:
     the page. While a load holds the file, pages already seen keep their cached figures and say so."""
     boot.in_app()
     if not Path(path()).exists():
-        st.info(f"no opsdash store at {path()}: run `opsdash demo` or `opsdash ingest` first. "
+        st.info(f"no opsdash store at {md(path())}: run `opsdash demo` or `opsdash ingest` first. "
                 "The Upload page loads files into a new store.")
         st.stop()
     try:
@@ -83,7 +84,7 @@ def require() -> Store:
         st.stop()
         raise
     except StoreError as exc:
-        st.error(f"{exc}")
+        st.error(md(exc))
         st.stop()
         raise  # st.stop() raises; this line is for type checkers
     return _store(source())
@@ -278,7 +279,7 @@ def review_pack(db: Source, ver: tuple, vendor: str, period: str, grain: str) ->
     try:
         out["pdf"] = report.render(pack, "pdf")
     except report.pdf.PdfError as exc:  # no Chromium on this machine: the other formats still come
-        st.warning(str(exc))
+        st.warning(md(exc))
     return {fmt: out[fmt] for fmt in ("pdf", "html", "xlsx") if fmt in out}
 
 

@@ -8,6 +8,7 @@ Drill-down callbacks narrow the same keys, so a narrowed view is a link too.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -198,7 +199,8 @@ def _selected_points(chart_key: str) -> list[dict[str, Any]]:
 
 def picked_values(points: list[dict[str, Any]], field: str = "x") -> list[str]:
     """The distinct values a chart selection picked (e.g. vendors from bars' x)."""
-    return sorted({str(p[field]) for p in points if p.get(field) is not None})
+    # Chart categories are drawn escaped (charts.text): the picked value is the text itself again.
+    return sorted({html.unescape(str(p[field])) for p in points if p.get(field) is not None})
 
 
 def drill_vendor(chart_key: str, field: str = "x") -> None:

@@ -39,9 +39,11 @@ def guard(what: str) -> Iterator[None]:
     try:
         yield
     except StoreBusy:
-        st.info(BUSY.format(what=what), icon=":material/hourglass_top:")
+        st.info(BUSY.format(what=text_md(what)), icon=":material/hourglass_top:")
     except Exception as exc:  # noqa: BLE001 - a page must never show a traceback
-        st.error(f"Could not show {what}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        # The message may quote data (an unknown vendor's name): shown as text.
+        st.error(f"Could not show {text_md(what)}: "
+                 f"{text_md(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}")
 
 
 def outside_notice(admin: bool) -> None:
@@ -71,7 +73,7 @@ def outside_notice(admin: bool) -> None:
 
 def no_data(what: str, f: Filters) -> None:
     scope = downloads.describe_filters({k: v for k, v in f.as_dict().items() if k != "grain"})
-    st.info(f"No data for {what} with these filters ({scope}).")
+    st.info(f"No data for {text_md(what)} with these filters ({text_md(scope)}).")
 
 
 def _signed(kpi: catalog.Kpi, change: float | None) -> str | None:
