@@ -81,6 +81,12 @@ EXPECTED = {
     "truncated.csv.gz": ("refused", None, 0, 0, 0, 0, [], "the gzip file is cut short"),
 }
 
+# Issue 11 (read side): text that would be markup elsewhere is data, loaded verbatim.
+EXPECTED_UI = {
+    "markup_vendor_names.csv": ("loaded", "claims", 3, 3, 0, 0, [], ""),
+}
+EXPECTED.update(EXPECTED_UI)
+
 
 def test_the_corpus_is_complete():
     files = {p.name for p in BAD.iterdir() if p.name != "make_corpus.py"}
@@ -167,3 +173,11 @@ def test_offsets_are_converted(tmp_path):
 def test_padded_headers_and_values_are_trimmed(tmp_path):
     with _store_of(tmp_path, "padded_headers.csv") as s:
         assert s.fetchall("SELECT claim_id, vendor FROM claims") == [("C1", "Acme")]
+
+
+def test_markup_in_names_is_stored_verbatim(tmp_path):
+    from tests.data.bad.make_corpus import MARKUP_NAMES
+
+    store = _store_of(tmp_path, "markup_vendor_names.csv")
+    assert [r[0] for r in store.fetchall("SELECT vendor FROM claims ORDER BY claim_id")] == list(MARKUP_NAMES)
+    assert [r[0] for r in store.fetchall("SELECT payer FROM claims ORDER BY claim_id")] == list(MARKUP_NAMES)
