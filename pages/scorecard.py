@@ -24,7 +24,7 @@ if not vendors:
     st.stop()
 
 latest = data.latest_event(db, ver) or pd.Timestamp.today()
-filters.vet("sc_vendor", filters.one_of(vendors), "a vendor in the data")
+filters.vet("sc_vendor", filters.one_of(vendors), "a vendor you can see", echo=False)
 filters.vet("review", filters.one_of(["month", "week"]), "month or week")
 c1, c2, c3 = st.columns(3)
 vendor = c1.selectbox("Vendor", vendors, index=vendors.index(f.vendors[0]) if f.vendors and f.vendors[0] in vendors else 0,

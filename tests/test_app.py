@@ -289,7 +289,7 @@ def test_a_good_link_value_is_kept_without_a_notice(monkeypatch, sample_store):
     assert at.number_input(key="answer_s").value == 20
     assert at.multiselect(key="queue").value == ["scheduling"]
     notes = [c.value for c in at.caption if "Ignored from the link" in c.value]
-    assert len(notes) == 1 and "nope" in notes[0]
+    assert len(notes) == 1 and "`queue` (1 value(s))" in notes[0] and "nope" not in notes[0]
 
 
 def test_error_details_never_reach_a_browser():
@@ -318,3 +318,11 @@ def test_an_unexpected_page_failure_is_a_plain_message(monkeypatch, sample_store
     assert any("could not be shown because of an unexpected error" in e.value for e in at.error)
     assert not any("secret" in e.value or "Traceback" in e.value for e in at.error)
     st.cache_data.clear()
+
+
+def test_a_date_range_with_one_bad_end_is_ignored_whole(monkeypatch, sample_store):
+    at = _app(monkeypatch, sample_store.path, params={"dates": ["2026-01-05", "10000-01-01"]})
+    assert not at.exception and not at.error
+    bounds = at.session_state["_bounds"]
+    assert at.date_input(key="dates").value == bounds
+    assert any("Ignored from the link: `dates`" in c.value for c in at.caption)

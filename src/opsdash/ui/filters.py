@@ -41,7 +41,7 @@ def _bounds(db: data.Source, ver: tuple) -> tuple[dt.date, dt.date] | None:
 
 # -- links are input: every value in the address is checked before a widget reads it ------------------
 
-def vet(key: str, ok: Callable[[str], bool], expected: str) -> None:
+def vet(key: str, ok: Callable[[str], bool], expected: str, whole: bool = False, echo: bool = True) -> None:
     """Before the widget bound to `key` reads the address: values that fail `ok` are dropped from it, so the
     widget takes its default (or the values left), and a small notice says what was ignored. A crafted link
     (``answer_s=inf``, a date in year 10000, text that is not an option) never reaches a widget."""
@@ -51,14 +51,17 @@ def vet(key: str, ok: Callable[[str], bool], expected: str) -> None:
     bad = [v for v in values if not _safe_ok(ok, v)]
     if not bad:
         return
-    good = [v for v in values if v not in bad]
+    good = [] if whole else [v for v in values if v not in bad]  # whole: the values only make sense together
     if good:
         st.query_params[key] = good
     else:
         del st.query_params[key]
     _seed_from(key, good)
     bad = list(dict.fromkeys(bad))
-    shown = ", ".join(md(v[:60]) for v in bad[:3]) + (" …" if len(bad) > 3 else "")
+    # Names (vendors, payers...) are not repeated: a link naming a vendor outside the reader's scope shows
+    # nothing of it, and "not among the values you can see" says the same whether or not it exists.
+    shown = (", ".join(md(v[:60]) for v in bad[:3]) + (" …" if len(bad) > 3 else "") if echo
+             else f"({len(bad)} value(s))")
     st.caption(f":material/link_off: Ignored from the link: `{key}` {shown} (expected {md(expected)}).")
 
 
@@ -114,10 +117,10 @@ def sidebar(store: Store) -> Filters:
     st.session_state["_bounds"] = bounds
     with st.sidebar:
         if bounds:
-            vet("dates", iso_date_between(*bounds), f"dates YYYY-MM-DD from {bounds[0]} to {bounds[1]}")
+            vet("dates", iso_date_between(*bounds), f"dates YYYY-MM-DD from {bounds[0]} to {bounds[1]}", whole=True)
         vet("grain", one_of(GRAIN_WORDS), ", ".join(GRAIN_WORDS))
-        vet("vendor", one_of(data.vendors(db, ver)), "vendors in the data")
-        vet("facility", one_of(_values(db, ver, "claims", "facility")), "facilities in the data")
+        vet("vendor", one_of(data.vendors(db, ver)), "vendors you can see", echo=False)
+        vet("facility", one_of(_values(db, ver, "claims", "facility")), "facilities you can see", echo=False)
         st.header("Filters")
         start = end = None
         if bounds:
@@ -177,7 +180,7 @@ def page_dims(f: Filters, table: str, columns: Sequence[str], labels: dict[str, 
     picked: dict[str, list[str]] = {}
     with st.sidebar:
         for col in columns:
-            vet(col, one_of(data.dimension_values(db, ver, table, col)), f"values of {col} in the data")
+            vet(col, one_of(data.dimension_values(db, ver, table, col)), f"values of {col} you can see", echo=False)
             label = (labels or {}).get(col, col.replace("_", " ").capitalize())
             picked[col] = st.multiselect(label, data.dimension_values(db, ver, table, col), key=col,
                                          bind="query-params", placeholder=f"All ({label.lower()})")
