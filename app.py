@@ -1,11 +1,12 @@
 """opsdash dashboard entry point: page config, sign-in, the shared filters and navigation."""
 
+import logging
 import time
 
 import streamlit as st
 
 from opsdash.dashboard import PAGES
-from opsdash.ui import auth, boot, data, filters
+from opsdash.ui import auth, boot, data, filters, widgets
 
 st.set_page_config(page_title="opsdash", page_icon=":material/monitoring:", layout="wide")
 
@@ -19,11 +20,17 @@ auth.banner(grant)
 store = data.store()
 if store is not None:
     filters.sidebar(store)
+    widgets.outside_notice(grant.admin)
 st.session_state[boot.IN_APP] = True  # pages check it (see ui/boot.py)
 st.session_state[boot.PAGE] = page.title
 started = time.perf_counter()
 try:
     page.run()
+except Exception:  # noqa: BLE001 - st.stop and st.rerun are not Exceptions, so they pass
+    # Sections guard themselves; this is the net under them: a plain message here, the details in the log.
+    logging.getLogger("opsdash").exception("page %s failed", page.title)
+    st.error("This page could not be shown because of an unexpected error. The details are in the dashboard's "
+             "log; the other pages still work.", icon=":material/error:")
 finally:
     st.session_state[boot.IN_APP] = False
     boot.log_run(page.title, time.perf_counter() - started)  # only when OPSDASH_RUN_LOG names a file

@@ -4,6 +4,7 @@ import streamlit as st
 
 from opsdash import catalog, charts, spc
 from opsdash.ui import data, filters, widgets
+from opsdash.ui.text import md
 
 st.title("Claims")
 store = data.require()
@@ -25,7 +26,7 @@ with widgets.guard("claim turnaround"):
         fig = charts.spc(chart, df["period_start"], kpi, target=target,
                          title=f"{kpi.label} by {f.grain}, with process limits")
         st.caption(f"Latest {f.grain}: {spc.describe(chart).replace('points', f.grain + 's')}. "
-                   + (f"Target from {source}. " if target is not None else
+                   + (f"Target from {md(source)}. " if target is not None else
                       "No target line: pick one vendor to see its contract's target. ")
                    + "Select a point to narrow the page to its period.")
         out = df.join(chart[["mean", "lpl", "upl", "point_type"]].add_prefix("spc_"))

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from opsdash import catalog
 from opsdash.contract import TABLES
 from opsdash.ui import data, widgets
 
@@ -14,6 +15,14 @@ for col, (table, n) in zip(st.columns(len(counts)), counts.items()):
     col.metric(TABLES[table].label, f"{n:,}", help=f"rows stored in `{table}`: {TABLES[table].description}")
 st.subheader("Loads")
 widgets.table(data.load_history(db, ver), "loads", {}, "Loads", key="ld_loads")
+outside, _per_table = data.outside_window(db, ver)
+if not outside.empty:
+    st.subheader("Rows left out: dates outside the reported range")
+    st.caption(f"Stored rows with a date or time outside {catalog.WINDOW_WORDS} are in no figure, chart or download "
+               "(new loads reject such values). By table, column and load, with the earliest and latest value as "
+               "stored; correct the export and load it again, or remove the load.")
+    widgets.table(outside, "rows_outside_dates", {}, "Rows left out: dates outside the reported range",
+                  key="ld_outside", xlsx=False)
 st.subheader("Rejected rows")
 rejects = data.rejected_rows(db, ver)
 if rejects.empty:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from opsdash import audit, catalog, sla, views
 from opsdash.ui import auth, data, filters, widgets
+from opsdash.ui.text import md
 from opsdash.views import Filters
 
 PACK_FORMATS = {"pdf": ("Review pack (PDF)", "application/pdf"), "html": ("Review pack (HTML)", "text/html"),
@@ -23,6 +24,8 @@ if not vendors:
     st.stop()
 
 latest = data.latest_event(db, ver) or pd.Timestamp.today()
+filters.vet("sc_vendor", filters.one_of(vendors), "a vendor you can see", echo=False)
+filters.vet("review", filters.one_of(["month", "week"]), "month or week")
 c1, c2, c3 = st.columns(3)
 vendor = c1.selectbox("Vendor", vendors, index=vendors.index(f.vendors[0]) if f.vendors and f.vendors[0] in vendors else 0,
                       key="sc_vendor", bind="query-params")
@@ -35,8 +38,16 @@ if grain == "week":
 else:
     starts = pd.date_range(end=latest, periods=24, freq="MS")[::-1]
     options = [f"{d:%Y-%m}" for d in starts]
+filters.vet(f"{grain}_of", filters.one_of(options), f"one of the last {len(options)} {grain}s, e.g. {options[0]}")
 period = c3.selectbox("Period", options, key=f"{grain}_of", bind="query-params",
                       help="The latest first; the current period runs to the latest data.")
+
+# The period's dates come from its name, not from the scorecard: when the scorecard cannot be made (the store
+# is busy, a stored value is unreadable), the sections below still know which dates to show.
+try:
+    _, period_start, period_end = sla.parse_period(str(period), grain)
+except sla.SlaError:
+    period_start, period_end = starts[0].date(), latest.date() if hasattr(latest, "date") else latest
 
 with widgets.guard("the scorecard"):
     card = data.scorecard(db, ver, vendor, period, grain)
@@ -65,7 +76,7 @@ with widgets.guard("the scorecard"):
     levels["change"] = pd.to_numeric(levels["value"], errors="coerce") - pd.to_numeric(levels["previous"], errors="coerce")
     shown = views.formatted(levels)[["label", "process", "priority", "level", "target", "minimum", "value", "previous",
                                      "change", "status", "consecutive_missed", "credit_pct", "credit"]]
-    st.subheader(f"{vendor}, {period} ({card.start:%d %b} to {card.end:%d %b %Y})")
+    st.subheader(f"{md(vendor)}, {md(period)} ({card.start:%d %b} to {card.end:%d %b %Y})")
     widgets.table(shown, f"scorecard_{vendor}_{period}", {"vendor": vendor, "period": period},
                   f"Scorecard {vendor} {period}", key="sc_table")
 
@@ -74,7 +85,7 @@ with widgets.guard("the review pack"):
     key = (db, vendor, period, grain, ver)
     if st.button("Make the review pack", icon=":material/description:", key="sc_make_pack",
                  help="PDF, HTML and Excel files of this vendor and period, with the numbers on this page."):
-        with st.spinner(f"Making the review pack for {vendor}, {period}…"):
+        with st.spinner(f"Making the review pack for {md(vendor)}, {md(period)}…"):
             st.session_state["sc_pack"] = (key, data.review_pack(db, ver, vendor, period, grain))
             who = auth.grant()
             data.record(audit.Event(user_name=who.user, role=who.role, action="review_pack", page="Vendor scorecard",
@@ -93,10 +104,10 @@ with widgets.guard("the review pack"):
 
 with widgets.guard("SPC signals"):
     st.subheader("SPC signals")
-    vf = Filters(None, card.end, grain, (vendor,), ())
+    vf = Filters(None, period_end, grain, (vendor,), ())
     changed = data.what_changed(db, ver, vf)
     if changed.empty:
-        st.success(f"No special-cause signal for {vendor} at the latest {grain}.")
+        st.success(f"No special-cause signal for {md(vendor)} at the latest {grain}.")
     else:
         widgets.table(changed.drop(columns=["kpi"]), f"signals_{vendor}", vf, f"SPC signals {vendor}", key="sc_signals")
 
@@ -104,14 +115,14 @@ with widgets.guard("reconciliation"):
     st.subheader("Reported against measured")
     rec = data.reconcile(db, ver, vendor)
     if rec.empty:
-        st.info(f"{vendor} has sent no reported KPIs.")
+        st.info(f"{md(vendor)} has sent no reported KPIs.")
     else:
         flagged = int((rec["flag"] != "ok").sum())
         st.caption(f"{flagged} of {len(rec)} reported figures differ from the raw data beyond tolerance "
                    "(0.5 points for rates, 1% otherwise); those come first.")
         widgets.table(rec, f"reconciliation_{vendor}", {"vendor": vendor}, f"Reconciliation {vendor}", key="sc_rec")
 
-pf = Filters(card.start, card.end, grain, (vendor,), ())
+pf = Filters(period_start, period_end, grain, (vendor,), ())
 TOP_LISTS = (("Top error categories", "qa_audits", "error_category", "audit_date", "errors > 0", "audits with errors"),
              ("Top denial reasons", "claims", "denial_reason", "adjudicated_date", "initial_outcome = 'denied'",
               "denials"))

@@ -128,6 +128,13 @@ EXPECTED_READERS = {
 EXPECTED.update(EXPECTED_READERS)
 
 
+# Issue 11 (read side): text that would be markup elsewhere is data, loaded verbatim.
+EXPECTED_UI = {
+    "markup_vendor_names.csv": ("loaded", "claims", 3, 3, 0, 0, [], ""),
+}
+EXPECTED.update(EXPECTED_UI)
+
+
 def test_the_corpus_is_complete():
     files = {p.name for p in BAD.iterdir() if p.name != "make_corpus.py"}
     assert files == set(EXPECTED)
@@ -253,3 +260,11 @@ def test_a_hidden_first_sheet_is_passed_over_and_said(tmp_path):
         rep = load_file(store, BAD / "xlsx_hidden_first_sheet.xlsx")
         assert sorted(r[0] for r in store.fetchall("SELECT claim_id FROM claims")) == ["V1", "V2"]
         assert any("'Old' (hidden), 'Lookup' (very hidden)" in w and "read worksheet 'Claims'" in w for w in rep.warnings)
+
+
+def test_markup_in_names_is_stored_verbatim(tmp_path):
+    from tests.data.bad.make_corpus import MARKUP_NAMES
+
+    store = _store_of(tmp_path, "markup_vendor_names.csv")
+    assert [r[0] for r in store.fetchall("SELECT vendor FROM claims ORDER BY claim_id")] == list(MARKUP_NAMES)
+    assert [r[0] for r in store.fetchall("SELECT payer FROM claims ORDER BY claim_id")] == list(MARKUP_NAMES)

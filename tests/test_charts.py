@@ -82,3 +82,31 @@ def test_bars_pareto_histogram_heatmap_hour_grid_are_labelled():
     assert z[0][1] == codes["below_minimum"] and z[1][1] == codes["no_data"]  # b has no February: no data
     hours = pd.DataFrame({"weekday": [0, 6], "hour": [9, 23], "offered": [10, 3]})
     assert_labelled(charts.hour_weekday(hours, "offered", title="Calls", value_title="Calls", fraction=False))
+
+
+def test_data_text_in_titles_legends_categories_and_hover_is_never_markup():
+    """Issue 11, item 10: plotly renders <b>, <br> and <a href> in titles, legends, ticks and hover; text from
+    data is written with entities (shown as itself), and never pasted into a hover template."""
+    evil = '<a href="http://127.0.0.1:9/x">A</a> <b>B</b> & %{y}'
+    k = catalog.KPIS["clean_claim_rate"]
+    df = pd.DataFrame({"period_start": [dt.date(2026, 1, 1)] * 2, "vendor": [evil, "Plain"], "payer": [evil, "P"],
+                       "value": [0.9, 0.8]})
+    figs = [charts.trend(df, k, by="vendor", title=f"{evil} trend"),
+            charts.bars(df, k, "payer", colour_by="vendor", title=evil), charts.bars(df, k, "vendor"),
+            charts.pareto(pd.DataFrame({"denial_reason": [evil], "rows": [3]}), "denial_reason", "rows", title=evil,
+                          count_title="n"),
+            charts.heatmap(pd.DataFrame({"r": [evil], "c": ["2026-01"], "s": ["met"], "t": [evil]}), row="r",
+                           column="c", status="s", text="t", title=evil, x_title="x", y_title="y")]
+    for fig in figs:
+        spec = fig.to_plotly_json()
+        strings = [fig.layout.title.text] + [str(v) for t in spec["data"] for key in ("name", "x", "y", "text",
+                                                                                    "hovertemplate")
+                                             for v in (t.get(key) if isinstance(t.get(key), (list, tuple)) else
+                                                       list(t.get(key).ravel()) if hasattr(t.get(key), "ravel") else
+                                                       [t.get(key)]) if v is not None]
+        assert any("&lt;b&gt;B&lt;/b&gt; &amp;" in s for s in strings)
+        for s in strings:
+            assert "<a " not in s and "<b>" not in s, s
+        for t in spec["data"]:  # a template never holds data text (its %{y} would be filled in)
+            assert "B&lt;" not in str(t.get("hovertemplate")) and "<b>B" not in str(t.get("hovertemplate"))
+    assert charts.text(evil) == '&lt;a href="http://127.0.0.1:9/x"&gt;A&lt;/a&gt; &lt;b&gt;B&lt;/b&gt; &amp; %{y}'

@@ -163,3 +163,64 @@ def test_ingest_waits_for_a_reader_to_let_go(tmp_path, write):
                                       str(write("c.csv", csv_text([row("claims")])))])
         assert r.exit_code == 0, r.output
         assert "1 loaded" in r.output
+
+
+# -- issue 11, items 9 and 17: file names from outside never run in a spreadsheet nor act on a terminal ----
+
+FORMULA_NAMES = ['=HYPERLINK("http:x")', "+cmd", "@SUM(1)", "-2+3"]
+CONTROL_NAMES = ["red\x1b[31mX", "back\rspace", "bell\x07", "rev\u202etxt.exe", "nl\nforged"]
+
+
+def _hostile_store(run, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    outputs = []
+    for i, stem in enumerate(FORMULA_NAMES + CONTROL_NAMES):
+        p = folder / f"{stem}.csv"
+        p.write_text(csv_text([row("claims", claim_id=f"C{i}"), row("claims", claim_id=f"D{i}", received_date="x")]))
+        outputs.append(run("ingest", str(p)).output)
+    return outputs
+
+
+def _no_raw_controls(text: str) -> None:
+    for c in ("\x1b", "\r", "\x07", "\u202e"):
+        assert c not in text, repr(text)
+
+
+def test_loads_and_rejects_csv_escape_formulas_as_downloads_do(run, tmp_path):
+    import csv
+
+    _hostile_store(run, tmp_path)
+    for out in (run("loads", "--format", "csv").output, run("rejects").output):
+        cells = [c for r in csv.reader(io.StringIO(out, newline="")) for c in r]
+        names = [c for c in cells if c.endswith(".csv")]
+        assert len(names) >= len(FORMULA_NAMES + CONTROL_NAMES)
+        for c in cells:
+            assert not c.startswith(("=", "+", "-", "@")), c
+        for stem in FORMULA_NAMES:
+            assert f"'{stem}.csv" in names
+    out = tmp_path / "r.csv"
+    run("rejects", "--out", str(out))
+    assert "'=HYPERLINK" in out.read_text(encoding="utf-8")
+
+
+def test_the_cli_never_echoes_terminal_controls_from_file_names(run, tmp_path):
+    reports = _hostile_store(run, tmp_path)
+    for text in reports:
+        _no_raw_controls(text)
+    joined = "".join(reports)
+    assert "red\\x1b[31mX.csv" in joined and "rev\\u202etxt.exe.csv" in joined and "bell\\x07.csv" in joined
+    assert "nl\\x0aforged.csv" in joined  # a line break in a name cannot forge a report line
+    for args in (("loads",), ("loads", "--format", "csv"), ("rejects",)):
+        out = run(*args).output
+        _no_raw_controls(out)
+        assert "back\\x0dspace" in out
+    assert "\\u202e" in run("loads").output
+
+
+def test_terminal_safe_keeps_ordinary_text():
+    from opsdash.cli import terminal_safe
+
+    assert terminal_safe("Ibérica Salud · 2026") == "Ibérica Salud · 2026"
+    assert terminal_safe("a\x1b[2Jb\x9bc\u2066d") == "a\\x1b[2Jb\\x9bc\\u2066d"
+    assert terminal_safe("a\tb\nc", keep="\t\n") == "a\tb\nc"

@@ -47,3 +47,41 @@ def test_file_names_say_what_and_which_filters_with_safe_characters():
     name = downloads.file_name("clean_claim_rate", FILTERS, "csv")
     assert name == "clean_claim_rate_2026-01-01_to_2026-03-31_grain-month_vendor--evil+Helix.csv"
     assert downloads.file_name("x", {"vendor": ["a/../b"]}, "csv") == "x_vendor-a-..-b.csv"
+
+
+# -- issue 11, item 8: a bare CR or LF inside a cell never starts a formula a reader could see -------------
+
+HOSTILE_CELLS = ["\r=1+1", "\n=1+1", "\r\n@SUM(1)", "ok\r+cmd", "ok\n -2+3", "\t=x", " =1+1", "a,b", 'say "hi"',
+                 "line one\nline two"]
+
+
+def _formula_like(cell: str) -> bool:
+    return cell.lstrip(" \t\"").startswith(("=", "+", "-", "@"))
+
+
+def test_every_line_of_a_cell_is_escaped_and_cells_with_breaks_are_quoted():
+    import csv
+
+    data = downloads.csv_bytes(pd.DataFrame({"payer": HOSTILE_CELLS}), {"payer": ["x\r=1+1"]}, "t")
+    text = data.decode("utf-8-sig")
+    # Python's csv module: one row per cell, each read back whole, each line inert.
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[1] == ["payer"] and len(rows) == 2 + len(HOSTILE_CELLS)
+    back = [r[0] for r in rows[2:]]
+    for original, cell in zip(HOSTILE_CELLS, back):
+        assert cell.replace("'", "") == original.replace("'", "")  # only apostrophes were added
+        for line in cell.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            assert not _formula_like(line), (original, cell)
+    assert back[7] == "a,b" and back[8] == 'say "hi"' and back[9] == "line one\nline two"
+    # A reader that breaks rows on any CR or LF, ignoring quotes, and cells on commas: no cell is a formula.
+    import re
+
+    for fragment in re.split(r"[\r\n]", text):
+        for cell in fragment.split(","):
+            assert not _formula_like(cell), fragment
+
+
+def test_the_reported_case_is_quoted_and_escaped():
+    data = downloads.csv_bytes(pd.DataFrame({"payer": ["\r=1+1"]}), {}, "t").decode("utf-8-sig")
+    body = data.split("\r\n", 1)[1]
+    assert body == "payer\r\n\"'\r'=1+1\"\r\n"

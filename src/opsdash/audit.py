@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opsdash import catalog
 from opsdash.store import Store, StoreError
 
 ACTIONS = ("sign_in", "denied", "download", "upload", "review_pack")
@@ -96,7 +97,8 @@ def pending(db: Path) -> int:
 def trail(store: Store, limit: int = 5000) -> Any:
     """The newest events first, for admins."""
     try:
-        return store.query("SELECT event_at AS \"When (UTC)\", user_name AS \"User\", role AS \"Role\", "
+        # An event time no calendar can show (only a store edited by hand holds one) stays empty.
+        return store.query(f"SELECT CASE WHEN {catalog.timestamp_within('event_at')} THEN event_at END AS \"When (UTC)\", user_name AS \"User\", role AS \"Role\", "
                            "action AS \"Action\", page AS \"Page\", what AS \"What\", filters AS \"Filters\", "
                            "row_count AS \"Rows\", load_ids AS \"Loads\" FROM audit ORDER BY event_at DESC LIMIT ?",
                            [limit])

@@ -7,6 +7,7 @@ time, never pasted). Adding a KPI of an existing kind is one more entry here and
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 #: Kinds of KPI the engine knows how to compute.
@@ -182,7 +183,55 @@ EVENT_TIMES: dict[str, tuple[str, ...]] = {
     "calls": ("offered_at", "answered_at", "abandoned_at"),
 }
 
-#: How a table looks as known at $as_of: later events, and what they carry, are not known yet.
+#: The dates opsdash reports on. A stored date or time outside them (a typo such as 0026 or 20026, a
+#: placeholder such as 9999-12-31 or 0001-01-01, a BC date) is no fact about a 21st-century vendor: a row holding
+#: one in any of its date or time columns is left out of every figure, chart, filter bound and download (as if
+#: it had been rejected; new loads reject such values), and the Loads page lists those rows by load and column.
+#: The window also keeps every date within what pandas and Python can represent.
+READ_FROM, READ_TO = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+#: The same window, for load times and audit events (system tables, shown but never filtered out).
+WINDOW_WORDS = f"{READ_FROM:%Y-%m-%d} to {READ_TO:%Y-%m-%d}"
+
+
+#: Every date ("date") and time ("timestamp") column of the contract's tables (the contract imports this
+#: module, so they are listed here; a test checks them against the contract).
+TIME_COLUMNS: dict[str, dict[str, str]] = {
+    "claims": {"service_date": "date", "received_date": "date", "submitted_date": "date", "adjudicated_date": "date"},
+    "qa_audits": {"audit_date": "date"},
+    "work_items": {"opened_at": "timestamp", "due_at": "timestamp", "completed_at": "timestamp"},
+    "calls": {"offered_at": "timestamp", "answered_at": "timestamp", "abandoned_at": "timestamp"},
+    "sla_targets": {"effective_from": "date", "effective_to": "date"},
+    "reported_kpis": {"period_start": "date", "period_end": "date"},
+}
+
+
+def time_columns(table: str) -> tuple[str, ...]:
+    """The date and time columns of a contract table (every one is checked against the window)."""
+    return tuple(TIME_COLUMNS[table])
+
+
+def within(column: str, table: str) -> str:
+    """SQL: the column is null or inside the window. Dates compare as dates and times as times, so no value
+    is ever converted (a DATE of year 5881580 cannot become a TIMESTAMP)."""
+    if TIME_COLUMNS[table][column] == "date":
+        return f"({column} IS NULL OR {column} BETWEEN DATE '{READ_FROM}' AND DATE '{READ_TO}')"
+    return (f"({column} IS NULL OR ({column} >= TIMESTAMP '{READ_FROM} 00:00:00' "
+            f"AND {column} < TIMESTAMP '{READ_TO + dt.timedelta(days=1)} 00:00:00'))")
+
+
+def timestamp_within(column: str) -> str:
+    """SQL: a TIMESTAMP column of a system table (loads, audit) inside the window."""
+    return (f"({column} >= TIMESTAMP '{READ_FROM} 00:00:00' "
+            f"AND {column} < TIMESTAMP '{READ_TO + dt.timedelta(days=1)} 00:00:00')")
+
+
+def in_window(table: str) -> str:
+    """SQL over a contract table's row: every date and time column is null or inside the window."""
+    return " AND ".join(within(c, table) for c in time_columns(table)) or "true"
+
+
+#: How a table looks as known at $as_of: later events, and what they carry, are not known yet. Rows outside
+#: the window are not there at all.
 AS_OF_VIEWS: dict[str, str] = {
     "claims": (
         "SELECT * REPLACE ("
@@ -192,22 +241,22 @@ AS_OF_VIEWS: dict[str, str] = {
         "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN initial_outcome END AS initial_outcome, "
         "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN denial_reason END AS denial_reason, "
         "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN paid_amount END AS paid_amount) "
-        "FROM claims WHERE received_date <= CAST($as_of AS DATE)"),
-    "qa_audits": "SELECT * FROM qa_audits WHERE audit_date <= CAST($as_of AS DATE)",
+        "FROM claims WHERE received_date <= CAST($as_of AS DATE) AND " + in_window("claims")),
+    "qa_audits": "SELECT * FROM qa_audits WHERE audit_date <= CAST($as_of AS DATE) AND " + in_window("qa_audits"),
     "work_items": (
         "SELECT * REPLACE (CASE WHEN completed_at <= $as_of THEN completed_at END AS completed_at) "
-        "FROM work_items WHERE opened_at <= $as_of"),
+        "FROM work_items WHERE opened_at <= $as_of AND " + in_window("work_items")),
     "calls": (
         "SELECT * REPLACE ("
         "CASE WHEN answered_at <= $as_of THEN answered_at END AS answered_at, "
         "CASE WHEN abandoned_at <= $as_of THEN abandoned_at END AS abandoned_at, "
         "CASE WHEN answered_at <= $as_of THEN handle_seconds END AS handle_seconds, "
         "CASE WHEN answered_at <= $as_of THEN first_contact_resolved END AS first_contact_resolved) "
-        "FROM calls WHERE offered_at <= $as_of"),
+        "FROM calls WHERE offered_at <= $as_of AND " + in_window("calls")),
 }
 
 #: Tables as they are when as-of is at or after their latest event: nothing to blank, nothing to drop.
-LATEST_VIEWS: dict[str, str] = {t: f"SELECT * FROM {t}" for t in AS_OF_VIEWS}
+LATEST_VIEWS: dict[str, str] = {t: f"SELECT * FROM {t} WHERE {in_window(t)}" for t in AS_OF_VIEWS}
 
 #: The column a target's `process` restricts, per table.
 PROCESS_COLUMN = {"work_items": "process", "qa_audits": "process", "calls": "queue"}

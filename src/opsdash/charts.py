@@ -7,7 +7,9 @@ list of all vendors, not the vendors a filter leaves.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,6 +23,20 @@ POINT_COLOURS = {"improvement": "#0072B2", "concern": "#E69F00", "neutral": "#CC
 STATUS_COLOURS = {"met": "#009E73", "missed": "#E69F00", "below_minimum": "#D55E00", "no_data": "#DDDDDD"}
 STATUS_WORDS = {"met": "met", "missed": "missed", "below_minimum": "below minimum", "no_data": "no data"}
 CELL_WORDS = {**STATUS_WORDS, "below_minimum": "below min."}  # short enough for a month's cell
+
+
+def text(value: Any) -> str:
+    """Text from data (a vendor, payer, process, reason) as plotly shows it: plotly renders a subset of HTML in
+    titles, legends, ticks and hover (<b>, <br>, <a href>), so <, > and & are written as entities (shown as
+    themselves) and nothing in the text becomes markup or a link."""
+    return html.escape(str(value), quote=False)
+
+
+def texts(values: Any) -> list[str]:
+    return [text(v) for v in values]
+
+
+_text = text  # for functions whose `text` argument hides it
 
 
 def colours(names: Sequence[str], universe: Sequence[str] | None = None) -> dict[str, str]:
@@ -45,7 +61,8 @@ def _hover(kpi: Kpi) -> str:
 
 def _base(title: str, x_title: str) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(title={"text": title}, xaxis={"title": {"text": x_title}}, colorway=list(PALETTE),
+    # Titles interpolate data text (a vendor's name, a process); opsdash's own titles hold no markup.
+    fig.update_layout(title={"text": text(title)}, xaxis={"title": {"text": text(x_title)}}, colorway=list(PALETTE),
                       legend={"orientation": "h", "y": -0.25}, margin={"t": 60, "b": 40}, hovermode="x unified")
     return fig
 
@@ -59,8 +76,8 @@ def trend(df: pd.DataFrame, kpi: Kpi, *, by: str | None = None, title: str | Non
     for name, part in groups:
         label = kpi.label if name is None else str(name)
         fig.add_trace(go.Scatter(x=part["period_start"], y=part["value"].astype(float), mode="lines+markers",
-                                 name=label, line={"color": palette.get(label, PALETTE[0])},
-                                 hovertemplate=f"{label}: {_hover(kpi)}<extra></extra>", connectgaps=False))
+                                 name=text(label), line={"color": palette.get(label, PALETTE[0])},
+                                 hovertemplate=f"%{{fullData.name}}: {_hover(kpi)}<extra></extra>", connectgaps=False))
     if target is not None:
         fig.add_hline(y=target, line={"dash": "dash", "color": "#8C8C8C"},
                       annotation_text=f"target {_fmt(kpi, target)}", annotation_position="top left")
@@ -103,12 +120,13 @@ def bars(df: pd.DataFrame, kpi: Kpi, x: str, *, colour_by: str | None = None, ti
         names = [str(v) for v in df[colour_by].dropna().unique()]
         palette = colours(names, universe)
         for name, part in df.groupby(colour_by, sort=True):
-            fig.add_trace(go.Bar(x=part[x], y=part["value"].astype(float), name=str(name),
-                                 marker={"color": palette[str(name)]}, hovertemplate=f"{name}: {_hover(kpi)}<extra></extra>"))
+            fig.add_trace(go.Bar(x=texts(part[x]), y=part["value"].astype(float), name=text(name),
+                                 marker={"color": palette[str(name)]},
+                                 hovertemplate=f"%{{fullData.name}}: {_hover(kpi)}<extra></extra>"))
     else:
         cats = [str(v) for v in df[x]]
         palette = colours(cats, universe) if universe else {c: PALETTE[0] for c in cats}
-        fig.add_trace(go.Bar(x=cats, y=df["value"].astype(float), marker={"color": [palette[c] for c in cats]},
+        fig.add_trace(go.Bar(x=texts(cats), y=df["value"].astype(float), marker={"color": [palette[c] for c in cats]},
                              name=kpi.label, hovertemplate=f"%{{x}}: {_hover(kpi)}<extra></extra>", showlegend=False))
     if target is not None:
         fig.add_hline(y=target, line={"dash": "dash", "color": "#8C8C8C"}, annotation_text=f"target {_fmt(kpi, target)}")
@@ -123,9 +141,9 @@ def pareto(df: pd.DataFrame, category: str, count: str, *, title: str, count_tit
     cum = d[count].cumsum() / total if total else d[count] * 0
     fig = _base(title, category.replace("_", " ").capitalize())
     fig.update_layout(hovermode="closest")
-    fig.add_trace(go.Bar(x=d[category], y=d[count], name=count_title, marker={"color": PALETTE[0]},
+    fig.add_trace(go.Bar(x=texts(d[category]), y=d[count], name=count_title, marker={"color": PALETTE[0]},
                          hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=d[category], y=cum, name="cumulative share", yaxis="y2", mode="lines+markers",
+    fig.add_trace(go.Scatter(x=texts(d[category]), y=cum, name="cumulative share", yaxis="y2", mode="lines+markers",
                              line={"color": PALETTE[1]}, hovertemplate="cumulative %{y:.1%}<extra></extra>"))
     fig.update_layout(yaxis={"title": {"text": count_title}, "tickformat": ",d"},
                       yaxis2={"title": {"text": "Cumulative share (%)"}, "overlaying": "y", "side": "right",
@@ -155,20 +173,20 @@ def heatmap(df: pd.DataFrame, *, row: str, column: str, status: str, title: str,
     words = grid.map(lambda s: CELL_WORDS.get(s, "no data") if isinstance(s, str) else "no data")
     if text:
         labels = df.pivot_table(index=row, columns=column, values=text, aggfunc="first").reindex(index=rows, columns=cols)
-        words = words + "<br>" + labels.fillna("").astype(str)
+        words = words + "<br>" + labels.fillna("").astype(str).map(_text)
     n = len(order)
     scale = []
     for i, s in enumerate(order):
         scale += [[i / n, STATUS_COLOURS[s]], [(i + 1) / n, STATUS_COLOURS[s]]]
     fig = _base(title, x_title)
     fig.update_layout(hovermode="closest")
-    fig.add_trace(go.Heatmap(z=z.to_numpy(), x=[str(c) for c in cols], y=[str(r) for r in rows], zmin=-0.5,
+    fig.add_trace(go.Heatmap(z=z.to_numpy(), x=texts(cols), y=texts(rows), zmin=-0.5,
                              zmax=n - 0.5, colorscale=scale, text=words.to_numpy(), texttemplate="%{text}",
                              hovertemplate="%{y}, %{x}: %{text}<extra></extra>", xgap=2, ygap=2,
                              textfont={"size": 11},
                              colorbar={"tickvals": list(range(n)), "ticktext": [STATUS_WORDS[s] for s in order],
                                        "title": {"text": "Status"}}))
-    fig.update_layout(yaxis={"title": {"text": y_title}, "automargin": True}, xaxis={"type": "category"},
+    fig.update_layout(yaxis={"title": {"text": _text(y_title)}, "automargin": True}, xaxis={"type": "category"},
                       height=max(300, 90 + 60 * len(rows)))
     return fig
 

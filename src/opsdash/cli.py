@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,17 +33,58 @@ def _open(db: Path | None, read_only: bool = False, wait: float = 0.0) -> Store:
         raise click.ClickException(str(exc)) from exc
 
 
+#: Characters a terminal acts on rather than shows: C0 and C1 controls, DEL, and the bidirectional controls
+#: that reorder what follows (a file name "x\u202etxt.exe" would read "xexe.txt").
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029" + _BIDI + "]")
+
+
+def terminal_safe(text: Any, keep: str = "") -> str:
+    """Text from data (file names, vendors, reasons, raw values) as a terminal shows it without acting on it:
+    every control character written as an escape (ESC as \\x1b, U+202E as \\u202e), except those in `keep`."""
+    def escaped(m: re.Match[str]) -> str:
+        c = m[0]
+        if c in keep:
+            return c
+        return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+
+    return _UNSAFE.sub(escaped, str(text))
+
+
+def _echo(text: str = "", **kw: Any) -> None:
+    """click.echo for lines opsdash writes: the line breaks and tabs are its own, any other control is escaped."""
+    click.echo(terminal_safe(text, keep="\n\t"), **kw)
+
+
+def _safe_cells(df: Any, keep: str = "") -> Any:
+    """The frame with every text cell (and column name) terminal-safe."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: terminal_safe(v, keep) if isinstance(v, str) else v)
+    out.columns = [terminal_safe(c, keep) for c in out.columns]
+    return out
+
+
+def _csv(df: Any) -> str:
+    """CSV as the dashboard's downloads write it (formula-escaped, CR/LF cells quoted), with controls other than
+    tab and line feed escaped, as it usually lands on a terminal."""
+    from opsdash import downloads
+
+    return downloads.csv_text(_safe_cells(df, keep="\t\n"))
+
+
 def _print_frame(df: Any, fmt: str) -> None:
     if fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
-    elif fmt == "json":
+        click.echo(_csv(df), nl=False)
+    elif fmt == "json":  # JSON escapes every control and non-ASCII character itself
         click.echo(df.to_json(orient="records", date_format="iso", indent=2))
     elif df.empty:
         click.echo("(none)")
     else:
         with pd.option_context("display.max_rows", None, "display.max_columns", None,
                                "display.width", 200, "display.max_colwidth", 60):
-            click.echo(df.astype(object).where(df.notna(), "").to_string(index=False))
+            click.echo(_safe_cells(df.astype(object).where(df.notna(), "")).to_string(index=False))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -113,7 +155,7 @@ def _run_with_progress(store: Store, files: list[Path], table: str | None, mappi
     with click.progressbar(length=max(1, sum(sizes.values())), label="loading", file=sys.stderr,
                            show_pos=False, show_percent=True) as bar:
         def progress(path: Path, stage: str) -> None:
-            bar.label = f"{path.name}: {stage}"
+            bar.label = terminal_safe(f"{path.name}: {stage}")
             if stage.startswith("reading ") and stage.endswith("%"):
                 # Reading is about two thirds of a load; the bar follows DuckDB's progress through it.
                 bar.pos = done + int(sizes.get(path, 0) * float(stage[8:-1]) / 100 * READ_SHARE)
@@ -132,29 +174,35 @@ def _n(x: int) -> str:
     return f"{x:,}"
 
 
+def _line(text: str) -> None:
+    """One line of a load report: file names, mappings and messages come from outside, so nothing in it acts
+    on the terminal (a line break in a file name shows as \\x0a, not as a forged line)."""
+    click.echo(terminal_safe(text))
+
+
 def _print_report(r: Any) -> None:
     if r.status == "loaded":
-        click.echo(f"loaded   {r.file} -> {r.table} (load {r.load_id}{', mapping ' + r.mapping if r.mapping else ''}): "
+        _line(f"loaded   {r.file} -> {r.table} (load {r.load_id}{', mapping ' + r.mapping if r.mapping else ''}): "
                    f"{_n(r.rows_read)} read, {_n(r.rows_loaded)} loaded, {_n(r.rows_rejected)} rejected, "
                    f"{_n(r.rows_skipped)} skipped, {_n(r.rows_replaced)} replaced stored rows, "
                    f"{_n(r.rows_superseded)} superseded by later rows in the file")
         if r.phi_columns_dropped:
-            click.echo(f"         PHI columns dropped, never stored: {', '.join(r.phi_columns_dropped)}")
+            _line(f"         PHI columns dropped, never stored: {', '.join(r.phi_columns_dropped)}")
         if r.ignored_columns:
-            click.echo(f"         columns ignored: {', '.join(r.ignored_columns)}")
+            _line(f"         columns ignored: {', '.join(r.ignored_columns)}")
         for w in r.warnings:
-            click.echo(f"         note: {w}")
+            _line(f"         note: {w}")
         if r.rows_rejected:
-            click.echo(f"         see the rejected rows: opsdash rejects --load {r.load_id}")
+            _line(f"         see the rejected rows: opsdash rejects --load {r.load_id}")
     elif r.status == "duplicate":
-        click.echo(f"skipped  {r.message}")
+        _line(f"skipped  {r.message}")
     else:
-        click.echo(f"REFUSED  {r.message}")
+        _line(f"REFUSED  {r.message}")
 
 
 def _print_summary(reports: list[Any]) -> None:
     by = {s: [r for r in reports if r.status == s] for s in ("loaded", "duplicate", "refused")}
-    click.echo(f"{len(reports)} file(s): {len(by['loaded'])} loaded, {len(by['duplicate'])} already loaded, "
+    _echo(f"{len(reports)} file(s): {len(by['loaded'])} loaded, {len(by['duplicate'])} already loaded, "
                f"{len(by['refused'])} refused; {_n(sum(r.rows_loaded for r in by['loaded']))} rows loaded, "
                f"{_n(sum(r.rows_rejected for r in by['loaded']))} rejected")
 
@@ -169,11 +217,15 @@ def loads(db: Path | None, fmt: str) -> None:
     Example:
         opsdash loads --format csv > loads.csv
     """
+    from opsdash import catalog
+
     store = _open(db, read_only=True)
     df = store.query(
         "SELECT load_id, file_name, table_name, mapping_name, rows_read, rows_loaded, rows_rejected, rows_skipped, "
         "rows_replaced, rows_superseded, array_to_string(phi_columns_dropped, ', ') AS phi_columns_dropped, "
-        "started_at, finished_at, sha256 FROM loads ORDER BY load_id")
+        f"CASE WHEN {catalog.timestamp_within('started_at')} THEN started_at END AS started_at, "
+        f"CASE WHEN {catalog.timestamp_within('finished_at')} THEN finished_at END AS finished_at, "
+        "sha256 FROM loads ORDER BY load_id")  # a time no calendar can show (a store edited by hand) stays empty
     if fmt == "table":
         df["sha256"] = df["sha256"].str[:12]
     _print_frame(df, fmt)
@@ -200,10 +252,10 @@ def rejects(db: Path | None, load_id: int | None, out: Path | None) -> None:
         sql += " WHERE load_id = ?"
         params.append(load_id)
     df = store.query(sql + " ORDER BY load_id, line", params)
-    text = df.to_csv(index=False)
+    text = _csv(df)
     if out:
         out.write_text(text, encoding="utf-8")
-        click.echo(f"{len(df):,} rejected row(s) written to {out}", err=True)
+        _echo(f"{len(df):,} rejected row(s) written to {out}", err=True)
     else:
         click.echo(text, nl=False)
 
@@ -235,7 +287,7 @@ def generate(out: Path, seed: int, months: int, scale: float, as_of: Any, flat: 
         raise click.UsageError(f"unknown table(s) {', '.join(unknown)}; expected some of {', '.join(contract.TABLES)}")
     day = as_of.date() if as_of else None
     written = gen.write_flat(out, seed, months, scale, day, wanted) if flat else gen.write_sample(out, seed, months, scale, day)
-    click.echo(f"{len(written)} file(s) written to {out}")
+    _echo(f"{len(written)} file(s) written to {out}")
 
 
 @main.command()
@@ -259,7 +311,7 @@ def demo(db: Path | None, sample_dir: Path | None) -> None:
             _print_report(r)
     _print_summary(reports)
     counts = store.table_counts()
-    click.echo("stored rows: " + ", ".join(f"{t} {_n(n)}" for t, n in counts.items()))
+    _echo("stored rows: " + ", ".join(f"{t} {_n(n)}" for t, n in counts.items()))
     store.close()
     if any(r.status == "refused" for r in reports):
         sys.exit(EXIT_REFUSED)
@@ -368,7 +420,7 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
     if fmt == "table":
         df = df.copy()
         df["value"] = [catalog.format_value(kpi, None if pd.isna(v) else float(v)) for v in df["value"]]
-        click.echo(f"{kpi.label} ({kpi_id}), by {grain}" + (f" and {', '.join(by)}" if by else ""))
+        _echo(f"{kpi.label} ({kpi_id}), by {grain}" + (f" and {', '.join(by)}" if by else ""))
     _print_records(df, fmt)
 
 
@@ -423,17 +475,17 @@ def scorecard_command(vendor: str, period: str, grain: str | None, settings_path
     if fmt == "csv":
         _print_frame(card.levels, "csv")
         return
-    click.echo(f"{vendor}: {card.grain} {period} ({card.start} to {card.end})")
-    click.echo(f"service levels met: {s['levels_met']} of {s['levels_scored']} scored"
+    _echo(f"{vendor}: {card.grain} {period} ({card.start} to {card.end})")
+    _echo(f"service levels met: {s['levels_met']} of {s['levels_scored']} scored"
                + (f" ({s['levels_without_data']} without data)" if s["levels_without_data"] else ""))
-    click.echo(f"critical levels missed: {s['critical_missed']}")
+    _echo(f"critical levels missed: {s['critical_missed']}")
     if s["credits_due"] is not None:
         capped = " (capped at the amount at risk)" if s["credits_capped"] else ""
-        click.echo(f"credits due: {s['currency']} {s['credits_due']:,.2f} of {s['at_risk']:,.2f} at risk{capped}")
+        _echo(f"credits due: {s['currency']} {s['credits_due']:,.2f} of {s['at_risk']:,.2f} at risk{capped}")
     elif s["note"]:
-        click.echo(s["note"])
+        _echo(s["note"])
     elif s["credit_pct_total"]:
-        click.echo(f"credits due: {s['credit_pct_total'] * 100:.1f}% of the at-risk amount (no amount set for this vendor)")
+        _echo(f"credits due: {s['credit_pct_total'] * 100:.1f}% of the at-risk amount (no amount set for this vendor)")
     view = card.levels.copy()
     for col in ("value", "target", "minimum"):
         view[col] = [catalog.format_value(catalog.KPIS[k], v) if k in catalog.KPIS and v is not None and not pd.isna(v)
@@ -511,9 +563,9 @@ def report_command(vendor: str | None, all_vendors: bool, period: str, grain: st
         try:
             pack = report.build(store, str(name), period, grain=grain, settings=conf)
             for path in report.write(pack, list(formats) or list(report.FORMATS), out, paper):
-                click.echo(f"wrote {path}")
+                _echo(f"wrote {path}")
         except report.NoDataError as exc:
-            click.echo(f"{name}: {exc}", err=True)
+            _echo(f"{name}: {exc}", err=True)
             failed += 1
         except report.ReportError as exc:
             raise click.UsageError(str(exc)) from exc

@@ -17,9 +17,16 @@ CONTRACT_VERSION = 1
 MAX_TEXT_LENGTH = 2000
 
 
+def _reported_range() -> tuple[dt.date, dt.date]:
+    from opsdash.catalog import READ_FROM, READ_TO  # the pages report this range; the contract accepts only it
+
+    return READ_FROM, READ_TO
+
+
 #: Dates and timestamps outside this range (inclusive, whole days) are row errors: a service date in year 10000
-#: or 0045 BC is a typing slip, not an event. A settings file's [ingest] table may narrow it; pages report only it.
-DATE_RANGE: tuple[dt.date, dt.date] = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+#: or 0045 BC is a typing slip, not an event. It is the range the pages report (catalog.READ_FROM/READ_TO), so a
+#: stored row is never one no page shows; a settings file's [ingest] table may narrow it.
+DATE_RANGE: tuple[dt.date, dt.date] = _reported_range()
 
 
 #: Characters that show nothing (or nothing different) and would make look-alike vendors, keys and codes:

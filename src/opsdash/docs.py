@@ -169,6 +169,11 @@ def render_kpis() -> str:
            "the period's rows. A period with no rows appears with no value, never as 0. Values are computed from the",
            "data as known at the as-of time: by default the latest event time in the KPI's table (never a due",
            "time); events after it are treated as not yet happened.", "",
+           f"Reported dates: {catalog.WINDOW_WORDS}. A stored row with any date or time outside them (a typo such",
+           "as 0026 or 20026, a placeholder such as 9999-12-31) is left out of every figure, chart, filter bound,",
+           "as-of, download and review pack, as if it had been rejected; every page says how many rows are left",
+           "out and the Loads page lists them by table, column and load. A range or as-of asked for beyond these",
+           "dates is cut to them, so no period is reported that starts after as-of or before the first date.", "",
            f"Grains: {', '.join(catalog.GRAINS)} (weeks are ISO weeks starting on Monday; a period is named by its",
            "first day).", "",
            "| id | label | table | placed by | unit | better | default target | target source |",
@@ -214,13 +219,20 @@ def render_dashboard() -> str:
            "catalogue through the same engine as `opsdash kpi`, so a figure on screen can be reproduced from the",
            "command line. Every chart and table has a CSV download of exactly what it shows (tables also as Excel),",
            "named after the data and the filters, with the filters written on its first line (a sheet in Excel);",
-           "text cells that a spreadsheet would run as a formula (starting with =, +, -, @) get a leading apostrophe.",
+           "text cells that a spreadsheet would run as a formula (starting with =, +, -, @, also after a line break",
+           "or leading blanks inside the cell) get a leading apostrophe, and a cell holding a line break, comma or",
+           "quote is quoted (rows end in CRLF). `opsdash` prints CSV the same way. Names from the data (vendors,",
+           "payers, processes, reasons, file names) are shown as text everywhere: never as Markdown, HTML, a link",
+           "or an image, on the pages and in the charts.",
            "", "## Pages", "", "| section | page | what it shows |", "|---|---|---|"]
     out += [f"| {p.section} | {p.title} (`{p.file}`) | {p.summary} |" for p in PAGES]
     out += ["", "## Filters and links", "",
             "The sidebar's filters are shared by every page and kept in the page's address, so a filtered view is a",
             "link that reopens as it was. Selecting a point of a trend narrows the date range to its period;",
-            "selecting a vendor's bar narrows the vendor filter. \"Reset filters\" clears them all.", "",
+            "selecting a vendor's bar narrows the vendor filter. \"Reset filters\" clears them all. A link is",
+            "input like any other: a value that is not valid for its parameter (not a number in range, a date",
+            "outside the data, a vendor or value not in the data) is ignored, with a notice, and the filter keeps",
+            "its default.", "",
             "| parameter | meaning |", "|---|---|"]
     out += [f"| `{k}` | {v} |" for k, v in URL_PARAMETERS.items()]
     return "\n".join(out) + "\n"

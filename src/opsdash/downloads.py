@@ -1,8 +1,11 @@
 """What an analyst downloads: exactly the rows shown, with the filters that made them, safe to open in Excel.
 
 A cell starting with ``=``, ``+``, ``-``, ``@`` (or a tab or carriage return) would run as a formula in a
-spreadsheet; such text cells get a leading apostrophe (OWASP's advice). Numbers stay numbers: a negative
-change is data, not a formula.
+spreadsheet; such text cells get a leading apostrophe (OWASP's advice). Spreadsheets and naive readers also
+break rows on a bare carriage return and trim leading blanks, so every line inside a cell whose first
+non-blank character is one of those gets the apostrophe too, and the CSV quotes every cell holding a CR, LF,
+comma or quote (rows end in CRLF, RFC 4180). Numbers stay numbers: a negative change is data, not a formula.
+The command line's CSV output goes through the same functions.
 """
 
 from __future__ import annotations
@@ -16,12 +19,19 @@ from typing import Any
 import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A line of a cell (after the start or a line break), its leading blanks, then a formula character.
+_LINE_FORMULA = re.compile(r"(^|\r\n|\r|\n)([^\S\r\n]*)(?=[=+\-@])")
 
 
 def escape_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """Text a spreadsheet could run as a formula, made inert with an apostrophe: at the start of the cell and of
+    every line in it (after blanks), as a reader splitting on CR or trimming blanks would see it."""
+    if not isinstance(value, str):
+        return value
+    out = _LINE_FORMULA.sub(lambda m: f"{m[1]}{m[2]}'", value)
+    if out.startswith(FORMULA_START):
+        out = "'" + out  # a cell starting with a tab or CR (OWASP's list): the apostrophe comes first too
+    return out
 
 
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -45,13 +55,18 @@ def describe_filters(filters: Mapping[str, Any]) -> str:
     return "; ".join(parts) or "no filters"
 
 
+def csv_text(df: pd.DataFrame) -> str:
+    """The frame as CSV text, formula-escaped, with every cell holding a CR, LF, comma or quote quoted (the
+    csv module quotes a cell holding any character of the line terminator, hence CRLF)."""
+    buf = io.StringIO()
+    safe_frame(df).to_csv(buf, index=False, lineterminator="\r\n", date_format="%Y-%m-%d %H:%M:%S")
+    return buf.getvalue()
+
+
 def csv_bytes(df: pd.DataFrame, filters: Mapping[str, Any], title: str) -> bytes:
     """CSV (UTF-8 with BOM, for Excel) whose first line states what the data is and the filters that made it."""
-    buf = io.StringIO()
     header = escape_cell(f"# {title} | {describe_filters(filters)} | exported {dt.datetime.now():%Y-%m-%d %H:%M}")
-    buf.write('"' + header.replace('"', '""') + '"\n')
-    safe_frame(df).to_csv(buf, index=False, lineterminator="\n", date_format="%Y-%m-%d %H:%M:%S")
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return ("\ufeff" + '"' + header.replace('"', '""') + '"\r\n' + csv_text(df)).encode("utf-8")
 
 
 def read_csv(data: bytes) -> pd.DataFrame:

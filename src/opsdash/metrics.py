@@ -70,8 +70,10 @@ def default_as_of(store: Store, table: str) -> dt.datetime | None:
     version = store.fetchone("SELECT max(load_id), count(*) FROM loads")
     key = (str(store.path.resolve()), store.scope, table, version)
     if key not in _LATEST:
+        # Rows outside the dates opsdash reports on are not counted, so they cannot move as-of either (a
+        # placeholder 9999-12-31 would otherwise stretch every chart over eight thousand years).
         cols = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in catalog.EVENT_TIMES[table])
-        row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)}")
+        row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)} WHERE {catalog.in_window(table)}")
         _LATEST[key] = row[0] if row else None
     return _LATEST[key]
 
@@ -290,6 +292,7 @@ def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequen
 
     Every period of the range appears for every breakdown group; a period with no rows has a null value.
     """
+    start, end, as_of = clamp_to_window(start, end, as_of)
     req = Request(kpi_id, grain, tuple(by), dict(where or {}), start, end, as_of, answer_threshold_s, short_abandon_s)
     kpi = validate(req)
     latest = default_as_of(store, kpi.table)
@@ -312,6 +315,21 @@ def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequen
         if col in df:
             df[col] = df[col].astype("Int64")  # counts stay whole numbers; empty periods are <NA>
     return df[columns(kpi, req.by)]
+
+
+def clamp_to_window(start: dt.date | None, end: dt.date | None,
+                    as_of: dt.datetime | None) -> tuple[dt.date | None, dt.date | None, dt.datetime | None]:
+    """A range and as-of asked for beyond the dates opsdash reports on, cut to them: no row lies outside,
+    and periods of centuries (or of year 9999, which Python cannot follow) would only be empty."""
+    lo, hi = catalog.READ_FROM, catalog.READ_TO
+    last = dt.datetime.combine(hi, dt.time.max)
+    if start is not None:
+        start = min(max(start, lo), hi)
+    if end is not None:
+        end = min(max(end, lo), hi)
+    if as_of is not None:
+        as_of = min(max(as_of, dt.datetime.combine(lo, dt.time())), last)
+    return start, end, as_of
 
 
 def columns(kpi: Kpi, by: Sequence[str]) -> list[str]:

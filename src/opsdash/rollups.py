@@ -36,7 +36,7 @@ class Rollup:
     @property
     def name(self) -> str:
         """Named by its definition, so KPIs reading the same roll-up (a median and a 90th percentile) share it."""
-        text = repr((self.table, self.period, self.rows, self.keys, self.sums))
+        text = repr((self.table, self.period, self.rows, self.keys, self.sums, catalog.in_window(self.table)))
         return f"_rollup_{self.table}_{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
     def select(self, days: str | None = None) -> str:
@@ -48,7 +48,8 @@ class Rollup:
         group = ", ".join(["_day", *dims, *(qi(name) for name, _ in self.keys)])
         sums = "".join(f", sum({qi(name)}) AS {qi(name)}" for name, _ in self.sums)
         return (f"SELECT {group}{sums}, count(*) AS _c FROM (SELECT {inner} FROM {qi(self.table)} "
-                f"WHERE ({self.period}) IS NOT NULL AND ({self.rows}){only}) GROUP BY {group}")
+                f"WHERE ({self.period}) IS NOT NULL AND ({self.rows}) AND {catalog.in_window(self.table)}{only}) "
+                f"GROUP BY {group}")
 
 
 def _free(*sql: str | None) -> bool:

@@ -62,7 +62,8 @@ def vendors(store: Store) -> list[str]:
 
 def targets_for(store: Store, vendor: str) -> pd.DataFrame:
     df = store.query("SELECT vendor, kpi, process, priority, target, minimum, level, credit_pct, effective_from, "
-                     "effective_to FROM sla_targets WHERE vendor = ? OR vendor = '*'", [vendor])
+                     f"effective_to FROM sla_targets WHERE (vendor = ? OR vendor = '*') "
+                     f"AND {catalog.in_window('sla_targets')}", [vendor])
     df["effective_from"] = pd.to_datetime(df["effective_from"])
     df["effective_to"] = pd.to_datetime(df["effective_to"])
     return df
@@ -208,8 +209,9 @@ def reconcile(store: Store, vendor: str | None = None, *, as_of: dt.datetime | N
     """Each reported_kpis row beside the value measured from the raw rows for the same vendor, KPI, process
     and dates; flagged when they differ beyond tolerance (0.5 points for rates, 1% otherwise) or the raw
     rows are missing. Discrepancies first."""
-    sql = "SELECT vendor, kpi, process, period_start, period_end, value AS reported FROM reported_kpis"
-    rep = store.query(sql + (" WHERE vendor = ?" if vendor else "") + " ORDER BY vendor, kpi, process, period_start",
+    sql = ("SELECT vendor, kpi, process, period_start, period_end, value AS reported FROM reported_kpis "
+           f"WHERE {catalog.in_window('reported_kpis')}")
+    rep = store.query(sql + (" AND vendor = ?" if vendor else "") + " ORDER BY vendor, kpi, process, period_start",
                       [vendor] if vendor else [])
     if vendor and rep.empty and vendor not in vendors(store):
         raise SlaError(f"unknown vendor {vendor!r}; expected one of {', '.join(vendors(store))}")

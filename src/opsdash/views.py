@@ -172,11 +172,40 @@ def freshness(store: Store, today: dt.date | None = None) -> pd.DataFrame:
     for table in catalog.EVENT_TIMES:
         n = store.fetchone(f"SELECT count(*) FROM {qi(table)}")[0]  # type: ignore[index]
         latest = metrics.default_as_of(store, table)
-        last = store.fetchone("SELECT max(finished_at) FROM loads WHERE table_name = ?", [table])
+        last = store.fetchone(f"SELECT max(finished_at) FROM loads WHERE table_name = ? "
+                              f"AND {catalog.timestamp_within('finished_at')}", [table])
         age = (today - latest.date()).days if latest else None
         rows.append({"table": table, "rows": n, "latest event": latest, "last load": last[0] if last else None,
                      "days old": age, "stale": bool(age is not None and age > STALE_AFTER_DAYS)})
     return pd.DataFrame(rows)
+
+
+def outside_window(store: Store) -> pd.DataFrame:
+    """Rows left out of every figure because a date or time of theirs lies outside catalog.READ_FROM..READ_TO:
+    per table, column and load, how many and the earliest and latest such value as stored (as text: a year
+    such as 5881580 has no Python date). Columns: table, column, load, file, rows, earliest, latest."""
+    from opsdash import contract
+
+    parts = []
+    for table in contract.TABLES:
+        for col in catalog.time_columns(table):
+            c = qi(col)
+            parts.append(f"SELECT '{table}' AS \"table\", '{col}' AS \"column\", _load_id AS load, count(*) AS rows, "
+                         f"CAST(min({c}) AS VARCHAR) AS earliest, CAST(max({c}) AS VARCHAR) AS latest "
+                         f"FROM {qi(table)} WHERE NOT {catalog.within(col, table)} GROUP BY _load_id")
+    out = store.query(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3")
+    names = dict(store.fetchall("SELECT load_id, file_name FROM loads")) if store.scope.everything else {}
+    out.insert(3, "file", [names.get(i) for i in out["load"]])
+    return out
+
+
+def outside_rows(store: Store) -> dict[str, int]:
+    """Per table, the rows left out (a row with several such values counts once); tables with none omitted."""
+    from opsdash import contract
+
+    counts = {t: store.fetchone(f"SELECT count(*) FROM {qi(t)} WHERE NOT ({catalog.in_window(t)})")[0]  # type: ignore[index]
+              for t in contract.TABLES}
+    return {t: int(n) for t, n in counts.items() if n}
 
 
 # -- other pages ----------------------------------------------------------------------------------
@@ -201,7 +230,7 @@ def counts_by(store: Store, table: str, column: str, f: Filters, time_col: str, 
 
 def _where_sql(table: str, f: Filters, time_col: str) -> tuple[str, dict[str, Any]]:
     """A WHERE condition for the filters, with named parameters ($f0, $f1, ...)."""
-    conds, params = [], {}
+    conds, params = [catalog.in_window(table)], {}  # rows outside the reported dates are in no view
     for i, (col, vals) in enumerate(f.where(table).items()):
         conds.append(f"list_contains($f{i}, CAST({qi(col)} AS VARCHAR))")
         params[f"f{i}"] = list(vals)
@@ -248,12 +277,15 @@ def formatted(df: pd.DataFrame, kpi_col: str = "kpi",
     """A table whose rows hold different KPIs, with each value written in its row's unit (95.4%, 3.2 days,
     1,234); a `change` column is written signed, in points for rates. Credits stay numbers."""
     out = df.copy()
+    # A stored level naming no catalogued KPI (only a store written around the loader holds one) is shown as
+    # stored, unformatted: it is scored "unknown_kpi", and must not take the table down.
     for col in columns:
         if col in out:
-            out[col] = [catalog.format_value(catalog.get(k), None if pd.isna(v) else float(v))
+            out[col] = [catalog.format_value(catalog.KPIS[k], None if pd.isna(v) else float(v))
+                        if k in catalog.KPIS else (None if pd.isna(v) else f"{float(v):g}")
                         for k, v in zip(out[kpi_col], out[col])]
     if "change" in out:
-        out["change"] = [None if pd.isna(v) else catalog.format_change(catalog.get(k), v)
+        out["change"] = [None if pd.isna(v) or k not in catalog.KPIS else catalog.format_change(catalog.KPIS[k], v)
                          for k, v in zip(out[kpi_col], out["change"])]
     if "credit_pct" in out:
         out["credit_pct"] = [None if pd.isna(v) else f"{float(v) * 100:.1f}%" for v in out["credit_pct"]]

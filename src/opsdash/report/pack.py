@@ -145,8 +145,8 @@ def _has_rows(store: Store, vendor: str, start: dt.date, end: dt.date) -> bool:
         params: list[Any] = [vendor]
         for _ in cols:
             params += [start, end]
-        row = store.fetchone(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} WHERE vendor = ? AND ({cond}) LIMIT 1)",
-                             params)
+        row = store.fetchone(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} WHERE vendor = ? AND ({cond}) "
+                             f"AND {catalog.in_window(table)} LIMIT 1)", params)
         if row and row[0]:
             return True
     return False
@@ -171,7 +171,7 @@ def _breaches(store: Store, vendor: str, start: dt.date, end: dt.date) -> pd.Dat
     return store.query(
         "SELECT item_id, process, priority, due_at, completed_at, "
         "round(epoch(coalesce(completed_at, ?) - due_at) / 3600.0, 1) AS hours_late "
-        "FROM work_items WHERE vendor = ? AND CAST(due_at AS DATE) BETWEEN ? AND ? "
+        f"FROM work_items WHERE vendor = ? AND CAST(due_at AS DATE) BETWEEN ? AND ? AND {catalog.in_window('work_items')} "
         "AND (completed_at > due_at OR (completed_at IS NULL AND due_at <= ?)) "
         f"ORDER BY due_at DESC LIMIT {BREACHES}", [as_of, vendor, start, end, as_of])
 

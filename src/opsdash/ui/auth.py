@@ -16,6 +16,7 @@ import streamlit as st
 
 from opsdash import access, audit
 from opsdash.access import Grant
+from opsdash.ui.text import md
 
 GRANT = "_grant"
 SIGNED_IN = "_signed_in_recorded"
@@ -88,7 +89,7 @@ def sign_in() -> Grant:
         email, groups, user = identity()
         grant = _access().grant_for(email, groups)
     except access.AccessError as exc:
-        st.error(f"The access file cannot be read, so no data is shown: {exc}")
+        st.error(f"The access file cannot be read, so no data is shown: {md(exc)}")
         st.stop()
         raise
     if grant is None:
@@ -96,7 +97,7 @@ def sign_in() -> Grant:
         if st.session_state.get(SIGNED_IN) != f"denied:{email}":
             _record(email or "unknown", "denied", what=f"groups: {', '.join(groups) or 'none'}")
             st.session_state[SIGNED_IN] = f"denied:{email}"
-        st.error(f"You are signed in as {email or 'an account without an email'}, but opsdash has no access "
+        st.error(f"You are signed in as {md(email or 'an account without an email')}, but opsdash has no access "
                  f"for you, so no data is shown. Ask the opsdash administrator to add you to the access file.",
                  icon=":material/block:")
         st.button("Sign out", on_click=st.logout, key="auth_logout_denied")
@@ -151,7 +152,7 @@ def banner(g: Grant) -> None:
         st.caption(LOCAL_BANNER)
     else:
         with st.sidebar:
-            st.caption(f":material/account_circle: {g.label}")
+            st.caption(f":material/account_circle: {md(g.label)}")
             st.button("Sign out", on_click=st.logout, key="auth_logout", icon=":material/logout:")
 
 

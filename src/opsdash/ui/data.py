@@ -18,10 +18,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from opsdash import audit, metrics, sla, views
+from opsdash import audit, catalog, metrics, sla, views
 from opsdash.settings import load as load_settings
 from opsdash.store import ALL, ReadPool, Scope, Store, StoreBusy, StoreError, default_db_path
 from opsdash.ui import auth, boot
+from opsdash.ui.text import md
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def require() -> Store:
     the page. While a load holds the file, pages already seen keep their cached figures and say so."""
     boot.in_app()
     if not Path(path()).exists():
-        st.info(f"no opsdash store at {path()}: run `opsdash demo` or `opsdash ingest` first. "
+        st.info(f"no opsdash store at {md(path())}: run `opsdash demo` or `opsdash ingest` first. "
                 "The Upload page loads files into a new store.")
         st.stop()
     try:
@@ -83,7 +84,7 @@ def require() -> Store:
         st.stop()
         raise
     except StoreError as exc:
-        st.error(f"{exc}")
+        st.error(md(exc))
         st.stop()
         raise  # st.stop() raises; this line is for type checkers
     return _store(source())
@@ -243,7 +244,9 @@ def load_history(db: Source, ver: tuple) -> pd.DataFrame:
         "SELECT load_id AS \"Load\", file_name AS \"File\", table_name AS \"Table\", mapping_name AS \"Mapping\", "
         "rows_read AS \"Rows read\", rows_loaded AS \"Loaded\", rows_rejected AS \"Rejected\", "
         "rows_replaced AS \"Replaced\", array_to_string(phi_columns_dropped, ', ') AS \"PHI columns dropped\", "
-        "sha256 AS \"SHA-256\", loaded_by AS \"Loaded by\", finished_at AS \"Loaded at\" FROM loads ORDER BY load_id DESC")
+        "sha256 AS \"SHA-256\", loaded_by AS \"Loaded by\", "
+        f"CASE WHEN {catalog.timestamp_within('finished_at')} THEN finished_at END AS \"Loaded at\" "
+        "FROM loads ORDER BY load_id DESC")  # a load time no calendar can show stays empty
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
@@ -252,6 +255,13 @@ def rejected_rows(db: Source, ver: tuple) -> pd.DataFrame:
         "SELECT load_id AS \"Load\", file_name AS \"File\", line AS \"Line\", column_name AS \"Column\", "
         "kind AS \"Kind\", reason AS \"Reason\", raw_values AS \"Raw values (SSNs masked)\" "
         "FROM rejects ORDER BY load_id, line")
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def outside_window(db: Source, ver: tuple) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Rows left out because a date of theirs lies outside the reported dates: by column and load, and per table."""
+    store = _store(db)
+    return views.outside_window(store), views.outside_rows(store)
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
@@ -269,7 +279,7 @@ def review_pack(db: Source, ver: tuple, vendor: str, period: str, grain: str) ->
     try:
         out["pdf"] = report.render(pack, "pdf")
     except report.pdf.PdfError as exc:  # no Chromium on this machine: the other formats still come
-        st.warning(str(exc))
+        st.warning(md(exc))
     return {fmt: out[fmt] for fmt in ("pdf", "html", "xlsx") if fmt in out}
 
 

@@ -8,7 +8,9 @@ Drill-down callbacks narrow the same keys, so a narrowed view is a link too.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import html
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -17,6 +19,7 @@ import streamlit as st
 from opsdash import catalog, views
 from opsdash.store import Store
 from opsdash.ui import data
+from opsdash.ui.text import md
 from opsdash.views import Filters
 
 GRAIN_WORDS = ("day", "week", "month", "quarter")
@@ -24,15 +27,87 @@ GRAIN_WORDS = ("day", "week", "month", "quarter")
 
 @st.cache_data(show_spinner=False, max_entries=20)
 def _bounds(db: data.Source, ver: tuple) -> tuple[dt.date, dt.date] | None:
+    """The first and last event dates of the rows the pages report on (inside catalog.READ_FROM..READ_TO)."""
     store = data._store(db)
     firsts, lasts = [], []
     for table, cols in catalog.EVENT_TIMES.items():
         row = store.fetchone(f"SELECT min(CAST({cols[0]} AS DATE)), max(CAST(greatest({', '.join(cols)}) AS DATE)) "
-                             f"FROM {table}")
+                             f"FROM {table} WHERE {catalog.in_window(table)}")
         if row and row[0]:
             firsts.append(row[0])
             lasts.append(row[1])
     return (min(firsts), max(lasts)) if firsts else None
+
+
+# -- links are input: every value in the address is checked before a widget reads it ------------------
+
+def vet(key: str, ok: Callable[[str], bool], expected: str, whole: bool = False, echo: bool = True) -> None:
+    """Before the widget bound to `key` reads the address: values that fail `ok` are dropped from it, so the
+    widget takes its default (or the values left), and a small notice says what was ignored. A crafted link
+    (``answer_s=inf``, a date in year 10000, text that is not an option) never reaches a widget."""
+    if key not in st.query_params:
+        return
+    values = st.query_params.get_all(key)
+    bad = [v for v in values if not _safe_ok(ok, v)]
+    if not bad:
+        return
+    good = [] if whole else [v for v in values if v not in bad]  # whole: the values only make sense together
+    if good:
+        st.query_params[key] = good
+    else:
+        del st.query_params[key]
+    _seed_from(key, good)
+    bad = list(dict.fromkeys(bad))
+    # Names (vendors, payers...) are not repeated: a link naming a vendor outside the reader's scope shows
+    # nothing of it, and "not among the values you can see" says the same whether or not it exists.
+    shown = (", ".join(md(v[:60]) for v in bad[:3]) + (" …" if len(bad) > 3 else "") if echo
+             else f"({len(bad)} value(s))")
+    st.caption(f":material/link_off: Ignored from the link: `{key}` {shown} (expected {md(expected)}).")
+
+
+def _seed_from(key: str, values: list[str]) -> None:
+    """Bound widgets seed from the address as it was when the page opened, a copy Streamlit (1.67) keeps apart
+    from st.query_params: correct that copy too. Without it (another Streamlit), the address is still
+    corrected and the tests of hostile links say so."""
+    try:
+        from streamlit.runtime.state.session_state_proxy import get_session_state
+
+        with get_session_state().query_params() as qp:
+            initial = qp._initial_query_params
+            if values:
+                initial[key] = list(values)
+            else:
+                initial.pop(key, None)
+    except (ImportError, AttributeError):
+        pass
+
+
+def _safe_ok(ok: Callable[[str], bool], value: str) -> bool:
+    try:
+        return bool(ok(value))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
+def whole_number(lo: int, hi: int) -> Callable[[str], bool]:
+    """A check for a whole number from lo to hi, as a link carries it ("30" or "30.0"; never inf, nan, 1e309)."""
+    def ok(v: str) -> bool:
+        if len(v) > 20:
+            return False
+        x = float(v)
+        return math.isfinite(x) and x.is_integer() and lo <= x <= hi
+    return ok
+
+
+def iso_date_between(lo: dt.date, hi: dt.date) -> Callable[[str], bool]:
+    def ok(v: str) -> bool:
+        return len(v) == 10 and lo <= dt.date.fromisoformat(v) <= hi
+    return ok
+
+
+def one_of(options: Sequence[str]) -> Callable[[str], bool]:
+    allowed = set(map(str, options))
+    return lambda v: v in allowed
 
 
 def sidebar(store: Store) -> Filters:
@@ -41,6 +116,11 @@ def sidebar(store: Store) -> Filters:
     bounds = _bounds(db, ver)
     st.session_state["_bounds"] = bounds
     with st.sidebar:
+        if bounds:
+            vet("dates", iso_date_between(*bounds), f"dates YYYY-MM-DD from {bounds[0]} to {bounds[1]}", whole=True)
+        vet("grain", one_of(GRAIN_WORDS), ", ".join(GRAIN_WORDS))
+        vet("vendor", one_of(data.vendors(db, ver)), "vendors you can see", echo=False)
+        vet("facility", one_of(_values(db, ver, "claims", "facility")), "facilities you can see", echo=False)
         st.header("Filters")
         start = end = None
         if bounds:
@@ -100,6 +180,7 @@ def page_dims(f: Filters, table: str, columns: Sequence[str], labels: dict[str, 
     picked: dict[str, list[str]] = {}
     with st.sidebar:
         for col in columns:
+            vet(col, one_of(data.dimension_values(db, ver, table, col)), f"values of {col} you can see", echo=False)
             label = (labels or {}).get(col, col.replace("_", " ").capitalize())
             picked[col] = st.multiselect(label, data.dimension_values(db, ver, table, col), key=col,
                                          bind="query-params", placeholder=f"All ({label.lower()})")
@@ -121,7 +202,8 @@ def _selected_points(chart_key: str) -> list[dict[str, Any]]:
 
 def picked_values(points: list[dict[str, Any]], field: str = "x") -> list[str]:
     """The distinct values a chart selection picked (e.g. vendors from bars' x)."""
-    return sorted({str(p[field]) for p in points if p.get(field) is not None})
+    # Chart categories are drawn escaped (charts.text): the picked value is the text itself again.
+    return sorted({html.unescape(str(p[field])) for p in points if p.get(field) is not None})
 
 
 def drill_vendor(chart_key: str, field: str = "x") -> None:

@@ -14,6 +14,7 @@ import streamlit as st
 from opsdash import audit, catalog, downloads
 from opsdash.store import StoreBusy
 from opsdash.ui import auth, boot
+from opsdash.ui.text import md as text_md
 from opsdash.views import Filters, Tile
 
 VARIATION_ICONS = {"improvement": ":material/trending_up:", "concern": ":material/warning:",
@@ -38,14 +39,41 @@ def guard(what: str) -> Iterator[None]:
     try:
         yield
     except StoreBusy:
-        st.info(BUSY.format(what=what), icon=":material/hourglass_top:")
+        st.info(BUSY.format(what=text_md(what)), icon=":material/hourglass_top:")
     except Exception as exc:  # noqa: BLE001 - a page must never show a traceback
-        st.error(f"Could not show {what}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        # The message may quote data (an unknown vendor's name): shown as text.
+        st.error(f"Could not show {text_md(what)}: "
+                 f"{text_md(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}")
+
+
+def outside_notice(admin: bool) -> None:
+    """Every page says when stored rows are left out of its figures because a date of theirs lies outside the
+    dates opsdash reports on (a typo or placeholder in a vendor's export, or a store edited by hand), so a
+    figure is never silently short; administrators are told which loads to look at."""
+    from opsdash.ui import data
+
+    with guard("the check of stored dates"):
+        by_column, per_table = data.outside_window(data.source(), data.version())
+        if not per_table:
+            return
+        total = sum(per_table.values())
+        tables = ", ".join(f"{t} {n:,}" for t, n in per_table.items())
+        text = (f"{total:,} stored row(s) are left out of every figure, chart and download: a date or time of "
+                f"theirs lies outside {catalog.WINDOW_WORDS} ({tables}). ")
+        if admin:
+            loads = by_column.drop_duplicates("load")
+            named = "; ".join(f"load {int(r.load)}" + (f" ({text_md(r.file)})" if isinstance(r.file, str) else "")
+                              for r in loads.head(5).itertuples())
+            more = f" and {len(loads) - 5} more" if len(loads) > 5 else ""
+            text += f"They came from {named}{more}: the Loads and rejects page lists them by column."
+        else:
+            text += "An administrator can find them on the Loads and rejects page."
+        st.warning(text, icon=":material/event_busy:")
 
 
 def no_data(what: str, f: Filters) -> None:
     scope = downloads.describe_filters({k: v for k, v in f.as_dict().items() if k != "grain"})
-    st.info(f"No data for {what} with these filters ({scope}).")
+    st.info(f"No data for {text_md(what)} with these filters ({text_md(scope)}).")
 
 
 def _signed(kpi: catalog.Kpi, change: float | None) -> str | None:

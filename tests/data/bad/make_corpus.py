@@ -103,6 +103,7 @@ def main() -> None:
     (HERE / "truncated.csv.gz").write_bytes(good[: len(good) // 2])
     _lead_cases()
     _reader_cases()
+    _ui_cases()
 
 
 def _lead_cases() -> None:
@@ -170,6 +171,24 @@ def _reader_cases() -> None:
     ws.append(["F1", "Acme", "2026-01-05", 100, "=D2*0.8"])
     ws.append(["F2", "Acme", "2026-01-06", 200, "=D3*0.8"])
     wb.save(HERE / "xlsx_formula_without_value.xlsx")
+
+
+#: Vendor and payer names carrying Markdown, HTML and image payloads (issue 11, item 10): stored verbatim, shown
+#: as text (tests/test_browser_markup.py checks the pages).
+MARKUP_NAMES = ("Evil ![v](http://evil.example/vendor.png) Vendor", "<img src=http://evil.example/x.png> <b>Bold</b>",
+                ":material/home: :red[Red] **Star** [link](javascript:alert) `code` $x$")
+
+
+def _ui_cases() -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["claim_id", "vendor", "payer", "received_date"])
+    for i, name in enumerate(MARKUP_NAMES):
+        w.writerow([f"M{i}", name, name, "2026-01-05"])
+    text("markup_vendor_names.csv", buf.getvalue())
 
 
 if __name__ == "__main__":
