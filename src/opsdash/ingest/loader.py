@@ -6,7 +6,6 @@ import contextlib
 import contextvars
 import getpass
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -16,11 +15,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from opsdash import __version__, contract, rollups
+from opsdash import __version__, contract, phi, rollups
 from opsdash.ingest import readers
 from opsdash.ingest.errors import FileRefused
 from opsdash.ingest.mapping import Mapping, load_mapping
-from opsdash.ingest.validate import SSN_MASK, Binding, stage_select
+from opsdash.ingest.validate import Binding, phi_macros, stage_select
 from opsdash.store import Store, StoreError, Tx
 from opsdash.store import quote_ident as qi
 from opsdash.store import quote_literal as ql
@@ -172,7 +171,8 @@ def plan_columns(name: str, headers: list[str], table_name: str | None, mapping:
         used.add(order_index)
 
     ignored = [headers[i] for i in sorted(usable - used)]
-    return Plan(table, bindings, phi_indexes, [headers[i] for i in sorted(phi_indexes)], ignored,
+    # A dropped column's header is reported (what was dropped), masked where it is itself an identifier value.
+    return Plan(table, bindings, phi_indexes, [phi.mask(headers[i]) for i in sorted(phi_indexes)], ignored,
                 skip_indexes, order_index)
 
 
@@ -263,8 +263,15 @@ def _stage_python(tx: Tx, records: Iterable[tuple[int, list[Any]]], ncols: int, 
     return _Staged("s._line", "", malformed)
 
 
-def _mask(text: str) -> str:
-    return re.sub(contract.SSN_PATTERN, SSN_MASK, text)
+#: Kept in rejects instead of a malformed line of a file with patient-identifier columns.
+WITHHELD_LINE = ("(not kept: the file has patient-identifier columns, and the fields of a line with the wrong "
+                 "number of them cannot be told apart)")
+
+
+def _mask(text: str, has_phi: bool = False) -> str:
+    """A malformed line as kept in rejects: identifier shapes masked, then cut; withheld whole when the file
+    has PHI columns (its fields cannot be matched to the headers, so the PHI cannot be left out)."""
+    return WITHHELD_LINE if has_phi else phi.capped(text)
 
 
 def load_file(store: Store, path: str | Path, *, table: str | None = None, mapping: Mapping | str | Path | None = None,
@@ -386,6 +393,8 @@ def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping:
 
         with store.transaction() as tx:
             load_id = tx.fetchone("SELECT nextval('load_id_seq')")[0]  # type: ignore[index]
+            for sql in phi_macros():  # the identifier screening the staging SELECT calls
+                tx.execute(sql)
             _checkpoint("reading", say)
             try:
                 with _Ticker(tx, say):
@@ -460,7 +469,7 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
         lines, cols, reasons, raws = zip(*staged.malformed)
         batch = pa.table({"line": pa.array(lines, pa.int64()), "col": pa.array(cols, pa.string()),
                           "reason": pa.array(reasons, pa.string()),
-                          "raw": pa.array([_mask(r) for r in raws], pa.string())})
+                          "raw": pa.array([_mask(r, bool(plan.phi_indexes)) for r in raws], pa.string())})
         tx.register("_malformed", batch)
         tx.execute("INSERT INTO rejects SELECT ?, ?, line, col, 'malformed', reason, "
                    "CAST(json_object('line', raw) AS VARCHAR) FROM _malformed", [load_id, info.name])
