@@ -135,6 +135,28 @@ EXPECTED_UI = {
 EXPECTED.update(EXPECTED_UI)
 
 
+# Patient identifiers by meaning (issue 11 items 3, 4 and 17; cases written by make_corpus._phi_cases).
+_SSN = "looks like a US Social Security number (***-**-****)"
+EXPECTED_PHI = {
+    "phi_header_spellings.csv": ("loaded", "claims", 2, 1, 1, 0, [
+        (3, "received_date", "invalid", 'received_date: found "2026-02-30", expected a date YYYY-MM-DD')], ""),
+    "ssn_bypasses.csv": ("loaded", "claims", 19, 3, 16, 0,
+                         [(line, "denial_reason", "invalid", _SSN) for line in range(2, 18)], ""),
+    "identifier_shapes.csv": ("loaded", "claims", 7, 2, 5, 0, [
+        (2, "denial_reason", "invalid", "denial_reason: found a value that looks like a phone number (***-***-****)"),
+        (3, "denial_reason", "invalid", "looks like a phone number"),
+        (4, "payer", "invalid", "payer: found a value that looks like an e-mail address (***@***.***)"),
+        (5, "facility", "invalid", "facility: found a value that looks like a medical record number (MRN ****)"),
+        (6, "denial_reason", "invalid", "looks like a medical record number (MRN ****); patient identifiers are "
+                                         "never stored, expected no medical record number; denial_reason: found a "
+                                         "value that looks like a phone number")], ""),
+    "malformed_with_phi.csv": ("loaded", "claims", 2, 1, 1, 0, [
+        (3, None, "malformed", "expected 4 columns (as in the header), found 5")], ""),
+    "first_row_is_data.csv": ("loaded", "claims", 1, 1, 0, 0, [], ""),
+}
+EXPECTED.update(EXPECTED_PHI)
+
+
 def test_the_corpus_is_complete():
     files = {p.name for p in BAD.iterdir() if p.name != "make_corpus.py"}
     assert files == set(EXPECTED)
@@ -268,3 +290,77 @@ def test_markup_in_names_is_stored_verbatim(tmp_path):
     store = _store_of(tmp_path, "markup_vendor_names.csv")
     assert [r[0] for r in store.fetchall("SELECT vendor FROM claims ORDER BY claim_id")] == list(MARKUP_NAMES)
     assert [r[0] for r in store.fetchall("SELECT payer FROM claims ORDER BY claim_id")] == list(MARKUP_NAMES)
+
+
+def _everything(store: Store) -> str:
+    """Every value of every table of the store (roll-ups, rejects, loads and audit included) as one text."""
+    tables = [r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables() WHERE NOT temporary")]
+    return json.dumps({t: store.fetchall(f'SELECT * FROM "{t}"') for t in tables}, default=str, ensure_ascii=False)
+
+
+def test_phi_headers_of_issue_11_are_dropped_and_their_values_are_nowhere(tmp_path):
+    from tests.data.bad.make_corpus import PHI_HEADERS
+
+    with Store(tmp_path / "s.duckdb") as s:
+        rep = load_file(s, BAD / "phi_header_spellings.csv")
+        assert rep.phi_columns_dropped == list(PHI_HEADERS) and rep.ignored_columns == ["Notes"]
+        assert s.fetchone("SELECT ignored_columns FROM loads")[0] == ["Notes"]
+        raw = json.loads(s.fetchone("SELECT raw_values FROM rejects")[0])
+        assert raw == {"claim_id": "C2", "vendor": "Acme", "received_date": "2026-02-30", "denial_reason": "CO-16"}
+        everything = _everything(s)
+        for value in PHI_HEADERS.values():
+            assert value not in everything
+        assert "called back" not in everything  # an ignored column's value is not kept in rejects either
+
+
+def test_ssn_bypasses_are_rejected_and_masked_before_the_value_is_cut(tmp_path):
+    from tests.data.bad.make_corpus import SSN_BYPASSES
+
+    with Store(tmp_path / "s.duckdb") as s:
+        load_file(s, BAD / "ssn_bypasses.csv")
+        assert sorted(r[0] for r in s.fetchall("SELECT claim_id FROM claims")) == ["123456789", "OK1", "OK3"]
+        # "123456789" is also a claim number in this file (a work identifier, kept); nowhere else
+        assert s.fetchall("SELECT claim_id FROM claims WHERE contains(claim_id, '6789')") == [("123456789",)]
+        everything = _everything(s).replace('"123456789"', '"<the claim number>"')
+        for value in (*SSN_BYPASSES, "987-65-4321", "987-65-4", "6789"):
+            assert value not in everything
+        reason, raw = s.fetchone("SELECT reason, raw_values FROM rejects WHERE line = 17")
+        assert json.loads(raw)["denial_reason"] == "x" * 100 + "***-**-****"
+        reasons = [r[0] for r in s.fetchall("SELECT reason FROM rejects")]
+        assert all(_SSN in r for r in reasons) and all("123" not in r for r in reasons)
+
+
+def test_other_identifier_shapes_are_masked_in_raw_values(tmp_path):
+    with _store_of(tmp_path, "identifier_shapes.csv") as s:
+        raws = {line: json.loads(raw) for line, raw in s.fetchall("SELECT line, raw_values FROM rejects")}
+        assert raws[2]["denial_reason"] == "call pt ***-***-****"
+        assert raws[3]["denial_reason"] == "***-***-**** rappeler"
+        assert raws[4]["payer"] == "***@***.***"
+        assert raws[5]["facility"] == "Ward 7 MRN ****"
+        assert raws[6]["denial_reason"] == "MRN **** / ***-***-****"
+        assert sorted(r[0] for r in s.fetchall("SELECT claim_id FROM claims")) == ["1234567890", "P7"]
+        everything = _everything(s)
+        for value in ("555-0147", "23 45 67 89", "jane.roe", "0047211", "４５６７８", "6175550147"):
+            assert value not in everything
+
+
+def test_a_malformed_line_of_a_file_with_phi_columns_is_not_kept(tmp_path):
+    from opsdash.ingest.loader import WITHHELD_LINE
+
+    with _store_of(tmp_path, "malformed_with_phi.csv") as s:
+        assert json.loads(s.fetchone("SELECT raw_values FROM rejects")[0]) == {"line": WITHHELD_LINE}
+        assert "Roe" not in _everything(s)
+
+
+def test_a_header_that_is_an_identifier_value_is_dropped_and_listed_masked(tmp_path):
+    with Store(tmp_path / "s.duckdb") as s:
+        rep = load_file(s, BAD / "first_row_is_data.csv")
+        assert rep.phi_columns_dropped == ["***-**-****"] and rep.ignored_columns == []
+        everything = _everything(s)
+        assert "212-55-0199" not in everything and "212-55-0198" not in everything
+
+
+def test_a_long_raw_value_is_cut_after_masking_and_says_how_long_it_was(tmp_path):
+    with _store_of(tmp_path, "long_field.csv") as s:
+        raw = json.loads(s.fetchone("SELECT raw_values FROM rejects")[0])
+        assert raw["denial_reason"] == "x" * 2000 + "… [cut: 100,000 characters in all]"

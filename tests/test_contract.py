@@ -22,8 +22,8 @@ def test_patient_identifier_headers_are_phi(header):
     assert contract.is_phi_header(header)
 
 
-@pytest.mark.parametrize("header", ["claim_id", "payer", "facility", "patient_access_queue", "member", "name",
-                                    "process", "Nº Llamada", "Notes", "denial_reason"])
+@pytest.mark.parametrize("header", ["claim_id", "payer", "facility", "patient_access_queue", "member_count",
+                                    "vendor_name", "process", "Nº Llamada", "Notes", "denial_reason"])
 def test_ordinary_headers_are_not_phi(header):
     assert not contract.is_phi_header(header)
 

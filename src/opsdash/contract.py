@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from opsdash import phi
+
 CONTRACT_VERSION = 1
 
 #: Longest text value accepted in any column; longer values are row errors.
@@ -342,45 +344,25 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[\s\-_]+", "_", str(name).strip().lower()).strip("_")
 
 
-# Token sequences that name a patient identifier in a normalised header.
-PHI_TOKEN_SEQUENCES: tuple[tuple[str, ...], ...] = (
-    ("patient", "name"),
-    ("patient", "id"),
-    ("patient", "number"),
-    ("first", "name"),
-    ("last", "name"),
-    ("given", "name"),
-    ("family", "name"),
-    ("surname",),
-    ("mrn",),
-    ("medical", "record"),
-    ("member", "id"),
-    ("subscriber", "id"),
-    ("ssn",),
-    ("social", "security"),
-    ("date", "of", "birth"),
-    ("birth", "date"),
-    ("dob",),
-    ("address",),
-    ("phone",),
-    ("telephone",),
-    ("email",),
-    ("e", "mail"),
-)
+#: Word sequences that name a patient identifier in a header (every concept's, from opsdash.phi, which also
+#: normalises accents, punctuation, camelCase, abbreviations, French and Spanish words before matching).
+PHI_TOKEN_SEQUENCES: tuple[tuple[str, ...], ...] = tuple(seq for c in phi.CONCEPTS for seq in (*c.words, *c.whole))
 
 
 def is_phi_header(name: str) -> bool:
-    """True when a header names a patient identifier (these columns are never stored)."""
-    tokens = normalise_header(name).split("_")
-    for seq in PHI_TOKEN_SEQUENCES:
-        n = len(seq)
-        if any(tuple(tokens[i : i + n]) == seq for i in range(len(tokens) - n + 1)):
-            return True
-    return False
+    """True when a header names a patient identifier (these columns are never stored); see opsdash.phi."""
+    return phi.is_phi_header(name)
 
 
-#: A value that looks like a US Social Security number; rejected in any kept text column.
-SSN_PATTERN = r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b"
+#: A value that looks like a US Social Security number (RE2), in any separator or digit width; one of the
+#: identifier shapes of opsdash.phi.SHAPES that validation screens every kept text value for.
+SSN_PATTERN = phi.pattern("ssn")
+
+
+def work_id_columns(table: Table) -> tuple[str, ...]:
+    """The table's work identifiers (claim_id, audit_id, ...): key columns named ``*_id``. Their plain digit
+    runs are claim, ticket and call numbers, so they are screened for separated identifier shapes only."""
+    return tuple(k for k in table.key if k.endswith("_id") and table.column(k).type == ColType.TEXT)
 
 
 def table_for_headers(headers: list[str]) -> tuple[str | None, dict[str, list[str]]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from opsdash import contract
+from opsdash import contract, phi
 from opsdash.ingest.mapping import COLUMN_SPEC_KEYS, MAPPING_KEYS
 from opsdash.ingest.readers import LIMIT_SETTINGS
 
@@ -103,7 +103,8 @@ def render_data_contract() -> str:
         out.append("")
     out += [
         "Every text column: at most " + f"{contract.MAX_TEXT_LENGTH:,}" + " characters, and no value that looks like a",
-        "US Social Security number (`123-45-6789`).",
+        "patient identifier (an SSN, phone number, e-mail address or medical record number; see",
+        "[Protected health information](#protected-health-information)).",
         "",
         "## Loading",
         "- **One transaction per file.** A file is stored whole or not at all: a crash, kill or full disk during a",
@@ -113,7 +114,8 @@ def render_data_contract() -> str:
         "- **Same file twice.** A file whose SHA-256 was loaded before is not loaded again; the report says so.",
         "- **Row errors** (a value of the wrong type, a broken row rule, a missing required value, a row with more",
         "  or fewer fields than the header) reject that row only. It is kept in `rejects` with the file, line, first",
-        "  column at fault, every reason, and the raw values. For every file: rows read = rows loaded + rows",
+        "  column at fault, every reason, and the raw values of the columns the load reads (identifiers masked; see",
+        "  below). For every file: rows read = rows loaded + rows",
         "  rejected + rows skipped (skipped only by a mapping's skip rules, and kept in `rejects` too).",
         "- **Line numbers** are the file's physical lines (the header is line 1) for CSV, worksheet rows for",
         "  Excel, and row numbers (first row = 1) for Parquet.",
@@ -126,17 +128,100 @@ def render_data_contract() -> str:
         "  the contract columns the file supplied,",
         "  start and end time, and who loaded it.",
         "",
+    ]
+    out += render_phi()
+    return "\n".join(out)
+
+
+def _synonyms_by_word() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in phi.SYNONYMS.items():
+        out.setdefault(" ".join(v), []).append(k)
+    return dict(sorted(out.items()))
+
+
+def render_phi() -> list[str]:
+    """The data contract's PHI section: header concepts and value shapes, from opsdash.phi."""
+    work_ids = sorted({c for t in contract.TABLES.values() for c in contract.work_id_columns(t)})
+    out = [
         "## Protected health information",
-        "KPIs need no patient identity. A column whose normalised header contains any of these word sequences is",
-        "dropped before anything is stored, and the load report lists it:",
+        "KPIs need no patient identity (HIPAA's minimum necessary). opsdash keeps no patient identifier: a column",
+        "whose header names one is dropped before anything is stored, and a kept text value that looks like one",
+        "rejects its row.",
         "",
-        ", ".join(f"`{' '.join(seq)}`" for seq in contract.PHI_TOKEN_SEQUENCES) + ".",
+        "### Headers",
+        "A header is reduced to words before it is matched: accents, case, punctuation and spacing are dropped",
+        "(`Patient.Name`, `PATIENT_NAME`, `Nom du patient` alike), camelCase and run-together words are split",
+        "(`PatientName`, `patientname`, `DateOfBirth`; a run-together word is split only when it splits wholly",
+        "into the words below, the declared sequences' words, joining words, French elisions and these",
+        "qualifiers: " + ", ".join(f"`{w}`" for w in sorted(phi.QUALIFIERS)) + "), letters written apart are",
+        "joined (`D.O.B.`), `#` and `Nº` read as *number*, possessives and elisions are split (`Driver's License`,",
+        "`Numéro d'assuré`), and abbreviations and French and Spanish words become the English words below:",
         "",
-        "A text value that looks like a US Social Security number rejects its row; the SSN is masked as",
-        "`***-**-****` in the reject's reason and raw values, so it is never stored.",
+        "| word | written as |",
+        "|---|---|",
+        *(f"| {target} | {', '.join(f'`{k}`' for k in sorted(ks))} |" for target, ks in _synonyms_by_word().items()),
+        "",
+        "Joining words are left out (" + ", ".join(f"`{w}`" for w in sorted(phi.STOPWORDS)) + "). A column is",
+        "dropped when its words contain one of these sequences (a two-word sequence in either order), or are",
+        "exactly one of the whole-header words; the load report lists it under `phi_columns_dropped` (by its",
+        "header, which names what was dropped; a header that is itself an identifier value, as when a file's first",
+        "row is data, is dropped and listed masked). A mapping that reads such a column is refused.",
+        "",
+        "| identifier (HIPAA Safe Harbor) | header words | whole header | e.g. |",
+        "|---|---|---|---|",
+    ]
+    for c in phi.CONCEPTS:
+        words = ", ".join(f"`{' '.join(w)}`" for w in c.words)
+        whole = ", ".join(f"`{' '.join(w)}`" for w in c.whole)
+        out.append(f"| {c.hipaa} | {words} | {whole} | {c.examples} |")
+    out += [
+        "",
+        "Not identifiers by their header, so kept (or ignored) as any other column: the contract's own columns",
+        "(its dates of service, receipt, submission and decision are the work's dates, which KPIs need, not the",
+        "person's: a hospital shares them under its agreement with the vendor); admission and discharge dates;",
+        "encounter, visit, accession and case numbers, which may be a vendor's only key for an item (a mapping",
+        "may read one as `item_id`); names of staff (`agent`, `assigned_to`, `resolved_by`, `opened_by`);",
+        "`customer`, `client` and `account` alone (in BPO exports, the hospital); `location`, `facility`, state",
+        "and country; `age` (in billing exports, the age of a claim). Their text values are screened like any",
+        "other.",
+        "",
+        "### Values",
+        "Every kept text value is screened for these shapes. The value is first folded: digits of any script",
+        "(full-width `１２３`, Arabic-Indic, Devanagari, mathematical, ...) become 0-9, full-width forms become",
+        "ASCII, every dash (en and em dash, minus sign, non-breaking hyphen, ...) becomes `-`, every space",
+        "(no-break, thin, ...) a space, middle dots `.`, and invisible characters (zero-width space, soft hyphen,",
+        "bidi marks, ...) are removed. Separators are then `-`, space, tab, `.`, `/`, `\\` or `_`, one to three of",
+        "them. A digit shape may touch letters and punctuation (`ssn_123-45-6789`, `123-45-6789x`) but not",
+        "other digits, so a longer number is never cut into one.",
+        "",
+        "| shape | in every text column | also, except in work identifiers | masked as |",
+        "|---|---|---|---|",
+    ]
+    for sh in phi.SHAPES:
+        every = "; ".join(e for _p, ids, e in sh.patterns if ids)
+        others = "; ".join(e for _p, ids, e in sh.patterns if not ids)
+        out.append(f"| {sh.label} | {every} | {others} | `{sh.mask}` |")
+    out += [
+        "",
+        f"The work identifiers {', '.join(f'`{c}`' for c in work_ids)} are claim, ticket and call numbers: a",
+        "plain digit run there is one of those, not an SSN or a phone number. Not caught, by design: CARC and",
+        "RARC codes (`CO-16`, `N130`), claim ids (`MER-C0000001`), dates and times, amounts, ZIP+4 codes and",
+        "short numbers. A text value holding an identifier shape rejects its row, with a reason naming the column",
+        "and the kind (`denial_reason: found a value that looks like a US Social Security number (***-**-****)`).",
+        "",
+        "### Rejected rows",
+        "A reject's reason and raw values never hold an identifier: values in reasons are masked and then cut to",
+        "80 characters; raw values keep only the columns the load reads (never a dropped or ignored column), each",
+        f"masked and then cut to {phi.MAX_RAW_CHARS:,} characters, ending `{phi.cut_note(12345)}` when cut.",
+        "A line with the wrong number of fields is kept the same way, except in a file with a dropped PHI column:",
+        "its fields cannot be matched to the headers, so the line is not kept (its line number and reason are).",
+        "",
+        "Free text is not read for names: a patient's name typed into a kept column (e.g. a denial reason) is not",
+        "recognised. Map only the columns KPIs need.",
         "",
     ]
-    return "\n".join(out)
+    return out
 
 
 def render_cli() -> str:

@@ -7,7 +7,6 @@ import contextvars
 import datetime as dt
 import getpass
 import os
-import re
 import tempfile
 import threading
 import time
@@ -18,11 +17,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from opsdash import __version__, contract, rollups, settings
+from opsdash import __version__, contract, phi, rollups, settings
 from opsdash.ingest import readers
 from opsdash.ingest.errors import FileRefused
 from opsdash.ingest.mapping import Mapping, load_mapping
-from opsdash.ingest.validate import SSN_MASK, Binding, stage_select
+from opsdash.ingest.validate import Binding, phi_macros, stage_select
 from opsdash.store import Store, StoreError, Tx
 from opsdash.store import quote_ident as qi
 from opsdash.store import quote_literal as ql
@@ -180,7 +179,8 @@ def plan_columns(name: str, headers: list[str], table_name: str | None, mapping:
         used.add(order_index)
 
     ignored = [headers[i] for i in sorted(usable - used)]
-    return Plan(table, bindings, phi_indexes, [headers[i] for i in sorted(phi_indexes)], ignored,
+    # A dropped column's header is reported (what was dropped), masked where it is itself an identifier value.
+    return Plan(table, bindings, phi_indexes, [phi.mask(headers[i]) for i in sorted(phi_indexes)], ignored,
                 skip_indexes, order_index)
 
 
@@ -202,16 +202,18 @@ class _FastReadFailed(Exception):
 
 
 def _add_malformed(malformed: list[tuple[int, str | None, str, str]], name: str, ncols: int, line: int,
-                   column: str | None, reason: str, raw: str) -> None:
+                   column: str | None, reason: str, raw: str, length: int | None = None) -> None:
     """Keep one malformed line (its text masked, then cut); refuse a file with more than MAX_MALFORMED of them."""
     if len(malformed) >= MAX_MALFORMED:
         first = malformed[0]
         raise FileRefused(f"{name}: more than {MAX_MALFORMED:,} lines cannot be split into the header's {ncols} "
                           f"columns (the first is line {first[0]}: {first[2]}); expected delimited text with the "
                           "header's columns: check the delimiter and the quotes")
-    if len(raw) > MALFORMED_KEEP:
-        # Mask before cutting, so that a cut can never leave part of an identifier behind.
-        raw = _mask(raw[: MALFORMED_KEEP + 256])[:MALFORMED_KEEP] + f"… (cut at {MALFORMED_KEEP:,} characters)"
+    length = max(length or 0, len(raw))
+    if length > phi.MAX_RAW_CHARS:
+        # Only the start is looked at (a line may be 16 MB), masked before it is cut, so no piece of an identifier
+        # is left behind; the note says how long the whole line was.
+        raw = phi.capped(raw[:MALFORMED_KEEP], length)
     malformed.append((line, column, reason, raw))
 
 
@@ -237,7 +239,8 @@ def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[st
     staged = tx.fetchone("SELECT count(*) FROM _stage")[0]  # type: ignore[index]
     n_rej = tx.fetchone("SELECT count(DISTINCT line) FROM _rej_err")[0]  # type: ignore[index]
     rej = tx.fetchall("SELECT line, min(column_name), list(DISTINCT error_type), list(error_message)[1], "
-                      f"left(any_value(csv_line), {MALFORMED_KEEP + 256}) FROM _rej_err GROUP BY line ORDER BY line "
+                      f"left(any_value(csv_line), {MALFORMED_KEEP}), max(length(csv_line)) FROM _rej_err "
+                      "GROUP BY line ORDER BY line "
                       f"LIMIT {MAX_MALFORMED + 1}")
     tx.execute("DROP TABLE IF EXISTS _rej_err")
     tx.execute("DROP TABLE IF EXISTS _rej_scan")
@@ -250,7 +253,7 @@ def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[st
         tx.execute("DROP TABLE _stage")
         return None
     malformed: list[tuple[int, str | None, str, str]] = []
-    for line, column, types, message, raw in rej:
+    for line, column, types, message, raw, length in rej:
         found = message.rsplit("Found:", 1)[-1].strip() if "Found:" in message else None
         if found and found.isdigit():
             reason = _malformed_reason(ncols, int(found))
@@ -261,7 +264,7 @@ def _stage_csv_fast(tx: Tx, info: readers.FileInfo, delim: str, headers: list[st
         else:
             reason = f"cannot be parsed ({', '.join(types).lower()}); expected {ncols} delimited fields"
         header = headers[int(column[1:])] if column and column[1:].isdigit() and int(column[1:]) < ncols else None
-        _add_malformed(malformed, info.name, ncols, int(line), header, reason, (raw or "").rstrip("\r\n"))
+        _add_malformed(malformed, info.name, ncols, int(line), header, reason, (raw or "").rstrip("\r\n"), length)
     # Rows of a table created inside a transaction have offset rowids: number lines from the first one.
     base = tx.fetchone("SELECT coalesce(min(rowid), 0) FROM _stage")[0]  # type: ignore[index]
     if not malformed:
@@ -301,8 +304,15 @@ def _stage_python(tx: Tx, records: Iterable[tuple[int, list[Any]]], ncols: int, 
     return _Staged("s._line", "", malformed)
 
 
-def _mask(text: str) -> str:
-    return re.sub(contract.SSN_PATTERN, SSN_MASK, text)
+#: Kept in rejects instead of a malformed line of a file with patient-identifier columns.
+WITHHELD_LINE = ("(not kept: the file has patient-identifier columns, and the fields of a line with the wrong "
+                 "number of them cannot be told apart)")
+
+
+def _mask(text: str, has_phi: bool = False) -> str:
+    """A malformed line as kept in rejects: identifier shapes masked, then cut; withheld whole when the file
+    has PHI columns (its fields cannot be matched to the headers, so the PHI cannot be left out)."""
+    return WITHHELD_LINE if has_phi else phi.capped(text)
 
 
 def load_file(store: Store, path: str | Path, *, table: str | None = None, mapping: Mapping | str | Path | None = None,
@@ -453,6 +463,8 @@ def _load_in(store: Store, info: readers.FileInfo, table_name: str | None, mappi
             try:
                 with store.transaction() as tx:
                     load_id = tx.fetchone("SELECT nextval('load_id_seq')")[0]  # type: ignore[index]
+                    for sql in phi_macros():  # the identifier screening the staging SELECT calls
+                        tx.execute(sql)
                     _checkpoint("reading", say)
                     with _Ticker(tx, say):
                         staged = _stage(tx, info, delim, headers, ncols, select, digest, forced_encoding, xlsx_rows,
@@ -560,7 +572,7 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
         lines, cols, reasons, raws = zip(*staged.malformed)
         batch = pa.table({"line": pa.array(lines, pa.int64()), "col": pa.array(cols, pa.string()),
                           "reason": pa.array(reasons, pa.string()),
-                          "raw": pa.array([_mask(r) for r in raws], pa.string())})
+                          "raw": pa.array([_mask(r, bool(plan.phi_indexes)) for r in raws], pa.string())})
         tx.register("_malformed", batch)
         tx.execute("INSERT INTO rejects SELECT ?, ?, line, col, 'malformed', reason, "
                    "CAST(json_object('line', raw) AS VARCHAR) FROM _malformed", [load_id, info.name])

@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from opsdash import contract
+from opsdash import contract, phi
 from opsdash.contract import ColType
 from opsdash.ingest.mapping import Mapping
 from opsdash.store import quote_ident as qi
 from opsdash.store import quote_literal as ql
 
-SSN_MASK = "***-**-****"
 _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
 #: A UTC offset of a real zone (-12:00 to +14:00), Z, UTC or GMT after the time.
 _TZ_SUFFIX = (_TIME + r"\s*(Z|z|UTC|GMT|-((0[0-9]|1[01])(:?[0-5][0-9])?|12(:?00)?)"
@@ -62,10 +61,85 @@ class Binding:
         return "NULL::VARCHAR"
 
 
+#: Around a value quoted in a message while the row is staged: the whole reason is masked once when the
+#: staging is done, and each quoted value is then cut to MESSAGE_VALUE_CHARS (masking first, so no cut
+#: leaves a piece of an identifier the shapes no longer see).
+_OPEN, _CLOSE = "\x01", "\x02"
+MESSAGE_VALUE_CHARS = 80
+
+
 def _found(expr: str) -> str:
-    """A value as it may appear in a message: shortened, SSN-like text masked."""
-    return (f"regexp_replace(left(CAST({expr} AS VARCHAR), 80), {ql(contract.SSN_PATTERN)}, "
-            f"{ql(SSN_MASK)}, 'g')")
+    """A value as it appears in a message, between _OPEN and _CLOSE (which it may not hold itself): the
+    staging SELECT masks the whole reason, then _phi_cut shortens each such value."""
+    return (f"(chr({ord(_OPEN)}) || replace(replace(CAST({expr} AS VARCHAR), chr({ord(_OPEN)}), ''), "
+            f"chr({ord(_CLOSE)}), '') || chr({ord(_CLOSE)}))")
+
+
+def _fold_sql(v: str) -> str:
+    """SQL: phi.fold(v), for a v that matched phi.FOLDABLE."""
+    (fs, ft), (ds, dt) = phi.FOLD_MAP, phi.DIGIT_MAP
+    return (f"list_transform([translate({v}, {ql(fs)}, {ql(ft)})], lambda w: CASE WHEN regexp_matches(w, "
+            f"{ql(phi.OTHER_DIGIT)}) THEN translate(w, {ql(ds)}, {ql(dt)}) ELSE w END)[1]")
+
+
+def _chain_sql(f: str, ids: bool) -> str:
+    """SQL: folded text f with every shape replaced by its mask (digit shapes twice: two matches may share
+    a neighbour, which RE2 consumes)."""
+    for shape in phi.SHAPES:
+        p = phi.pattern(shape.kind, "re2", ids)
+        if p:
+            rep = ql(("\\1" + shape.mask + "\\2") if shape.digits else shape.mask)
+            for _ in range(2 if shape.digits else 1):
+                f = f"regexp_replace({f}, {ql(p)}, {rep}, 'g')"
+    return f
+
+
+def phi_macros() -> list[str]:
+    """Statements defining the SQL macros that screen and mask patient identifiers (opsdash.phi's shapes).
+
+    The loader runs them in the load's transaction before the staging SELECT. Every value pays one regular
+    expression (phi.prefilter); only a value it matches is folded and looked at closely. The staging SELECT
+    calls each macro once, through lambdas over lists of values, since compiling the patterns is the
+    expensive part for the small files most loads are."""
+    out = [f"CREATE OR REPLACE TEMP MACRO _phi_fold(v) AS CASE WHEN regexp_matches(v, {ql(phi.FOLDABLE)}) "
+           f"THEN {_fold_sql('v')} ELSE v END"]
+    for ids, sfx in ((False, ""), (True, "_id")):
+        bits = " + ".join(f"CASE WHEN regexp_matches(f, {ql(phi.pattern(sh.kind, 're2', ids))}) THEN {1 << i} ELSE 0 END"
+                          for i, sh in enumerate(phi.SHAPES) if phi.pattern(sh.kind, "re2", ids))
+        pre = ql(phi.prefilter("re2", ids))
+        out.append(f"CREATE OR REPLACE TEMP MACRO _phi_kinds{sfx}(v) AS CASE WHEN v IS NULL OR NOT "
+                   f"regexp_matches(v, {pre}) THEN 0 ELSE list_transform([_phi_fold(v)], lambda f: {bits})[1] END")
+        out.append(f"CREATE OR REPLACE TEMP MACRO _phi_mask{sfx}(v) AS CASE WHEN v IS NULL OR NOT "
+                   f"regexp_matches(v, {pre}) THEN v ELSE list_transform([_phi_fold(v)], lambda f: list_transform("
+                   f"[{_chain_sql('f', ids)}], lambda m: CASE WHEN m = f THEN v ELSE m END)[1])[1] END")
+    cap = phi.MAX_RAW_CHARS
+    before, after = phi.CUT_NOTE.split("{}")
+    out.append(f"CREATE OR REPLACE TEMP MACRO _phi_cap(v) AS CASE WHEN length(v) > {cap} THEN left(v, {cap}) || "
+               f"{ql(before)} || format('{{:,}}', length(v)) || {ql(after)} ELSE v END")
+    out.append(f"CREATE OR REPLACE TEMP MACRO _phi_cut(v) AS regexp_replace(v, "
+               f"{ql(_OPEN + '([^' + _CLOSE + ']{0,' + str(MESSAGE_VALUE_CHARS) + '})[^' + _CLOSE + ']*' + _CLOSE)}, "
+               f"'\\1', 'g')")
+    return out
+
+
+def _text_lists(table: contract.Table) -> dict[str, list[str]]:
+    """The table's text columns in the two lists screened at once: work identifiers, and the others."""
+    ids = contract.work_id_columns(table)
+    text = [c.name for c in table.columns if c.type == ColType.TEXT]
+    return {"_pk": [c for c in text if c not in ids], "_pkid": [c for c in text if c in ids]}
+
+
+def _pk(table: contract.Table, col: str) -> str:
+    """SQL: the identifier kinds (bits of _phi_kinds) found in a text column's value."""
+    for name, cols in _text_lists(table).items():
+        if col in cols:
+            return f"{name}[{cols.index(col) + 1}]"
+    raise KeyError(col)
+
+
+def phi_bit(kind: str) -> int:
+    """The bit of a shape in _phi_kinds' result."""
+    return 1 << [s.kind for s in phi.SHAPES].index(kind)
 
 
 def _r(col: str) -> str:
@@ -200,9 +274,15 @@ def _checks(table: contract.Table, expectations: dict[str, str],
             out.append((name, f"length({r}) > {contract.MAX_TEXT_LENGTH}",
                         f"{ql(name + ': found a value of ')} || length({r}) || "
                         f"{ql(f' characters, expected at most {contract.MAX_TEXT_LENGTH}')}"))
-            out.append((name, f"contains({r}, '-') AND regexp_matches({r}, {ql(contract.SSN_PATTERN)})",
-                        ql(f"{name}: found a value that looks like a US Social Security number ({SSN_MASK}); "
-                           "patient identifiers are never stored, expected no SSN")))
+            # Patient identifiers in any kept text: rejected, and said by kind (the mask, never the value).
+            # The kinds found (bits of _phi_kinds) are computed once per value, in the staging SELECT.
+            ids = name in contract.work_id_columns(table)
+            says = ", ".join(
+                f"CASE WHEN ({_pk(table, name)} & {phi_bit(sh.kind)}) <> 0 THEN "
+                + ql(f"{name}: found a value that looks like {sh.label} ({sh.mask}); patient identifiers are "
+                     f"never stored, expected no {sh.noun}") + " END"
+                for sh in phi.SHAPES if phi.pattern(sh.kind, "re2", ids))
+            out.append((name, f"{_pk(table, name)} <> 0", f"concat_ws('; ', {says})"))
     for rule in table.rules:
         if isinstance(rule, contract.Compare):
             a, b = _t(rule.column), _t(rule.other)
@@ -255,24 +335,39 @@ def stage_select(table: contract.Table, bindings: dict[str, Binding], headers: l
         expr, expectations[c.name] = _typed(table, c, mapping, tz)
         typed.append(f"{expr} AS {_t(c.name)}")
 
+    # Which identifier shapes each text value holds (0: none), for _checks.
+    for name, tcols in _text_lists(table).items():
+        if tcols:
+            typed.append(f"list_transform([{', '.join(_r(c) for c in tcols)}], "
+                         f"lambda x: _phi_kinds{'_id' if name == '_pkid' else ''}(x)) AS {name}")
     checks = _checks(table, expectations, date_range)
     reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {cond} THEN {msg} END" for _, cond, msg in checks) + "), '')"
     column = "coalesce(" + ", ".join(f"CASE WHEN {cond} THEN {ql(col)} END" for col, cond, _ in checks) + ")"
 
-    raw_pairs = ", ".join(f"{ql(h)}, {_masked(f'c{i}')}" for i, h in enumerate(headers) if i not in phi_indexes)
-    raw = f"json_object({raw_pairs})" if raw_pairs else "'{}'"
+    # Raw values of a rejected or skipped row: the columns the load reads (never a PHI column, nor an ignored
+    # one: minimum necessary), each masked and then cut at phi.MAX_RAW_CHARS; work identifiers are masked
+    # for what they are screened for. The reason is masked with them (then each value quoted in it is cut).
+    read = {i for b in bindings.values() for i in ([b.index] if b.kind == "source" else [f for _, f in b.fields])}
+    read |= set(skip_indexes) | ({order_index} if order_index is not None else set())
+    ids = {b.index for name, b in bindings.items() if b.kind == "source" and name in contract.work_id_columns(table)}
+    kept = [i for i in range(len(headers)) if i in read and i not in phi_indexes]
+    lists = {"_m": ["_reason", *(f"c{i}" for i in kept if i not in ids)], "_mid": [f"c{i}" for i in kept if i in ids]}
+    at = {v: f"{name}[{k + 1}]" for name, vals in lists.items() for k, v in enumerate(vals)}
+    pairs = [f"{ql(headers[i])}, _phi_cap({at['c' + str(i)]})" for i in kept]
+    raw = f"json_object({', '.join(pairs)})" if kept else "'{}'"
+    rejected = "_reason IS NOT NULL OR _skip IS NOT NULL"
+    l5 = [f"CASE WHEN {rejected} THEN list_transform([{', '.join(vals)}], "
+          f"lambda x: _phi_mask{'_id' if name == '_mid' else ''}(x)) END AS {name}"
+          for name, vals in lists.items() if vals]
     final = [f"{_t(c.name)} AS {qi(c.name)}" for c in cols]
-    final += ["_reason", "_column", "_skip", "_order",
-              f"CASE WHEN _reason IS NOT NULL OR _skip IS NOT NULL THEN CAST({raw} AS VARCHAR) END AS _raw"]
+    final += ["CASE WHEN _reason IS NOT NULL THEN _phi_cut(_m[1]) END AS _reason", "_column", "_skip", "_order",
+              f"CASE WHEN {rejected} THEN CAST({raw} AS VARCHAR) END AS _raw"]
     final += list(extra_columns)
     return (
         f"SELECT {', '.join(final)} FROM ("
+        f"SELECT *{''.join(', ' + x for x in l5)} FROM ("
         f"SELECT *, CASE WHEN _reason IS NOT NULL THEN {column} END AS _column FROM ("
         f"SELECT *, {reason} AS _reason FROM ("
         f"SELECT *, {', '.join(typed)} FROM ("
-        f"SELECT *, {', '.join(l1)} FROM ({source_sql}) AS src) AS l1) AS l2) AS l3) AS l4"
+        f"SELECT *, {', '.join(l1)} FROM ({source_sql}) AS src) AS l1) AS l2) AS l3) AS l4) AS l5"
     )
-
-
-def _masked(expr: str) -> str:
-    return f"regexp_replace({expr}, {ql(contract.SSN_PATTERN)}, {ql(SSN_MASK)}, 'g')"

@@ -1,4 +1,4 @@
-"""Text from data (vendors, payers, processes, facilities, queues, reasons, categories, file names) shown as
+r"""Text from data (vendors, payers, processes, facilities, queues, reasons, categories, file names) shown as
 text in Streamlit's Markdown: never a link, an image, HTML, a heading, a colour or an icon.
 
 Streamlit renders Markdown (CommonMark + GFM: autolinked URLs and e-mail addresses, tables, strikethrough),

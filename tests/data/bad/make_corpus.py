@@ -104,6 +104,7 @@ def main() -> None:
     _lead_cases()
     _reader_cases()
     _ui_cases()
+    _phi_cases()
 
 
 def _lead_cases() -> None:
@@ -189,6 +190,49 @@ def _ui_cases() -> None:
     for i, name in enumerate(MARKUP_NAMES):
         w.writerow([f"M{i}", name, name, "2026-01-05"])
     text("markup_vendor_names.csv", buf.getvalue())
+
+
+#: The 18 patient-identifier headers of issue 11 that were kept, and a value of each.
+PHI_HEADERS = {
+    "Pt Name": "Jane Roe", "PatientName": "John Doe", "Patient.Name": "Ann Lee", "D.O.B.": "1970-02-03",
+    "Birthdate": "1981-04-05", "Member #": "M-1001", "MemberID": "W123456789", "MRN:": "A77001",
+    "Med Rec #": "A77002", "SSN#": "212-55-0199", "Phone#": "(617) 555-0147", "Cell": "617.555.0148",
+    "Home Addr": "12 Elm Street", "Guarantor": "Paul Roe", "Insured ID": "XZQ900221", "Patient": "Mary Major",
+    "Nom du patient": "Dupont Marie", "Date de naissance": "1955-06-07",
+}
+
+#: Issue 11's SSN bypasses: each in a denial reason, each must reject its row.
+SSN_BYPASSES = ("ssn_123-45-6789", "x123-45-6789", "123-45-6789x", "123 45 6789", "123456789", "123.45.6789",
+                "123/45/6789", "123\u201345\u20136789", "123\u201445\u20146789", "123\u221245\u22126789",
+                "123\u201145\u20116789", "\uff11\uff12\uff13-\uff14\uff15-\uff16\uff17\uff18\uff19",
+                "\u0661\u0662\u0663-\u0664\u0665-\u0666\u0667\u0668\u0669", "123\u200b-45-6789",
+                "123\u00a045\u00a06789")
+
+
+def _phi_cases() -> None:
+    """Patient identifiers by meaning (issue 11 items 3, 4 and 17): header spellings, SSN bypasses, other
+    identifier shapes, a value cut before masking, and a malformed line of a file with PHI columns."""
+    head = "claim_id,vendor,received_date,denial_reason,Notes," + ",".join(
+        f'"{h}"' if "," in h else h for h in PHI_HEADERS) + "\n"
+    values = ",".join(PHI_HEADERS.values())
+    text("phi_header_spellings.csv", head + f"C1,Acme,2026-01-05,CO-16,called back,{values}\n"
+         + f"C2,Acme,2026-02-30,CO-16,called back,{values}\n")
+    rows = [f"S{i},Acme,2026-01-05,{v}\n" for i, v in enumerate(SSN_BYPASSES, start=1)]
+    rows.append("S99,Acme,2026-01-05," + "x" * 100 + "987-65-4321\n")
+    rows += ["OK1,Acme,2026-01-05,CO-16 Missing or invalid information\n", "123456789,Acme,2026-01-05,CO-197\n",
+             "OK3,Acme,2026-01-05,PR-204 resubmitted 2026-01-20 10:30\n"]
+    text("ssn_bypasses.csv", "claim_id,vendor,received_date,denial_reason\n" + "".join(rows))
+    text("identifier_shapes.csv", "claim_id,vendor,received_date,payer,facility,denial_reason\n"
+         "P1,Acme,2026-01-05,Aetna,Ward 7,call pt (617) 555-0147\n"
+         "P2,Acme,2026-01-05,Aetna,Ward 7,+33 1 23 45 67 89 rappeler\n"
+         "P3,Acme,2026-01-05,jane.roe@example.org,Ward 7,CO-16\n"
+         "P4,Acme,2026-01-05,Aetna,Ward 7 MRN: 0047211,CO-16\n"
+         "P5,Acme,2026-01-05,Aetna,Ward 7,chart \uff03\uff14\uff15\uff16\uff17\uff18 / 6175550147\n"
+         "1234567890,Acme,2026-01-05,Aetna,Ward 7,CO-16\n"
+         "P7,Acme,2026-01-05,Medicare,Building 12,N130 paid 1234.56 on 2026-01-05\n")
+    text("malformed_with_phi.csv", "claim_id,vendor,received_date,Patient Name\n"
+         "C1,Acme,2026-01-05,Jane Roe\nC2,Acme,2026-01-05,Roe, Jane\n")
+    text("first_row_is_data.csv", "claim_id,vendor,received_date,212-55-0199\nC1,Acme,2026-01-05,212-55-0198\n")
 
 
 if __name__ == "__main__":
