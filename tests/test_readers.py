@@ -328,21 +328,20 @@ def test_formula_cells_with_saved_values_load(tmp_path, store):
     src = zipfile.ZipFile(tmp_path / "plain.xlsx")
     plain = b'<c r="D3" t="inlineStr"><is><t>Aetna</t></is></c>'
     assert plain in src.read("xl/worksheets/sheet1.xml")
-    with zipfile.ZipFile(tmp_path / "calc.xlsx", "w", zipfile.ZIP_DEFLATED) as out:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(plain, b'<c r="D3" t="str"><f>"Ae"&amp;"tna"</f><v>Aetna</v></c>')
-            out.writestr(item.filename, data)
+
+    def with_cell(name: str, cell: bytes) -> None:
+        with zipfile.ZipFile(tmp_path / name, "w", zipfile.ZIP_DEFLATED) as out:
+            for item in src.infolist():
+                data = src.read(item.filename)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    data = data.replace(plain, cell)
+                out.writestr(item.filename, data)
+
+    with_cell("calc.xlsx", b'<c r="D3" t="str"><f>"Ae"&amp;"tna"</f><v>Aetna</v></c>')
     rep = load_file(store, tmp_path / "calc.xlsx")
     assert (rep.status, rep.rows_loaded) == ("loaded", 2), rep.message
     assert store.fetchall("SELECT payer FROM claims WHERE claim_id = 'X1'") == [("Aetna",)]
     # the same cell with its value taken away is refused, naming it
-    with zipfile.ZipFile(tmp_path / "nocalc.xlsx", "w", zipfile.ZIP_DEFLATED) as out:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(plain, b'<c r="D3"><f>UPPER(B3)</f><v></v></c>')
-            out.writestr(item.filename, data)
+    with_cell("nocalc.xlsx", b'<c r="D3"><f>UPPER(B3)</f><v></v></c>')
     rep = load_file(store, tmp_path / "nocalc.xlsx")
     assert rep.status == "refused" and "has 1 formula cell(s) with no saved value (D3)" in rep.message, rep.message
