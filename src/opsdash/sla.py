@@ -4,13 +4,12 @@ vendors report against what opsdash measures. Every value comes from opsdash.met
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from opsdash import catalog, metrics
+from opsdash import catalog, metrics, periods
 from opsdash.settings import Settings
 from opsdash.store import Store
 
@@ -27,29 +26,13 @@ class SlaError(ValueError):
 
 def parse_period(text: str, grain: str | None = None) -> tuple[str, dt.date, dt.date]:
     """'2026-10' (month), '2026-W43' (ISO week) or '2026-Q3' (quarter) -> (grain, first day, last day)."""
-    text = text.strip()
-    if m := re.fullmatch(r"(\d{4})-W(\d{1,2})", text):
-        try:
-            start = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
-        except ValueError as exc:
-            raise SlaError(f"no ISO week {text}") from exc
-        found = "week"
-        end = start + dt.timedelta(days=6)
-    elif m := re.fullmatch(r"(\d{4})-Q([1-4])", text):
-        start = dt.date(int(m[1]), 3 * int(m[2]) - 2, 1)
-        end = (pd.Timestamp(start) + pd.DateOffset(months=3) - pd.Timedelta(days=1)).date()
-        found = "quarter"
-    elif m := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
-        if not 1 <= int(m[2]) <= 12:
-            raise SlaError(f"no month {text}")
-        start = dt.date(int(m[1]), int(m[2]), 1)
-        end = (pd.Timestamp(start) + pd.DateOffset(months=1) - pd.Timedelta(days=1)).date()
-        found = "month"
-    else:
-        raise SlaError(f"period {text!r} not understood; expected a month (2026-10), an ISO week (2026-W43) "
+    try:
+        found, start, end = periods.parse(text, grain)
+    except periods.PeriodError as exc:
+        raise SlaError(str(exc)) from None
+    if found == "day":
+        raise SlaError(f"period {text!r} is a day; a scorecard covers a month (2026-10), an ISO week (2026-W43) "
                        "or a quarter (2026-Q3)")
-    if grain is not None and grain != found:
-        raise SlaError(f"period {text} is a {found}, not a {grain}")
     return found, start, end
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from opsdash import catalog, metrics, spc, trends
+from opsdash import catalog, metrics, periods, spc, trends
 from opsdash.store import Store
 from opsdash.store import quote_ident as qi
 
@@ -70,7 +70,7 @@ def series(store: Store, kpi_id: str, f: Filters, by: tuple[str, ...] = (), grai
 
 def period_end(start: dt.date, grain: str) -> dt.date:
     """The last day of the period of `grain` starting on `start`."""
-    return (pd.Timestamp(start) + pd.DateOffset(**catalog.GRAIN_OFFSETS[grain]) - pd.Timedelta(days=1)).date()
+    return periods.end(start, grain)
 
 
 # -- overview -----------------------------------------------------------------------------------

@@ -1,0 +1,241 @@
+"""Words for people, names for machines: one registry mapping every column, status, process, queue and period
+to a human label and format. Pages, the review pack and the CLI's tables read it; CSV and JSON downloads keep
+the machine names and numeric values.
+
+Column kinds decide the format: ``count`` (47,064), ``percent`` (a fraction shown as 79.2%), ``number`` (one
+decimal), ``money`` (12,345.00), ``hours`` / ``days`` / ``seconds`` (with the unit), ``date`` (3 Nov 2026),
+``timestamp`` (3 Nov 2026 14:05), ``period`` (per grain: Nov 2026, Week of 3 Nov 2026, Q4 2026), ``code``
+(a machine token humanised: below_minimum -> Below minimum), ``kpi`` (a KPI id -> its catalogue label) and
+``text`` (shown verbatim: vendor, payer and facility names are data, never rewritten).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from opsdash import catalog, contract, periods
+
+#: What an empty cell reads as.
+EMPTY = "—"
+
+KINDS = ("count", "percent", "number", "money", "hours", "days", "seconds", "date", "timestamp", "period", "code",
+         "kpi", "text", "bool")
+
+
+@dataclass(frozen=True)
+class Label:
+    label: str
+    kind: str = "text"
+    help: str = ""
+
+
+#: Words in machine names that people write otherwise.
+_WORDS = {"id": "ID", "kpi": "KPI", "sla": "SLA", "qa": "QA", "aht": "AHT", "fte": "FTE", "pct": "%", "csv": "CSV",
+          "url": "URL", "cpt": "CPT", "drg": "DRG", "carc": "CARC", "phi": "PHI", "spc": "SPC", "s": "(s)"}
+
+
+def humanise(token: str) -> str:
+    """A machine token as words: below_minimum -> Below minimum, claim_id -> Claim ID, prior_auth -> Prior auth."""
+    token = str(token)
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*", token):
+        return token
+    words = [_WORDS.get(w.lower(), w) for w in token.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+#: Tokens of codes (statuses, processes, queues, outcomes, levels, flags) with their words.
+VALUES: dict[str, str] = {
+    # service-level statuses and flags
+    "met": "Met", "missed": "Missed", "below_minimum": "Below minimum", "no_data": "No data",
+    "not_scored": "Not scored", "unknown_kpi": "Unknown KPI", "discrepancy": "Discrepancy",
+    "no_raw_data": "No raw data", "ok": "Agrees",
+    "critical": "Critical", "key": "Key",
+    # processes and queues of BPO work
+    "prior_auth": "Prior authorisation", "radiology_read": "Radiology read", "claim_follow_up": "Claim follow-up",
+    "billing_inquiry": "Billing inquiry", "eligibility": "Eligibility", "coding": "Coding", "billing": "Billing",
+    "transcription": "Transcription", "scheduling": "Scheduling",
+    # priorities, outcomes, claim types
+    "stat": "Stat", "urgent": "Urgent", "routine": "Routine",
+    "paid": "Paid", "partially_paid": "Partially paid", "denied": "Denied",
+    "professional": "Professional", "institutional": "Institutional",
+    # SPC readings
+    "improvement": "Improvement", "concern": "Concern", "neutral": "Special cause", "common_cause": "Common cause",
+    "consistently_pass": "Consistently meets target", "consistently_fail": "Consistently misses target",
+    "hit_and_miss": "Hits and misses target",
+    # KPI directions and load states
+    "higher": "Higher is better", "lower": "Lower is better",
+    "loaded": "Loaded", "failed": "Failed", "refused": "Refused", "running": "Running",
+}
+
+#: Columns that are not contract columns, or that people read otherwise than their contract meaning says.
+_COLUMNS: dict[str, Label] = {
+    "kpi": Label("KPI", "kpi"), "KPI": Label("KPI"), "label": Label("KPI"), "unit": Label("Unit", "code"),
+    "direction": Label("Better when", "code"),
+    "period_start": Label("Period", "period"), "period_end": Label("Period end", "date"), "period": Label("Period", "period"),
+    "month": Label("Month", "period"), "week": Label("Week", "period"),
+    "value": Label("Value", "number"), "previous": Label("Previous", "number"), "change": Label("Change", "number"),
+    "mean": Label("Mean", "number"), "target": Label("Target", "number"), "minimum": Label("Minimum", "number"),
+    "status": Label("Status", "code"), "level": Label("Level", "code"), "signal": Label("Signal", "code"),
+    "variation": Label("Variation", "code"), "assurance": Label("Assurance", "code"), "what": Label("What changed"),
+    "consecutive_missed": Label("Periods missed in a row", "count"),
+    "credit_pct": Label("Credit (% of amount at risk)", "percent"), "credit": Label("Credit", "money"),
+    "credit_due": Label("Credit due", "money"), "at_risk": Label("Amount at risk", "money"),
+    "levels_missed": Label("Levels missed", "count"), "capped": Label("Capped at amount at risk", "bool"),
+    "scope": Label("Applies to"), "hours_late": Label("Hours late", "hours"),
+    "reported": Label("Reported by vendor", "number"), "measured": Label("Measured by opsdash", "number"),
+    "difference": Label("Difference", "number"), "flag": Label("Reconciliation", "code"),
+    "rows": Label("Rows", "count"), "share": Label("Share", "percent"), "cumulative_share": Label("Cumulative share", "percent"),
+    "numerator": Label("Numerator", "count"), "denominator": Label("Denominator", "count"),
+    "table": Label("Table"), "latest event": Label("Latest event", "date"), "days old": Label("Days old", "count"),
+    "stale": Label("Stale", "bool"), "hour": Label("Hour of day", "count"),
+    "service_level": Label("Service level", "percent"),
+    "load_id": Label("Load", "count"), "_load_id": Label("Load", "count"), "_line": Label("Line in file", "count"),
+    "file": Label("File"), "rows_read": Label("Rows read", "count"), "rows_loaded": Label("Rows loaded", "count"),
+    "rows_rejected": Label("Rows rejected", "count"), "started_at": Label("Started", "timestamp"),
+    "finished_at": Label("Finished", "timestamp"), "reject_rate": Label("Rejected", "percent"),
+    "opened_at": Label("Opened", "timestamp"), "due_at": Label("Due", "timestamp"),
+    "completed_at": Label("Completed", "timestamp"),
+}
+
+_TYPE_KIND = {contract.ColType.DATE: "date", contract.ColType.TIMESTAMP: "timestamp", contract.ColType.BOOL: "bool",
+              contract.ColType.INT: "count", contract.ColType.NUMBER: "number"}
+#: Contract text columns holding codes (humanised) rather than names (shown verbatim).
+CODE_COLUMNS = ("process", "queue", "priority", "claim_type", "initial_outcome", "level", "kpi")
+
+
+def _contract_columns() -> dict[str, Label]:
+    out: dict[str, Label] = {}
+    for table in contract.TABLES.values():
+        for col in table.columns:
+            kind = _TYPE_KIND.get(col.type, "code" if col.name in CODE_COLUMNS else "text")
+            if col.name.endswith("_amount"):
+                kind = "money"
+            out.setdefault(col.name, Label(humanise(col.name), kind, col.meaning))
+    out["handle_seconds"] = Label("Handle time (s)", "seconds", out["handle_seconds"].help)
+    out["kpi"] = Label("KPI", "kpi")
+    return out
+
+
+COLUMNS: dict[str, Label] = {**_contract_columns(), **_COLUMNS}
+
+
+def column(name: str) -> Label:
+    """The label and kind of a column; an unregistered name is humanised and shown as text."""
+    return COLUMNS.get(name) or Label(humanise(name))
+
+
+def value_word(token: Any) -> str:
+    """A code as words: below_minimum -> Below minimum; a KPI id -> its label; other text verbatim."""
+    if token is None or (not isinstance(token, str) and pd.isna(token)):
+        return EMPTY
+    text = str(token)
+    if text in catalog.KPIS:
+        return catalog.KPIS[text].label
+    return VALUES.get(text, humanise(text))
+
+
+def count(n: Any) -> str:
+    return EMPTY if _missing(n) else f"{float(n):,.0f}"
+
+
+def percent(x: Any, digits: int = 1) -> str:
+    """A fraction as a percentage: 0.7923 -> 79.2%."""
+    return EMPTY if _missing(x) else f"{float(x) * 100:.{digits}f}%"
+
+
+def money(x: Any, currency: str = "") -> str:
+    return EMPTY if _missing(x) else (f"{currency} " if currency else "") + f"{float(x):,.2f}"
+
+
+def date(d: Any) -> str:
+    if _missing(d):
+        return EMPTY
+    d = pd.Timestamp(d)
+    return f"{d.day} {d:%b %Y}"
+
+
+def timestamp(d: Any) -> str:
+    if _missing(d):
+        return EMPTY
+    d = pd.Timestamp(d)
+    return f"{d.day} {d:%b %Y %H:%M}"
+
+
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def cell(value: Any, kind: str, grain: str = "month", kpi: str | None = None) -> str:
+    """One value as people read it, by its column's kind (and, for a KPI's value, in the KPI's unit)."""
+    if _missing(value):
+        return EMPTY
+    if kpi in catalog.KPIS and kind == "number":
+        return catalog.format_value(catalog.KPIS[kpi], float(value))
+    if kind == "count":
+        return count(value)
+    if kind == "percent":
+        return percent(value)
+    if kind == "money":
+        return money(value)
+    if kind == "number":
+        return f"{float(value):,.1f}"
+    if kind in ("hours", "days"):
+        return f"{float(value):,.1f} {kind}"
+    if kind == "seconds":
+        return f"{float(value):,.0f} s"
+    if kind == "date":
+        return date(value)
+    if kind == "timestamp":
+        return timestamp(value)
+    if kind == "period":
+        return periods.label(pd.Timestamp(value).date(), grain)
+    if kind in ("code", "kpi"):
+        return value_word(value)
+    if kind == "bool":
+        return "Yes" if bool(value) else "No"
+    return str(value)
+
+
+def frame(df: pd.DataFrame, grain: str = "month", kpi_col: str | None = "kpi",
+          kinds: Mapping[str, str] | None = None, drop: Iterable[str] = ()) -> pd.DataFrame:
+    """A frame as people read it: every cell written in its column's format (KPI values in their row's unit
+    when a `kpi_col` names the KPI), no empty cell reading "None", columns renamed to their labels."""
+    kinds = dict(kinds or {})
+    out = pd.DataFrame(index=df.index)
+    kpis = df[kpi_col] if kpi_col and kpi_col in df else None
+    for name in df.columns:
+        if name in drop:
+            continue
+        lab = column(name)
+        kind = kinds.get(name, lab.kind)
+        if name == "change" and kpis is not None:
+            out[lab.label] = [EMPTY if _missing(v) else
+                              (catalog.format_change(catalog.KPIS[k], float(v)) if k in catalog.KPIS else f"{float(v):+,.1f}")
+                              for k, v in zip(kpis, df[name])]
+            continue
+        row_kpis = kpis if kpis is not None and kind == "number" else [None] * len(df)
+        out[lab.label] = [cell(v, kind, grain, k) for v, k in zip(df[name], row_kpis)]
+    return out.reset_index(drop=True)
+
+
+def machine_tokens() -> set[str]:
+    """The contract's and catalogue's machine names with an underscore (column, enum and KPI ids): none of them
+    may appear in anything a person reads."""
+    tokens = {c.name for t in contract.TABLES.values() for c in t.columns}
+    tokens |= set(catalog.KPIS) | set(VALUES) | set(_COLUMNS)
+    for t in contract.TABLES.values():
+        for rule in t.rules:
+            tokens |= set(getattr(rule, "values", ()) or ())
+    return {t for t in tokens if "_" in t.strip("_")}
+
