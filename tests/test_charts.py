@@ -229,6 +229,9 @@ def test_pareto_ticks_quarters_aligned_and_its_legend_below_the_category_labels(
     assert (p.layout.legend.yref, p.layout.legend.y, p.layout.legend.yanchor) == ("container", 0, "bottom")
     assert p.layout.xaxis.tickangle == 0 and "<br>" in p.layout.xaxis.ticktext[0]  # wrapped, not turned
     assert list(p.layout.xaxis.tickvals) == list(p.data[0].x)  # the category itself is unchanged
+    many = charts.pareto(pd.DataFrame({"reason": [f"category {i}" for i in range(20)], "rows": range(20, 40)}),
+                         "reason", "rows", title="T", count_title="n")
+    assert many.layout.xaxis.tickangle == -45  # 20 names cannot wrap into 38 px slots: turned, legend still below
     small = charts.pareto(pd.DataFrame({"reason": ["x", "y"], "rows": [21, 3]}), "reason", "rows", title="T",
                           count_title="n")
     assert tick_labels(small.layout.yaxis, *small.layout.yaxis.range) == ["0", "6", "12", "18", "24"]

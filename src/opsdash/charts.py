@@ -292,6 +292,8 @@ def bars(df: pd.DataFrame, kpi: Kpi, x: str, *, colour_by: str | None = None, ti
     return fig
 
 
+#: The narrowest plot a full-width Pareto is drawn in (px): its category names are wrapped to fit that.
+PARETO_PLOT_PX = 760
 #: Round steps for a Pareto's count axis, finer than usual so its four steps end near the largest bar.
 PARETO_MANTISSAS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8)
 
@@ -313,9 +315,13 @@ def pareto(df: pd.DataFrame, category: str, count: str, *, title: str, count_tit
     fig.add_trace(go.Scatter(x=cats, y=cum, name="Cumulative share (%)", yaxis="y2", mode="lines+markers",
                              line={"color": PALETTE[1]}, cliponaxis=False,
                              hovertemplate="cumulative %{y:.1%}<extra></extra>"))
-    width = max(8, min(24, 110 // max(1, len(cats))))  # characters a line of a category's name may hold
-    fig.update_layout(xaxis={"tickmode": "array", "tickvals": cats, "ticktext": [_wrap(c, width) for c in cats],
-                             "tickangle": 0, "automargin": True},
+    # Names wrap to the characters a category's slot of a PARETO_PLOT_PX plot holds; when a word is longer
+    # than that (many categories), they are turned instead, on lines of at most 24 characters.
+    width = min(24, int(PARETO_PLOT_PX / max(1, len(cats)) / (GLYPH_EM * 12)))
+    fits = all(len(word) <= width for c in cats for word in c.split(" "))
+    fig.update_layout(xaxis={"tickmode": "array", "tickvals": cats,
+                             "ticktext": [_wrap(c, width if fits else 24) for c in cats],
+                             "tickangle": 0 if fits else -45, "automargin": True},
                       yaxis={"title": {"text": count_title}, "tickformat": ",d", "range": [0, 4 * step],
                              "tick0": 0, "dtick": step},
                       yaxis2={"title": {"text": "Cumulative share (%)"}, "overlaying": "y", "side": "right",
