@@ -176,6 +176,7 @@ def test_rates_by_two_categories_are_dots_told_apart_by_colour_and_shape():
     fig = charts.bars(df, kpi, "process", colour_by="vendor", universe=["A", "B"], target=0.95)
     assert [t.type for t in fig.data] == ["scatter", "scatter"] and fig.layout.showlegend
     assert fig.data[0].marker.symbol != fig.data[1].marker.symbol
+    assert fig.layout.legend.title.text == "Vendor"
     # 94.7–96.2%: under 2 points, so 2 points about the middle (94.45–96.45%), padded by 0.2 each side
     assert list(fig.layout.xaxis.range) == pytest.approx([0.9425, 0.9665])
 

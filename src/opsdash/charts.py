@@ -277,6 +277,7 @@ def bars(df: pd.DataFrame, kpi: Kpi, x: str, *, colour_by: str | None = None, ti
                             marker={"color": [palette[str(c)] for c in df[x]]}))
     _target_line(fig, kpi, target, vertical=True)
     fig.update_layout(showlegend=bool(colour_by),  # one vendor's dots still say whose they are
+                      legend_title_text=colour_by.replace("_", " ").capitalize() if colour_by else None,
                       yaxis={"title": {"text": x.replace("_", " ").capitalize()}, "type": "category",
                              "categoryorder": "array", "categoryarray": texts(cats), "autorange": "reversed",
                              "automargin": True},
