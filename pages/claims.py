@@ -54,9 +54,9 @@ for col, kpi_id in ((left, "clean_claim_rate"), (right, "initial_denial_rate")):
             fig = charts.bars(whole, kpi, by, title=f"{kpi.label} by {by} over the range",
                               universe=universe if by == "vendor" else None, target=kpi.target)
             widgets.chart(fig, whole, f"{kpi_id}_by_{by}", f, key=f"cl_bar_{kpi_id}",
-                          on_select=(lambda k=kpi_id: filters.drill_vendor(f"cl_bar_{k}")) if by == "vendor" else None)
+                          on_select=(lambda k=kpi_id: filters.drill_vendor(f"cl_bar_{k}", "y")) if by == "vendor" else None)
             if by == "vendor":
-                st.caption("Select a vendor's bar to narrow every page to it.")
+                st.caption("Select a vendor's dot to narrow every page to it.")
         else:
             widgets.no_data(kpi.label, f)
 widgets.vendor_trend("initial_denial_rate", f, "cl_denial_trend", target=catalog.KPIS["initial_denial_rate"].target,

@@ -47,9 +47,9 @@ with widgets.guard("calls by hour"):
         left, right = st.columns(2)
         with left:
             widgets.chart(charts.hour_weekday(grid, "offered", title="Calls offered by weekday and hour",
-                                              value_title="Calls", fraction=False),
+                                              value_title="Calls offered (count)", fraction=False),
                           grid, "calls_by_hour", f, key="cc_hour_volume")
         with right:
             widgets.chart(charts.hour_weekday(grid, "service_level", title=f"Service level ({answer} s) by weekday and hour",
-                                              value_title="Service level", fraction=True),
+                                              value_title="Service level (%)", fraction=True),
                           grid, "service_level_by_hour", f, key="cc_hour_sl")

@@ -30,12 +30,11 @@ with widgets.guard("contract attainment"):
         att["service level"] = (att["label"] + att["process"].map(lambda p: f" · {p}" if isinstance(p, str) else "")
                                 + att["priority"].map(lambda p: f" · {p}" if isinstance(p, str) else "")
                                 + " (" + att["level"] + ")")
-        att["month label"] = pd.to_datetime(att["month"]).dt.strftime("%Y-%m")
         att["shown"] = [catalog.format_value(catalog.KPIS[k], v) for k, v in zip(att["kpi"], att["value"])]
         for vendor, part in att.groupby("vendor"):
-            fig = charts.heatmap(part, row="service level", column="month label", status="status", text="shown",
+            fig = charts.heatmap(part, row="service level", column="month", status="status", text="shown",
                                  title=f"{vendor}: service levels by month", x_title="Month", y_title="Service level")
-            widgets.chart(fig, part.drop(columns=["month label", "shown"]), f"sla_attainment_{vendor}", f,
+            widgets.chart(fig, part.drop(columns=["shown"]), f"sla_attainment_{vendor}", f,
                           key=f"sla_heat_{vendor}")
 
         st.subheader("Breaches")

@@ -2,12 +2,16 @@
 
 Every figure has a title and labelled axes with units, and uses the Okabe-Ito palette (distinguishable with
 the common colour-vision deficiencies). A vendor keeps its colour on every page: colours follow the sorted
-list of all vendors, not the vendors a filter leaves.
+list of all vendors, not the vendors a filter leaves. Axes read right: a rate's axis is zoomed to the data
+and its target (`rate_range`), ticks are round steps whose labels never repeat (`axis_ticks`), counts are
+ticked in whole numbers, and legends sit below everything else so they never cover an axis's labels.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,11 +22,29 @@ from opsdash.catalog import Kpi
 
 #: Okabe & Ito (2008), without black (used for text) and yellow (unreadable on white) first.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
+#: Marker shapes, so a series is told by shape as well as colour.
+SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x", "triangle-down", "star", "cross")
 #: Making Data Count point colours, from the same palette: blue improvement, orange concern, grey common cause.
 POINT_COLOURS = {"improvement": "#0072B2", "concern": "#E69F00", "neutral": "#CC79A7", "common_cause": "#999999"}
 STATUS_COLOURS = {"met": "#009E73", "missed": "#E69F00", "below_minimum": "#D55E00", "no_data": "#DDDDDD"}
-STATUS_WORDS = {"met": "met", "missed": "missed", "below_minimum": "below minimum", "no_data": "no data"}
-CELL_WORDS = {**STATUS_WORDS, "below_minimum": "below min."}  # short enough for a month's cell
+# Human words for statuses. A local mapping until the shared labels module of issue 12 item 3 lands: replace
+# it by that module then.
+STATUS_WORDS = {"met": "Met", "missed": "Missed", "below_minimum": "Below minimum", "no_data": "No data"}
+#: Greys for reference lines, the plain line under SPC points and "no data", beside the palette.
+NEUTRALS = ("#808080", "#8C8C8C", "#999999", "#DDDDDD")
+#: One hue from light to dark (the palette's sky blue and blue) for magnitudes such as calls per hour: ordered
+#: in lightness, so it reads for every colour vision and in greyscale.
+SEQUENTIAL = ("#E8F2F9", "#56B4E9", "#0072B2", "#004C78")
+#: Every colour a chart may draw (the chart tests hold every figure to it).
+PROJECT_COLOURS = frozenset(c.upper() for c in (*PALETTE, *NEUTRALS, *SEQUENTIAL, *STATUS_COLOURS.values()))
+#: A rate's axis: the span of the data and the target padded by this share of it on each side.
+RATE_PAD = 0.10
+#: ... but never narrower than this (2 percentage points), so noise of a tenth of a point does not fill a chart.
+MIN_RATE_SPAN = 0.02
+#: The narrowest plot a full-width heatmap is drawn in (px): its cell text is sized to fit cells that wide.
+HEATMAP_PLOT_PX = 640
+#: Average glyph width as a share of the font size (the dashboard's sans-serif), for fitting text to cells.
+GLYPH_EM = 0.6
 
 
 def text(value: Any) -> str:
@@ -50,20 +72,127 @@ def axis_title(kpi: Kpi) -> str:
     return f"{kpi.label} ({unit})"
 
 
-def _value_axis(fig: go.Figure, kpi: Kpi, axis: str = "yaxis") -> None:
-    fig.update_layout({axis: {"title": {"text": axis_title(kpi)},
-                              "tickformat": ".1%" if kpi.unit == "fraction" else (",d" if kpi.unit == "count" else ",.1f")}})
+def nice_step(span: float, *, integer: bool = False, max_ticks: int = 6,
+              mantissas: Sequence[float] = (1, 2, 2.5, 5)) -> float:
+    """The smallest step of 1, 2, 2.5 or 5 × 10^k that crosses `span` in at most `max_ticks` steps; a whole
+    number of at least 1 for counts (so an axis of 0–2 is ticked 0, 1, 2 and never 0, 0.5, 1 shown as 0, 1, 1)."""
+    if not (span > 0 and math.isfinite(span)):
+        return 1.0
+    raw = span / max_ticks
+    k = math.floor(math.log10(raw))
+    for mag in range(k, k + 3):
+        for m in mantissas:
+            step = round(m * 10.0 ** mag, 12)
+            if step < raw * (1 - 1e-9) or (integer and (step < 1 or not step.is_integer())):
+                continue
+            return step
+    return 1.0
+
+
+def _decimals(step: float) -> int:
+    """Decimals that write every multiple of `step` exactly (0.25 → 2, 0.5 → 1, 5 → 0)."""
+    return next((d for d in range(7) if abs(round(step, d) - step) < 1e-9 * max(1.0, abs(step))), 6)
+
+
+def axis_ticks(unit: str, lo: float, hi: float) -> dict[str, Any]:
+    """Tick rules for a value axis spanning lo..hi: round steps from 0 (`tick0`, `dtick`) and a format with
+    just the decimals those steps need — whole numbers for counts, 94%/95%/96% or 94.5%/95.0% for rates — so
+    no two ticks ever carry the same label."""
+    span = hi - lo if hi > lo else max(abs(hi), 1.0 if unit != "fraction" else MIN_RATE_SPAN)
+    if unit == "fraction":
+        pts = nice_step(span * 100)
+        return {"tick0": 0, "dtick": round(pts / 100, 12), "tickformat": f".{_decimals(pts)}%"}
+    if unit == "count":
+        return {"tick0": 0, "dtick": nice_step(max(span, 1.0), integer=True), "tickformat": ",d"}
+    step = nice_step(span)
+    return {"tick0": 0, "dtick": step, "tickformat": f",.{_decimals(step)}f"}
+
+
+def _finite(values: Any) -> list[float]:
+    out = []
+    for v in values if values is not None else []:
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(f):
+            out.append(f)
+    return out
+
+
+def _extent(fig: go.Figure, letter: str) -> tuple[float, float]:
+    """The smallest and largest value drawn on the first x or y axis (traces and reference lines)."""
+    values: list[float] = []
+    for t in fig.data:
+        if t.type in ("scatter", "bar") and (getattr(t, letter + "axis", None) or letter) == letter:
+            values += _finite(getattr(t, letter))
+    for shape in fig.layout.shapes or ():
+        if getattr(shape, letter + "ref", None) == letter:
+            values += _finite([getattr(shape, letter + "0"), getattr(shape, letter + "1")])
+    return (min(values), max(values)) if values else (0.0, 1.0)
+
+
+def rate_range(values: Any, target: float | None = None) -> tuple[float, float]:
+    """The axis of a rate: from the lowest to the highest of the data and the target, padded by RATE_PAD (10%)
+    of that span on each side, clipped to 0–100%. A span under MIN_RATE_SPAN (2 points) is first widened to 2
+    points about its middle, kept within 0–100%. So 94% and 96% sit far apart, the target is always in view,
+    and a tenth of a point of noise does not fill the chart."""
+    pts = _finite(values) + _finite([target])
+    if not pts:
+        return 0.0, 1.0
+    lo, hi = min(pts), max(pts)
+    if hi - lo < MIN_RATE_SPAN:
+        mid = (lo + hi) / 2
+        lo, hi = mid - MIN_RATE_SPAN / 2, mid + MIN_RATE_SPAN / 2
+        shift = max(0.0, hi - 1.0) - max(0.0, -lo)
+        lo, hi = lo - shift, hi - shift
+    pad = (hi - lo) * RATE_PAD
+    return max(0.0, lo - pad), min(1.0, hi + pad)
+
+
+def _value_axis(fig: go.Figure, kpi: Kpi, axis: str = "yaxis", span: tuple[float, float] | None = None) -> None:
+    """The value axis: its title with the unit, and ticks by `axis_ticks` over `span` (by default what is drawn)."""
+    lo, hi = span or _extent(fig, axis[0])
+    fig.update_layout({axis: {"title": {"text": axis_title(kpi)}, **axis_ticks(kpi.unit, lo, hi)}})
+
+
+def _target_line(fig: go.Figure, kpi: Kpi, target: float | None, *, vertical: bool = False) -> None:
+    """The target as a dashed line labelled with its value."""
+    if target is None:
+        return
+    style = {"line": {"dash": "dash", "color": "#808080", "width": 1.5},
+             "annotation_text": f"target {_fmt(kpi, target)}", "annotation_font": {"color": "#808080"}}
+    if vertical:
+        fig.add_vline(x=target, annotation_position="top", **style)
+    else:
+        fig.add_hline(y=target, annotation_position="top left", **style)
+
+
+def _wrap(label: str, width: int) -> str:
+    """Text on lines of about `width` characters, broken between words (for tick labels and cells)."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 def _hover(kpi: Kpi) -> str:
     return "%{y:.1%}" if kpi.unit == "fraction" else ("%{y:,.0f}" if kpi.unit == "count" else "%{y:,.1f} " + kpi.unit)
 
 
+#: Legends run along the bottom of the whole figure (container coordinates): plotly makes room for them below
+#: the axis's tick labels and title, so a legend never covers them, however long or turned the labels are.
+LEGEND = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0, "xanchor": "left"}
+
+
 def _base(title: str, x_title: str) -> go.Figure:
     fig = go.Figure()
     # Titles interpolate data text (a vendor's name, a process); opsdash's own titles hold no markup.
     fig.update_layout(title={"text": text(title)}, xaxis={"title": {"text": text(x_title)}}, colorway=list(PALETTE),
-                      legend={"orientation": "h", "y": -0.25}, margin={"t": 60, "b": 40}, hovermode="x unified")
+                      legend=LEGEND, margin={"t": 60, "b": 10}, hovermode="x unified")
     return fig
 
 
@@ -78,11 +207,14 @@ def trend(df: pd.DataFrame, kpi: Kpi, *, by: str | None = None, title: str | Non
         fig.add_trace(go.Scatter(x=part["period_start"], y=part["value"].astype(float), mode="lines+markers",
                                  name=text(label), line={"color": palette.get(label, PALETTE[0])},
                                  hovertemplate=f"%{{fullData.name}}: {_hover(kpi)}<extra></extra>", connectgaps=False))
-    if target is not None:
-        fig.add_hline(y=target, line={"dash": "dash", "color": "#8C8C8C"},
-                      annotation_text=f"target {_fmt(kpi, target)}", annotation_position="top left")
+    _target_line(fig, kpi, target)
     fig.update_layout(showlegend=bool(by))  # a single vendor's line still says whose it is
-    _value_axis(fig, kpi)
+    if kpi.unit == "fraction":
+        span = rate_range(df["value"], target)
+        fig.update_layout(yaxis={"range": list(span)})
+        _value_axis(fig, kpi, span=span)
+    else:
+        _value_axis(fig, kpi)
     return fig
 
 
@@ -113,95 +245,192 @@ def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None =
 
 def bars(df: pd.DataFrame, kpi: Kpi, x: str, *, colour_by: str | None = None, title: str | None = None,
          universe: Sequence[str] | None = None, target: float | None = None) -> go.Figure:
-    """A KPI's value per category (e.g. by vendor), grouped by a second one when given."""
-    fig = _base(title or f"{kpi.label} by {x.replace('_', ' ')}", x.replace("_", " ").capitalize())
+    """A KPI's value per category (e.g. by vendor), grouped by a second one when given, categories down the
+    side (long names read level). A rate is a dot on an axis zoomed by `rate_range` with the target as a line:
+    a bar from zero would make 94% and 96% look the same. Counts and durations are bars from zero, as lengths."""
+    rate = kpi.unit == "fraction"
+    fig = _base(title or f"{kpi.label} by {x.replace('_', ' ')}", axis_title(kpi))
     fig.update_layout(hovermode="closest", barmode="group")
+    cats = list(dict.fromkeys(str(v) for v in df[x]))
+
+    def trace(part: pd.DataFrame, **kw: Any) -> go.Scatter | go.Bar:
+        common = {"y": texts(part[x]), "x": part["value"].astype(float), "orientation": "h",
+                  "hovertemplate": "%{y}" + (" · %{fullData.name}" if colour_by else "") + ": "
+                  + _hover(kpi).replace("{y", "{x") + "<extra></extra>", **kw}
+        if rate:
+            marker = {"size": 12, "line": {"width": 1, "color": "#808080"}, **common.pop("marker", {})}
+            return go.Scatter(mode="markers", marker=marker, cliponaxis=False, **common)
+        return go.Bar(**common)
+
     if colour_by:
         names = [str(v) for v in df[colour_by].dropna().unique()]
         palette = colours(names, universe)
+        symbols = {n: SYMBOLS[i % len(SYMBOLS)] for i, n in enumerate(sorted(palette))}
         for name, part in df.groupby(colour_by, sort=True):
-            fig.add_trace(go.Bar(x=texts(part[x]), y=part["value"].astype(float), name=text(name),
-                                 marker={"color": palette[str(name)]},
-                                 hovertemplate=f"%{{fullData.name}}: {_hover(kpi)}<extra></extra>"))
+            marker: dict[str, Any] = {"color": palette[str(name)]}
+            if rate:
+                marker["symbol"] = symbols[str(name)]  # a vendor by shape as well as colour
+            fig.add_trace(trace(part, name=text(name), marker=marker))
     else:
-        cats = [str(v) for v in df[x]]
         palette = colours(cats, universe) if universe else {c: PALETTE[0] for c in cats}
-        fig.add_trace(go.Bar(x=texts(cats), y=df["value"].astype(float), marker={"color": [palette[c] for c in cats]},
-                             name=kpi.label, hovertemplate=f"%{{x}}: {_hover(kpi)}<extra></extra>", showlegend=False))
-    if target is not None:
-        fig.add_hline(y=target, line={"dash": "dash", "color": "#8C8C8C"}, annotation_text=f"target {_fmt(kpi, target)}")
-    _value_axis(fig, kpi)
+        fig.add_trace(trace(df, name=text(kpi.label), showlegend=False,
+                            marker={"color": [palette[str(c)] for c in df[x]]}))
+    _target_line(fig, kpi, target, vertical=True)
+    fig.update_layout(showlegend=bool(colour_by),  # one vendor's dots still say whose they are
+                      legend_title_text=colour_by.replace("_", " ").capitalize() if colour_by else None,
+                      yaxis={"title": {"text": x.replace("_", " ").capitalize()}, "type": "category",
+                             "categoryorder": "array", "categoryarray": texts(cats), "autorange": "reversed",
+                             "automargin": True},
+                      # a row per category: a dot each, or a bar per group
+                      height=max(300, 150 + len(cats) * (36 if rate or not colour_by
+                                                         else 12 + 16 * df[colour_by].nunique())))
+    if rate:
+        span = rate_range(df["value"], target)
+        fig.update_layout(xaxis={"range": list(span), "showgrid": True})
+        _value_axis(fig, kpi, "xaxis", span=span)
+    else:
+        _value_axis(fig, kpi, "xaxis", span=(0.0, max(_extent(fig, "x")[1], 0.0)))
     return fig
 
 
+#: The narrowest plot a full-width Pareto is drawn in (px): its category names are wrapped to fit that.
+PARETO_PLOT_PX = 760
+#: Round steps for a Pareto's count axis, finer than usual so its four steps end near the largest bar.
+PARETO_MANTISSAS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8)
+
+
 def pareto(df: pd.DataFrame, category: str, count: str, *, title: str, count_title: str) -> go.Figure:
-    """Categories by count, largest first, with the cumulative share on a second axis."""
+    """Categories by count, largest first, with the cumulative share on a second axis. Both axes are ticked in
+    four equal steps from zero — the share at 0/25/50/75/100%, the counts at round numbers up to the smallest
+    round top at or above the largest bar — so their gridlines coincide and a share reads across to a count.
+    Category names wrap rather than turn, and the legend sits below them."""
     d = df.sort_values(count, ascending=False)
     total = d[count].sum()
     cum = d[count].cumsum() / total if total else d[count] * 0
+    step = nice_step(max(float(d[count].max()), 1.0), integer=True, max_ticks=4, mantissas=PARETO_MANTISSAS)
+    cats = texts(d[category])
     fig = _base(title, category.replace("_", " ").capitalize())
     fig.update_layout(hovermode="closest")
-    fig.add_trace(go.Bar(x=texts(d[category]), y=d[count], name=count_title, marker={"color": PALETTE[0]},
+    fig.add_trace(go.Bar(x=cats, y=d[count], name=count_title, marker={"color": PALETTE[0]},
                          hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=texts(d[category]), y=cum, name="cumulative share", yaxis="y2", mode="lines+markers",
-                             line={"color": PALETTE[1]}, hovertemplate="cumulative %{y:.1%}<extra></extra>"))
-    fig.update_layout(yaxis={"title": {"text": count_title}, "tickformat": ",d"},
+    fig.add_trace(go.Scatter(x=cats, y=cum, name="Cumulative share (%)", yaxis="y2", mode="lines+markers",
+                             line={"color": PALETTE[1]}, cliponaxis=False,
+                             hovertemplate="cumulative %{y:.1%}<extra></extra>"))
+    # Names wrap to the characters a category's slot of a PARETO_PLOT_PX plot holds; when a word is longer
+    # than that (many categories), they are turned instead, on lines of at most 24 characters.
+    width = min(24, int(PARETO_PLOT_PX / max(1, len(cats)) / (GLYPH_EM * 12)))
+    fits = all(len(word) <= width for c in cats for word in c.split(" "))
+    fig.update_layout(xaxis={"tickmode": "array", "tickvals": cats,
+                             "ticktext": [_wrap(c, width if fits else 24) for c in cats],
+                             "tickangle": 0 if fits else -45, "automargin": True},
+                      yaxis={"title": {"text": count_title}, "tickformat": ",d", "range": [0, 4 * step],
+                             "tick0": 0, "dtick": step},
                       yaxis2={"title": {"text": "Cumulative share (%)"}, "overlaying": "y", "side": "right",
-                              "tickformat": ".0%", "range": [0, 1.05]})
+                              "tickformat": ".0%", "range": [0, 1], "tick0": 0, "dtick": 0.25, "showgrid": False})
     return fig
 
 
 def histogram(counts: pd.DataFrame, value: str, count: str, *, title: str, x_title: str, y_title: str) -> go.Figure:
-    """A distribution already counted per value (the store counts; millions of rows never reach the browser)."""
+    """A distribution already counted per value (the store counts; millions of rows never reach the browser).
+    Counts are ticked in whole numbers, and so are the values when they are all whole (days)."""
     fig = _base(title, x_title)
     fig.update_layout(hovermode="closest", bargap=0.05)
     fig.add_trace(go.Bar(x=counts[value], y=counts[count], marker={"color": PALETTE[0]}, name=y_title,
                          hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
-    fig.update_layout(yaxis={"title": {"text": y_title}, "tickformat": ",d"})
+    top = max(_finite(counts[count]) or [0.0])
+    fig.update_layout(yaxis={"title": {"text": y_title}, **axis_ticks("count", 0.0, max(top, 0.0))})
+    xs = _finite(counts[value])
+    if xs and all(v.is_integer() for v in xs):
+        fig.update_layout(xaxis=axis_ticks("count", min(xs), max(xs)))
     return fig
+
+
+def _fit_cells(grid: list[list[list[str]]], cell_px: float) -> tuple[int, int] | None:
+    """The largest font (12 down to 8 px) at which every cell's words (rows of cells of texts), wrapped, fit a
+    cell `cell_px` wide, with the characters a line may then hold; None if even 8 px does not fit."""
+    for font in range(12, 7, -1):
+        width = int(cell_px // (GLYPH_EM * font))
+        if all(len(word) <= width for row in grid for cell in row for part in cell for word in part.split(" ")):
+            return font, width
+    return None
 
 
 def heatmap(df: pd.DataFrame, *, row: str, column: str, status: str, title: str, x_title: str,
             y_title: str, text: str | None = None) -> go.Figure:
-    """A grid of statuses (met / missed / below minimum / no data) with a legend-like discrete colour scale."""
+    """A grid of statuses (met / missed / below minimum / no data): each cell coloured and written in words (its
+    value below), with a legend of the statuses rather than a colour bar. Words wrap and the font is sized so
+    the longest word fits a cell of a HEATMAP_PLOT_PX-wide plot (8–12 px, never a cut word); where even 8 px is
+    too big the value, then the words, are left to the hover. Date columns are written as months (Nov 2026)."""
     order = list(STATUS_COLOURS)
     rows = sorted(df[row].unique())
     cols = sorted(df[column].unique())
+    dated = pd.api.types.is_datetime64_any_dtype(df[column]) or all(isinstance(c, dt.date) for c in cols)
+    col_labels = [f"{pd.Timestamp(c):%b %Y}" if dated else str(c) for c in cols]
     code = {s: i for i, s in enumerate(order)}
     grid = df.pivot_table(index=row, columns=column, values=status, aggfunc="first").reindex(index=rows, columns=cols)
-    z = grid.map(lambda s: code.get(s, code["no_data"]) if isinstance(s, str) else code["no_data"])
-    words = grid.map(lambda s: CELL_WORDS.get(s, "no data") if isinstance(s, str) else "no data")
+    states = grid.map(lambda s: s if s in code else "no_data")
+    z = states.map(code.get)
+    words = states.map(STATUS_WORDS.get).to_numpy().tolist()
+    shown = [[""] * len(cols) for _ in rows]
     if text:
         labels = df.pivot_table(index=row, columns=column, values=text, aggfunc="first").reindex(index=rows, columns=cols)
-        words = words + "<br>" + labels.fillna("").astype(str).map(_text)
+        shown = labels.fillna("").astype(str).map(_text).to_numpy().tolist()
+    cell_px = HEATMAP_PLOT_PX / max(1, len(cols))
+    cells = [[[w, v] for w, v in zip(wr, vr)] for wr, vr in zip(words, shown)]
+    fit = _fit_cells(cells, cell_px) or _fit_cells([[[w] for w in wr] for wr in words], cell_px)
+    font, width = fit or (10, 0)
+    with_values = fit is not None and _fit_cells(cells, cell_px) is not None
+    lines = [[("<br>".join(_wrap(p, width) for p in ([w, v] if with_values and v else [w])) if fit else "")
+              for w, v in zip(wr, vr)] for wr, vr in zip(words, shown)]
+    hover = [[w + (f", {v}" if v else "") for w, v in zip(wr, vr)] for wr, vr in zip(words, shown)]
+    most_lines = max((c.count("<br>") + 1 for r in lines for c in r if c), default=1)
     n = len(order)
     scale = []
     for i, s in enumerate(order):
         scale += [[i / n, STATUS_COLOURS[s]], [(i + 1) / n, STATUS_COLOURS[s]]]
     fig = _base(title, x_title)
     fig.update_layout(hovermode="closest")
-    fig.add_trace(go.Heatmap(z=z.to_numpy(), x=texts(cols), y=texts(rows), zmin=-0.5,
-                             zmax=n - 0.5, colorscale=scale, text=words.to_numpy(), texttemplate="%{text}",
-                             hovertemplate="%{y}, %{x}: %{text}<extra></extra>", xgap=2, ygap=2,
-                             textfont={"size": 11},
-                             colorbar={"tickvals": list(range(n)), "ticktext": [STATUS_WORDS[s] for s in order],
-                                       "title": {"text": "Status"}}))
-    fig.update_layout(yaxis={"title": {"text": _text(y_title)}, "automargin": True}, xaxis={"type": "category"},
-                      height=max(300, 90 + 60 * len(rows)))
+    ys = texts(rows)
+    fig.add_trace(go.Heatmap(z=z.to_numpy(), x=texts(col_labels), y=ys, zmin=-0.5, zmax=n - 0.5, colorscale=scale,
+                             text=lines, texttemplate="%{text}", customdata=hover, showscale=False,
+                             hovertemplate="%{y}, %{x}: %{customdata}<extra></extra>", xgap=2, ygap=2,
+                             textfont={"size": font}))
+    present = [s for s in order if (states == s).any().any()]
+    for s in present:  # the legend: one square per status drawn, in words
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=STATUS_WORDS[s], hoverinfo="skip",
+                                 marker={"symbol": "square", "size": 14, "color": STATUS_COLOURS[s]}))
+    row_px = max(40, int(most_lines * font * 1.3) + 14)
+    fig.update_layout(yaxis={"title": {"text": _text(y_title)}, "automargin": True, "type": "category",
+                             "tickmode": "array", "tickvals": ys, "ticktext": [_wrap(y, 30) for y in ys]},
+                      xaxis={"type": "category"}, showlegend=True, height=max(300, 170 + row_px * len(rows)))
     return fig
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def hour_weekday(df: pd.DataFrame, value: str, *, title: str, value_title: str, fraction: bool) -> go.Figure:
-    """A weekday x hour-of-day grid of a value (e.g. calls offered, service level)."""
-    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    """A weekday × hour-of-day grid of a value (e.g. calls offered, service level). Hours run from the first to
+    the last hour with data (a centre open 08:00–17:59 is not drawn over 24 hours) and weekdays are those with
+    data; hours are written as clock times (08:00); one hue from light to dark, its bar ticked in round steps."""
+    has = df[df[value].notna()] if len(df) else df
+    hours = list(range(int(has["hour"].min()), int(has["hour"].max()) + 1)) if len(has) else list(range(24))
+    days = sorted(int(d) for d in has["weekday"].unique()) if len(has) else list(range(7))
     grid = df.pivot_table(index="weekday", columns="hour", values=value, aggfunc="first").reindex(
-        index=range(7), columns=range(24))
-    fig = _base(title, "Hour of day")
+        index=days, columns=hours)
+    zs = _finite(grid.to_numpy().ravel())
+    ticks = axis_ticks("fraction" if fraction else "count", min(zs or [0.0]), max(zs or [1.0]))
+    labels = [f"{h:02d}:00" for h in hours]
+    fig = _base(title, "Hour of day (start of the hour)")
     fig.update_layout(hovermode="closest")
-    fig.add_trace(go.Heatmap(z=grid.to_numpy(), x=list(range(24)), y=days, colorscale="Cividis",
-                             colorbar={"title": {"text": value_title}, "tickformat": ".0%" if fraction else ",d"},
-                             hovertemplate="%{y} %{x}:00: %{z" + (":.1%" if fraction else ":,.0f") + "}<extra></extra>"))
-    fig.update_layout(yaxis={"title": {"text": "Weekday"}, "autorange": "reversed"})
+    scale = [[i / (len(SEQUENTIAL) - 1), c] for i, c in enumerate(SEQUENTIAL)]
+    fig.add_trace(go.Heatmap(z=grid.to_numpy(), x=labels, y=[WEEKDAYS[d] for d in days], colorscale=scale,
+                             xgap=1, ygap=1, colorbar={"title": {"text": _text(value_title)}, **ticks},
+                             hovertemplate="%{y} %{x}: %{z" + (":.1%" if fraction else ":,.0f") + "}<extra></extra>"))
+    shown = labels[::2] if len(labels) > 6 else labels  # every other hour when a half-width chart cannot hold all
+    fig.update_layout(yaxis={"title": {"text": "Weekday"}, "autorange": "reversed", "type": "category"},
+                      xaxis={"type": "category", "tickmode": "array", "tickvals": shown, "ticktext": shown,
+                             "tickangle": 0})
     return fig
 
 
