@@ -127,7 +127,7 @@ def coarseness(y: np.ndarray) -> str | None:
     url = D4 * float(np.mean(np.abs(np.diff(y))))
     within = int(np.floor(url / d + 1e-9)) + 1  # multiples 0, d, 2d, ... at or below the limit
     if within <= CHUNKY_RANGE_VALUES:
-        return f"{len(np.unique(y))} distinct values in steps of {d:g}, against variation of only {url / D4:.3g} a period"
+        return f"{len(np.unique(y))} distinct values, in steps of {d:g}"
     return None
 
 
@@ -250,7 +250,7 @@ def describe(chart: pd.DataFrame) -> str:
         return "no data"
     row = last.iloc[-1]
     if row.get("coarse", False):
-        return f"no SPC reading: too coarse ({row['coarse_reason']}), so shown as a run chart"
+        return f"no SPC reading: too coarse ({row['coarse_reason']})"
     if not row["special_cause"]:
         return "common cause: within the expected variation"
     why = []
