@@ -49,6 +49,8 @@ with widgets.guard("the trend"):
     df = data.series(db, ver, kpi_id, f, ("vendor",))
     if df["value"].notna().any():
         fig = charts.trend(df, kpi, by="vendor", target=kpi.target, universe=data.vendors(db, ver), grain=f.grain)
+        charts.add_events(fig, views.events_on(views.events_for(data.events(db, ver, f), kpi_id, f),
+                                                df["period_start"], f.grain))
         st.caption("Select a point to narrow the page to its period.")
         widgets.chart(fig, df, kpi_id, f, key="ov_trend", on_select=lambda: filters.drill_period("ov_trend", f.grain))
     else:

@@ -277,3 +277,13 @@ def _run_length(flags: np.ndarray) -> int:
             break
         n += 1
     return n
+
+
+def latest_side(chart: pd.DataFrame) -> str | None:
+    """Which side of its mean the latest point lies on, "higher" or "lower" (None on the mean, or no data):
+    the H or L of a special-cause icon."""
+    typed = chart.dropna(subset=["point_type"])
+    if typed.empty or pd.isna(typed["mean"].iloc[-1]):
+        return None
+    diff = float(typed["value"].iloc[-1]) - float(typed["mean"].iloc[-1])
+    return "higher" if diff > 0 else "lower" if diff < 0 else None

@@ -159,6 +159,15 @@ def events_for(ev: pd.DataFrame, kpi_id: str, f: Filters) -> pd.DataFrame:
     return ev[keep].reset_index(drop=True)
 
 
+def events_on(ev: pd.DataFrame, periods: Any, grain: str | None) -> pd.DataFrame:
+    """The events that fall within the periods a chart shows (first period's start to last period's end)."""
+    starts = sorted({d for d in periods if d is not None and not pd.isna(d)})
+    if ev.empty or not starts:
+        return ev.iloc[0:0]
+    last = period_end(starts[-1], grain) if grain else starts[-1]
+    return ev[(ev["event_date"] >= starts[0]) & (ev["event_date"] <= last)].reset_index(drop=True)
+
+
 def rebase_positions(periods: list[dt.date], ev: pd.DataFrame, grain: str | None) -> list[int]:
     """Where the process changes among `ev` start new limits: at the period each falls in (a change in the
     middle of a month starts that month's segment). Changes before the first or after the last period are
@@ -232,15 +241,23 @@ class SpcView:
         return " ".join(parts)
 
 
+def target_words(view: SpcView, f: Filters) -> str:
+    """Where the chart's target line comes from, or why there is none (with one vendor picked, its contract
+    sets no level for the KPI; otherwise the catalogue has no default and a vendor's contract would)."""
+    if view.target is not None:
+        return f"Target {catalog.format_value(view.kpi, view.target)} from {view.target_source}."
+    if len(f.vendors) == 1:
+        return (f"No target line: {f.vendors[0]}'s contract sets no level for {view.kpi.label.lower()} in force "
+                f"at the end of the range, and the catalogue has no default target.")
+    return "No target line: the catalogue has no default target; pick one vendor to see its contract's target."
+
+
 def spc_view(store: Store, kpi_id: str, f: Filters, target: float | None | str = "contract", **kw: Any) -> SpcView:
     """One KPI's SPC chart under the filters, rebased at the process changes that concern it, limits clipped to
     the possible range; the target is the contract's in force (``"contract"``, see target_for) or as given."""
     kpi = catalog.get(kpi_id)
     df = series(store, kpi_id, f, **kw)
-    ev = events_for(events(store, f), kpi_id, f)
-    if len(df):
-        first, last = df["period_start"].iloc[0], period_end(df["period_start"].iloc[-1], f.grain)
-        ev = ev[(ev["event_date"] >= first) & (ev["event_date"] <= last)].reset_index(drop=True)
+    ev = events_on(events_for(events(store, f), kpi_id, f), df["period_start"], f.grain)
     chart = xmr_for(kpi, df, ev, f.grain) if len(df) else pd.DataFrame()
     source = ""
     if target == "contract":
