@@ -4,6 +4,7 @@ import streamlit as st
 
 from opsdash import catalog, charts, views
 from opsdash.ui import data, filters, widgets
+from opsdash.ui.text import md
 
 st.title("Overview")
 store = data.require()
@@ -41,6 +42,12 @@ with widgets.guard("what changed"):
                       column_config={"period": st.column_config.DateColumn("period", format="YYYY-MM-DD")},
                       on_select=lambda: filters.drill_vendor_from_row("ov_changed", shown),
                       selection_mode="single-row")
+
+with widgets.guard("the KPIs too coarse for SPC"):
+    coarse = data.too_coarse(db, ver, f)
+    if not coarse.empty:
+        st.caption("No SPC reading (too coarse for process limits, shown as run charts): " + "; ".join(
+            f"{md(r.KPI)} of {md(r.vendor)}" for r in coarse.itertuples()) + ".")
 
 st.subheader("Trend of a headline KPI by vendor")
 with widgets.guard("the trend"):

@@ -203,6 +203,11 @@ def what_changed(db: Source, ver: tuple, f: views.Filters) -> pd.DataFrame:
     return views.what_changed(_store(db), f)
 
 
+@st.cache_data(show_spinner=False, max_entries=50)
+def too_coarse(db: Source, ver: tuple, f: views.Filters) -> pd.DataFrame:
+    return views.too_coarse(_store(db), f)
+
+
 @st.cache_data(show_spinner=False, max_entries=20)
 def freshness(db: Source, ver: tuple) -> pd.DataFrame:
     return views.freshness(_store(db))
