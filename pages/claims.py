@@ -22,7 +22,7 @@ with widgets.guard("claim turnaround"):
     view = data.spc_view(db, ver, measure, f)
     if view.has_data:
         fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
-                         title=f"{kpi.label} by {f.grain}, with process limits")
+                         title=f"{kpi.label} by {f.grain}: {view.kind}")
         st.caption(md(view.words()) + " " + md(views.target_words(view, f)) + " "
                    + "Select a point to narrow the page to its period.")
         widgets.chart(fig, view.frame, measure, f, key="cl_spc", on_select=lambda: filters.drill_period("cl_spc", f.grain))

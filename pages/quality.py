@@ -37,7 +37,7 @@ with widgets.guard("the SPC chart"):
         if view.has_data:
             st.caption(md(view.words()))
             fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
-                             title=f"{kpi.label}, {process}: XmR chart by {f.grain}")
+                             title=f"{kpi.label}, {process}, by {f.grain}: {view.kind}")
             widgets.chart(fig, view.frame, f"{kpi_id}_{process}_spc", one, key="qa_spc")
             icons.reading(view)
             icons.legend()

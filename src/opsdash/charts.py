@@ -164,6 +164,8 @@ def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None =
         if col != "mean" and at_bound in chart and chart[at_bound].any():
             name += " (at the edge of what is possible)"
         values = chart[col].where(~coarse) if col == "mean" else chart[col]
+        if not values.notna().any():
+            continue  # a run chart throughout: no mean or limits to draw (or to list in the legend)
         xs, ys = _by_segment(x, chart.assign(**{col: values}), col)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, connectgaps=False,
                                  line={"color": "#808080", "dash": dash, "width": 2 if col == "mean" else 1.5},

@@ -213,6 +213,14 @@ class SpcView:
         cols = ["mean", "lpl", "upl", "point_type"]
         return self.series.join(self.chart[cols].add_prefix("spc_")) if len(self.chart) else self.series
 
+    @property
+    def kind(self) -> str:
+        """What the chart is, for its title: an XmR chart, a run chart (too coarse throughout), or both."""
+        coarse = self.chart["coarse"].dropna().astype(bool) if len(self.chart) else pd.Series(dtype=bool)
+        if coarse.all() and len(coarse):
+            return "run chart (too coarse for process limits)"
+        return "XmR chart and run chart" if coarse.any() else "XmR chart with process limits"
+
     def words(self) -> str:
         """The reading of the latest period in words, with why a coarse chart is a run chart and where limits
         were recalculated or clipped."""
