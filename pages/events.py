@@ -31,8 +31,10 @@ with widgets.guard("the events"):
         widgets.table(log, "events", {}, "Events", key="ev_table", xlsx=False)
 
 st.subheader("Add an event")
-with widgets.guard("adding an event"), st.form("ev_add", clear_on_submit=True):
+vendors: list[str] = []
+with widgets.guard("the vendors"):
     vendors = data.vendors(db, ver)
+with st.form("ev_add", clear_on_submit=True):
     vendor = st.selectbox("Vendor", vendors, key="ev_vendor")
     when = st.date_input("Date it happened or took effect", value=dt.date.today(), key="ev_date",
                          min_value=catalog.READ_FROM, max_value=catalog.READ_TO)

@@ -260,3 +260,66 @@ def test_an_entered_event_loads_and_a_removed_one_can_be_entered_again(tmp_path)
         again = annotations.entry_csv(ACME, CHANGE, None, None, "Went live", True, dt.datetime(2026, 4, 2, 9, 0))
         assert load_file(s, annotations.write_entry(tmp_path, again)).status == "loaded"
         assert annotations.remove(s, ACME, CHANGE, None, "nothing") == 0
+
+
+# -- pages (AppTest) ---------------------------------------------------------------------------------------
+def _app(monkeypatch, db, page: str, params: dict | None = None):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    st.cache_data.clear()
+    monkeypatch.setenv("OPSDASH_DB", str(db))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def test_the_claims_caption_with_one_vendor_picked_says_why_there_is_no_target(monkeypatch, acme):
+    at = _app(monkeypatch, acme.path, "claims", {"vendor": ACME})
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    captions = " ".join(c.value for c in at.caption)
+    assert "run chart" in captions and "Acme" in captions
+    assert "pick one vendor" not in captions  # one vendor is picked: its contract simply has no level
+    assert any("What the SPC icons mean" in e.label for e in at.expander)
+
+
+def test_an_admin_adds_and_removes_an_event_on_the_events_page(tmp_path):
+    """In the browser (AppTest loses a form's submission once the shared sidebar filters are drawn): the event
+    goes in through the loader, shows in the log, goes out by its key, and both are in the audit trail."""
+    from tests.browser import chromium, require_chromium, served, settled
+
+    require_chromium()
+    path = tmp_path / "ev.duckdb"
+    with Store(path) as s:
+        (tmp_path / "claims.csv").write_text(csv_text(_claims(ACME, weeks=4)), encoding="utf-8")
+        assert load_file(s, tmp_path / "claims.csv").status == "loaded"
+    with served({"OPSDASH_DB": str(path)}) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(f"{url}/events")
+        page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+        settled(page)
+        page.get_by_label("What happened").fill("New scrubber live")
+        page.get_by_text("Process change: recalculate SPC limits from here").click()
+        page.get_by_role("button", name="Add event").click()
+        page.get_by_text("Event added for Acme").wait_for(timeout=60_000)
+        with Store(path, read_only=True) as s:
+            assert s.fetchall("SELECT vendor, description, is_process_change FROM events") == [
+                (ACME, "New scrubber live", True)]
+            assert s.fetchone("SELECT table_name, loaded_by FROM loads ORDER BY load_id DESC LIMIT 1") == (
+                "events", "local user")
+        page.reload()
+        page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+        settled(page)
+        page.get_by_role("button", name="Remove event").click()
+        page.get_by_text("Removed 1 event(s).").wait_for(timeout=60_000)
+    with Store(path) as s:  # opening for writing moves the audit spool into the table
+        assert s.fetchone("SELECT count(*) FROM events")[0] == 0
+        actions = s.fetchall("SELECT what FROM audit WHERE action = 'event_edit' ORDER BY event_at")
+    assert len(actions) == 2
+    assert actions[0][0].startswith("added an event of Acme on") and actions[1][0].startswith("removed the event of Acme")
