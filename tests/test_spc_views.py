@@ -323,3 +323,18 @@ def test_an_admin_adds_and_removes_an_event_on_the_events_page(tmp_path):
         actions = s.fetchall("SELECT what FROM audit WHERE action = 'event_edit' ORDER BY event_at")
     assert len(actions) == 2
     assert actions[0][0].startswith("added an event of Acme on") and actions[1][0].startswith("removed the event of Acme")
+
+
+def test_the_pack_lists_the_period_s_events_and_escapes_them(acme):
+    from opsdash import report
+
+    pack = report.build(acme, ACME, "2026-03")
+    ev = pack.tables["events"].frame
+    # by hand: Acme's events in March 2026 are the change of 30 Mar only (the coding audit was in February)
+    assert ev.to_dict("records") == [{"date": CHANGE, "KPI": "every KPI", "process": "every process",
+                                      "what happened": "New <b>scrubber</b> live", "process change": "yes"}]
+    html = report.render(pack, "html").decode()
+    assert "Events in the period" in html and "New &lt;b&gt;scrubber&lt;/b&gt; live" in html
+    assert "New <b>scrubber" not in html
+    assert report.render(pack, "xlsx")[:2] == b"PK"  # the workbook takes the events sheet too
+    assert report.build(acme, ACME, "2026-02").tables["events"].frame["what happened"].tolist() == ["Coding audit"]

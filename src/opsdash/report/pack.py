@@ -118,9 +118,14 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
                                _breaches(store, vendor, start, end),
                                "Work items due in the period and completed after their due time, or still open past it.")
     ev = views.events(store, pf, start, end)
-    tables["events"] = Table("Events in the period", ev.assign(is_process_change=ev["is_process_change"].map(
-        {True: "yes", False: "no"}))[["event_date", "kpi", "process", "description", "is_process_change"]],
-        "Process changes start new SPC limits." if len(ev) else "No event recorded for the period.")
+    shown_ev = pd.DataFrame({
+        "date": ev["event_date"],
+        "KPI": [catalog.KPIS[k].label if k in catalog.KPIS else "every KPI" for k in ev["kpi"]],
+        "process": [p if isinstance(p, str) and p else "every process" for p in ev["process"]],
+        "what happened": ev["description"], "process change": ev["is_process_change"].map({True: "yes", False: "no"})})
+    tables["events"] = Table("Events in the period", shown_ev,
+                             "A process change starts new SPC limits from its period." if len(ev) else
+                             "No event recorded for the period.")
     rec = sla.reconcile(store, vendor)
     rec = rec[(rec["period_start"] <= end) & (rec["period_end"] >= start)] if len(rec) else rec
     tables["reconciliation"] = Table("Reported against measured", rec.reset_index(drop=True),
