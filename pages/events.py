@@ -4,6 +4,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from opsdash import annotations, audit, catalog, views
@@ -23,6 +24,7 @@ st.caption("Go-lives, outages, contract changes: each is drawn as a vertical lin
 
 if "ev_flash" in st.session_state:
     st.success(st.session_state.pop("ev_flash"))
+log = pd.DataFrame(columns=list(views.EVENT_COLUMNS))
 with widgets.guard("the events"):
     log = data.events(db, ver, views.Filters())
     if log.empty:

@@ -3,6 +3,8 @@ shown by st.image as data URIs, so no request leaves the server)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from opsdash import icons, spc
@@ -12,7 +14,7 @@ from opsdash.views import SpcView
 WIDTH = 40
 
 
-def _row(svg: str, words: str, container: object = None) -> None:
+def _row(svg: str, words: str, container: Any = None) -> None:
     """One icon beside its words."""
     left, right = (container or st).columns([1, 14], vertical_alignment="center")
     left.image(svg, width=WIDTH)

@@ -27,7 +27,7 @@ VARIATION_WORDS = {"improvement": "special cause: improvement", "concern": "spec
 ASSURANCE_WORDS = {"consistently_pass": "will consistently meet the target",
                    "consistently_fail": "will consistently miss the target",
                    "hit_and_miss": "will hit and miss the target",
-                   "too_coarse": "has no SPC reading (too coarse)"}
+                   "too_coarse": "cannot be judged against the target (too coarse)"}
 
 
 BUSY = ("A load is writing to the store right now, so {what} cannot be read; it comes back when the load "
