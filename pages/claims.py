@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from opsdash import catalog, charts, spc
-from opsdash.ui import data, filters, widgets
+from opsdash import catalog, charts, views
+from opsdash.ui import data, filters, icons, widgets
 from opsdash.ui.text import md
 
 st.title("Claims")
@@ -19,18 +19,15 @@ with widgets.guard("claim turnaround"):
                                    format_func=lambda k: {"claim_turnaround_days": "Median",
                                                           "claim_turnaround_p90_days": "90th percentile"}[k])
     kpi = catalog.KPIS[measure]
-    df = data.series(db, ver, measure, f)
-    if df["value"].notna().any():
-        chart = spc.xmr(df["value"].tolist(), direction=kpi.direction)
-        target, source = data.target_for(db, ver, measure, f)
-        fig = charts.spc(chart, df["period_start"], kpi, target=target,
-                         title=f"{kpi.label} by {f.grain}, with process limits")
-        st.caption(f"Latest {f.grain}: {spc.describe(chart).replace('points', f.grain + 's')}. "
-                   + (f"Target from {md(source)}. " if target is not None else
-                      "No target line: pick one vendor to see its contract's target. ")
+    view = data.spc_view(db, ver, measure, f)
+    if view.has_data:
+        fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
+                         title=f"{kpi.label} by {f.grain}: {view.kind}")
+        st.caption(md(view.words()) + " " + md(views.target_words(view, f)) + " "
                    + "Select a point to narrow the page to its period.")
-        out = df.join(chart[["mean", "lpl", "upl", "point_type"]].add_prefix("spc_"))
-        widgets.chart(fig, out, measure, f, key="cl_spc", on_select=lambda: filters.drill_period("cl_spc", f.grain))
+        widgets.chart(fig, view.frame, measure, f, key="cl_spc", on_select=lambda: filters.drill_period("cl_spc", f.grain))
+        icons.reading(view)
+        icons.legend()
     else:
         widgets.no_data(kpi.label, f)
 

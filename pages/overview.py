@@ -4,6 +4,7 @@ import streamlit as st
 
 from opsdash import catalog, charts, views
 from opsdash.ui import data, filters, widgets
+from opsdash.ui.text import md
 
 st.title("Overview")
 store = data.require()
@@ -42,6 +43,12 @@ with widgets.guard("what changed"):
                       on_select=lambda: filters.drill_vendor_from_row("ov_changed", shown),
                       selection_mode="single-row")
 
+with widgets.guard("the KPIs too coarse for SPC"):
+    coarse = data.too_coarse(db, ver, f)
+    if not coarse.empty:
+        st.caption("No SPC reading (too coarse for process limits, shown as run charts): " + "; ".join(
+            f"{md(r.KPI)} of {md(r.vendor)}" for r in coarse.itertuples()) + ".")
+
 st.subheader("Trend of a headline KPI by vendor")
 with widgets.guard("the trend"):
     kpi_id = st.selectbox("KPI", views.HEADLINE, format_func=lambda k: catalog.KPIS[k].label, key="ov_kpi")
@@ -49,6 +56,8 @@ with widgets.guard("the trend"):
     df = data.series(db, ver, kpi_id, f, ("vendor",))
     if df["value"].notna().any():
         fig = charts.trend(df, kpi, by="vendor", target=kpi.target, universe=data.vendors(db, ver), grain=f.grain)
+        charts.add_events(fig, views.events_on(views.events_for(data.events(db, ver, f), kpi_id, f),
+                                                df["period_start"], f.grain))
         st.caption("Select a point to narrow the page to its period.")
         widgets.chart(fig, df, kpi_id, f, key="ov_trend", on_select=lambda: filters.drill_period("ov_trend", f.grain))
     else:

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from opsdash import catalog, charts, spc
-from opsdash.ui import data, filters, widgets
+from opsdash import catalog, charts
+from opsdash.ui import data, filters, icons, widgets
+from opsdash.ui.text import md
 
 st.title("Quality")
 store = data.require()
@@ -32,14 +33,14 @@ with widgets.guard("the SPC chart"):
     if processes:
         process = st.selectbox("Process", processes, key="qa_process")
         one = f.with_extra(process=(process,))
-        df = data.series(db, ver, kpi_id, one)
-        if df["value"].notna().any():
-            chart = spc.xmr(df["value"].tolist(), direction=kpi.direction)
-            st.caption(f"Latest {f.grain}: {spc.describe(chart).replace('points', f.grain + 's')}.")
-            fig = charts.spc(chart, df["period_start"], kpi, target=kpi.target,
-                             title=f"{kpi.label}, {process}: XmR chart by {f.grain}")
-            widgets.chart(fig, df.join(chart[["mean", "lpl", "upl", "point_type"]].add_prefix("spc_")),
-                          f"{kpi_id}_{process}_spc", one, key="qa_spc")
+        view = data.spc_view(db, ver, kpi_id, one, kpi.target)
+        if view.has_data:
+            st.caption(md(view.words()))
+            fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
+                             title=f"{kpi.label}, {process}, by {f.grain}: {view.kind}")
+            widgets.chart(fig, view.frame, f"{kpi_id}_{process}_spc", one, key="qa_spc")
+            icons.reading(view)
+            icons.legend()
         else:
             widgets.no_data(f"{kpi.label} of {process}", one)
 

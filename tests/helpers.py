@@ -28,6 +28,8 @@ BASE_ROWS: dict[str, dict[str, Any]] = {
                     "credit_pct": "0.05", "effective_from": "2026-01-01", "effective_to": "2026-12-31"},
     "reported_kpis": {"vendor": "Acme", "kpi": "clean_claim_rate", "period_start": "2026-01-01",
                       "period_end": "2026-01-31", "value": "0.96"},
+    "events": {"vendor": "Acme", "event_date": "2026-01-12", "description": "New coding tool went live",
+               "is_process_change": "true"},
 }
 
 

@@ -13,7 +13,7 @@ from opsdash.store import Store
 from tests.conftest import ROOT
 from tests.helpers import held
 
-PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload"]
+PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload", "events"]
 
 
 def _app(monkeypatch, db, page: str | None = None, params: dict | None = None, run: bool = True) -> AppTest:

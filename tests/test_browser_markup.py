@@ -81,6 +81,11 @@ def _store(db, port: int) -> dict[str, str]:
             for kpi, process in (("clean_claim_rate", None), ("accuracy_rate", v), (v, None)):
                 tx.execute("INSERT INTO reported_kpis (vendor, kpi, process, period_start, period_end, value, _load_id, "
                            "_line) VALUES (?, ?, ?, DATE '2026-03-01', DATE '2026-03-31', 0.5, 1, 1)", [v, kpi, process])
+            for day, kpi, process, change in (("2026-02-02", None, v, True), ("2026-03-02", v, None, False),
+                                              ("2026-02-16", None, None, True)):
+                tx.execute("INSERT INTO events (vendor, event_date, kpi, process, description, is_process_change, "
+                           "source, _load_id, _line) VALUES (?, CAST(? AS DATE), ?, ?, ?, ?, ?, 1, 1)",
+                           [v, day, kpi, process, v, change, v])
         # A row outside the reported dates: the notice names its load's (payload) file name.
         tx.execute("INSERT INTO claims (claim_id, vendor, received_date, _load_id, _line) "
                    "VALUES ('Y9', ?, DATE '10000-01-01', 1, 99)", [a])
@@ -89,7 +94,7 @@ def _store(db, port: int) -> dict[str, str]:
     covered = {c.name for t in contract.TABLES.values() for c in t.columns if str(c.type) == "text"}
     assert covered <= {"claim_id", "audit_id", "item_id", "call_id", "vendor", "facility", "payer", "claim_type",
                        "initial_outcome", "denial_reason", "process", "priority", "error_category", "queue", "kpi",
-                       "level"}, covered  # every free-text column above holds the payload
+                       "level", "description", "source"}, covered  # every free-text column above holds the payload
     return values
 
 
@@ -121,6 +126,7 @@ def test_markup_in_every_text_column_is_text_on_every_page(tmp_path):
         values = _store(db, port)
         q = {k: quote(v) for k, v in values.items()}
         paths = ["", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload", "audit",
+                 "events",
                  f"?vendor={q['vendor']}", f"claims?payer={q['payer']}&vendor={q['vendor']}",
                  f"quality?process={q['process']}", f"contact_centre?queue={q['queue']}",
                  f"scorecard?sc_vendor={q['vendor']}&month_of=2026-03", f"sla?vendor={q['vendor']}",

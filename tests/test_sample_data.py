@@ -75,8 +75,12 @@ def test_sample_covers_the_contract(sample_store, manifest):
     as_of = dt.date.fromisoformat(manifest["generator"]["as_of"])
     assert (last.year, last.month) == (as_of.year, as_of.month)
     assert (as_of.year - first.year) * 12 + as_of.month - first.month == 23
-    for t in ("claims", "qa_audits", "work_items", "calls", "sla_targets", "reported_kpis"):
+    for t in ("claims", "qa_audits", "work_items", "calls", "sla_targets", "reported_kpis", "events"):
         assert q(f"SELECT count(*) FROM {t}")[0] > 0, t
+    # the known process change of the sample's story, marked so its SPC charts rebase there
+    go_live = dt.date.fromisoformat(manifest["stories"]["meridian_automation_go_live"])
+    assert sample_store.fetchall("SELECT vendor, event_date FROM events WHERE is_process_change") == [
+        ("Meridian Revenue Partners", go_live)]
 
 
 def test_story_winter_peaks_and_monday_calls(sample_store):

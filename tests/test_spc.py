@@ -15,6 +15,9 @@ import pytest
 from opsdash import spc
 
 F, T = False, True
+#: For cases built of a few repeated values to exercise a rule: such series are chunky (Wheeler), and xmr
+#: would otherwise give them a run chart rather than rules (see the coarse-data tests below).
+RULES_ONLY = spc.Settings(screen_coarse=False)
 
 
 # -- ported: ptd_seven_point_one_side_mean + ptd_part_of_seven_trend (rule 2, shift) -----------------
@@ -158,11 +161,11 @@ def test_limits_formula():
 
 def test_a_point_on_the_mean_breaks_a_shift():
     y = [5, 5, 5, 5, 5, 5] + [1, 1, 1] + [3] + [1, 1, 1]  # mean is 3: the 10th point sits on it
-    c = spc.xmr(y, direction="higher")
+    c = spc.xmr(y, direction="higher", settings=RULES_ONLY)
     assert c["mean"][0] == pytest.approx(3.0)
     assert not c["shift"][6:].any()  # 3 + 3 points below, broken by the point on the mean
     y2 = [5] * 7 + [1] * 7  # mean 3: both runs of 7 flagged
-    assert spc.xmr(y2)["shift"].all()
+    assert spc.xmr(y2, settings=RULES_ONLY)["shift"].all()
 
 
 def test_ties_break_trends_and_count_the_first_point():
@@ -172,8 +175,8 @@ def test_ties_break_trends_and_count_the_first_point():
 
 def test_run_lengths_are_settings():
     y = [1, 1, 1, 1, 1, 9, 9, 9, 9, 9]
-    assert not spc.xmr(y)["shift"].any()
-    assert spc.xmr(y, settings=spc.Settings(shift_run=5))["shift"].all()
+    assert not spc.xmr(y, settings=RULES_ONLY)["shift"].any()
+    assert spc.xmr(y, settings=spc.Settings(shift_run=5, screen_coarse=False))["shift"].all()
 
 
 def test_beyond_limits_is_strict_and_typed_by_direction():
@@ -197,7 +200,7 @@ def test_two_in_three_excludes_points_exactly_on_the_process_limit():
 def test_gaps_are_skipped_not_zero_and_do_not_break_runs_or_moving_ranges():
     """Our choice: a null period is left out; the moving range joins its neighbours, runs carry across it."""
     y = [5.0, 5, 5, None, 5, 5, 5, 5, 1, 1, 1, 1, 1, 1, 1]
-    c = spc.xmr(y, direction="higher")
+    c = spc.xmr(y, direction="higher", settings=RULES_ONLY)
     assert pd.isna(c["point_type"][3]) and pd.isna(c["lpl"][3]) and not c["special_cause"][3]
     assert c["mr"][4] == 0  # |5 - 5| across the gap
     assert c["mean"][0] == pytest.approx(np.mean([v for v in y if v is not None]))
@@ -241,3 +244,106 @@ def test_describe_in_plain_words():
     assert spc.describe(t).startswith("special cause (concern): ")
     assert "8 points in a row each lower than the one before" in spc.describe(t)  # 5, 3.9, ..., 3.3
     assert spc.describe(spc.xmr([1, 2, 1, 2], direction="lower")) == "common cause: within the expected variation"
+
+
+# -- limits within the possible range ---------------------------------------------------------------
+def test_a_rate_s_upper_limit_is_clipped_to_100_percent_and_checked_there():
+    y = [0.99, 0.97, 1.0, 0.96, 0.99, 0.98, 1.0, 0.97, 0.99, 0.96, 1.0, 0.98]
+    mean, amr = np.mean(y), np.mean(np.abs(np.diff(y)))
+    assert mean + 2.66 * amr > 1  # unclipped, the upper limit would be about 103%
+    c = spc.xmr(y, direction="higher", bounds=spc.BOUNDS["fraction"])
+    assert c["upl"].eq(1.0).all() and c["upl_at_bound"].all()
+    assert c["lpl"][0] == pytest.approx(mean - 2.66 * amr) and not c["lpl_at_bound"].any()
+    assert c["near_upl"][0] == pytest.approx(min(1.0, mean + 2 / 3 * 2.66 * amr))
+    assert not c["beyond_limits"].any()
+    unclipped = spc.xmr(y, direction="higher")
+    assert unclipped["upl"][0] == pytest.approx(mean + 2.66 * amr)
+
+
+def test_a_point_on_a_clipped_limit_counts_as_near_it():
+    """Two of three points at 100% with the near limit below 100% and the process limit clipped at 100%:
+    the points are in the outer third (the true limit lies beyond), so rule 4 flags them."""
+    y = [0.93, 0.95] * 5 + [0.94, 1.0, 0.96, 1.0]
+    mean, amr = np.mean(y), np.mean(np.abs(np.diff(y)))
+    near, upl = mean + 2 / 3 * 2.66 * amr, mean + 2.66 * amr
+    assert near < 1.0 < upl and 0.96 > mean  # hand check: 1.0 lies between the near and the process limit
+    c = spc.xmr(y, direction="higher", bounds=(0.0, 1.0))
+    assert c["upl"].iloc[-1] == 1.0
+    assert c["two_in_three"].tolist()[-3:] == [T, F, T]
+    assert c["point_type"].iloc[-1] == "improvement"
+
+
+def test_a_count_s_lower_limit_is_clipped_to_zero():
+    y = [2, 0, 3, 0, 1, 4, 0, 2, 1, 0, 3, 0]
+    # by hand: mean 16/12 = 1.333, moving ranges sum 26 over 11 = 2.364, lower limit 1.333 - 6.287 < 0
+    c = spc.xmr(y, direction="lower", bounds=spc.BOUNDS["count"])
+    assert c["mean"][0] == pytest.approx(16 / 12)
+    assert c["lpl"].eq(0.0).all() and c["lpl_at_bound"].all()
+    assert c["upl"][0] == pytest.approx(16 / 12 + 2.66 * 26 / 11) and not c["upl_at_bound"].any()
+    assert spc.BOUNDS["days"] == (0.0, None) and spc.BOUNDS["fraction"] == (0.0, 1.0)
+
+
+# -- a series too coarse for XmR ------------------------------------------------------------------------
+def test_whole_day_medians_after_a_step_get_no_signals():
+    """The issue's case: whole-day medians at 4 and 3.5 days, then 23 weeks at exactly 3.0 days, were all
+    'improvement'. By hand: the increment is 0.5 day, moving ranges sum 3.0 over 28 = 0.107, the range
+    chart's upper limit 3.267 x 0.107 = 0.35: only the range 0 lies within it, so the data are chunky."""
+    y = [4, 3.5, 4, 4, 3.5, 4] + [3.0] * 23
+    rules = spc.xmr(y, direction="lower", settings=RULES_ONLY)
+    assert rules["special_cause"][6:].all() and (rules["point_type"][6:] == "improvement").all()
+    d, url = 0.5, 3.267 * 3.0 / 28
+    assert spc.increment(np.array(y, dtype=float)) == d and np.floor(url / d) + 1 <= 3
+    c = spc.xmr(y, direction="lower")
+    assert c["coarse"].all() and not c["special_cause"].any()
+    assert (c["point_type"] == "too_coarse").all() and c["lpl"].isna().all() and c["upl"].isna().all()
+    assert c["median"][0] == 3.0
+    assert spc.variation(c) == "too_coarse" and spc.assurance(c, 3.0, "lower") == "too_coarse"
+    assert spc.assurance(c, None, "lower") is None
+    assert spc.describe(c).startswith("no SPC reading: too coarse (")
+
+
+def test_the_chunky_rule_at_its_edge():
+    """Alternating 0, 1: every moving range is 1, the range limit 3.267 holds 0, 1, 2, 3 (four values): XmR.
+    0, 1, 1, 0, ...: moving ranges 1, 0, 1, 0 average 0.52, the limit 1.69 holds only 0 and 1: too coarse."""
+    assert spc.coarseness(np.array([0, 1] * 8, dtype=float)) is None
+    assert spc.coarseness(np.array([0, 1, 1, 0] * 4, dtype=float)) is not None
+    assert spc.coarseness(np.array([2.0] * 5)) == "every value is the same"
+    assert spc.coarseness(np.array([2.0])) is None  # one point: nothing to judge
+    assert not spc.xmr(RNORM_123)["coarse"].any()
+
+
+def test_coarseness_is_judged_per_segment():
+    y = [4.0] * 8 + [1.2, 2.9, 2.1, 3.3, 1.8, 2.6, 2.2, 3.0]
+    c = spc.xmr(y, direction="lower", rebase=[8])
+    assert c["coarse"][:8].all() and not c["coarse"][8:].any()
+    assert c["upl"][8] == pytest.approx(np.mean(y[8:]) + 2.66 * np.mean(np.abs(np.diff(y[8:]))))
+    assert spc.variation(c) == "common_cause"
+
+
+# -- rebasing at a known process change -------------------------------------------------------------------
+def test_nhsr_rebase_groups_and_limits():
+    """test-ptd_spc_standard.R 'it sets the rebase_group field': rebase = 1 at the 11th point gives groups
+    0 x 10, 1 x 10; ptd_spc_standard computes mean, screened moving ranges and limits within each group."""
+    c = spc.xmr(RNORM_123, rebase=[10], settings=spc.Settings(screen_outliers=True))
+    assert c["segment"].tolist() == [0] * 10 + [1] * 10
+    for part, rows in ((RNORM_123[:10], slice(0, 10)), (RNORM_123[10:], slice(10, 20))):
+        mr = np.abs(np.diff(part))
+        amr = mr[mr < 3.267 * mr.mean()].mean()
+        assert c["mean"][rows].to_numpy() == pytest.approx(np.mean(part))
+        assert c["upl"][rows].to_numpy() == pytest.approx(np.mean(part) + 2.66 * amr)
+        assert c["lpl"][rows].to_numpy() == pytest.approx(np.mean(part) - 2.66 * amr)
+    assert np.isnan(c["mr"][10])  # no moving range across the rebase
+
+
+def test_runs_and_trends_do_not_carry_across_a_rebase():
+    """By hand: segment 1 = (1, 3) x 4 then 2.2, 2.4, 2.6 (mean 2.109); segment 2 = 2.8, 3.0, 3.2, 3.4 then
+    (0, 4) x 4 (mean 2.367). Across the rebase 7 points in a row rise (2.2 ... 3.4) and lie above their own
+    segment's mean, but neither segment holds 7 of them."""
+    first, second = [1, 3] * 4 + [2.2, 2.4, 2.6], [2.8, 3.0, 3.2, 3.4] + [0, 4] * 4
+    y = first + second
+    c = spc.xmr(y, direction="higher", rebase=[len(first)])
+    assert c["mean"][0] == pytest.approx(23.2 / 11) and c["mean"][11] == pytest.approx(28.4 / 12)
+    assert (c["value"][8:15] > c["mean"][8:15]).all()
+    assert not c["trend"].any() and not c["shift"].any() and not c["special_cause"].any()
+    whole = spc.xmr(y, direction="higher")
+    assert whole["trend"][8:15].all()  # one mean across the change: the rising run is a signal

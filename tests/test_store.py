@@ -14,7 +14,7 @@ from opsdash import catalog, metrics, sla
 from opsdash.store import ReadPool, Scope, Store, StoreError
 
 HELIX = "Helix Health Services"
-TABLES = ("claims", "qa_audits", "work_items", "calls", "sla_targets", "reported_kpis")
+TABLES = ("claims", "qa_audits", "work_items", "calls", "sla_targets", "reported_kpis", "events")
 
 
 @pytest.fixture(scope="module")

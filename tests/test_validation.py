@@ -58,6 +58,8 @@ RULE_CASES = [
      "credit_pct", "credit_pct: found 5.0, expected <= 1"),
     ("sla_targets", "effective_to >= effective_from", {"effective_to": "2026-01-01"}, {"effective_to": "2025-12-31"},
      "effective_to", "effective_to: found 2025-12-31, expected on or after effective_from (2026-01-01)"),
+    ("events", "event kpi is a catalogue id", {"kpi": "claim_turnaround_days"}, {"kpi": "turnaround"},
+     "kpi", 'kpi: found "turnaround", expected one of claim_volume'),
     ("reported_kpis", "period_end >= period_start", {"period_end": "2026-01-01"}, {"period_end": "2025-12-31"},
      "period_end", "period_end: found 2025-12-31, expected on or after period_start (2026-01-01)"),
 ]

@@ -20,7 +20,7 @@ from typing import Any
 from opsdash import catalog
 from opsdash.store import Store, StoreError
 
-ACTIONS = ("sign_in", "denied", "download", "upload", "review_pack")
+ACTIONS = ("sign_in", "denied", "download", "upload", "review_pack", "event_edit")
 COLUMNS = ("event_id", "event_at", "user_name", "role", "action", "page", "what", "filters", "row_count", "load_ids")
 
 

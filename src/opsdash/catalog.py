@@ -202,6 +202,7 @@ TIME_COLUMNS: dict[str, dict[str, str]] = {
     "calls": {"offered_at": "timestamp", "answered_at": "timestamp", "abandoned_at": "timestamp"},
     "sla_targets": {"effective_from": "date", "effective_to": "date"},
     "reported_kpis": {"period_start": "date", "period_end": "date"},
+    "events": {"event_date": "date"},
 }
 
 

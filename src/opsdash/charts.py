@@ -218,9 +218,57 @@ def trend(df: pd.DataFrame, kpi: Kpi, *, by: str | None = None, title: str | Non
     return fig
 
 
+def _by_segment(x: list, chart: pd.DataFrame, col: str) -> tuple[list, list]:
+    """A line per segment: a gap (None) where a rebase starts a segment, so no line joins two segments' limits."""
+    xs: list = []
+    ys: list = []
+    seg = chart["segment"].tolist() if "segment" in chart else [0] * len(chart)
+    for i, (xi, yi) in enumerate(zip(x, chart[col])):
+        if i and seg[i] != seg[i - 1]:
+            xs.append(xi)
+            ys.append(None)
+        xs.append(xi)
+        ys.append(None if pd.isna(yi) else float(yi))
+    return xs, ys
+
+
+#: Events on time-series charts: a process change as a solid dark line, other events dotted grey.
+EVENT_STYLES = {True: {"color": "#333333", "dash": "solid", "width": 1.5},
+                False: {"color": "#8C8C8C", "dash": "dot", "width": 1.5}}
+EVENT_LABEL_CHARS = 28
+
+
+def event_hover(row: Any) -> str:
+    """The words for one event: date, vendor, what happened, and what a process change does to the limits."""
+    kind = " (process change: limits recalculated from this period)" if row["is_process_change"] else ""
+    scope = " · ".join(str(v) for v in (row.get("kpi"), row.get("process")) if isinstance(v, str) and v)
+    return (f"{row['event_date']:%d %b %Y} · {row['vendor']}" + (f" · {scope}" if scope else "")
+            + f": {row['description']}{kind}")
+
+
+def add_events(fig: go.Figure, events: pd.DataFrame | None) -> go.Figure:
+    """Events as vertical lines with a short label at the top and the whole event on hover (text from data
+    escaped). Lines are shapes rather than add_vline, whose annotations fail on date axes."""
+    if events is None or events.empty:
+        return fig
+    for i, row in enumerate(events.to_dict("records")):
+        change = bool(row["is_process_change"])
+        label = str(row["description"])
+        label = label if len(label) <= EVENT_LABEL_CHARS else label[:EVENT_LABEL_CHARS - 1] + "…"
+        fig.add_shape(type="line", x0=row["event_date"], x1=row["event_date"], xref="x", yref="paper", y0=0, y1=1,
+                      line=EVENT_STYLES[change], layer="below")
+        fig.add_annotation(x=row["event_date"], xref="x", yref="paper", y=1.0 - 0.07 * (i % 3), yanchor="bottom",
+                           text=text(("◆ " if change else "") + label), showarrow=False, xanchor="left",
+                           font={"size": 10, "color": EVENT_STYLES[change]["color"]},
+                           hovertext=text(event_hover(row)), bgcolor="rgba(255,255,255,0.75)")
+    return fig
+
+
 def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None = None,
-        target: float | None = None) -> go.Figure:
-    """An XmR chart: values coloured by point type, mean and process limits, the target dashed."""
+        target: float | None = None, events: pd.DataFrame | None = None) -> go.Figure:
+    """An XmR chart: values coloured by point type, mean and process limits (one line per segment, clipped to
+    what the KPI can take), the target dashed, events as vertical lines. A segment too coarse for limits is
+    drawn as a run chart: grey open points around its median."""
     fig = _base(title or f"{kpi.label}: statistical process control (XmR)", "Period starting")
     x = list(periods)
     fig.add_trace(go.Scatter(x=x, y=chart["value"], mode="lines", name="value", line={"color": "#999999"},
@@ -231,15 +279,36 @@ def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None =
             fig.add_trace(go.Scatter(x=[x[i] for i in mask[mask].index], y=chart.loc[mask, "value"], mode="markers",
                                      name=ptype.replace("_", " "), marker={"color": colour, "size": 9},
                                      hovertemplate=f"{ptype.replace('_', ' ')}: {_hover(kpi)}<extra></extra>"))
+    coarse = chart["coarse"].astype(bool) if "coarse" in chart else pd.Series(False, index=chart.index)
+    if coarse.any():
+        fig.add_trace(go.Scatter(x=[x[i] for i in coarse[coarse].index], y=chart.loc[coarse, "value"],
+                                 mode="markers", name="no SPC reading (too coarse)",
+                                 marker={"color": "#999999", "size": 9, "symbol": "circle-open", "line": {"width": 2}},
+                                 hovertemplate=f"no SPC reading (too coarse): {_hover(kpi)}<extra></extra>"))
+        median = chart["median"].where(coarse)
+        xs, ys = _by_segment(x, chart.assign(median=median), "median")
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="median (run chart)",
+                                 line={"color": "#808080", "dash": "dash", "width": 2}, connectgaps=False,
+                                 hovertemplate=f"median: {_hover(kpi)}<extra></extra>"))
     for col, name, dash in (("mean", "mean", "solid"), ("upl", "upper process limit", "dot"),
                             ("lpl", "lower process limit", "dot")):
-        fig.add_trace(go.Scatter(x=x, y=chart[col], mode="lines", name=name,
+        at_bound = f"{col}_at_bound"
+        if col != "mean" and at_bound in chart and chart[at_bound].any():
+            name += " (at the edge of what is possible)"
+        values = chart[col].where(~coarse) if col == "mean" else chart[col]
+        if not values.notna().any():
+            continue  # a run chart throughout: no mean or limits to draw (or to list in the legend)
+        xs, ys = _by_segment(x, chart.assign(**{col: values}), col)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, connectgaps=False,
                                  line={"color": "#808080", "dash": dash, "width": 2 if col == "mean" else 1.5},
                                  hovertemplate=f"{name}: {_hover(kpi)}<extra></extra>"))
     if target is not None:
         fig.add_hline(y=target, line={"dash": "dash", "color": "#D55E00"},
                       annotation_text=f"target {_fmt(kpi, target)}", annotation_position="top left")
     _value_axis(fig, kpi)
+    add_events(fig, events)
+    if events is not None and not events.empty:
+        fig.update_layout(margin={"t": 90})  # room for the event labels under the title
     return fig
 
 

@@ -332,6 +332,25 @@ TABLES: dict[str, Table] = {
             key=("vendor", "kpi", "process", "period_start"),
             rules=(OneOf("kpi", KPI_IDS), Compare("period_end", ">=", "period_start")),
         ),
+        Table(
+            "events",
+            "Events",
+            "Things that happened to a vendor's work (a go-live, an outage, a contract change), drawn on every "
+            "time-series chart of that vendor and listed in its review pack. A process change starts new SPC "
+            "limits from the period it falls in (Making Data Count: recalculate only at a known change).",
+            (
+                _c("vendor", T, True, "BPO partner the event concerns"),
+                _c("event_date", D, True, "the day it happened or took effect"),
+                _c("kpi", T, meaning="restricts the event to one KPI id from the catalogue; empty = every KPI"),
+                _c("process", T, meaning="restricts it to one process or queue; empty = all of them"),
+                _c("description", T, True, "what happened, in words (shown on the charts)"),
+                _c("is_process_change", B, meaning="true when the way the work is done changed from that day: "
+                   "SPC limits are recalculated there", default="false"),
+                _c("source", T, meaning="where the event is recorded, e.g. a go-live notice or a change ticket"),
+            ),
+            key=("vendor", "event_date", "kpi", "process"),
+            rules=(OneOf("kpi", KPI_IDS),),
+        ),
     )
 }
 

@@ -47,6 +47,9 @@ PAGES: tuple[Page, ...] = (
     Page("Data", "pages/upload.py", "Upload", ":material/upload_file:",
          "Drop export files and an optional mapping file: the same loading as `opsdash ingest`, with the "
          "per-file report; every page's figures refresh after it.", access="admin"),
+    Page("Data", "pages/events.py", "Events", ":material/event_note:",
+         "The log of go-lives, outages and contract changes drawn on every chart; add or remove an event "
+         "(a process change recalculates SPC limits from its period).", access="admin"),
     Page("Data", "pages/audit.py", "Audit trail", ":material/policy:",
          "Who signed in (or was refused), who downloaded what (page, file, filters, row count), who uploaded "
          "which file (load ids) and who made a review pack; never row data.", access="admin"),

@@ -245,7 +245,7 @@ def render_mapping_keys() -> str:
 
 
 def render_kpis() -> str:
-    from opsdash import catalog
+    from opsdash import catalog, spc
 
     out = ["# KPI definitions", "", GENERATED, "",
            "Every number opsdash shows comes from one of these declarations. A ratio is the sum of its numerator",
@@ -292,7 +292,31 @@ def render_kpis() -> str:
             "a point beyond a limit; 7 points on one side of the mean; 7 points each higher (or each lower) than the",
             "one before; 2 of 3 points on one side in the outer third. Assurance compares the target with the",
             "limits of the latest segment. Fewer than 12 points: trial limits. Periods with no value are left out",
-            "of the calculation (runs and moving ranges carry across them).", ""]
+            "of the calculation (runs and moving ranges carry across them).", "",
+            "**Limits within what is possible.** A process limit beyond the values the KPI can take (a rate below",
+            "0% or above 100%; a count or duration below 0) is drawn at that edge and used there by the rules, and",
+            "the chart says so. No value can lie beyond such a limit, and a value on it counts as near it (in the",
+            "outer third), since the limit as computed lies further out.", "",
+            "**Too coarse for XmR.** Some KPIs move in whole steps: the median turnaround of claims is a whole (or",
+            "half) number of days, so month after month it is exactly 4.0, then exactly 2.0. XmR limits from such a",
+            "series measure the round-off, not the process: the moving ranges are mostly 0, the limits collapse",
+            "onto the mean, and every point becomes a signal. opsdash does not change the KPI (a median of whole",
+            "days is what the contract measures, and an interpolated median would report days no claim took);",
+            "instead each segment is tested for chunky data (Wheeler): the moving ranges can only be multiples of",
+            "the series' increment (the smallest gap between two of its values), and when no more than "
+            f"{spc.CHUNKY_RANGE_VALUES} of those",
+            f"multiples (0 included) lie at or below the range chart's upper limit ({spc.D4} x the mean moving",
+            "range), or every value is the same, the segment is too coarse. Such a segment is drawn as a run chart",
+            "around its median, with no limits and no signals; its variation and assurance read \"no SPC reading:",
+            "too coarse\" on the tile, in what changed (it is listed apart, never as a signal) and in the review",
+            "pack.", "",
+            "**Events and rebasing.** The events table (docs/data-contract.md) records what happened to a",
+            "vendor's work; every time-series chart of the vendor draws its events (of every KPI, or of the",
+            "chart's KPI; of every process, or of one the chart includes) as vertical lines, and the review pack",
+            "lists them. An event marked as a process change starts a new segment at the period it falls in: the",
+            "mean, moving ranges and limits are computed afresh, and runs, trends and 2-of-3 never carry across",
+            "it (as NHSRplotthedots' rebase). Limits are recalculated only at such a known change, never",
+            "automatically. A series of several vendors is rebased at the process changes of any of them.", ""]
     return "\n".join(out)
 
 

@@ -410,6 +410,23 @@ def sla_targets(tl: Timeline) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def events(tl: Timeline) -> pd.DataFrame:
+    """The hospital's log of what happened to its vendors' work: Meridian's automation go-live is a process
+    change (its turnaround falls from about 4 to 2 days there), the others are annotations only."""
+    tighten = (tl.go_live + dt.timedelta(days=92)).replace(day=1)
+    m, h, c = (VENDOR_NAMES[k] for k in ("meridian", "helix", "clearview"))
+    rows = [
+        (m, tl.go_live, None, None, "Automated claim scrubbing went live", True, "Meridian go-live notice"),
+        (m, tighten, "claim_turnaround_days", None, "Contract turnaround target tightened from 4 to 3 days", False,
+         "contract amendment"),
+        (c, tl.outage_start, None, None, "Reading platform outage for a week: reads and transcriptions delayed",
+         False, "ClearView incident report"),
+        (h, tl.drift_start, "initial_denial_rate", None,
+         "Aetna and UnitedHealthcare tightened prior-authorisation rules", False, "payer bulletins"),
+    ]
+    return pd.DataFrame(rows, columns=list(contract.TABLES["events"].column_names))
+
+
 def _month_periods(tl: Timeline) -> list[tuple[dt.date, dt.date]]:
     """Complete months only: a vendor reports a month once it is over."""
     out = []
@@ -649,6 +666,10 @@ def write_sample(out: Path, seed: int, months: int, scale: float, as_of: dt.date
         if len(part):
             w.csv(part, f"reported/{key}_reported_kpis.csv", date_format="%Y-%m-%d")
 
+    ev = events(tl)
+    w.csv(ev.assign(is_process_change=_fmt_bool(ev["is_process_change"], "true", "false")), "contracts/events.csv",
+          date_format="%Y-%m-%d")
+
     _write_mappings(w.out)
     manifest = {
         "generator": {"seed": seed, "months": months, "scale": scale, "as_of": tl.as_of.isoformat()},
@@ -771,6 +792,9 @@ def _sample_readme(manifest: dict[str, Any], w: _Writer) -> str:
         "- Ibérica: semicolon-separated Latin-1, Spanish headers, day-first dates and decimal commas, read",
         "  through the `mapping.toml` beside the files.",
         "- The contract's service levels are an Excel workbook (`contracts/sla_targets.xlsx`).",
+        "- The hospital's event log (`contracts/events.csv`): Meridian's go-live is marked as a process change, so",
+        "  its SPC charts start new limits there; the outage, the tightened target and the payers' new rules are",
+        "  annotations only.",
         "",
         "## Rows made bad on purpose",
         "Loading must reject exactly these rows (and nothing else):",
@@ -793,6 +817,8 @@ def flat_table(table: str, seed: int, months: int, scale: float, as_of: dt.date 
         df = makers[table](seed, tl, scale)
     elif table == "sla_targets":
         df = sla_targets(tl)
+    elif table == "events":
+        df = events(tl)
     else:
         df = reported_kpis(tl, claims(seed, tl, scale), work_items(seed, tl, scale), calls(seed, tl, scale))
     out = pa.Table.from_pandas(df[list(contract.TABLES[table].column_names)], preserve_index=False)

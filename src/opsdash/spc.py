@@ -3,6 +3,11 @@
 Works on any series. Null points (periods with no value) are left out of every calculation: the moving
 range joins the points either side of a gap and runs carry on across it; the null point itself gets no
 limits and no point type. Each rebase starts a segment with its own mean, limits and runs.
+
+Two guards keep a chart from misleading. Limits are clipped to the values the measure can take (a rate
+within 0-100%, a count or duration at least 0): drawn and checked at that edge. A segment whose values
+move in steps too large for its variation ("chunky" data, Wheeler) gets no limits and no signals: it is
+shown as a run chart around its median and read as "no SPC reading: too coarse".
 """
 
 from __future__ import annotations
@@ -18,8 +23,20 @@ NEAR = 2 * LIMIT / 3
 SCREEN = 3.267  # D4 for n = 2: moving ranges above SCREEN x mean(mR) are screened out when asked
 TRIAL_BELOW = 12
 
-POINT_TYPES = ("common_cause", "improvement", "concern", "neutral")
-ASSURANCE = ("consistently_pass", "consistently_fail", "hit_and_miss")
+#: Range chart upper limit for n = 2 (D4): a moving range above D4 x mean(mR) is beyond the range chart.
+D4 = 3.267
+#: Wheeler's test for chunky data: when this many or fewer multiples of the measurement increment (0
+#: included) lie within the range chart's upper limit, the increment hides the variation.
+CHUNKY_RANGE_VALUES = 3
+
+TOO_COARSE = "too_coarse"
+POINT_TYPES = ("common_cause", "improvement", "concern", "neutral", TOO_COARSE)
+ASSURANCE = ("consistently_pass", "consistently_fail", "hit_and_miss", TOO_COARSE)
+
+#: The values a measure of each unit can take: limits beyond them are drawn and checked at the edge.
+BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "fraction": (0.0, 1.0), "count": (0.0, None), "days": (0.0, None), "hours": (0.0, None),
+    "seconds": (0.0, None)}
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,7 @@ class Settings:
     trend_run: int = 7  # points each higher (or lower) than the one before
     screen_outliers: bool = False
     baseline: int | None = None  # fix each segment's limits on its first N points
+    screen_coarse: bool = True  # a segment too coarse for XmR gets a run chart (see coarseness)
 
 
 def _runs(keys: np.ndarray, min_len: int) -> np.ndarray:
@@ -86,6 +104,37 @@ def two_in_three_flags(y: np.ndarray, mean: np.ndarray, near_lo: np.ndarray, nea
     return flag
 
 
+def increment(y: np.ndarray) -> float | None:
+    """The measurement increment of a series: the smallest gap between two of its distinct values (None when
+    every value is the same). Values are compared at 9 significant digits, so float noise is no gap."""
+    vals = np.unique(np.array([float(f"{v:.9g}") for v in y], dtype=float))
+    return float(np.diff(vals).min()) if len(vals) > 1 else None
+
+
+def coarseness(y: np.ndarray) -> str | None:
+    """Why a segment is too coarse for XmR limits, or None when it is not.
+
+    Wheeler's chunky-data test: the moving ranges can only be multiples of the increment d (0, d, 2d, ...);
+    when no more than 3 of them lie at or below the range chart's upper limit (3.267 x mean moving range),
+    the round-off hides the variation, and limits and runs would signal the round-off, not the process.
+    A segment whose values are all equal has no variation to judge at all.
+    """
+    if len(y) < 2:
+        return None
+    d = increment(y)
+    if d is None:
+        return "every value is the same"
+    url = D4 * float(np.mean(np.abs(np.diff(y))))
+    within = int(np.floor(url / d + 1e-9)) + 1  # multiples 0, d, 2d, ... at or below the limit
+    if within <= CHUNKY_RANGE_VALUES:
+        return f"{len(np.unique(y))} distinct values, in steps of {d:g}"
+    return None
+
+
+def _clip(values: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+    return np.clip(values, -np.inf if lo is None else lo, np.inf if hi is None else hi)
+
+
 def _segment(y: np.ndarray, s: Settings) -> dict[str, np.ndarray | float]:
     base = y[: s.baseline] if s.baseline else y
     mean = float(base.mean()) if len(base) else np.nan
@@ -99,11 +148,14 @@ def _segment(y: np.ndarray, s: Settings) -> dict[str, np.ndarray | float]:
 
 
 def xmr(values: Sequence[float | None], *, direction: str = "neutral", settings: Settings = Settings(),
-        rebase: Sequence[int] = ()) -> pd.DataFrame:
+        rebase: Sequence[int] = (), bounds: tuple[float | None, float | None] = (None, None)) -> pd.DataFrame:
     """XmR chart of a series: one row per input point.
 
-    Columns: value, segment, mean, mr, lpl, upl, near_lpl, near_upl, trial, beyond_limits, shift, trend,
-    two_in_three, special_cause, point_type. ``rebase`` holds positions where a new segment starts.
+    Columns: value, segment, mean, median, mr, lpl, upl, near_lpl, near_upl, lpl_at_bound, upl_at_bound,
+    trial, coarse, beyond_limits, shift, trend, two_in_three, special_cause, point_type. ``rebase`` holds
+    positions where a new segment starts. ``bounds`` (low, high; None = open) is the range the measure can
+    take: limits beyond it are clipped to it, and a point on a clipped limit counts as near that limit. A
+    coarse segment (see ``coarseness``) has no limits and no signals: its points are ``too_coarse``.
     """
     if direction not in ("higher", "lower", "neutral"):
         raise ValueError(f"direction must be higher, lower or neutral, not {direction!r}")
@@ -112,24 +164,41 @@ def xmr(values: Sequence[float | None], *, direction: str = "neutral", settings:
     out = pd.DataFrame({"value": v})
     cuts = sorted({0, *[r for r in rebase if 0 < r < n]})
     out["segment"] = np.searchsorted(cuts, np.arange(n), side="right") - 1 if n else []
-    for col in ("mean", "mr", "lpl", "upl", "near_lpl", "near_upl"):
+    for col in ("mean", "median", "mr", "lpl", "upl", "near_lpl", "near_upl"):
         out[col] = np.nan
-    for col in ("trial", "beyond_limits", "shift", "trend", "two_in_three", "special_cause"):
+    for col in ("lpl_at_bound", "upl_at_bound", "trial", "coarse", "beyond_limits", "shift", "trend",
+                "two_in_three", "special_cause"):
         out[col] = False
+    out["coarse_reason"] = None
     out["point_type"] = None
+    b_lo, b_hi = bounds
     for seg in range(len(cuts)):
         idx = np.flatnonzero((out["segment"].to_numpy() == seg) & ~np.isnan(v))
         if not len(idx):
             continue
         y = v[idx]
+        out.loc[idx, "median"] = float(np.median(y))
+        out.loc[idx, "mr"] = np.concatenate([[np.nan], np.abs(np.diff(y))])
+        out.loc[idx, "trial"] = len(y) < TRIAL_BELOW
+        why = coarseness(y) if settings.screen_coarse else None
+        if why:  # a run chart: no limits, no rules, no signals
+            out.loc[idx, "mean"] = float(np.mean(y))
+            out.loc[idx, "coarse"] = True
+            out.loc[idx, "coarse_reason"] = why
+            out.loc[idx, "point_type"] = TOO_COARSE
+            continue
         lim = _segment(y, settings)
-        lo, hi = np.full(len(y), lim["lpl"]), np.full(len(y), lim["upl"])
-        nlo, nhi = np.full(len(y), lim["nlpl"]), np.full(len(y), lim["nupl"])
+        raw_lo, raw_hi = np.full(len(y), lim["lpl"]), np.full(len(y), lim["upl"])
+        lo, hi = _clip(raw_lo, b_lo, b_hi), _clip(raw_hi, b_lo, b_hi)
+        nlo, nhi = _clip(np.full(len(y), lim["nlpl"]), b_lo, b_hi), _clip(np.full(len(y), lim["nupl"]), b_lo, b_hi)
+        lo_clipped, hi_clipped = lo > raw_lo, hi < raw_hi
         mean = np.full(len(y), lim["mean"])
         beyond = (y > hi) | (y < lo)
         shift = shift_flags(y - mean, settings.shift_run)
         trend = trend_flags(y, settings.trend_run)
-        two = two_in_three_flags(y, mean, nlo, nhi, lo, hi)
+        # A clipped limit is the edge of what the measure can take, not the process limit (which lies beyond
+        # it): a point on it is inside the outer third, so the outer third is tested against the unclipped one.
+        two = two_in_three_flags(y, mean, nlo, nhi, np.where(lo_clipped, raw_lo, lo), np.where(hi_clipped, raw_hi, hi))
         special = beyond | shift | trend | two
         side = np.sign(y - mean)
         if direction == "neutral":
@@ -138,9 +207,9 @@ def xmr(values: Sequence[float | None], *, direction: str = "neutral", settings:
             good = 1 if direction == "higher" else -1
             ptype = np.where(~special, "common_cause", np.where(side == good, "improvement", "concern"))
         out.loc[idx, "mean"] = mean
-        out.loc[idx, "mr"] = np.concatenate([[np.nan], np.abs(np.diff(y))])
         out.loc[idx, ["lpl", "upl", "near_lpl", "near_upl"]] = np.column_stack([lo, hi, nlo, nhi])
-        out.loc[idx, "trial"] = len(y) < TRIAL_BELOW
+        out.loc[idx, "lpl_at_bound"] = lo_clipped
+        out.loc[idx, "upl_at_bound"] = hi_clipped
         out.loc[idx, "beyond_limits"] = beyond
         out.loc[idx, "shift"] = shift
         out.loc[idx, "trend"] = trend
@@ -157,9 +226,14 @@ def variation(chart: pd.DataFrame) -> str | None:
 
 
 def assurance(chart: pd.DataFrame, target: float | None, direction: str) -> str | None:
-    """Will the process meet the target? Judged on the latest segment's limits (None without target or direction)."""
+    """Will the process meet the target? Judged on the latest segment's limits (None without target or
+    direction; ``too_coarse`` when the latest segment has no limits because it is too coarse)."""
     if target is None or direction == "neutral":
         return None
+    if "coarse" in chart and "point_type" in chart:
+        typed = chart.dropna(subset=["point_type"])
+        if len(typed) and bool(typed["coarse"].iloc[-1]):
+            return TOO_COARSE
     last = chart.dropna(subset=["lpl"])
     if last.empty:
         return None
@@ -175,6 +249,8 @@ def describe(chart: pd.DataFrame) -> str:
     if last.empty:
         return "no data"
     row = last.iloc[-1]
+    if row.get("coarse", False):
+        return f"no SPC reading: too coarse ({row['coarse_reason']})"
     if not row["special_cause"]:
         return "common cause: within the expected variation"
     why = []
@@ -201,3 +277,13 @@ def _run_length(flags: np.ndarray) -> int:
             break
         n += 1
     return n
+
+
+def latest_side(chart: pd.DataFrame) -> str | None:
+    """Which side of its mean the latest point lies on, "higher" or "lower" (None on the mean, or no data):
+    the H or L of a special-cause icon."""
+    typed = chart.dropna(subset=["point_type"])
+    if typed.empty or pd.isna(typed["mean"].iloc[-1]):
+        return None
+    diff = float(typed["value"].iloc[-1]) - float(typed["mean"].iloc[-1])
+    return "higher" if diff > 0 else "lower" if diff < 0 else None

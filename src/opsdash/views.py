@@ -7,6 +7,7 @@ No Streamlit here. Every number comes from ``metrics.series`` (the catalogue), S
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from opsdash import catalog, metrics, periods, spc, trends
-from opsdash.store import Store
+from opsdash.store import Store, StoreError
 from opsdash.store import quote_ident as qi
 
 #: Headline KPIs of the overview, in reading order: money first, then quality, service and access.
@@ -117,11 +118,171 @@ def target_for(store: Store, kpi_id: str, f: Filters) -> tuple[float | None, str
     return kpi.target, kpi.target_source
 
 
+# -- SPC with events -----------------------------------------------------------------------------
+
+EVENT_COLUMNS = ("vendor", "event_date", "kpi", "process", "description", "is_process_change", "source")
+
+
+def events(store: Store, f: Filters, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    """The events of the filters' vendors (every vendor in scope when none is picked) from start to end
+    (default: the filters' range), oldest first. Columns: EVENT_COLUMNS. A store from before the events table
+    (opened read-only, so not yet upgraded) has none."""
+    start, end = start or f.start, end or f.end
+    conds, params = [catalog.in_window("events")], []
+    if f.vendors:
+        conds.append("list_contains(?, vendor)")
+        params.append(list(f.vendors))
+    if start:
+        conds.append("event_date >= ?")
+        params.append(start)
+    if end:
+        conds.append("event_date <= ?")
+        params.append(end)
+    try:
+        df = store.query(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {' AND '.join(conds)} "
+                         "ORDER BY event_date, vendor, kpi NULLS FIRST, process NULLS FIRST", params)
+    except StoreError:
+        return pd.DataFrame(columns=list(EVENT_COLUMNS))
+    df["event_date"] = pd.to_datetime(df["event_date"]).dt.date
+    df["is_process_change"] = df["is_process_change"].fillna(False).astype(bool)
+    return df
+
+
+def events_for(ev: pd.DataFrame, kpi_id: str, f: Filters) -> pd.DataFrame:
+    """The events that concern a chart of the KPI under the filters: events of every KPI or of this one, and of
+    every process or of a process the chart includes (only KPIs of a table with processes or queues have one)."""
+    kpi = catalog.get(kpi_id)
+    col = catalog.PROCESS_COLUMN.get(kpi.table)
+    picked = f.where(kpi.table).get(col, []) if col else []
+    keep = ev["kpi"].isna() | (ev["kpi"] == kpi_id)
+    keep &= ev["process"].isna() | (bool(col) & (not picked or ev["process"].isin(picked)))
+    return ev[keep].reset_index(drop=True)
+
+
+def events_on(ev: pd.DataFrame, periods: Any, grain: str | None) -> pd.DataFrame:
+    """The events that fall within the periods a chart shows (first period's start to last period's end)."""
+    starts = sorted({d for d in periods if d is not None and not pd.isna(d)})
+    if ev.empty or not starts:
+        return ev.iloc[0:0]
+    last = period_end(starts[-1], grain) if grain else starts[-1]
+    return ev[(ev["event_date"] >= starts[0]) & (ev["event_date"] <= last)].reset_index(drop=True)
+
+
+def rebase_positions(periods: list[dt.date], ev: pd.DataFrame, grain: str | None) -> list[int]:
+    """Where the process changes among `ev` start new limits: at the period each falls in (a change in the
+    middle of a month starts that month's segment). Changes before the first or after the last period are
+    no rebase of this chart."""
+    if not len(periods) or ev.empty or grain is None:
+        return []
+    starts = pd.to_datetime(pd.Series(periods)).dt.date.tolist()
+    last_end = period_end(starts[-1], grain)
+    out = set()
+    for d in ev.loc[ev["is_process_change"], "event_date"]:
+        if starts[0] <= d <= last_end:
+            out.add(int(np.searchsorted(np.array(starts, dtype="datetime64[D]"), np.datetime64(d, "D"),
+                                        side="right")) - 1)
+    return sorted(i for i in out if i > 0)
+
+
+def xmr_for(kpi: catalog.Kpi, df: pd.DataFrame, ev: pd.DataFrame, grain: str | None) -> pd.DataFrame:
+    """The XmR chart of a KPI's series (period_start, value), rebased at the process changes among `ev` and
+    with limits clipped to what the KPI's unit allows."""
+    return spc.xmr(df["value"].astype("Float64").astype(float).tolist(), direction=kpi.direction,
+                   rebase=rebase_positions(list(df["period_start"]), ev, grain), bounds=spc.BOUNDS[kpi.unit])
+
+
+@dataclass
+class SpcView:
+    """What a page needs to draw one SPC chart: the series, its chart, the events on it, the target."""
+
+    kpi: catalog.Kpi
+    series: pd.DataFrame
+    chart: pd.DataFrame
+    events: pd.DataFrame
+    target: float | None
+    target_source: str
+    grain: str
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.series["value"].notna().any())
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The series with the chart's mean, limits and point type, for the chart's download."""
+        cols = ["mean", "lpl", "upl", "point_type"]
+        return self.series.join(self.chart[cols].add_prefix("spc_")) if len(self.chart) else self.series
+
+    @property
+    def kind(self) -> str:
+        """What the chart is, for its title: an XmR chart, a run chart (too coarse throughout), or both."""
+        coarse = self.chart["coarse"].dropna().astype(bool) if len(self.chart) else pd.Series(dtype=bool)
+        if coarse.all() and len(coarse):
+            return "run chart (too coarse for process limits)"
+        return "XmR chart and run chart" if coarse.any() else "XmR chart with process limits"
+
+    def words(self) -> str:
+        """The reading of the latest period in words, with why a coarse chart is a run chart and where limits
+        were recalculated or clipped."""
+        if not len(self.chart):
+            return "no data"
+        parts = [f"Latest {self.grain}: {spc.describe(self.chart).replace('points', self.grain + 's')}."]
+        typed = self.chart.dropna(subset=["point_type"])
+        if len(typed) and bool(typed["coarse"].iloc[-1]):
+            last = typed[typed["segment"] == typed["segment"].iloc[-1]]["value"].to_numpy(dtype=float)
+            step = spc.increment(last)
+            steps = f"in steps of {catalog.format_value(self.kpi, step)}" if step else "without any change"
+            parts.append(f"Its values move {steps}, too coarse against their variation for process limits "
+                         "(Wheeler's test for chunky data), so this is a run chart around the median: it gives "
+                         "no signals and no assurance.")
+        changes = self.events[self.events["is_process_change"]] if len(self.events) else self.events
+        if len(changes) and self.chart["segment"].max() > 0:
+            when = ", ".join(f"{d:%d %b %Y}" for d in changes["event_date"])
+            parts.append(f"The chart starts afresh (new mean and limits, runs counted anew) at the process "
+                         f"change of {when}.")
+        clipped = [w for c, w in (("upl_at_bound", "upper"), ("lpl_at_bound", "lower")) if self.chart[c].any()]
+        if clipped:
+            edge = {"upper": catalog.format_value(self.kpi, spc.BOUNDS[self.kpi.unit][1]),
+                    "lower": catalog.format_value(self.kpi, spc.BOUNDS[self.kpi.unit][0])}
+            parts.append(" ".join(f"The {w} process limit lies beyond what is possible and is shown at "
+                                  f"{edge[w]}." for w in clipped))
+        return " ".join(parts)
+
+
+def reading_words(reading: str | None, words: dict[str, str]) -> str:
+    """A variation or assurance reading in words (icons.VARIATION_WORDS / ASSURANCE_WORDS); "" for none."""
+    return words.get(reading, reading.replace("_", " ")) if reading else ""
+
+
+def target_words(view: SpcView, f: Filters) -> str:
+    """Where the chart's target line comes from, or why there is none (with one vendor picked, its contract
+    sets no level for the KPI; otherwise the catalogue has no default and a vendor's contract would)."""
+    if view.target is not None:
+        return f"Target {catalog.format_value(view.kpi, view.target)} from {view.target_source}."
+    if len(f.vendors) == 1:
+        return (f"No target line: {f.vendors[0]}'s contract sets no level for {view.kpi.label.lower()} in force "
+                f"at the end of the range, and the catalogue has no default target.")
+    return "No target line: the catalogue has no default target; pick one vendor to see its contract's target."
+
+
+def spc_view(store: Store, kpi_id: str, f: Filters, target: float | None | str = "contract", **kw: Any) -> SpcView:
+    """One KPI's SPC chart under the filters, rebased at the process changes that concern it, limits clipped to
+    the possible range; the target is the contract's in force (``"contract"``, see target_for) or as given."""
+    kpi = catalog.get(kpi_id)
+    df = series(store, kpi_id, f, **kw)
+    ev = events_on(events_for(events(store, f), kpi_id, f), df["period_start"], f.grain)
+    chart = xmr_for(kpi, df, ev, f.grain) if len(df) else pd.DataFrame()
+    source = ""
+    if target == "contract":
+        target, source = target_for(store, kpi_id, f)
+    return SpcView(kpi, df, chart, ev, target if not isinstance(target, str) else None, source, f.grain)
+
+
 def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
     """A headline KPI: the latest period with a value, its changes, SPC reading and a sparkline."""
     kpi = catalog.get(kpi_id)
     df = series(store, kpi_id, f)
-    chart = spc.xmr(df["value"].tolist(), direction=kpi.direction) if len(df) else pd.DataFrame()
+    chart = xmr_for(kpi, df, events_for(events(store, f), kpi_id, f), f.grain) if len(df) else pd.DataFrame()
     known = df[df["value"].notna()]
     target, _ = target_for(store, kpi_id, f)
     if known.empty:
@@ -134,10 +295,10 @@ def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
                 [float(v) for v in known["value"].astype(float)])
 
 
-def what_changed(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
-    """Special-cause signals at the latest period, per KPI and vendor, concerns first, then the furthest
-    from their mean (in process-limit widths)."""
-    rows = []
+def _latest_charts(store: Store, f: Filters,
+                   kpis: tuple[str, ...]) -> Iterator[tuple[catalog.Kpi, str, pd.DataFrame, pd.DataFrame]]:
+    """Per KPI and vendor: the vendor's series and its chart (rebased at the vendor's own process changes)."""
+    every = events(store, f)
     for kpi_id in kpis:
         kpi = catalog.get(kpi_id)
         df = series(store, kpi_id, f, by=("vendor",))
@@ -145,24 +306,43 @@ def what_changed(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> 
             continue
         for vendor, part in df.groupby("vendor", sort=True):
             part = part.reset_index(drop=True)
-            chart = spc.xmr(part["value"].tolist(), direction=kpi.direction)
-            typed = chart.dropna(subset=["point_type"])
-            if typed.empty or not typed["special_cause"].iloc[-1]:
-                continue
-            i = typed.index[-1]
-            if part["period_start"].iloc[i] != part["period_start"].iloc[-1]:
-                continue  # the signal is not about the latest period
-            width = (chart["upl"].iloc[i] - chart["mean"].iloc[i]) or np.nan
-            rows.append({"kpi": kpi_id, "KPI": kpi.label, "vendor": vendor, "period": part["period_start"].iloc[i],
-                         "value": catalog.format_value(kpi, chart["value"].iloc[i]),
-                         "mean": catalog.format_value(kpi, chart["mean"].iloc[i]),
-                         "signal": str(typed["point_type"].iloc[-1]),
-                         "what": spc.describe(chart).replace("points", f"{f.grain}s"),
-                         "_distance": abs(chart["value"].iloc[i] - chart["mean"].iloc[i]) / width})
+            ev = events_for(every[every["vendor"] == vendor], kpi_id, f)
+            yield kpi, vendor, part, xmr_for(kpi, part, ev, f.grain)
+
+
+def what_changed(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """Special-cause signals at the latest period, per KPI and vendor, concerns first, then the furthest
+    from their mean (in process-limit widths). A series too coarse for limits has no signal (see too_coarse)."""
+    rows = []
+    for kpi, vendor, part, chart in _latest_charts(store, f, kpis):
+        typed = chart.dropna(subset=["point_type"])
+        if typed.empty or not typed["special_cause"].iloc[-1]:
+            continue
+        i = typed.index[-1]
+        if part["period_start"].iloc[i] != part["period_start"].iloc[-1]:
+            continue  # the signal is not about the latest period
+        width = (chart["upl"].iloc[i] - chart["mean"].iloc[i]) or np.nan
+        rows.append({"kpi": kpi.id, "KPI": kpi.label, "vendor": vendor, "period": part["period_start"].iloc[i],
+                     "value": catalog.format_value(kpi, chart["value"].iloc[i]),
+                     "mean": catalog.format_value(kpi, chart["mean"].iloc[i]),
+                     "signal": str(typed["point_type"].iloc[-1]),
+                     "what": spc.describe(chart).replace("points", f"{f.grain}s"),
+                     "_distance": abs(chart["value"].iloc[i] - chart["mean"].iloc[i]) / width})
     out = pd.DataFrame(rows, columns=["kpi", "KPI", "vendor", "period", "value", "mean", "signal", "what", "_distance"])
     out["_rank"] = out["signal"].map(SIGNAL_ORDER)
     out = out.sort_values(["_rank", "_distance"], ascending=[True, False]).drop(columns=["_rank", "_distance"])
     return out.reset_index(drop=True)
+
+
+def too_coarse(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """The KPI and vendor series whose latest period has no SPC reading because the series is too coarse for
+    limits (so "what changed" cannot list them either way). Columns: kpi, KPI, vendor, what."""
+    rows = []
+    for kpi, vendor, _part, chart in _latest_charts(store, f, kpis):
+        typed = chart.dropna(subset=["point_type"])
+        if len(typed) and bool(typed["coarse"].iloc[-1]):
+            rows.append({"kpi": kpi.id, "KPI": kpi.label, "vendor": vendor, "what": spc.describe(chart)})
+    return pd.DataFrame(rows, columns=["kpi", "KPI", "vendor", "what"])
 
 
 def freshness(store: Store, today: dt.date | None = None) -> pd.DataFrame:

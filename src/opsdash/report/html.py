@@ -91,7 +91,7 @@ def render(pack: Pack) -> str:
             fig = c.figure.update_layout(width=1000, height=380, template="plotly_white")
             parts.append(f'<div class="chart">{fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart{i}")}</div>')
         parts.append("</section>")
-    for key in ("errors", "denials", "breaches", "reconciliation", "actions", "definitions"):
+    for key in ("errors", "denials", "breaches", "events", "reconciliation", "actions", "definitions"):
         parts.append(table_html(pack.tables[key], key))
     settings = pd.DataFrame({"setting": list(pack.settings), "value": [str(v) for v in pack.settings.values()]})
     parts.append(table_html(Table("Filters and settings used", settings), "settings"))

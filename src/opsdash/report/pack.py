@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from opsdash import catalog, charts, metrics, sla, spc, views
+from opsdash import catalog, charts, icons, metrics, sla, views
 from opsdash.settings import Settings
 from opsdash.store import Store
 
@@ -117,6 +117,15 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     tables["breaches"] = Table(f"SLA breaches of the period (top {BREACHES}, latest due first)",
                                _breaches(store, vendor, start, end),
                                "Work items due in the period and completed after their due time, or still open past it.")
+    ev = views.events(store, pf, start, end)
+    shown_ev = pd.DataFrame({
+        "date": ev["event_date"],
+        "KPI": [catalog.KPIS[k].label if k in catalog.KPIS else "every KPI" for k in ev["kpi"]],
+        "process": [p if isinstance(p, str) and p else "every process" for p in ev["process"]],
+        "what happened": ev["description"], "process change": ev["is_process_change"].map({True: "yes", False: "no"})})
+    tables["events"] = Table("Events in the period", shown_ev,
+                             "A process change starts new SPC limits from its period." if len(ev) else
+                             "No event recorded for the period.")
     rec = sla.reconcile(store, vendor)
     rec = rec[(rec["period_start"] <= end) & (rec["period_end"] >= start)] if len(rec) else rec
     tables["reconciliation"] = Table("Reported against measured", rec.reset_index(drop=True),
@@ -160,8 +169,8 @@ def _headline(store: Store, vendor: str, f: views.Filters, start: dt.date) -> pd
             continue  # no value for the period under review (the vendor does not send that kind of data)
         rows.append({"kpi": kpi_id, "KPI": t.kpi.label, "value": t.value, "previous": t.previous,
                      "change": t.change, "target": t.target,
-                     "variation": (t.variation or "").replace("_", " "),
-                     "assurance": (t.assurance or "").replace("_", " "), "in words": t.words})
+                     "variation": views.reading_words(t.variation, icons.VARIATION_WORDS),
+                     "assurance": views.reading_words(t.assurance, icons.ASSURANCE_WORDS), "in words": t.words})
     return pd.DataFrame(rows, columns=["kpi", "KPI", "value", "previous", "change", "target", "variation",
                                        "assurance", "in words"])
 
@@ -189,9 +198,11 @@ def _charts(store: Store, levels: pd.DataFrame, vendor: str, grain: str, end: dt
         df = metrics.series(store, kpi.id, grain=grain, where=where, start=first, end=end)
         if not df["value"].notna().any():
             continue
-        chart = spc.xmr(df["value"].tolist(), direction=kpi.direction)
+        one = views.Filters(vendors=(vendor,)).with_extra(**{k: v for k, v in where.items() if k != "vendor"})
+        ev = views.events_on(views.events_for(views.events(store, one), kpi.id, one), df["period_start"], grain)
+        chart = views.xmr_for(kpi, df, ev, grain)
         scope = " · ".join(str(x) for x in (lv.process, lv.priority) if isinstance(x, str) and x)
         title = f"{kpi.label}{' · ' + scope if scope else ''}: {grain}ly XmR chart, target {catalog.format_value(kpi, lv.target)}"
-        fig = charts.spc(chart, df["period_start"], kpi, target=float(lv.target), title=title)
+        fig = charts.spc(chart, df["period_start"], kpi, target=float(lv.target), title=title, events=ev)
         out.append(Chart(title, fig, df.join(chart[["mean", "lpl", "upl", "point_type"]].add_prefix("spc_"))))
     return out

@@ -71,7 +71,7 @@ def render(pack: Pack) -> bytes:
     hunits = {(i, col): catalog.KPIS[k].unit for i, k in enumerate(head["kpi"]) for col in ("value", "previous",
                                                                                               "change", "target")}
     _sheet(wb, "headline", head, hunits)
-    for key in ("signals", "errors", "denials", "breaches", "reconciliation", "actions", "definitions"):
+    for key in ("signals", "errors", "denials", "breaches", "events", "reconciliation", "actions", "definitions"):
         df = pack.tables[key].frame
         units = {}
         if key == "reconciliation" and len(df):

@@ -20,7 +20,7 @@ import streamlit as st
 
 from opsdash import audit, catalog, metrics, sla, views
 from opsdash.settings import load as load_settings
-from opsdash.store import ALL, ReadPool, Scope, Store, StoreBusy, StoreError, default_db_path
+from opsdash.store import ALL, QueryError, ReadPool, Scope, Store, StoreBusy, StoreError, default_db_path
 from opsdash.ui import auth, boot
 from opsdash.ui.text import md
 
@@ -65,6 +65,10 @@ def store() -> Store | None:
 
 
 _LAST_VERSION: dict[str, tuple[Any, ...]] = {}
+#: What changes when the store's figures change: a finished load, or an event removed on the Events page
+#: (removal is no load, so the events' count and latest entry are part of the version).
+VERSION_SQL = ("SELECT max(load_id), count(*), max(finished_at), "
+               "(SELECT count(*) FROM events), (SELECT max(_load_id) FROM events) FROM loads")
 
 
 def require() -> Store:
@@ -95,7 +99,10 @@ def version() -> tuple[Any, ...]:
     last seen (figures cached before the load still show; others wait for it)."""
     p = path()
     try:
-        ver = tuple(_store(Source(p)).fetchone("SELECT max(load_id), count(*), max(finished_at) FROM loads") or ())
+        try:
+            ver = tuple(_store(Source(p)).fetchone(VERSION_SQL) or ())
+        except QueryError:  # a store from before the events table, opened only for reading so far
+            ver = tuple(_store(Source(p)).fetchone("SELECT max(load_id), count(*), max(finished_at) FROM loads") or ())
     except StoreBusy:
         if p not in _LAST_VERSION:
             raise
@@ -144,6 +151,14 @@ def record(event: audit.Event) -> None:
         _flushing.release()
 
 
+def remove_event(vendor: str, event_date: Any, kpi: str | None, process: str | None) -> int:
+    """Remove one event through this process's writer (the next rerun reads the changed version)."""
+    from opsdash import annotations
+
+    with _pool(path()).writer(wait=5.0) as s:
+        return annotations.remove(s, vendor, event_date, kpi, process)
+
+
 def pending_events() -> int:
     """Audit events kept beside the store, not yet in its table."""
     return audit.pending(Path(path()))
@@ -167,6 +182,18 @@ def tile(db: Source, ver: tuple, kpi_id: str, f: views.Filters) -> views.Tile:
 
 
 @st.cache_data(show_spinner=False, max_entries=200)
+def spc_view(db: Source, ver: tuple, kpi_id: str, f: views.Filters, target: float | None | str = "contract",
+             answer_threshold_s: float = 30.0, short_abandon_s: float = 5.0) -> views.SpcView:
+    return views.spc_view(_store(db), kpi_id, f, target, answer_threshold_s=answer_threshold_s,
+                          short_abandon_s=short_abandon_s)
+
+
+@st.cache_data(show_spinner=False, max_entries=100)
+def events(db: Source, ver: tuple, f: views.Filters) -> pd.DataFrame:
+    return views.events(_store(db), f)
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
 def target_for(db: Source, ver: tuple, kpi_id: str, f: views.Filters) -> tuple[float | None, str]:
     return views.target_for(_store(db), kpi_id, f)
 
@@ -174,6 +201,11 @@ def target_for(db: Source, ver: tuple, kpi_id: str, f: views.Filters) -> tuple[f
 @st.cache_data(show_spinner="Looking for special-cause signals…", max_entries=50)
 def what_changed(db: Source, ver: tuple, f: views.Filters) -> pd.DataFrame:
     return views.what_changed(_store(db), f)
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def too_coarse(db: Source, ver: tuple, f: views.Filters) -> pd.DataFrame:
+    return views.too_coarse(_store(db), f)
 
 
 @st.cache_data(show_spinner=False, max_entries=20)

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from opsdash import audit, catalog, downloads
+from opsdash import audit, catalog, downloads, views
 from opsdash.store import StoreBusy
 from opsdash.ui import auth, boot
 from opsdash.ui.text import md as text_md
@@ -22,10 +22,12 @@ VARIATION_ICONS = {"improvement": ":material/trending_up:", "concern": ":materia
 #: Badge colours after Making Data Count (blue improvement, orange concern), safe for colour-blind readers.
 VARIATION_BADGES = {"improvement": "blue", "concern": "orange", "neutral": "violet", "common_cause": "gray"}
 VARIATION_WORDS = {"improvement": "special cause: improvement", "concern": "special cause: concern",
-                   "neutral": "special cause", "common_cause": "common cause"}
+                   "neutral": "special cause", "common_cause": "common cause",
+                   "too_coarse": "no SPC reading: too coarse"}
 ASSURANCE_WORDS = {"consistently_pass": "will consistently meet the target",
                    "consistently_fail": "will consistently miss the target",
-                   "hit_and_miss": "will hit and miss the target"}
+                   "hit_and_miss": "will hit and miss the target",
+                   "too_coarse": "cannot be judged against the target (too coarse)"}
 
 
 BUSY = ("A load is writing to the store right now, so {what} cannot be read; it comes back when the load "
@@ -198,6 +200,8 @@ def vendor_trend(kpi_id: str, f: Filters, key: str, title: str | None = None, ta
             return
         fig = charts.trend(df, kpi, by="vendor", target=target, universe=data.vendors(db, ver), grain=f.grain,
                            title=title)
+        charts.add_events(fig, views.events_on(views.events_for(data.events(db, ver, f), kpi_id, f),
+                                                df["period_start"], f.grain))
         if drill:
             st.caption("Select a point to narrow the page to its period.")
         chart(fig, df, f"{kpi_id}_by_vendor", f, key=key,

@@ -1,0 +1,84 @@
+"""Events (admins): the log of what happened to the vendors' work, drawn on every chart; add or remove one."""
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from opsdash import annotations, audit, catalog, views
+from opsdash.ui import auth, boot, data, widgets
+from opsdash.ui.text import md
+
+boot.in_app()
+st.title("Events")
+who = auth.require_admin("Events")
+store = data.require()
+db, ver = data.source(), data.version()
+st.caption("Go-lives, outages, contract changes: each is drawn as a vertical line on every chart of its vendor "
+           "(and of its KPI or process, when it names one) and listed in the vendor's review pack. Mark an event "
+           "as a process change only when the way the work is done changed: SPC limits are then recalculated "
+           "from the period it falls in (Making Data Count: only at a known change, never automatically). "
+           "Events also load from files like any export (the events table of the data contract).")
+
+if "ev_flash" in st.session_state:
+    st.success(st.session_state.pop("ev_flash"))
+log = pd.DataFrame(columns=list(views.EVENT_COLUMNS))
+with widgets.guard("the events"):
+    log = data.events(db, ver, views.Filters())
+    if log.empty:
+        st.info("No events recorded yet.")
+    else:
+        widgets.table(log, "events", {}, "Events", key="ev_table", xlsx=False)
+
+st.subheader("Add an event")
+vendors: list[str] = []
+with widgets.guard("the vendors"):
+    vendors = data.vendors(db, ver)
+with st.form("ev_add", clear_on_submit=True):
+    vendor = st.selectbox("Vendor", vendors, key="ev_vendor")
+    when = st.date_input("Date it happened or took effect", value=dt.date.today(), key="ev_date",
+                         min_value=catalog.READ_FROM, max_value=catalog.READ_TO)
+    kpi = st.selectbox("KPI (optional)", ["", *catalog.KPIS], key="ev_kpi",
+                       format_func=lambda k: catalog.KPIS[k].label if k else "every KPI")
+    process = st.text_input("Process or queue (optional)", key="ev_process", max_chars=200)
+    what = st.text_input("What happened", key="ev_text", max_chars=300)
+    change = st.checkbox("Process change: recalculate SPC limits from here", key="ev_change")
+    added = st.form_submit_button("Add event", type="primary", icon=":material/add:")
+if added:
+    if not vendor or not what.strip():
+        st.warning("Name the vendor and say what happened.")
+    else:
+        with widgets.guard("adding an event"), tempfile.TemporaryDirectory(prefix="opsdash-event-") as tmp:
+            path = annotations.write_entry(Path(tmp), annotations.entry_csv(
+                vendor, when, kpi or None, process.strip() or None, what.strip(), change))
+            report, = data.load_in_worker([path], None, who.user)
+            data.record(audit.Event(user_name=who.user, role=who.role, action="event_edit", page="Events",
+                                    what=f"added an event of {vendor} on {when:%Y-%m-%d}: {report.status}",
+                                    row_count=report.rows_loaded if report.load_id else None,
+                                    load_ids=(report.load_id,) if report.load_id else ()))
+            if report.status == "loaded" and report.rows_loaded:
+                st.success(f"Event added for {md(vendor)} on {when:%d %b %Y}.")
+            else:
+                st.error(f"The event was not added: {md(report.message or 'its row was rejected')}. The Loads and "
+                         "rejects page shows why.")
+
+st.subheader("Remove an event")
+with widgets.guard("removing an event"):
+    if not log.empty:
+        rows = log.to_dict("records")
+        pick = st.selectbox("Event", range(len(rows)), key="ev_remove_pick",
+                            format_func=lambda i: f"{rows[i]['event_date']:%d %b %Y} · {rows[i]['vendor']} · "
+                                                  f"{rows[i]['description']}")
+        if st.button("Remove event", key="ev_remove", icon=":material/delete:"):
+            r = rows[pick]
+            kpi_, proc_ = (v if isinstance(v, str) else None for v in (r["kpi"], r["process"]))
+            n = data.remove_event(r["vendor"], r["event_date"], kpi_, proc_)
+            data.record(audit.Event(user_name=who.user, role=who.role, action="event_edit", page="Events",
+                                    what=f"removed the event of {r['vendor']} on {r['event_date']:%Y-%m-%d} "
+                                         f"(KPI {kpi_ or 'any'}, process {proc_ or 'any'})", row_count=n))
+            st.session_state["ev_flash"] = f"Removed {n} event(s)."
+            st.rerun()
+    else:
+        st.caption("Nothing to remove.")
