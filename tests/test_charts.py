@@ -301,6 +301,11 @@ SAMPLES = {
                       "status": ["met", "below_minimum"]}),
         row="service level", column="month", status="status", title="Levels", x_title="Month",
         y_title="Service level"),
+    "add_events": lambda: charts.add_events(
+        charts.trend(frame("vendor"), KPI_RATE, by="vendor", target=0.95),
+        pd.DataFrame({"event_date": [PERIODS[1], PERIODS[3]], "description": ["Go-live of a new platform", "Audit"],
+                      "is_process_change": [True, False], "vendor": ["A", "B"], "kpi": [None, None],
+                      "process": [None, None], "source": [None, None]})),
     "hour_weekday": lambda: charts.hour_weekday(
         pd.DataFrame({"weekday": [0, 1], "hour": [8, 9], "service_level": [0.8, 0.9]}), "service_level",
         title="Service level", value_title="Service level (%)", fraction=True),

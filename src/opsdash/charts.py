@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from opsdash import labels
 from opsdash.catalog import Kpi
 
 #: Okabe & Ito (2008), without black (used for text) and yellow (unreadable on white) first.
@@ -27,9 +28,8 @@ SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x", "triangle-down", "
 #: Making Data Count point colours, from the same palette: blue improvement, orange concern, grey common cause.
 POINT_COLOURS = {"improvement": "#0072B2", "concern": "#E69F00", "neutral": "#CC79A7", "common_cause": "#999999"}
 STATUS_COLOURS = {"met": "#009E73", "missed": "#E69F00", "below_minimum": "#D55E00", "no_data": "#DDDDDD"}
-# Human words for statuses. A local mapping until the shared labels module of issue 12 item 3 lands: replace
-# it by that module then.
-STATUS_WORDS = {"met": "Met", "missed": "Missed", "below_minimum": "Below minimum", "no_data": "No data"}
+#: Human words for the statuses drawn, from the shared registry.
+STATUS_WORDS = {s: labels.value_word(s) for s in STATUS_COLOURS}
 #: Greys for reference lines, the plain line under SPC points and "no data", beside the palette.
 NEUTRALS = ("#808080", "#8C8C8C", "#999999", "#DDDDDD")
 #: One hue from light to dark (the palette's sky blue and blue) for magnitudes such as calls per hour: ordered
@@ -233,7 +233,9 @@ def _by_segment(x: list, chart: pd.DataFrame, col: str) -> tuple[list, list]:
 
 
 #: Events on time-series charts: a process change as a solid dark line, other events dotted grey.
-EVENT_STYLES = {True: {"color": "#333333", "dash": "solid", "width": 1.5},
+# A process change solid and wider, another event dotted: told apart by shape, and mid-grey reads on a light
+# and a dark background alike.
+EVENT_STYLES = {True: {"color": "#808080", "dash": "solid", "width": 2.5},
                 False: {"color": "#8C8C8C", "dash": "dot", "width": 1.5}}
 EVENT_LABEL_CHARS = 28
 
@@ -260,7 +262,7 @@ def add_events(fig: go.Figure, events: pd.DataFrame | None) -> go.Figure:
         fig.add_annotation(x=row["event_date"], xref="x", yref="paper", y=1.0 - 0.07 * (i % 3), yanchor="bottom",
                            text=text(("◆ " if change else "") + label), showarrow=False, xanchor="left",
                            font={"size": 10, "color": EVENT_STYLES[change]["color"]},
-                           hovertext=text(event_hover(row)), bgcolor="rgba(255,255,255,0.75)")
+                           hovertext=text(event_hover(row)))
     return fig
 
 
