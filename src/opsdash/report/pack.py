@@ -52,6 +52,7 @@ class Table:
     note: str = ""
     kinds: dict[str, str] = field(default_factory=dict)
     empty: str = "None in this period."
+    headers: dict[str, str] = field(default_factory=dict)  # the workbook's header of a column, where not its label
 
 
 @dataclass
@@ -255,7 +256,9 @@ def _scorecard_table(levels: pd.DataFrame, grain: str, currency: str, summary: d
              "capped at that amount." if grain == "month" else "Service credits are monthly: see the month's pack.")
     return Table("Contract service levels", frame, shown, note,
                  {"target": "kpi", "minimum": "kpi", "value": "kpi", "previous": "kpi", "change": "kpi_change",
-                  "consecutive_missed": "count", "credit_pct": "percent", "credit": "money"})
+                  "consecutive_missed": "count", "credit_pct": "percent", "credit": "money"},
+                 headers={"credit": f"Credit due ({currency})",
+                          "consecutive_missed": f"{grain.capitalize()}s missed in a row"})
 
 
 def _headline(store: Store, vendor: str, f: views.Filters, start: dt.date, window: periods.Window,

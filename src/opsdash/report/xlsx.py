@@ -78,7 +78,8 @@ def _sheet(wb: Workbook, name: str, t: Table | pd.DataFrame, currency: str, grai
     df = df.drop(columns=[c for c in ("label",) if c in df and "kpi" in df]).reset_index(drop=True)
     ws = wb.create_sheet(name[:31])
     safe = downloads.safe_frame(df)
-    ws.append([_header(str(c), kinds.get(str(c)), currency) for c in df.columns])
+    headers = t.headers if isinstance(t, Table) else {}
+    ws.append([headers.get(str(c)) or _header(str(c), kinds.get(str(c)), currency) for c in df.columns])
     for cell in ws[1]:
         cell.font, cell.fill = Font(bold=True), HEADER
         cell.alignment = Alignment(wrap_text=True, vertical="top")
