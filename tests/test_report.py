@@ -99,10 +99,14 @@ class Tables(HTMLParser):
             self.li[1].append(data)
 
 
-def parsed(pack) -> Tables:
+def parsed_text(text: str) -> Tables:
     p = Tables()
-    p.feed(report.render(pack, "html").decode())
+    p.feed(text)
     return p
+
+
+def parsed(pack) -> Tables:
+    return parsed_text(report.render(pack, "html").decode())
 
 
 def frame(rows: list[list[str]]) -> pd.DataFrame:
@@ -377,12 +381,9 @@ def test_cli_writes_every_format_with_an_open_item(open_store, tmp_path):
     assert sorted(p.suffix for p in out.iterdir()) == sorted(f".{f}" for f in formats)
 
 
-def test_the_scorecard_button_makes_the_pack_with_an_open_item(open_store, monkeypatch):
+def test_the_scorecard_page_runs_on_a_store_with_an_open_item(open_store, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    import streamlit as st
-
-    st.cache_data.clear()
     monkeypatch.setenv("OPSDASH_DB", str(open_store))
     monkeypatch.setenv("OPSDASH_SETTINGS", str(open_store.parent / "opsdash.toml"))
     monkeypatch.chdir(ROOT)
@@ -393,12 +394,38 @@ def test_the_scorecard_button_makes_the_pack_with_an_open_item(open_store, monke
     at.switch_page("pages/scorecard.py")
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    at.button(key="sc_make_pack").click().run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    made = at.session_state["sc_pack"][1]
-    assert {"html", "xlsx"} <= set(made) and (not HAS_PDF or made["pdf"].startswith(b"%PDF"))
-    assert "W2" in made["html"].decode() and ">Open<" in made["html"].decode()
+    assert at.button(key="sc_make_pack")
+
+
+def test_the_scorecard_button_makes_the_pack_with_an_open_item(open_store, tmp_path):
+    """The page's button, clicked in Debian's chromium (AppTest does not deliver this app's button clicks, see
+    the report of issue 12): every format comes, the open item reads "Open"."""
+    from tests.browser import chromium, served, settled
+
+    need_pdf()
+    env = {"OPSDASH_DB": str(open_store), "OPSDASH_SETTINGS": str(open_store.parent / "opsdash.toml")}
+    with served(env) as url, chromium() as browser:
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
+        page.goto(f"{url}/scorecard?sc_vendor=Acme&month_of=2026-03")
+        page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+        settled(page)
+        page.get_by_role("button", name="Make the review pack").click()
+        page.get_by_role("button", name="Review pack (PDF)").wait_for(timeout=120_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert "Could not show the review pack" not in page.locator("[data-testid='stMain']").inner_text()
+        got = {}
+        for label, ext in (("Review pack (PDF)", "pdf"), ("Review pack (HTML)", "html"), ("Review pack (Excel)", "xlsx")):
+            with page.expect_download(timeout=60_000) as info:
+                page.get_by_role("button", name=label).click()
+            got[ext] = tmp_path / f"pack.{ext}"
+            info.value.save_as(str(got[ext]))
+        context.close()
+    assert got["pdf"].read_bytes().startswith(b"%PDF")
+    b = frame(parsed_text(got["html"].read_text()).tables["breaches"]).set_index("Item ID")
+    assert b.loc["W2", "Completed"] == "Open" and b.loc["W2", "Hours late"] == f"{HOURS_LATE:,.1f} hours (open)"
+    ws = openpyxl.load_workbook(got["xlsx"])["Breaches"]
+    assert any(r[0].value == "W2" and HOURS_LATE in [c.value for c in r] for r in ws.iter_rows(min_row=2))
 
 
 # -- the PDF as a person reads it ------------------------------------------------------------------------------
