@@ -105,10 +105,16 @@ def headline_frame(pack: Pack) -> pd.DataFrame:
     return pack.tables["headline"].shown
 
 
+def _when(t: Any) -> str:
+    """A data table's latest event: its day, with the time where the table records times."""
+    t = pd.Timestamp(t)
+    return labels.date(t) if t == t.normalize() else labels.timestamp(t)
+
+
 def _cover(pack: Pack) -> str:
     s = pack.summary
     kind = "Weekly" if pack.grain == "week" else "Monthly"
-    latest = "; ".join(f"{table_label(r['table'])} {labels.timestamp(r['latest event'])}"
+    latest = "; ".join(f"{table_label(r['table'])} {_when(r['latest event'])}"
                        + (" (stale)" if r["stale"] else "")
                        for _, r in pack.freshness.iterrows() if pd.notna(r["latest event"]))
     due = s.get("credits_due")

@@ -341,7 +341,8 @@ def _dates(a: Any, b: Any) -> str:
 
 def _actions(levels: pd.DataFrame, signals: pd.DataFrame) -> Table:
     """Rows to fill in during the meeting: one suggested per missed level and per signal of concern, then blank."""
-    suggested = [f"Recover {labels.value_word(r.kpi)} ({_scope(r.process, r.priority)}) to "
+    suggested = [f"Recover {labels.value_word(r.kpi)}"
+                 + ("" if _scope(r.process, r.priority) == "All work" else f" ({_scope(r.process, r.priority)})") + " to "
                  f"{catalog.format_value(catalog.KPIS[r.kpi], float(r.target))}"
                  for r in levels.itertuples() if r.status in sla.MISSED and r.kpi in catalog.KPIS]
     suggested += [f"Explain the {labels.value_word(r.kpi)} signal ({labels.value_word(r.signal).lower()})"
