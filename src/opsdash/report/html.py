@@ -84,7 +84,7 @@ def table_html(t: Table, key: str) -> str:
     title = html.escape(t.title)
     note = html.escape(t.note)
     if df.empty:
-        text = html.escape(t.empty or "None in this period.")
+        text = html.escape(t.empty or "Nothing to show for this period.")
         return (f'<section id="{key}" class="keep"><h2>{title}</h2>'
                 + (f'<p class="note">{note}</p>' if note else "") + f'<p class="muted">{text}</p></section>')
     n = len(df.columns)

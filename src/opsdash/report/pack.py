@@ -51,7 +51,7 @@ class Table:
     shown: pd.DataFrame
     note: str = ""
     kinds: dict[str, str] = field(default_factory=dict)
-    empty: str = "None in this period."
+    empty: str = "Nothing to show for this period."
     headers: dict[str, str] = field(default_factory=dict)  # the workbook's header of a column, where not its label
 
 
@@ -137,7 +137,7 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     tables["headline"] = Table(
         "Headline KPIs", headline,
         _with_kpi(headline, labels.frame(headline, grain, drop=("kpi",))),
-        f"{window.label} against {before.label}"
+        f"{window.label} against {_phrase(before.label)}"
         + (" (the same days of the previous period)" if window.partial else "")
         + "; changes are the difference of the values shown. SPC readings after NHS Making Data Count.",
         {"value": "kpi", "previous": "kpi", "change": "kpi_change", "target": "kpi"})
@@ -151,11 +151,11 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     errors = views.counts_by(store, "qa_audits", "error_category", pf, "audit_date", "errors > 0").head(TOP)
     errors = errors.rename(columns={"rows": "audits_with_errors"})
     tables["errors"] = Table("Top error categories", errors, _shown_counts(errors, "Audits with errors"),
-                             kinds={"audits_with_errors": "count"})
+                             kinds={"audits_with_errors": "count"}, empty="No audit found an error in this period.")
     denials = views.counts_by(store, "claims", "denial_reason", pf, "adjudicated_date",
                               "initial_outcome = 'denied'").head(TOP).rename(columns={"rows": "denied_claims"})
     tables["denials"] = Table("Top denial reasons", denials, _shown_counts(denials, "Denied claims"),
-                              kinds={"denied_claims": "count"})
+                              kinds={"denied_claims": "count"}, empty="No claim was denied in this period.")
     late = sla.breaches(store, vendor, start, end, limit=BREACHES)
     n_late, n_open = sla.breach_count(store, vendor, start, end)
     cut = late.attrs.get("as_of")
@@ -164,7 +164,8 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
         _shown_breaches(late),
         "Work items due in the period and completed after their due time, or still open past it"
         + (f"; an open item's hours late run to the data cut-off, {labels.timestamp(cut)}." if cut is not None else "."),
-        {"hours_late": "hours", "due_at": "timestamp", "completed_at": "timestamp", "still_open": "bool"})
+        {"hours_late": "hours", "due_at": "timestamp", "completed_at": "timestamp", "still_open": "bool"},
+        empty="No work item due in the period was late.")
     rec = sla.reconcile(store, vendor)
     rec = rec[(rec["period_start"] <= end) & (rec["period_end"] >= start)].reset_index(drop=True) if len(rec) else rec
     tables["reconciliation"] = _reconciliation(rec)
@@ -254,8 +255,8 @@ def _scorecard_table(levels: pd.DataFrame, grain: str, currency: str, summary: d
     note = "Status against the level in force in the period; changes are the difference of the values shown. "
     note += ("Credits only on missed critical levels: their share of the monthly amount at risk, the month's total "
              "capped at that amount." if grain == "month" else "Service credits are monthly: see the month's pack.")
-    return Table("Contract service levels", frame, shown, note,
-                 {"target": "kpi", "minimum": "kpi", "value": "kpi", "previous": "kpi", "change": "kpi_change",
+    return Table("Contract service levels", frame, shown, note, empty="No contract level is in force for the period.",
+                 kinds={"target": "kpi", "minimum": "kpi", "value": "kpi", "previous": "kpi", "change": "kpi_change",
                   "consecutive_missed": "count", "credit_pct": "percent", "credit": "money"},
                  headers={"credit": f"Credit due ({currency})",
                           "consecutive_missed": f"{grain.capitalize()}s missed in a row"})
@@ -328,7 +329,8 @@ def _reconciliation(rec: pd.DataFrame) -> Table:
     return Table("Reported against measured", frame, shown,
                  "Discrepancies first: beyond 0.5 points for rates, 1% otherwise. The difference is of the values "
                  "shown.", {"reported": "kpi", "measured": "kpi", "difference": "kpi_change",
-                            "period_start": "date", "period_end": "date"})
+                            "period_start": "date", "period_end": "date"},
+                 empty="The vendor reported no figures for this period.")
 
 
 def _dates(a: Any, b: Any) -> str:
@@ -354,6 +356,11 @@ def _actions(levels: pd.DataFrame, signals: pd.DataFrame) -> Table:
                  empty="")
 
 
+def _phrase(label: str) -> str:
+    """A period's label inside a sentence: Oct 2026, the week of 26 Oct 2026."""
+    return "the w" + label[1:] if label.startswith("Week of") else label
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
@@ -369,9 +376,10 @@ def summarise(vendor: str, grain: str, window: periods.Window, before: periods.W
     missed, the credits due, the signals of concern, what improved, and the late work."""
     if summary["levels_scored"]:
         out = [Sentence("levels", f"{vendor} met {summary['levels_met']} of "
-                                  f"{_plural(summary['levels_scored'], 'contract service level')} in {window.label}.")]
+                                  f"{_plural(summary['levels_scored'], 'contract service level')} in "
+                                  f"{_phrase(window.label)}.")]
     else:
-        out = [Sentence("levels", f"No contract service level with data is in force for {vendor} in {window.label}.")]
+        out = [Sentence("levels", f"No contract service level with data is in force for {vendor} in {_phrase(window.label)}.")]
     if summary["levels_without_data"]:
         out.append(Sentence("no_data", f"{_plural(summary['levels_without_data'], 'level')} had no data for the "
                                        f"{grain}."))
@@ -400,7 +408,9 @@ def summarise(vendor: str, grain: str, window: periods.Window, before: periods.W
                                        f"set for {vendor}, so the credit due is not computed."))
     else:
         capped = " (capped at the amount at risk)" if summary.get("credits_capped") else ""
-        out.append(Sentence("credits", f"Service credits due: {labels.money(summary['credits_due'], currency)}"
+        so_far = f" so far (the month runs to {labels.date(window.through)})" if window.partial else ""
+        out.append(Sentence("credits", f"Service credits due{so_far}: "
+                                       f"{labels.money(summary['credits_due'], currency)}"
                                        f"{capped}, for {_plural(len(critical), 'critical level')} missed "
                                        f"({labels.percent(summary['credit_pct_total'])} of the "
                                        f"{labels.money(at_risk, currency)} at risk a month)."))
@@ -418,8 +428,8 @@ def summarise(vendor: str, grain: str, window: periods.Window, before: periods.W
             continue
         if (r.change > 0) == (kpi.direction == "higher"):
             better.append(f"{kpi.label} ({catalog.format_change(kpi, r.change)} to {catalog.format_value(kpi, r.value)})")
-    out.append(Sentence("improved", f"Improved on {before.label}: {_join(better)}." if better
-                        else f"No headline KPI improved on {before.label}."))
+    out.append(Sentence("improved", f"Improved on {_phrase(before.label)}: {_join(better)}." if better
+                        else f"No headline KPI improved on {_phrase(before.label)}."))
     if n_late:
         still = f", {n_open:,} of them still open at {labels.timestamp(cut)}" if n_open else ""
         out.append(Sentence("breaches", f"{_plural(n_late, 'work item')} due in the {grain} "
