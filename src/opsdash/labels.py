@@ -101,7 +101,9 @@ _COLUMNS: dict[str, Label] = {
     "finished_at": Label("Finished", "timestamp"), "reject_rate": Label("Rejected", "percent"),
     "opened_at": Label("Opened", "timestamp"), "due_at": Label("Due", "timestamp"),
     "completed_at": Label("Completed", "timestamp"), "still_open": Label("Still open", "bool"),
-    "in words": Label("In words"),
+    "in words": Label("In words"), "spc_mean": Label("Mean", "number"),
+    "spc_lpl": Label("Lower process limit", "number"), "spc_upl": Label("Upper process limit", "number"),
+    "spc_point_type": Label("SPC reading", "code"),
 }
 
 _TYPE_KIND = {contract.ColType.DATE: "date", contract.ColType.TIMESTAMP: "timestamp", contract.ColType.BOOL: "bool",
