@@ -107,6 +107,7 @@ def file_stem(vendor: str, period: str) -> str:
 
 def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
           settings: Settings | None = None) -> Pack:
+    """The pack of a vendor for a week or month (2026-W43, 2026-10): every table, chart and sentence."""
     settings = settings or Settings()
     known = sla.vendors(store)
     if vendor not in known:
