@@ -48,11 +48,15 @@ class Table:
 
     title: str
     frame: pd.DataFrame
-    shown: pd.DataFrame
+    shown: pd.DataFrame | None = None  # None: the frame as labels.frame writes it
     note: str = ""
     kinds: dict[str, str] = field(default_factory=dict)
     empty: str = "Nothing to show for this period."
     headers: dict[str, str] = field(default_factory=dict)  # the workbook's header of a column, where not its label
+
+    def __post_init__(self) -> None:
+        if self.shown is None:
+            self.shown = labels.frame(self.frame, drop=("kpi",) if "kpi" in self.frame else ())
 
 
 @dataclass
