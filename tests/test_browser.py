@@ -221,8 +221,9 @@ def test_the_scorecard_makes_the_review_pack_to_download(server, browser, sample
     import openpyxl
 
     wb = openpyxl.load_workbook(got["xlsx"])
-    header = [c.value for c in wb["headline"][1]]
-    rows = {r[header.index("kpi")].value: r[header.index("value")].value for r in wb["headline"].iter_rows(min_row=2)}
+    header = [c.value for c in wb["Headline KPIs"][1]]
+    rows = {r[header.index("KPI")].value: r[header.index("Value (in the KPI's unit)")].value
+            for r in wb["Headline KPIs"].iter_rows(min_row=2)}
     want = metrics.series(sample_store, "clean_claim_rate", where={"vendor": [VENDOR]}).set_index("period_start")
-    assert rows["clean_claim_rate"] == float(want.loc[dt.date(2026, 10, 1), "value"])
+    assert rows[catalog.KPIS["clean_claim_rate"].label] == float(want.loc[dt.date(2026, 10, 1), "value"])
     context.close()

@@ -329,12 +329,15 @@ def test_the_pack_lists_the_period_s_events_and_escapes_them(acme):
     from opsdash import report
 
     pack = report.build(acme, ACME, "2026-03")
-    ev = pack.tables["events"].frame
+    ev = pack.tables["events"]
     # by hand: Acme's events in March 2026 are the change of 30 Mar only (the coding audit was in February)
-    assert ev.to_dict("records") == [{"date": CHANGE, "KPI": "every KPI", "process": "every process",
-                                      "what happened": "New <b>scrubber</b> live", "process change": "yes"}]
+    assert ev.frame.to_dict("records") == [{"event_date": CHANGE, "vendor": ACME, "kpi": None, "process": None,
+                                            "description": "New <b>scrubber</b> live", "is_process_change": True}]
+    assert ev.shown.to_dict("records") == [{"Date": f"{CHANGE.day} {CHANGE:%b %Y}", "KPI": "Every KPI",
+                                            "Process": "Every process", "What happened": "New <b>scrubber</b> live",
+                                            "Process change": "Yes"}]
     html = report.render(pack, "html").decode()
     assert "Events in the period" in html and "New &lt;b&gt;scrubber&lt;/b&gt; live" in html
     assert "New <b>scrubber" not in html
     assert report.render(pack, "xlsx")[:2] == b"PK"  # the workbook takes the events sheet too
-    assert report.build(acme, ACME, "2026-02").tables["events"].frame["what happened"].tolist() == ["Coding audit"]
+    assert report.build(acme, ACME, "2026-02").tables["events"].frame["description"].tolist() == ["Coding audit"]

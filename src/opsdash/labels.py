@@ -67,7 +67,7 @@ VALUES: dict[str, str] = {
     # SPC readings
     "improvement": "Improvement", "concern": "Concern", "neutral": "Special cause", "common_cause": "Common cause",
     "consistently_pass": "Consistently meets target", "consistently_fail": "Consistently misses target",
-    "hit_and_miss": "Hits and misses target",
+    "hit_and_miss": "Hits and misses target", "too_coarse": "No SPC reading: too coarse",
     # KPI directions and load states
     "higher": "Higher is better", "lower": "Lower is better",
     "loaded": "Loaded", "failed": "Failed", "refused": "Refused", "running": "Running",
@@ -100,7 +100,10 @@ _COLUMNS: dict[str, Label] = {
     "rows_rejected": Label("Rows rejected", "count"), "started_at": Label("Started", "timestamp"),
     "finished_at": Label("Finished", "timestamp"), "reject_rate": Label("Rejected", "percent"),
     "opened_at": Label("Opened", "timestamp"), "due_at": Label("Due", "timestamp"),
-    "completed_at": Label("Completed", "timestamp"),
+    "completed_at": Label("Completed", "timestamp"), "still_open": Label("Still open", "bool"),
+    "in words": Label("In words"), "spc_mean": Label("Mean", "number"),
+    "spc_lpl": Label("Lower process limit", "number"), "spc_upl": Label("Upper process limit", "number"),
+    "spc_point_type": Label("SPC reading", "code"),
 }
 
 _TYPE_KIND = {contract.ColType.DATE: "date", contract.ColType.TIMESTAMP: "timestamp", contract.ColType.BOOL: "bool",
@@ -227,6 +230,40 @@ def frame(df: pd.DataFrame, grain: str = "month", kpi_col: str | None = "kpi",
         row_kpis = kpis if kpis is not None and kind == "number" else [None] * len(df)
         out[lab.label] = [cell(v, kind, grain, k) for v, k in zip(df[name], row_kpis)]
     return out.reset_index(drop=True)
+
+
+def _digits(kpi: catalog.Kpi) -> int:
+    """Decimals a KPI's value is printed with (catalog.format_value): rates in points, counts and seconds whole."""
+    return 1 if kpi.unit == "fraction" else 0 if kpi.unit in ("count", "seconds") else 1
+
+
+def as_shown(kpi_id: str, value: Any) -> float | None:
+    """A KPI value rounded as it is printed (0.79234 -> 0.792 for 79.2%, 3.04 days -> 3.0), so that sums and
+    differences of printed values can be computed from it; None when missing or not a catalogued KPI."""
+    kpi = catalog.KPIS.get(kpi_id)
+    if kpi is None or _missing(value):
+        return None
+    scale = 100 if kpi.unit == "fraction" else 1
+    return float(f"{float(value) * scale:.{_digits(kpi)}f}") / scale
+
+
+def shown_change(kpi_id: str, value: Any, previous: Any) -> float | None:
+    """`value - previous` as the printed values say it (13.4% against 8.7% is +4.7 points, whatever the
+    unrounded values were), in the KPI's unit; None when either is missing."""
+    a, b = as_shown(kpi_id, value), as_shown(kpi_id, previous)
+    if a is None or b is None:
+        return None
+    kpi = catalog.KPIS[kpi_id]
+    scale = 100 if kpi.unit == "fraction" else 1
+    return round(a * scale - b * scale, _digits(kpi)) / scale
+
+
+def prose(text: str) -> str:
+    """Text written for people that names machine columns (catalogue definitions: "by audit_date") with those
+    names in words ("by audit date")."""
+    tokens = machine_tokens()
+    return re.sub(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b",
+                  lambda m: column(m[0]).label.lower() if m[0] in tokens else m[0], str(text))
 
 
 def machine_tokens() -> set[str]:

@@ -315,3 +315,39 @@ def credits_due(attained: pd.DataFrame, settings: Settings) -> pd.DataFrame:
                      "at_risk": at_risk, "credit_due": None if at_risk is None else round(min(pct, 1.0) * at_risk, 2),
                      "capped": pct > 1})
     return pd.DataFrame(rows, columns=["vendor", "month", "levels_missed", "credit_pct", "at_risk", "credit_due", "capped"])
+
+
+def breaches(store: Store, vendor: str, start: dt.date, end: dt.date, *, as_of: dt.datetime | None = None,
+             limit: int | None = None) -> pd.DataFrame:
+    """Work items due in [start, end] and completed after their due time, or still open past it at the data
+    cut-off (`as_of`, by default the latest work-item event): latest due first. An open item's hours late run
+    to the cut-off. Columns: item_id, process, priority, due_at, completed_at (empty while open), still_open,
+    hours_late; the cut-off is kept in ``attrs["as_of"]``."""
+    as_of = as_of or metrics.default_as_of(store, "work_items")
+    if as_of is None:
+        df = pd.DataFrame(columns=["item_id", "process", "priority", "due_at", "completed_at", "still_open",
+                                   "hours_late"])
+    else:
+        df = store.query(
+            "SELECT item_id, process, priority, due_at, completed_at, completed_at IS NULL AS still_open, "
+            "round(epoch(coalesce(completed_at, ?) - due_at) / 3600.0, 1) AS hours_late "
+            f"FROM work_items WHERE vendor = ? AND CAST(due_at AS DATE) BETWEEN ? AND ? "
+            f"AND {catalog.in_window('work_items')} "
+            "AND (completed_at > due_at OR (completed_at IS NULL AND due_at <= ?)) "
+            "ORDER BY due_at DESC, item_id" + (f" LIMIT {int(limit)}" if limit is not None else ""),
+            [as_of, vendor, start, end, as_of])
+    df.attrs["as_of"] = as_of
+    return df
+
+
+def breach_count(store: Store, vendor: str, start: dt.date, end: dt.date, *,
+                 as_of: dt.datetime | None = None) -> tuple[int, int]:
+    """(breaches, of which still open) among the work items due in [start, end], as ``breaches`` lists them."""
+    as_of = as_of or metrics.default_as_of(store, "work_items")
+    if as_of is None:
+        return 0, 0
+    row = store.fetchone(
+        "SELECT count(*), count(*) FILTER (WHERE completed_at IS NULL) FROM work_items "
+        f"WHERE vendor = ? AND CAST(due_at AS DATE) BETWEEN ? AND ? AND {catalog.in_window('work_items')} "
+        "AND (completed_at > due_at OR (completed_at IS NULL AND due_at <= ?))", [vendor, start, end, as_of])
+    return (int(row[0]), int(row[1])) if row else (0, 0)

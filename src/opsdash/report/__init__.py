@@ -20,7 +20,7 @@ def render(pack: Pack, fmt: str, paper: str = "A4") -> bytes:
     if fmt == "xlsx":
         return xlsx.render(pack)
     if fmt == "pdf":
-        return pdf.render(html.render(pack), f"opsdash review · {pack.vendor} · {pack.period}", paper)
+        return pdf.render(html.render(pack), f"opsdash review · {pack.vendor} · {pack.period_label}", paper)
     raise ReportError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 

@@ -1,7 +1,9 @@
-"""The weekly review pack's content, computed once and written in every format (HTML, Excel, PDF).
+"""The review pack's content, computed once and written in every format (HTML, Excel, PDF).
 
 Every number comes from the same functions as the dashboard's Vendor scorecard page (sla.scorecard,
-views.tile, views.what_changed, sla.reconcile, views.counts_by), so the pack and the screen agree.
+views.tile, views.what_changed, sla.reconcile, views.counts_by), so the pack and the screen agree. Each table
+is kept twice: with machine names and numbers (the workbook), and as people read it (labels.py: words,
+units, "Nov 2026"; the HTML and the PDF). A summary in words at the top is written from the same figures.
 Work-item ids appear in the breaches table; no other row-level data, and never a patient identifier (the
 store holds none: the loader drops such columns).
 """
@@ -17,7 +19,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from opsdash import catalog, charts, icons, metrics, sla, views
+from opsdash import catalog, charts, contract, labels, metrics, periods, sla, spc, views
 from opsdash.settings import Settings
 from opsdash.store import Store
 
@@ -25,6 +27,9 @@ from opsdash.store import Store
 TREND_PERIODS = {"week": 26, "month": 24}
 TOP = 5
 BREACHES = 20
+#: Blank rows of the actions table beyond those suggested by the misses.
+ACTION_ROWS = 4
+ANSWER_THRESHOLD_S, SHORT_ABANDON_S = 30, 5
 
 
 class ReportError(ValueError):
@@ -37,10 +42,21 @@ class NoDataError(ReportError):
 
 @dataclass
 class Table:
+    """One table of the pack: `frame` with machine names and numbers (for the workbook), `shown` as people
+    read it (for HTML and PDF). `kinds` gives the workbook's number format of a column: a labels kind, "kpi"
+    (the row's KPI unit) or "kpi_change" (a change in the row's KPI unit)."""
+
     title: str
     frame: pd.DataFrame
+    shown: pd.DataFrame | None = None  # None: the frame as labels.frame writes it
     note: str = ""
-    units: dict[str, str] = field(default_factory=dict)  # column -> unit ("%", "days", ...) for Excel formats
+    kinds: dict[str, str] = field(default_factory=dict)
+    empty: str = "Nothing to show for this period."
+    headers: dict[str, str] = field(default_factory=dict)  # the workbook's header of a column, where not its label
+
+    def __post_init__(self) -> None:
+        if self.shown is None:
+            self.shown = labels.frame(self.frame, drop=("kpi",) if "kpi" in self.frame else ())
 
 
 @dataclass
@@ -48,6 +64,14 @@ class Chart:
     title: str
     figure: go.Figure
     frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the summary, with a key saying what it is about (levels, missed, credits, ...)."""
+
+    key: str
+    text: str
 
 
 @dataclass
@@ -64,10 +88,18 @@ class Pack:
     charts: list[Chart]
     settings: dict[str, Any]
     raw_levels: pd.DataFrame  # the scorecard's levels with numbers, as sla.scorecard gives them
+    window: periods.Window | None = None
+    sentences: list[Sentence] = field(default_factory=list)
+    about: list[tuple[str, str]] = field(default_factory=list)  # "About this pack": (what, in words)
 
     @property
     def stem(self) -> str:
         return file_stem(self.vendor, self.period)
+
+    @property
+    def period_label(self) -> str:
+        """Oct 2026, Week of 3 Nov 2026, or Nov 2026 (to 26 Nov) for a period that runs to date."""
+        return self.window.label if self.window else periods.label(self.start, self.grain)
 
 
 def file_stem(vendor: str, period: str) -> str:
@@ -79,6 +111,7 @@ def file_stem(vendor: str, period: str) -> str:
 
 def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
           settings: Settings | None = None) -> Pack:
+    """The pack of a vendor for a week or month (2026-W43, 2026-10): every table, chart and sentence."""
     settings = settings or Settings()
     known = sla.vendors(store)
     if vendor not in known:
@@ -92,60 +125,94 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     if not _has_rows(store, vendor, start, end):
         raise NoDataError(f"no data for {vendor} in {period} ({start} to {end}): nothing was loaded for that "
                           "vendor in those dates")
+    fresh = views.freshness(store)
+    latest = [t for t in fresh["latest event"] if pd.notna(t)]
+    as_of = max(latest) if latest else pd.Timestamp(end)
+    window = periods.window(start, grain, as_of)
+    before = periods.like_for_like(window)
     card = sla.scorecard(store, vendor, period, grain=grain, settings=settings)
+    currency = settings.currency
+    at_risk = settings.at_risk.get(vendor)
     f = views.Filters(None, end, grain, (vendor,))
     tables: dict[str, Table] = {}
 
-    levels = card.levels
-    shown = views.formatted(levels)[["label", "process", "priority", "level", "target", "minimum", "value", "status",
-                                     "consecutive_missed", "credit_pct", "credit"]]
-    tables["scorecard"] = Table("Contract service levels", shown,
-                                "Status against the level in force in the period; credits for missed critical "
-                                "levels, capped at the monthly amount at risk.")
-    tables["headline"] = Table("Headline KPIs", _headline(store, vendor, f, start),
-                               f"The {grain} under review against the previous one; SPC after NHS Making Data Count.")
-    signals = views.what_changed(store, f)
-    tables["signals"] = Table("Special-cause signals of the period", signals.drop(columns=["kpi"]),
-                              "" if len(signals) else "No special-cause signal in this period.")
+    levels = _levels(store, card, vendor, grain, window, before, settings)
+    tables["scorecard"] = _scorecard_table(levels, grain, currency, card.summary)
+    headline = _headline(store, vendor, f, start, window, before)
+    tables["headline"] = Table(
+        "Headline KPIs", headline,
+        _with_kpi(headline, labels.frame(headline, grain, drop=("kpi",))),
+        f"{window.label} against {_phrase(before.label)}"
+        + (" (the same days of the previous period)" if window.partial else "")
+        + "; changes are the difference of the values shown. SPC readings after NHS Making Data Count.",
+        {"value": "kpi", "previous": "kpi", "change": "kpi_change", "target": "kpi"})
+    signals = _signals(store, f)
+    tables["signals"] = Table(
+        "Special-cause signals of the period", signals,
+        _with_kpi(signals, labels.frame(signals, grain, drop=("kpi",))),
+        "Points outside the process limits or in an unusual run, at the latest period.",
+        {"value": "kpi", "mean": "kpi", "period": "period"}, "No special-cause signal in this period.")
     pf = views.Filters(start, end, grain, (vendor,))
-    tables["errors"] = Table("Top error categories", views.counts_by(store, "qa_audits", "error_category", pf,
-                                                                      "audit_date", "errors > 0").head(TOP)
-                             .rename(columns={"rows": "audits with errors"}))
-    tables["denials"] = Table("Top denial reasons", views.counts_by(store, "claims", "denial_reason", pf,
-                                                                     "adjudicated_date", "initial_outcome = 'denied'")
-                              .head(TOP).rename(columns={"rows": "denied claims"}))
-    tables["breaches"] = Table(f"SLA breaches of the period (top {BREACHES}, latest due first)",
-                               _breaches(store, vendor, start, end),
-                               "Work items due in the period and completed after their due time, or still open past it.")
+    errors = views.counts_by(store, "qa_audits", "error_category", pf, "audit_date", "errors > 0").head(TOP)
+    errors = errors.rename(columns={"rows": "audits_with_errors"})
+    tables["errors"] = Table("Top error categories", errors, _shown_counts(errors, "Audits with errors"),
+                             kinds={"audits_with_errors": "count"}, empty="No audit found an error in this period.")
+    denials = views.counts_by(store, "claims", "denial_reason", pf, "adjudicated_date",
+                              "initial_outcome = 'denied'").head(TOP).rename(columns={"rows": "denied_claims"})
+    tables["denials"] = Table("Top denial reasons", denials, _shown_counts(denials, "Denied claims"),
+                              kinds={"denied_claims": "count"}, empty="No claim was denied in this period.")
+    late = sla.breaches(store, vendor, start, end, limit=BREACHES)
+    n_late, n_open = sla.breach_count(store, vendor, start, end)
+    cut = late.attrs.get("as_of")
+    tables["breaches"] = Table(
+        f"SLA breaches of the period ({min(n_late, BREACHES)} of {n_late:,}, latest due first)", late,
+        _shown_breaches(late),
+        "Work items due in the period and completed after their due time, or still open past it"
+        + (f"; an open item's hours late run to the data cut-off, {labels.timestamp(cut)}." if cut is not None else "."),
+        {"hours_late": "hours", "due_at": "timestamp", "completed_at": "timestamp", "still_open": "bool"},
+        empty="No work item due in the period was late.")
     ev = views.events(store, pf, start, end)
-    shown_ev = pd.DataFrame({
-        "date": ev["event_date"],
-        "KPI": [catalog.KPIS[k].label if k in catalog.KPIS else "every KPI" for k in ev["kpi"]],
-        "process": [p if isinstance(p, str) and p else "every process" for p in ev["process"]],
-        "what happened": ev["description"], "process change": ev["is_process_change"].map({True: "yes", False: "no"})})
-    tables["events"] = Table("Events in the period", shown_ev,
-                             "A process change starts new SPC limits from its period." if len(ev) else
-                             "No event recorded for the period.")
+    ev_frame = ev[["event_date", "vendor", "kpi", "process", "description", "is_process_change"]].reset_index(drop=True)
+    tables["events"] = Table(
+        "Events in the period", ev_frame, pd.DataFrame({
+            "Date": [labels.date(d) for d in ev_frame["event_date"]],
+            "KPI": [labels.value_word(k) if isinstance(k, str) and k else "Every KPI" for k in ev_frame["kpi"]],
+            "Process": [labels.value_word(p) if isinstance(p, str) and p else "Every process" for p in ev_frame["process"]],
+            "What happened": ev_frame["description"],
+            "Process change": ["Yes" if c else "No" for c in ev_frame["is_process_change"]]}),
+        "A process change starts new SPC limits from its period.",
+        {"event_date": "date", "is_process_change": "bool"}, empty="No event recorded for the period.")
     rec = sla.reconcile(store, vendor)
-    rec = rec[(rec["period_start"] <= end) & (rec["period_end"] >= start)] if len(rec) else rec
-    tables["reconciliation"] = Table("Reported against measured", rec.reset_index(drop=True),
-                                     "Discrepancies first: beyond 0.5 points for rates, 1% otherwise.")
-    tables["actions"] = Table("Actions agreed", pd.DataFrame({"action": [""] * 5, "owner": [""] * 5,
-                                                              "due": [""] * 5, "status": [""] * 5}),
-                              "To fill in during the meeting.")
-    used = sorted(set(levels["kpi"]) | set(tables["headline"].frame["kpi"]))
-    tables["definitions"] = Table("KPI definitions used", pd.DataFrame([{
-        "KPI": catalog.KPIS[k].label, "id": k, "definition": catalog.KPIS[k].description,
-        "unit": catalog.UNITS.get(catalog.KPIS[k].unit) or catalog.KPIS[k].unit,
-        "better when": catalog.KPIS[k].direction, "target source": catalog.KPIS[k].target_source}
-        for k in used if k in catalog.KPIS]))
-    fresh = views.freshness(store)
+    rec = rec[(rec["period_start"] <= end) & (rec["period_end"] >= start)].reset_index(drop=True) if len(rec) else rec
+    tables["reconciliation"] = _reconciliation(rec)
+    tables["actions"] = _actions(levels, signals)
+    used = sorted(set(levels["kpi"]) | set(headline["kpi"]))
+    defs = pd.DataFrame([{
+        "kpi": k, "definition": labels.prose(catalog.KPIS[k].description),
+        "unit": catalog.UNITS.get(catalog.KPIS[k].unit) or "count",
+        "direction": catalog.KPIS[k].direction, "target_source": catalog.KPIS[k].target_source}
+        for k in used if k in catalog.KPIS], columns=["kpi", "definition", "unit", "direction", "target_source"])
+    tables["definitions"] = Table("KPI definitions used", defs, pd.DataFrame({
+        "KPI": [labels.value_word(k) for k in defs["kpi"]], "Definition": defs["definition"],
+        "Unit": defs["unit"], "Better when": [{"higher": "Higher", "lower": "Lower"}.get(d, "Not scored")
+                                              for d in defs["direction"]],
+        "Target from": defs["target_source"]}))
+    about = [("Vendor", vendor), ("Period", f"{labels.date(start)} to {labels.date(end)}"
+                                    + (f", data to {labels.date(window.through)}" if window.partial else "")),
+             ("Compared with", before.label + (" (like for like)" if window.partial else "")),
+             ("Amount at risk", f"{labels.money(at_risk, currency)} a month" if at_risk is not None
+              else f"not set for {vendor}: credits are not computed"),
+             ("Service credits", "a missed critical level credits its share of the monthly amount at risk; a "
+                                 "month's credits are capped at that amount"),
+             ("Calls answered in time", f"within {ANSWER_THRESHOLD_S} s; calls abandoned within "
+                                        f"{SHORT_ABANDON_S} s are not counted as offered")]
+    sentences = summarise(vendor, grain, window, before, levels, card.summary, headline, signals, n_late, n_open,
+                          cut, at_risk, currency)
     return Pack(vendor, period, grain, start, end, dt.datetime.now().replace(microsecond=0), card.summary, fresh,
                 tables, _charts(store, levels, vendor, grain, end), {
                     "vendor": vendor, "period": period, "grain": grain, "from": start, "to": end,
-                    "answer threshold (s)": 30, "short-abandon window (s)": 5, "currency": settings.currency,
-                    "amount at risk": settings.at_risk.get(vendor), "settings file": settings.source or "(none)",
-                    "store": str(store.path)}, levels)
+                    "answer_threshold_s": ANSWER_THRESHOLD_S, "short_abandon_s": SHORT_ABANDON_S,
+                    "currency": currency, "at_risk": at_risk}, card.levels, window, sentences, about)
 
 
 def _has_rows(store: Store, vendor: str, start: dt.date, end: dt.date) -> bool:
@@ -161,28 +228,229 @@ def _has_rows(store: Store, vendor: str, start: dt.date, end: dt.date) -> bool:
     return False
 
 
-def _headline(store: Store, vendor: str, f: views.Filters, start: dt.date) -> pd.DataFrame:
+def _level_key(df: pd.DataFrame) -> pd.Series:
+    return df["kpi"] + "|" + df["process"].fillna("").astype(str) + "|" + df["priority"].fillna("").astype(str)
+
+
+def _levels(store: Store, card: sla.Scorecard, vendor: str, grain: str, window: periods.Window,
+            before: periods.Window, settings: Settings) -> pd.DataFrame:
+    """The scorecard's levels with the previous period's value, the change as printed, and credit figures
+    only where a credit is due (a missed critical level in a monthly pack)."""
+    levels = card.levels.copy()
+    prev = sla.scorecard(store, vendor, periods.code(before.start, grain), grain=grain, settings=settings,
+                         as_of=_cutoff(before) if window.partial else None)
+    old = dict(zip(_level_key(prev.levels), prev.levels["value"])) if not prev.levels.empty else {}
+    levels["previous"] = [old.get(k) for k in _level_key(levels)]
+    levels["change"] = [labels.shown_change(k, v, p) for k, v, p in zip(levels["kpi"], levels["value"],
+                                                                         levels["previous"])]
+    due = (levels["level"] == "critical") & levels["status"].isin(sla.MISSED) & (grain == "month")
+    levels["credit_pct"] = levels["credit_pct"].where(due, None)
+    levels["credit"] = levels["credit"].where(due, None)
+    return levels
+
+
+def _cutoff(w: periods.Window) -> dt.datetime:
+    return dt.datetime.combine(w.through, dt.time(23, 59, 59))
+
+
+def _scope(process: Any, priority: Any) -> str:
+    parts = [labels.value_word(x) for x in (process, priority) if isinstance(x, str) and x]
+    return " · ".join(parts) if parts else "All work"
+
+
+def _scorecard_table(levels: pd.DataFrame, grain: str, currency: str, summary: dict[str, Any]) -> Table:
+    frame = levels[["kpi", "label", "process", "priority", "level", "target", "minimum", "value", "previous", "change",
+                    "status", "consecutive_missed", "credit_pct", "credit"]].reset_index(drop=True)
+    shown = labels.frame(frame.drop(columns=["label", "process", "priority"]), grain, drop=("kpi",))
+    shown.insert(0, "KPI", [labels.value_word(k) if k in catalog.KPIS else str(k) for k in frame["kpi"]])
+    shown.insert(1, "Applies to", [_scope(p, q) for p, q in zip(frame["process"], frame["priority"])])
+    shown = shown.rename(columns={"Periods missed in a row": f"{grain.capitalize()}s missed in a row",
+                                  "Credit": f"Credit due ({currency})"})
+    shown[f"{grain.capitalize()}s missed in a row"] = [
+        labels.count(n) if s in sla.MISSED else labels.EMPTY for n, s in zip(frame["consecutive_missed"], frame["status"])]
+    note = "Status against the level in force in the period; changes are the difference of the values shown. "
+    note += ("Credits only on missed critical levels: their share of the monthly amount at risk, the month's total "
+             "capped at that amount." if grain == "month" else "Service credits are monthly: see the month's pack.")
+    return Table("Contract service levels", frame, shown, note, empty="No contract level is in force for the period.",
+                 kinds={"target": "kpi", "minimum": "kpi", "value": "kpi", "previous": "kpi", "change": "kpi_change",
+                  "consecutive_missed": "count", "credit_pct": "percent", "credit": "money"},
+                 headers={"credit": f"Credit due ({currency})",
+                          "consecutive_missed": f"{grain.capitalize()}s missed in a row"})
+
+
+def _headline(store: Store, vendor: str, f: views.Filters, start: dt.date, window: periods.Window,
+              before: periods.Window) -> pd.DataFrame:
     rows = []
     for kpi_id in views.HEADLINE:
         t = views.tile(store, kpi_id, f)
         if t.period != start:
             continue  # no value for the period under review (the vendor does not send that kind of data)
-        rows.append({"kpi": kpi_id, "KPI": t.kpi.label, "value": t.value, "previous": t.previous,
-                     "change": t.change, "target": t.target,
-                     "variation": views.reading_words(t.variation, icons.VARIATION_WORDS),
-                     "assurance": views.reading_words(t.assurance, icons.ASSURANCE_WORDS), "in words": t.words})
-    return pd.DataFrame(rows, columns=["kpi", "KPI", "value", "previous", "change", "target", "variation",
-                                       "assurance", "in words"])
+        previous = t.previous
+        if window.partial:  # like for like: the same days at the start of the previous period
+            previous = metrics.total(store, kpi_id, before.start, before.through,
+                                     where=sla.restriction(t.kpi, vendor, None, None))
+        rows.append({"kpi": kpi_id, "value": t.value, "previous": previous,
+                     "change": labels.shown_change(kpi_id, t.value, previous), "target": t.target,
+                     "variation": t.variation, "assurance": t.assurance, "in words": t.words})
+    return pd.DataFrame(rows, columns=["kpi", "value", "previous", "change", "target", "variation", "assurance",
+                                       "in words"])
 
 
-def _breaches(store: Store, vendor: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-    as_of = metrics.default_as_of(store, "work_items")
-    return store.query(
-        "SELECT item_id, process, priority, due_at, completed_at, "
-        "round(epoch(coalesce(completed_at, ?) - due_at) / 3600.0, 1) AS hours_late "
-        f"FROM work_items WHERE vendor = ? AND CAST(due_at AS DATE) BETWEEN ? AND ? AND {catalog.in_window('work_items')} "
-        "AND (completed_at > due_at OR (completed_at IS NULL AND due_at <= ?)) "
-        f"ORDER BY due_at DESC LIMIT {BREACHES}", [as_of, vendor, start, end, as_of])
+def _signals(store: Store, f: views.Filters) -> pd.DataFrame:
+    """The vendor's signals at the latest period, with numbers: value and mean in the KPI's unit."""
+    sig = views.what_changed(store, f)
+    rows = []
+    for r in sig.itertuples(index=False):
+        value, mean = r.value, r.mean
+        if isinstance(value, str) or isinstance(mean, str):  # what_changed wrote them for the screen
+            df = views.series(store, r.kpi, f)
+            chart = spc.xmr(df["value"].tolist(), direction=catalog.KPIS[r.kpi].direction)
+            at = df.index[df["period_start"] == r.period]
+            value, mean = (float(df["value"].iloc[at[0]]), float(chart["mean"].iloc[at[0]])) if len(at) else (None, None)
+        rows.append({"kpi": r.kpi, "period": r.period, "value": value, "mean": mean, "signal": r.signal,
+                     "what": r.what})
+    return pd.DataFrame(rows, columns=["kpi", "period", "value", "mean", "signal", "what"])
+
+
+def _with_kpi(frame: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
+    """The people's table with the KPI's label first."""
+    shown.insert(0, "KPI", [labels.value_word(k) for k in frame["kpi"]])
+    return shown
+
+
+def _shown_counts(df: pd.DataFrame, what: str) -> pd.DataFrame:
+    out = labels.frame(df, kpi_col=None)
+    return out.rename(columns={out.columns[-1]: what}) if len(out.columns) else out
+
+
+def _shown_breaches(df: pd.DataFrame) -> pd.DataFrame:
+    shown = labels.frame(df.drop(columns=["still_open"]), kpi_col=None)
+    shown["Completed"] = ["Open" if o else c for o, c in zip(df["still_open"].astype(bool), shown["Completed"])]
+    shown["Hours late"] = [h + (" (open)" if o else "") for o, h in zip(df["still_open"].astype(bool), shown["Hours late"])]
+    return shown
+
+
+def _reconciliation(rec: pd.DataFrame) -> Table:
+    cols = ["kpi", "process", "period_start", "period_end", "reported", "measured", "difference", "flag"]
+    frame = (rec[cols] if len(rec) else pd.DataFrame(columns=cols)).copy()
+    frame["difference"] = [labels.shown_change(k, r, m) if k in catalog.KPIS else d
+                           for k, r, m, d in zip(frame["kpi"], frame["reported"], frame["measured"], frame["difference"])]
+    shown = labels.frame(frame.drop(columns=["period_start", "period_end"]), drop=("kpi",))
+    shown.insert(0, "KPI", [labels.value_word(k) for k in frame["kpi"]])
+    shown["Process"] = [_scope(p, None) for p in frame["process"]]
+    shown.insert(2, "Period", [_dates(a, b) for a, b in zip(frame["period_start"], frame["period_end"])])
+    shown["Difference"] = [labels.EMPTY if pd.isna(d) or k not in catalog.KPIS
+                           else catalog.format_change(catalog.KPIS[k], float(d))
+                           for k, d in zip(frame["kpi"], frame["difference"])]
+    return Table("Reported against measured", frame, shown,
+                 "Discrepancies first: beyond 0.5 points for rates, 1% otherwise. The difference is of the values "
+                 "shown.", {"reported": "kpi", "measured": "kpi", "difference": "kpi_change",
+                            "period_start": "date", "period_end": "date"},
+                 empty="The vendor reported no figures for this period.")
+
+
+def _dates(a: Any, b: Any) -> str:
+    """A reported period in words: Oct 2026 for a whole month, 1 Oct 2026 to 15 Oct 2026 otherwise."""
+    a, b = pd.Timestamp(a).date(), pd.Timestamp(b).date()
+    if a.day == 1 and b == periods.end(a, "month"):
+        return periods.label(a, "month")
+    return f"{labels.date(a)} to {labels.date(b)}"
+
+
+def _actions(levels: pd.DataFrame, signals: pd.DataFrame) -> Table:
+    """Rows to fill in during the meeting: one suggested per missed level and per signal of concern, then blank."""
+    suggested = [f"Recover {labels.value_word(r.kpi)}"
+                 + ("" if _scope(r.process, r.priority) == "All work" else f" ({_scope(r.process, r.priority)})") + " to "
+                 f"{catalog.format_value(catalog.KPIS[r.kpi], float(r.target))}"
+                 for r in levels.itertuples() if r.status in sla.MISSED and r.kpi in catalog.KPIS]
+    suggested += [f"Explain the {labels.value_word(r.kpi)} signal ({labels.value_word(r.signal).lower()})"
+                  for r in signals.itertuples() if r.signal == "concern"]
+    actions = suggested + [""] * ACTION_ROWS
+    frame = pd.DataFrame({"action": actions, "owner": [""] * len(actions), "due": [""] * len(actions)})
+    return Table("Actions agreed", frame, frame.rename(columns={"action": "Action", "owner": "Owner", "due": "Due"}),
+                 "One row suggested per level missed and per signal of concern; to complete in the meeting.",
+                 empty="")
+
+
+def _phrase(label: str) -> str:
+    """A period's label inside a sentence: Oct 2026, the week of 26 Oct 2026."""
+    return "the w" + label[1:] if label.startswith("Week of") else label
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def summarise(vendor: str, grain: str, window: periods.Window, before: periods.Window, levels: pd.DataFrame,
+              summary: dict[str, Any], headline: pd.DataFrame, signals: pd.DataFrame, n_late: int, n_open: int,
+              cut: Any, at_risk: float | None, currency: str) -> list[Sentence]:
+    """The summary in words, each sentence from the figures of the tables below it: the levels met, each level
+    missed, the credits due, the signals of concern, what improved, and the late work."""
+    if summary["levels_scored"]:
+        out = [Sentence("levels", f"{vendor} met {summary['levels_met']} of "
+                                  f"{_plural(summary['levels_scored'], 'contract service level')} in "
+                                  f"{_phrase(window.label)}.")]
+    else:
+        out = [Sentence("levels", f"No contract service level with data is in force for {vendor} in {_phrase(window.label)}.")]
+    if summary["levels_without_data"]:
+        out.append(Sentence("no_data", f"{_plural(summary['levels_without_data'], 'level')} had no data for the "
+                                       f"{grain}."))
+    missed = levels[levels["status"].isin(sla.MISSED) & levels["kpi"].isin(list(catalog.KPIS))]
+    for r in missed.itertuples():
+        kpi = catalog.KPIS[r.kpi]
+        scope = _scope(r.process, r.priority)
+        below = (f", below the minimum of {catalog.format_value(kpi, float(r.minimum))}"
+                 if r.status == "below_minimum" else "")
+        streak = int(r.consecutive_missed or 1)
+        out.append(Sentence("missed", f"Missed: {kpi.label}{'' if scope == 'All work' else f' ({scope})'} at "
+                                      f"{catalog.format_value(kpi, float(r.value))} against a target of "
+                                      f"{catalog.format_value(kpi, float(r.target))}{below}; "
+                                      f"{labels.value_word(r.level).lower()} level, "
+                                      f"{_plural(streak, grain)} in a row."))
+    if not len(missed):
+        out.append(Sentence("missed", "No contract service level was missed."))
+    critical = missed[missed["level"] == "critical"]
+    if grain != "month":
+        out.append(Sentence("credits", f"Service credits are settled by month: see the "
+                                       f"{periods.label(window.start.replace(day=1), 'month')} pack."))
+    elif critical.empty:
+        out.append(Sentence("credits", "No service credit is due: no critical level was missed."))
+    elif at_risk is None:
+        out.append(Sentence("credits", f"{_plural(len(critical), 'critical level')} missed; no amount at risk is "
+                                       f"set for {vendor}, so the credit due is not computed."))
+    else:
+        capped = " (capped at the amount at risk)" if summary.get("credits_capped") else ""
+        so_far = f" so far (the month runs to {labels.date(window.through)})" if window.partial else ""
+        out.append(Sentence("credits", f"Service credits due{so_far}: "
+                                       f"{labels.money(summary['credits_due'], currency)}"
+                                       f"{capped}, for {_plural(len(critical), 'critical level')} missed "
+                                       f"({labels.percent(summary['credit_pct_total'])} of the "
+                                       f"{labels.money(at_risk, currency)} at risk a month)."))
+    concerns = signals[signals["signal"] == "concern"]
+    if len(concerns):
+        out.append(Sentence("signals", "Signals of concern: " + _join([
+            f"{labels.value_word(r.kpi)} at {catalog.format_value(catalog.KPIS[r.kpi], r.value)} against a mean "
+            f"of {catalog.format_value(catalog.KPIS[r.kpi], r.mean)}" for r in concerns.itertuples()]) + "."))
+    else:
+        out.append(Sentence("signals", f"No special-cause signal of concern in the latest {grain}."))
+    better = []
+    for r in headline.itertuples():
+        kpi = catalog.KPIS[r.kpi]
+        if r.change is None or pd.isna(r.change) or r.change == 0 or kpi.direction == "neutral":
+            continue
+        if (r.change > 0) == (kpi.direction == "higher"):
+            better.append(f"{kpi.label} ({catalog.format_change(kpi, r.change)} to {catalog.format_value(kpi, r.value)})")
+    out.append(Sentence("improved", f"Improved on {_phrase(before.label)}: {_join(better)}." if better
+                        else f"No headline KPI improved on {_phrase(before.label)}."))
+    if n_late:
+        still = f", {n_open:,} of them still open at {labels.timestamp(cut)}" if n_open else ""
+        out.append(Sentence("breaches", f"{_plural(n_late, 'work item')} due in the {grain} "
+                                        f"{'was' if n_late == 1 else 'were'} late{still}."))
+    return out
 
 
 def _charts(store: Store, levels: pd.DataFrame, vendor: str, grain: str, end: dt.date) -> list[Chart]:
@@ -201,8 +469,15 @@ def _charts(store: Store, levels: pd.DataFrame, vendor: str, grain: str, end: dt
         one = views.Filters(vendors=(vendor,)).with_extra(**{k: v for k, v in where.items() if k != "vendor"})
         ev = views.events_on(views.events_for(views.events(store, one), kpi.id, one), df["period_start"], grain)
         chart = views.xmr_for(kpi, df, ev, grain)
-        scope = " · ".join(str(x) for x in (lv.process, lv.priority) if isinstance(x, str) and x)
-        title = f"{kpi.label}{' · ' + scope if scope else ''}: {grain}ly XmR chart, target {catalog.format_value(kpi, lv.target)}"
+        scope = _scope(lv.process, lv.priority)
+        title = (f"{kpi.label}{'' if scope == 'All work' else ' · ' + scope}: {grain}ly XmR chart, target "
+                 f"{catalog.format_value(kpi, lv.target)}")
         fig = charts.spc(chart, df["period_start"], kpi, target=float(lv.target), title=title, events=ev)
         out.append(Chart(title, fig, df.join(chart[["mean", "lpl", "upl", "point_type"]].add_prefix("spc_"))))
     return out
+
+
+def table_label(name: str) -> str:
+    """A data table's name for people (work_items -> Work items)."""
+    t = contract.TABLES.get(name)
+    return t.label if t else labels.humanise(name)
