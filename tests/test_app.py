@@ -326,3 +326,23 @@ def test_a_date_range_with_one_bad_end_is_ignored_whole(monkeypatch, sample_stor
     bounds = at.session_state["_bounds"]
     assert at.date_input(key="dates").value == bounds
     assert any("Ignored from the link: `dates`" in c.value for c in at.caption)
+
+
+def test_the_audit_trail_shows_events_once_the_spool_moves_into_the_table(monkeypatch, empty_store):
+    """The page's cached trail is keyed by the audit table itself: moving the spool into the table (which changes
+    neither the load version nor, once emptied, the spool count the page saw first) still shows the events."""
+    from opsdash import audit
+
+    at = _app(monkeypatch, empty_store, "audit")
+    assert any("No events recorded yet" in i.value for i in at.info)
+    from opsdash.ui import data
+
+    # As a download on another page does: the event is spooled, then moved into the table by this process's writer.
+    data.record(audit.Event(user_name="ana", role="admin", action="download", page="Claims", what="claims.csv",
+                            row_count=3))
+    assert audit.pending(empty_store) == 0
+    at.run()
+    assert not at.exception, at.exception
+    assert not any("No events recorded yet" in i.value for i in at.info)
+    trail = at.dataframe[0].value
+    assert list(trail["What"]) == ["claims.csv"] and list(trail["User"]) == ["ana"]
