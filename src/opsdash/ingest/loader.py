@@ -88,6 +88,19 @@ class Plan:
     order_index: int | None
 
 
+def closest_hint(closest: contract.Closest, headers: list[str]) -> str:
+    """The refusal for a file that looks like one table but lacks required columns: which, and which header is
+    likely each (so a mapping file is a line away)."""
+    one = len(closest.missing) == 1
+    guesses = " ".join(f"is `{readers.printable(h)}` {'it' if one else c}?" for c, h in closest.likely.items())
+    fix = ("use a mapping file that reads " + ", ".join(f"`{readers.printable(h)}` as {c}" for c, h in closest.likely.items())
+           + (", or rename the headers" if len(closest.likely) > 1 else ", or rename the header") if closest.likely else "add it, or map a column to it with a mapping file")
+    listed = ", ".join(readers.printable(h) for h in headers[:16]) + (", ..." if len(headers) > 16 else "")
+    return (f"looks like {closest.table}; missing required column(s) {', '.join(closest.missing)}"
+            f"{' — ' + guesses if guesses else ''} ({fix}). Its headers: {listed} (any case; spaces, dashes and "
+            "underscores alike)")
+
+
 def plan_columns(name: str, headers: list[str], table_name: str | None, mapping: Mapping | None) -> Plan:
     """Resolve table, bindings, PHI and ignored columns from headers; refuse with a clear message."""
     norm = [contract.normalise_header(h) for h in headers]
@@ -98,16 +111,10 @@ def plan_columns(name: str, headers: list[str], table_name: str | None, mapping:
         raise FileRefused(f"{name}: --table {table_name} disagrees with mapping {mapping.name} (table {mapping.table})")
     table_name = (mapping.table if mapping else None) or table_name
     if table_name is None:
-        table_name, missing = contract.table_for_headers([headers[i] for i in usable])
-        found = {norm[i] for i in usable}
-        closest = max(contract.TABLES.values(), key=lambda t: len(found & set(t.key)) * 100 + len(found & set(t.column_names)))
-        if table_name is None and found >= set(closest.key) - {"vendor"} and len(found & set(closest.column_names)) >= 2:
-            raise FileRefused(
-                f"{name}: missing required column(s) {', '.join(missing[closest.name])} for table {closest.name} "
-                f"(the table its headers come closest to); found headers {', '.join(readers.printable(h) for h in headers)}. Accepted header "
-                f"names: {', '.join(missing[closest.name])} (any case; spaces, dashes and underscores alike), or "
-                "map them with a mapping file"
-            )
+        table_name, _missing = contract.table_for_headers([headers[i] for i in usable])
+        closest = contract.closest_table([headers[i] for i in usable]) if table_name is None else None
+        if closest is not None:
+            raise FileRefused(f"{name}: {closest_hint(closest, headers)}")
         if table_name is None:
             hint = ""
             if len(headers) == 1 and any(d in headers[0] for d in ":~^#"):
