@@ -346,3 +346,22 @@ def test_the_audit_trail_shows_events_once_the_spool_moves_into_the_table(monkey
     assert not any("No events recorded yet" in i.value for i in at.info)
     trail = at.dataframe[0].value
     assert list(trail["What"]) == ["claims.csv"] and list(trail["User"]) == ["ana"]
+
+
+def test_upload_says_loudly_when_most_of_a_file_is_rejected(monkeypatch, tmp_path):
+    from tests.helpers import csv_text, row
+
+    db = tmp_path / "up.duckdb"
+    bad = csv_text([row("claims", claim_id="C1")] + [row("claims", claim_id=f"C{i}", billed_amount="-1")
+                                                     for i in range(2, 7)])
+    at = _app(monkeypatch, db, "upload")
+    at.file_uploader(key="up_files").set_value([("claims.csv", bad.encode(), "text/csv")])
+    at.get("form_submit_button")[0].click()
+    at.run()
+    assert not at.exception, at.exception
+    from opsdash.ui.text import md
+
+    assert [w.value for w in at.warning] == [md("claims.csv: 5 of 6 rows rejected (83.3%, more than 5%): check the "
+                                                "export against the contract or its mapping file")]
+    report = at.dataframe[0].value
+    assert report.loc[0, "status"] == "loaded" and "5 of 6 rows rejected" in report.loc[0, "warnings"][0]

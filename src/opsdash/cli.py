@@ -26,6 +26,25 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv
                              show_default=True, help="Output format.")
 
 
+class _Rate(click.ParamType):
+    """A share from 0 to 1, written 0.05 or 5%."""
+
+    name = "rate"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        text = str(value).strip()
+        try:
+            rate = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a rate; expected a share such as 0.05 or 5%", param, ctx)
+        if not 0 <= rate <= 1:
+            self.fail(f"{value!r} is outside 0 to 1 (0% to 100%)", param, ctx)
+        return rate
+
+
+RATE = _Rate()
+
+
 def _open(db: Path | None, read_only: bool = False, wait: float = 0.0) -> Store:
     try:
         return Store(db or default_db_path(), read_only=read_only, wait=wait)
@@ -114,15 +133,20 @@ def main() -> None:
 @click.option("--loaded-by", default=None, metavar="NAME",
               help="Who is recorded as having loaded the files (default: the operating-system user; the "
                    "dashboard's Upload page passes the signed-in user).")
+@click.option("--max-reject-rate", type=RATE, default=None, metavar="RATE",
+              help="Refuse a file whole (nothing of it stored, exit status 1) when more than this share of its "
+                   "rows would be rejected: 0.05 or 5%. For unattended loads; without it such a file loads, with a "
+                   "warning above 5%.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, wait: float, loaded_by: str | None,
-           files: tuple[Path, ...]) -> None:
+           max_reject_rate: float | None, files: tuple[Path, ...]) -> None:
     """Load export files (CSV, Parquet, xlsx) into the store, one transaction per file.
 
     Each file is reported: rows read, loaded, rejected, skipped and replaced, PHI
     columns dropped and columns ignored. A file already loaded (same SHA-256) is not
-    loaded again. Exit status 0 when every file loaded (or was already loaded), 1 when
-    any file was refused, 2 for usage errors.
+    loaded again. A file with more than 5% of its rows rejected loads with a warning
+    (or, with --max-reject-rate, is refused). Exit status 0 when every file loaded (or
+    was already loaded), 1 when any file was refused, 2 for usage errors.
 
     \b
     Example:
@@ -132,7 +156,7 @@ def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, w
 
     store = _open(db, wait=wait)
     with recorded_as(loaded_by) if loaded_by else contextlib.nullcontext():
-        reports = _run_with_progress(store, list(files), table, mapping)
+        reports = _run_with_progress(store, list(files), table, mapping, max_reject_rate)
     if fmt == "json":
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
     else:
@@ -144,8 +168,13 @@ def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, w
         sys.exit(EXIT_REFUSED)
 
 
-def _run_with_progress(store: Store, files: list[Path], table: str | None, mapping: Path | None) -> list[Any]:
-    from opsdash.ingest.loader import load_files
+def _run_with_progress(store: Store, files: list[Path], table: str | None, mapping: Path | None,
+                       max_reject_rate: float | None = None) -> list[Any]:
+    from functools import partial
+
+    from opsdash.ingest import loader
+
+    load_files = partial(loader.load_files, max_reject_rate=max_reject_rate)
 
     sizes = {p: (p.stat().st_size if p.is_file() else 0) for p in files}
     show = sys.stderr.isatty()
@@ -181,6 +210,8 @@ def _line(text: str) -> None:
 
 
 def _print_report(r: Any) -> None:
+    from opsdash.ingest.loader import reject_warning
+
     if r.status == "loaded":
         _line(f"loaded   {r.file} -> {r.table} (load {r.load_id}{', mapping ' + r.mapping if r.mapping else ''}): "
                    f"{_n(r.rows_read)} read, {_n(r.rows_loaded)} loaded, {_n(r.rows_rejected)} rejected, "
@@ -190,8 +221,9 @@ def _print_report(r: Any) -> None:
             _line(f"         PHI columns dropped, never stored: {', '.join(r.phi_columns_dropped)}")
         if r.ignored_columns:
             _line(f"         columns ignored: {', '.join(r.ignored_columns)}")
+        loud = reject_warning(r.rows_read, r.rows_rejected)
         for w in r.warnings:
-            _line(f"         note: {w}")
+            _line(f"         {'WARNING' if w == loud else 'note'}: {w}")
         if r.rows_rejected:
             _line(f"         see the rejected rows: opsdash rejects --load {r.load_id}")
     elif r.status == "duplicate":
@@ -205,6 +237,12 @@ def _print_summary(reports: list[Any]) -> None:
     _echo(f"{len(reports)} file(s): {len(by['loaded'])} loaded, {len(by['duplicate'])} already loaded, "
                f"{len(by['refused'])} refused; {_n(sum(r.rows_loaded for r in by['loaded']))} rows loaded, "
                f"{_n(sum(r.rows_rejected for r in by['loaded']))} rejected")
+    from opsdash.ingest.loader import REJECT_WARN_RATE, reject_warning
+
+    many = [r.file for r in by["loaded"] if reject_warning(r.rows_read, r.rows_rejected)]
+    if many:
+        _echo(f"WARNING: {len(many)} file(s) loaded with more than {REJECT_WARN_RATE:.0%} of their rows rejected: "
+              f"{', '.join(terminal_safe(f) for f in many)}")
 
 
 @main.command()

@@ -421,8 +421,8 @@ def closest_table(headers: list[str]) -> Closest | None:
     table = max(TABLES.values(), key=lambda t: (len(found & set(t.column_names)),
                                                 -len([c for c in t.required if c not in found])))
     matched = found & set(table.column_names)
-    # vendor is in every table; a hint needs two more of the table's columns and half the file's headers.
-    if len(matched - {"vendor"}) < 2 or 2 * len(matched) < len(found):
+    # vendor is in every table: a hint needs another of the table's columns too, and half the file's headers.
+    if len(matched) < 2 or not matched - {"vendor"} or 2 * len(matched) < len(found):
         return None
     missing = tuple(c for c in table.required if c not in found)
     unmatched = [h for h in norm if h not in matched]
