@@ -477,6 +477,46 @@ def add_spc_columns(df: Any, by: list[str], direction: str) -> Any:
     return pd.concat(parts) if parts else df.assign(spc_mean=[], spc_lpl=[], spc_upl=[], spc_point_type=[])
 
 
+def close_names(name: str, known: list[str], n: int = 3) -> list[str]:
+    """Known names a mistyped one most likely means: same letters in another case, then names starting with it
+    (or a word of them does), then those containing it, then look-alikes by spelling."""
+    import difflib
+
+    low = name.strip().casefold()
+    if not low:
+        return []
+    folded = {k.casefold(): k for k in known}
+    for pick in ([k for k in known if k.casefold() == low],
+                 [k for k in known if k.casefold().startswith(low) or any(w.startswith(low) for w in k.casefold().split())],
+                 [k for k in known if low in k.casefold()]):
+        if pick:
+            return pick[:n]
+    return [folded[k] for k in difflib.get_close_matches(low, list(folded), n=n, cutoff=0.6)]
+
+
+def _latest_event(store: Store, vendor: str) -> Any:
+    """The day of the vendor's latest event in any table (the as-of date of its scorecards), or None."""
+    from opsdash import catalog
+    from opsdash.store import quote_ident as qi
+
+    days = []
+    for table, cols in catalog.EVENT_TIMES.items():
+        greatest = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in cols)
+        row = store.fetchone(f"SELECT greatest({greatest}) FROM {qi(table)} WHERE vendor = ? AND "
+                             f"{catalog.in_window(table)}", [vendor])
+        if row and row[0] is not None:
+            days.append(row[0].date())
+    return max(days, default=None)
+
+
+def _period_of(day: Any, grain: str) -> str:
+    """The period of a grain a day falls in, written as --period takes it (2026-11, 2026-W48, 2026-Q4)."""
+    if grain == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}" if grain == "quarter" else f"{day:%Y-%m}"
+
+
 @main.command("scorecard")
 @click.option("--vendor", required=True, help="The vendor, as it appears in the data.")
 @click.option("--period", required=True, help="A month (2026-10), an ISO week (2026-W43) or a quarter (2026-Q3).")
@@ -490,6 +530,9 @@ def scorecard_command(vendor: str, period: str, grain: str | None, settings_path
                       fmt: str) -> None:
     """A vendor's contract scorecard: every service level in force, its value, status, credit and misses in a row.
 
+    A period that starts after the vendor's latest data is refused (exit status 2), naming the latest period
+    with data; a vendor not in the data is refused with the names it most likely means.
+
     \b
     Example:
         opsdash scorecard --vendor 'Helix Health Services' --period 2026-10
@@ -501,7 +544,20 @@ def scorecard_command(vendor: str, period: str, grain: str | None, settings_path
     except settings.SettingsError as exc:
         raise click.UsageError(str(exc)) from exc
     store = _open(db, read_only=True)
+    known = sla.vendors(store)
+    if vendor not in known:
+        close = close_names(vendor, known)
+        raise click.UsageError(f"unknown vendor {vendor!r}; "
+                               + (f"did you mean {' or '.join(repr(c) for c in close)}? Expected" if close else "expected")
+                               + f" one of {', '.join(known) or '(none loaded)'}")
     try:
+        card_grain, start, _end = sla.parse_period(period, grain)
+        latest = _latest_event(store, vendor)
+        if latest is None or start > latest:
+            raise click.UsageError(
+                f"no data yet for {vendor} in {card_grain} {period}: its data ends on {latest:%d %b %Y}, so the "
+                f"latest {card_grain} with data is {_period_of(latest, card_grain)} (no period starting after the "
+                "data's as-of date is scored)" if latest else f"no data for {vendor} in the store")
         card = sla.scorecard(store, vendor, period, grain=grain, settings=conf)
     except sla.SlaError as exc:
         raise click.UsageError(str(exc)) from exc
