@@ -274,3 +274,19 @@ def test_max_reject_rate_refuses_the_file_whole_and_loads_the_others(run, write,
 def test_max_reject_rate_must_be_a_share(run, write, rate):
     r = run("ingest", "--max-reject-rate", rate, str(_mostly_rejected(write)))
     assert r.exit_code == 2 and ("expected a share such as 0.05 or 5%" in r.output or "outside 0 to 1" in r.output)
+
+
+def test_demo_says_what_it_loads_file_by_file_on_stderr(run, tmp_path):
+    from opsdash.ingest.folders import export_files
+
+    out = tmp_path / "exports"
+    run("generate", "--out", str(out), "--months", "2", "--scale", "0.1", "--seed", "5", "--as-of", "2026-02-20")
+    files = export_files(out)
+    r = run("demo", "--sample-dir", str(out))
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("building the store ") and f"from {len(files)} export file(s) in {out}" in lines[0]
+    assert [line.split("]", 1)[0] for line in lines[1:]] == [f"[{i:>{len(str(len(files)))}}/{len(files)}"
+                                                             for i in range(1, len(files) + 1)]
+    assert all(f"{p.relative_to(out)}: " in line for p, line in zip(files, lines[1:]))
+    assert " rows into claims" in r.stderr and "stored rows: claims " in r.stdout and "[1/" not in r.stdout

@@ -335,15 +335,27 @@ def generate(out: Path, seed: int, months: int, scale: float, as_of: Any, flat: 
 def demo(db: Path | None, sample_dir: Path | None) -> None:
     """Build the store from the bundled sample exports (each folder's mapping.toml applies to its files).
 
+    Progress goes to standard error, a line per file; the summary to standard output.
+
     \b
     Example:
         opsdash demo --db /tmp/demo.duckdb
     """
     from opsdash.ingest.folders import load_folder, sample_data_dir
 
+    from opsdash.ingest.folders import export_files
+
     folder = sample_dir or sample_data_dir()
     store = _open(db)
-    reports = load_folder(store, folder)
+    _echo(f"building the store {store.path} from {len(export_files(folder))} export file(s) in {folder} "
+          "(a minute or two)", err=True)
+
+    def progress(number: int, of: int, path: Path, r: Any) -> None:
+        what = (f"{_n(r.rows_loaded)} rows into {r.table}" if r.status == "loaded" else
+                "already loaded" if r.status == "duplicate" else "REFUSED")
+        _echo(f"[{number:>{len(str(of))}}/{of}] {path.relative_to(folder)}: {what}", err=True)
+
+    reports = load_folder(store, folder, on_file=progress)
     for r in reports:
         if r.status != "loaded":
             _print_report(r)
