@@ -90,6 +90,28 @@ def test_every_page_opens_without_an_exception(server, browser):
     page.close()
 
 
+def test_no_request_leaves_the_server_on_any_page(server, browser):
+    """A hospital network without internet: every request of a page load (documents, scripts, fonts, the page
+    icon, websockets) goes to the dashboard's own host. The Material page icon used to come from
+    fonts.gstatic.com."""
+    from urllib.parse import urlsplit
+
+    own = urlsplit(server).netloc
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    seen: list[str] = []
+    context.on("request", lambda r: seen.append(r.url))
+    context.on("websocket", lambda ws: seen.append(ws.url))
+    page = context.new_page()
+    for path in PAGES.values():
+        _open(page, f"{server}/{path}")
+        page.wait_for_timeout(1000)  # the page icon and fonts load after the first paint
+    icons = page.evaluate("() => [...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
+    context.close()
+    remote = [u for u in seen if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).netloc != own]
+    assert len(seen) > len(PAGES) and not remote, remote
+    assert icons and all(urlsplit(i).scheme == "data" or urlsplit(i).netloc == own for i in icons), icons
+
+
 def test_pages_follow_a_dark_preference(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, color_scheme="dark")
     for name in ("overview", "sla"):
