@@ -62,7 +62,7 @@ def test_overview_tiles_are_the_engines_values_under_url_filters(monkeypatch, sa
     vendor = "Helix Health Services"
     at = _app(monkeypatch, sample_store.path, params={"vendor": [vendor], "grain": "week",
                                                        "dates": ["2026-01-05", "2026-09-27"]})
-    assert at.multiselect(key="vendor").value == [vendor] and at.segmented_control(key="grain").value == "week"
+    assert at.multiselect(key="vendor").value == [vendor] and at.selectbox(key="grain").value == "week"
     shown = {m.label: m.value for m in at.metric}
     f = views.Filters(dt.date(2026, 1, 5), dt.date(2026, 9, 27), "week", (vendor,))
     for kpi_id in views.HEADLINE:
@@ -122,9 +122,9 @@ def test_reset_clears_every_filter(monkeypatch, sample_store):
     # (the browser shows both, and its test resets from a link).
     at = _app(monkeypatch, sample_store.path, params={"vendor": ["Helix Health Services"], "grain": "week",
                                                        "dates": ["2026-01-05", "2026-09-27"]})
-    assert at.multiselect(key="vendor").value and at.segmented_control(key="grain").value == "week"
+    assert at.multiselect(key="vendor").value and at.selectbox(key="grain").value == "week"
     at.button(key="reset_filters").click().run()
-    assert at.multiselect(key="vendor").value == [] and at.segmented_control(key="grain").value == "month"
+    assert at.multiselect(key="vendor").value == [] and at.selectbox(key="grain").value == "month"
     assert at.date_input(key="dates").value[1] == dt.date(2026, 11, 26)  # the whole range again
     assert at.session_state["_filters"] == views.Filters()
     assert not at.exception
@@ -365,3 +365,24 @@ def test_upload_says_loudly_when_most_of_a_file_is_rejected(monkeypatch, tmp_pat
                                                 "export against the contract or its mapping file")]
     report = at.dataframe[0].value
     assert report.loc[0, "status"] == "loaded" and "5 of 6 rows rejected" in report.loc[0, "warnings"][0]
+
+
+def test_the_shared_filters_are_shown_only_where_they_apply_and_kept_across_pages_without_them(monkeypatch,
+                                                                                                sample_store):
+    from opsdash.dashboard import PAGES as SPECS
+
+    vendor = "Helix Health Services"
+    at = _app(monkeypatch, sample_store.path, params={"vendor": [vendor], "grain": "week"})
+    assert at.multiselect(key="vendor").value == [vendor] and at.sidebar.date_input
+    without = [p.file for p in SPECS if not p.filters]
+    assert set(without) == {"pages/upload.py", "pages/audit.py", "pages/loads.py", "pages/scorecard.py"}
+    for file in without:
+        at.switch_page(file)
+        at.run()
+        assert not at.exception, (file, at.exception)
+        keys = {w.key for w in (*at.sidebar.date_input, *at.sidebar.multiselect, *at.sidebar.selectbox)}
+        assert not keys & {"dates", "grain", "vendor", "facility"}, (file, keys)
+    at.switch_page("pages/claims.py")
+    at.run()
+    assert at.multiselect(key="vendor").value == [vendor]  # as left before the pages without filters
+    assert at.selectbox(key="grain").value == "week" and at.sidebar.date_input

@@ -112,6 +112,28 @@ def test_no_request_leaves_the_server_on_any_page(server, browser):
     assert icons and all(urlsplit(i).scheme == "data" or urlsplit(i).netloc == own for i in icons), icons
 
 
+def test_the_grain_fits_one_line_and_enter_applies_a_typed_date_range(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open(page, server)
+    start = page.locator("[aria-label='year, Date range start date']")
+    start.wait_for(timeout=60_000)
+    # The grain control (label and box) is one line high: as high as the date range's and the vendors' (empty).
+    heights = page.evaluate("() => ['grain', 'dates', 'vendor'].map("
+                            "k => document.querySelector(`.st-key-${k}`).getBoundingClientRect().height)")
+    assert abs(heights[0] - heights[1]) <= 2 and abs(heights[0] - heights[2]) <= 2 and heights[0] < 80, heights
+    page.locator("[data-testid='stSidebar']").screenshot(path=str(ARTIFACTS / "sidebar.png"))
+    # Typing a range and pressing Enter applies it (Streamlit alone applies it only on leaving the field).
+    start.click()
+    page.keyboard.type("20260105")
+    page.locator("[aria-label='year, Date range end date']").click()
+    page.keyboard.type("20260329")
+    page.wait_for_timeout(1000)
+    assert "dates=" not in page.url  # not applied while typing
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: "dates=2026-01-05&dates=2026-03-29" in u, timeout=30_000)
+    page.close()
+
+
 def test_pages_follow_a_dark_preference(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, color_scheme="dark")
     for name in ("overview", "sla"):
