@@ -22,10 +22,8 @@ page = st.navigation(pages)
 auth.banner(grant)
 store = data.store()
 if store is not None:
-    if next((p.filters for p in PAGES if p.title == page.title), True):
+    if next((p.filters for p in PAGES if p.title == page.title), True):  # not drawn where they change nothing
         filters.sidebar(store)
-    else:  # the shared filters do not apply here: not shown, and kept for the next page they apply to
-        filters.keep()
     widgets.outside_notice(grant.admin)
 st.session_state[boot.IN_APP] = True  # pages check it (see ui/boot.py)
 st.session_state[boot.PAGE] = page.title

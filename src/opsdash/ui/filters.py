@@ -110,27 +110,6 @@ def one_of(options: Sequence[str]) -> Callable[[str], bool]:
     return lambda v: v in allowed
 
 
-#: The shared filters' widget keys; their values are kept while a page without them is shown.
-SHARED_KEYS = ("dates", "grain", "vendor", "facility")
-_KEPT = "_kept_filters"
-
-
-def keep() -> None:
-    """On a page the shared filters do not apply to (from app.py, instead of ``sidebar``): keep their values,
-    which Streamlit forgets for widgets a run does not draw, so the next page with them opens as it was left."""
-    kept = {k: st.session_state[k] for k in SHARED_KEYS if k in st.session_state}
-    if kept:
-        st.session_state[_KEPT] = kept
-
-
-def _restore() -> None:
-    """The values kept by ``keep``, back into the widgets' state before they are drawn (a link's own values
-    win: they are in the address)."""
-    for key, value in st.session_state.pop(_KEPT, {}).items():
-        if key not in st.session_state and key not in st.query_params:
-            st.session_state[key] = value
-
-
 #: Streamlit 1.67's date field applies a typed date when focus leaves it with the mouse or on Escape, not on Enter:
 #: its key handler knows only Escape (which applies a complete range and closes the calendar), Alt+ArrowDown and
 #: Tab, and leaving by keyboard while the calendar is open applies nothing. This constant script (no text from
@@ -150,8 +129,8 @@ ENTER_APPLIES_DATES = """<script>
 
 
 def sidebar(store: Store) -> Filters:
-    """Draw the shared filters (once per run, from app.py) and return them."""
-    _restore()
+    """Draw the shared filters (once per run, from app.py, on the pages they apply to) and return them. Streamlit
+    keeps their keyed state while pages without them are shown, so the next page with them opens as left."""
     db, ver = data.source(), data.version()
     bounds = _bounds(db, ver)
     st.session_state["_bounds"] = bounds
