@@ -279,7 +279,7 @@ def test_hostile_link_values_fall_back_to_the_default_with_a_notice(monkeypatch,
         assert notes and f"`{key}`" in notes[0], (key, value, [c.value for c in at.caption])
         assert "](" not in notes[0] and ":material/home:" not in notes[0]  # the value is shown as text
         if key in DEFAULTS:
-            widget = next(w for kind in ("number_input", "multiselect", "segmented_control")
+            widget = next(w for kind in ("number_input", "multiselect", "segmented_control", "selectbox")
                           for w in getattr(at, kind) if w.key == key)
             assert widget.value == DEFAULTS[key], (key, value)
 
