@@ -41,20 +41,24 @@ run: $(VENV)/.installed-run $(OPSDASH_DB) chromium
 
 # Debian packages, installed when missing and this runs as root with apt-get: chromium prints review packs as
 # PDF and drives the browser tests; poppler-utils (pdftoppm, pdftotext) lets the tests read those PDFs.
+# Each says why before installing, and says what is missed when it cannot install.
 CHROMIUM ?= /usr/bin/chromium
 define apt_install
-	@if [ ! -x $(1) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing $(2)"; \
+	@if [ -x $(1) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing the Debian package $(2) with apt-get: $(3) (skipped when $(1) exists or when not run as root)"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(2) >/dev/null \
 		|| (apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(2) >/dev/null); \
+	else \
+		echo "not installing $(2) ($(1) is missing; only root with apt-get installs it): $(4)"; \
 	fi
 endef
 
 chromium:
-	$(call apt_install,$(CHROMIUM),chromium)
+	$(call apt_install,$(CHROMIUM),chromium,opsdash prints review packs as PDF with it and the browser tests drive it,review packs come as HTML and Excel only - install chromium for PDF)
 
 poppler:
-	$(call apt_install,/usr/bin/pdftoppm,poppler-utils)
+	$(call apt_install,/usr/bin/pdftoppm,poppler-utils,the tests read the review packs' PDF pages with pdftoppm and pdftotext,the tests of PDF pages cannot run)
 
 test: $(VENV)/.installed-dev chromium poppler
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

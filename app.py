@@ -2,13 +2,16 @@
 
 import logging
 import time
+from importlib import resources
 
 import streamlit as st
 
 from opsdash.dashboard import PAGES
 from opsdash.ui import auth, boot, data, filters, widgets
 
-st.set_page_config(page_title="opsdash", page_icon=":material/monitoring:", layout="wide")
+# The page icon is a file of the package, sent inline: a Material icon name here would make every browser fetch the
+# icon from fonts.gstatic.com, and nothing may leave a hospital's network.
+st.set_page_config(page_title="opsdash", page_icon=str(resources.files("opsdash.ui") / "icon.svg"), layout="wide")
 
 grant = auth.sign_in()  # stops here until someone with access is signed in (or in local mode)
 pages: dict[str, list] = {}
@@ -19,7 +22,8 @@ page = st.navigation(pages)
 auth.banner(grant)
 store = data.store()
 if store is not None:
-    filters.sidebar(store)
+    if next((p.filters for p in PAGES if p.title == page.title), True):  # not drawn where they change nothing
+        filters.sidebar(store)
     widgets.outside_notice(grant.admin)
 st.session_state[boot.IN_APP] = True  # pages check it (see ui/boot.py)
 st.session_state[boot.PAGE] = page.title

@@ -10,7 +10,7 @@ st.caption("Every sign-in (and refusal), download, upload and review pack, newes
 auth.require_admin("Audit records")
 store = data.require()
 pending = data.pending_events()
-trail = data.audit_trail(data.source(), data.version(), pending)
+trail = data.audit_trail(data.source(), data.audit_version())
 if pending:
     st.info(f"{pending:,} recent event(s) are kept beside the store and join this table at its next write.")
 if trail.empty:

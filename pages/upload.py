@@ -10,8 +10,9 @@ import streamlit as st
 from opsdash import audit
 from opsdash.ingest import uploads
 from opsdash.ingest.errors import FileRefused
-from opsdash.ingest.loader import LoadReport
+from opsdash.ingest.loader import LoadReport, reject_warning
 from opsdash.ui import auth, boot, data, widgets
+from opsdash.ui.text import md
 
 boot.in_app()
 st.title("Upload")
@@ -57,7 +58,7 @@ if submitted:
                 reports += data.load_in_worker(paths, map_path, who.user)
             report = pd.DataFrame([r.as_dict() for r in reports])[
                 ["file", "status", "table", "rows_read", "rows_loaded", "rows_rejected", "rows_replaced",
-                 "phi_columns_dropped", "message"]]
+                 "phi_columns_dropped", "warnings", "message"]]
             for r in reports:  # every file, refused ones too: who tried to load what
                 data.record(audit.Event(user_name=who.user, role=who.role, action="upload", page="Upload",
                                         what=f"{r.file}: {r.status}", row_count=r.rows_loaded if r.load_id else None,
@@ -66,8 +67,12 @@ if submitted:
             status.update(label=f"{len(reports) - bad} of {len(reports)} file(s) loaded or already present",
                           state="error" if bad else "complete")
             st.session_state["up_report"] = report
+            st.session_state["up_warnings"] = [f"{r.file}: {w}" for r in reports if r.status == "loaded"
+                                               and (w := reject_warning(r.rows_read, r.rows_rejected))]
 
 if "up_report" in st.session_state:
     st.subheader("Last upload")
+    for warning in st.session_state.get("up_warnings", []):
+        st.warning(md(warning), icon=":material/warning:")
     widgets.table(st.session_state["up_report"], "upload_report", {}, "Upload report", key="up_table", xlsx=False)
     st.caption("Rejected rows are listed on the Loads and rejects page.")

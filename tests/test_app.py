@@ -62,7 +62,7 @@ def test_overview_tiles_are_the_engines_values_under_url_filters(monkeypatch, sa
     vendor = "Helix Health Services"
     at = _app(monkeypatch, sample_store.path, params={"vendor": [vendor], "grain": "week",
                                                        "dates": ["2026-01-05", "2026-09-27"]})
-    assert at.multiselect(key="vendor").value == [vendor] and at.segmented_control(key="grain").value == "week"
+    assert at.multiselect(key="vendor").value == [vendor] and at.selectbox(key="grain").value == "week"
     shown = {m.label: m.value for m in at.metric}
     f = views.Filters(dt.date(2026, 1, 5), dt.date(2026, 9, 27), "week", (vendor,))
     for kpi_id in views.HEADLINE:
@@ -122,9 +122,9 @@ def test_reset_clears_every_filter(monkeypatch, sample_store):
     # (the browser shows both, and its test resets from a link).
     at = _app(monkeypatch, sample_store.path, params={"vendor": ["Helix Health Services"], "grain": "week",
                                                        "dates": ["2026-01-05", "2026-09-27"]})
-    assert at.multiselect(key="vendor").value and at.segmented_control(key="grain").value == "week"
+    assert at.multiselect(key="vendor").value and at.selectbox(key="grain").value == "week"
     at.button(key="reset_filters").click().run()
-    assert at.multiselect(key="vendor").value == [] and at.segmented_control(key="grain").value == "month"
+    assert at.multiselect(key="vendor").value == [] and at.selectbox(key="grain").value == "month"
     assert at.date_input(key="dates").value[1] == dt.date(2026, 11, 26)  # the whole range again
     assert at.session_state["_filters"] == views.Filters()
     assert not at.exception
@@ -279,7 +279,7 @@ def test_hostile_link_values_fall_back_to_the_default_with_a_notice(monkeypatch,
         assert notes and f"`{key}`" in notes[0], (key, value, [c.value for c in at.caption])
         assert "](" not in notes[0] and ":material/home:" not in notes[0]  # the value is shown as text
         if key in DEFAULTS:
-            widget = next(w for kind in ("number_input", "multiselect", "segmented_control")
+            widget = next(w for kind in ("number_input", "multiselect", "segmented_control", "selectbox")
                           for w in getattr(at, kind) if w.key == key)
             assert widget.value == DEFAULTS[key], (key, value)
 
@@ -326,3 +326,65 @@ def test_a_date_range_with_one_bad_end_is_ignored_whole(monkeypatch, sample_stor
     bounds = at.session_state["_bounds"]
     assert at.date_input(key="dates").value == bounds
     assert any("Ignored from the link: `dates`" in c.value for c in at.caption)
+
+
+def test_the_audit_trail_shows_events_once_the_spool_moves_into_the_table(monkeypatch, empty_store):
+    """The page's cached trail is keyed by the audit table itself: moving the spool into the table (which changes
+    neither the load version nor, once emptied, the spool count the page saw first) still shows the events."""
+    from opsdash import audit
+
+    at = _app(monkeypatch, empty_store, "audit")
+    assert any("No events recorded yet" in i.value for i in at.info)
+    from opsdash.ui import data
+
+    # As a download on another page does: the event is spooled, then moved into the table by this process's writer.
+    data.record(audit.Event(user_name="ana", role="admin", action="download", page="Claims", what="claims.csv",
+                            row_count=3))
+    assert audit.pending(empty_store) == 0
+    at.run()
+    assert not at.exception, at.exception
+    assert not any("No events recorded yet" in i.value for i in at.info)
+    trail = at.dataframe[0].value
+    assert list(trail["What"]) == ["claims.csv"] and list(trail["User"]) == ["ana"]
+
+
+def test_upload_says_loudly_when_most_of_a_file_is_rejected(monkeypatch, tmp_path):
+    from tests.helpers import csv_text, row
+
+    db = tmp_path / "up.duckdb"
+    bad = csv_text([row("claims", claim_id="C1")] + [row("claims", claim_id=f"C{i}", billed_amount="-1")
+                                                     for i in range(2, 7)])
+    at = _app(monkeypatch, db, "upload")
+    at.file_uploader(key="up_files").set_value([("claims.csv", bad.encode(), "text/csv")])
+    at.get("form_submit_button")[0].click()
+    at.run()
+    assert not at.exception, at.exception
+    from opsdash.ui.text import md
+
+    assert [w.value for w in at.warning] == [md("claims.csv: 5 of 6 rows rejected (83.3%, more than 5%): check the "
+                                                "export against the contract or its mapping file")]
+    report = at.dataframe[0].value
+    assert report.loc[0, "status"] == "loaded" and "5 of 6 rows rejected" in report.loc[0, "warnings"][0]
+
+
+def test_the_shared_filters_are_shown_only_where_they_apply_and_kept_across_pages_without_them(monkeypatch,
+                                                                                                sample_store):
+    from opsdash.dashboard import PAGES as SPECS
+
+    vendor = "Helix Health Services"
+    at = _app(monkeypatch, sample_store.path, params={"vendor": [vendor], "grain": "week"})
+    assert at.multiselect(key="vendor").value == [vendor] and at.sidebar.date_input
+    without = [p.file for p in SPECS if not p.filters]
+    assert set(without) == {"pages/upload.py", "pages/audit.py", "pages/loads.py", "pages/scorecard.py"}
+    for file in without:
+        at.switch_page(file)
+        for k in list(at.query_params):  # a navigation link drops the address's parameters, as in the browser
+            del at.query_params[k]
+        at.run()
+        assert not at.exception, (file, at.exception)
+        keys = {w.key for w in (*at.sidebar.date_input, *at.sidebar.multiselect, *at.sidebar.selectbox)}
+        assert not keys & {"dates", "grain", "vendor", "facility"}, (file, keys)
+    at.switch_page("pages/claims.py")
+    at.run()
+    assert at.multiselect(key="vendor").value == [vendor]  # as left before the pages without filters
+    assert at.selectbox(key="grain").value == "week" and at.sidebar.date_input

@@ -22,7 +22,7 @@ EXPECTED = {
     "bom_utf8.csv": ("loaded", "claims", 2, 2, 0, 0, [], ""),
     "latin1.csv": ("loaded", "claims", 2, 2, 0, 0, [], ""),
     "missing_required_column.csv": ("refused", None, 0, 0, 0, 0, [],
-                                    "missing required column(s) received_date for table claims"),
+                                    "looks like claims; missing required column(s) received_date (add it, or map"),
     "unknown_table.csv": ("refused", None, 0, 0, 0, 0, [],
                           "cannot tell which table this file holds: its headers (ticket, owner, state)"),
     "empty.csv": ("refused", None, 0, 0, 0, 0, [], "the file is empty; expected a header row and data rows"),
@@ -133,6 +133,15 @@ EXPECTED_UI = {
     "markup_vendor_names.csv": ("loaded", "claims", 3, 3, 0, 0, [], ""),
 }
 EXPECTED.update(EXPECTED_UI)
+
+
+# Defects found by review (issue 12 item 6; cases written by make_corpus._defect_cases).
+EXPECTED_DEFECTS = {
+    "misnamed_key_header.csv": ("refused", None, 0, 0, 0, 0, [],
+                                "looks like claims; missing required column(s) claim_id — is `claim_number` it? "
+                                "(use a mapping file that reads `claim_number` as claim_id, or rename the header)"),
+}
+EXPECTED.update(EXPECTED_DEFECTS)
 
 
 # Patient identifiers by meaning (issue 11 items 3, 4 and 17; cases written by make_corpus._phi_cases).

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import shutil
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -90,6 +91,55 @@ def test_every_page_opens_without_an_exception(server, browser):
     page.close()
 
 
+def test_no_request_leaves_the_server_on_any_page(server, browser):
+    """A hospital network without internet: every request of a page load (documents, scripts, fonts, the page
+    icon, websockets) goes to the dashboard's own host. The Material page icon used to come from
+    fonts.gstatic.com."""
+    from urllib.parse import urlsplit
+
+    own = urlsplit(server).netloc
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    seen: list[str] = []
+    context.on("request", lambda r: seen.append(r.url))
+    context.on("websocket", lambda ws: seen.append(ws.url))
+    page = context.new_page()
+    for path in PAGES.values():
+        _open(page, f"{server}/{path}")
+        page.wait_for_timeout(1000)  # the page icon and fonts load after the first paint
+    icons = page.evaluate("() => [...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
+    context.close()
+    remote = [u for u in seen if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).netloc != own]
+    assert len(seen) > len(PAGES) and not remote, remote
+    assert icons and all(urlsplit(i).scheme == "data" or urlsplit(i).netloc == own for i in icons), icons
+
+
+def test_the_grain_fits_one_line_and_enter_applies_a_typed_date_range(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open(page, server)
+    start = page.locator("[aria-label='year, Date range start date']")
+    start.wait_for(timeout=60_000)
+    # The grain control is one line high: its inputs and buttons (not the label's help) span no more height than
+    # the date range's field, which never wraps (the four segments it was made of took two rows).
+    spans = page.evaluate("""() => {
+        const span = (sel) => { const r = [...document.querySelectorAll(sel)].map(e => e.getBoundingClientRect())
+                                            .filter(b => b.height > 0);
+                                return Math.max(...r.map(b => b.bottom)) - Math.min(...r.map(b => b.top)); };
+        return [span('.st-key-grain input, .st-key-grain button:not([aria-label^="Help"])'),
+                span('.st-key-dates [data-testid="stDateInputField"]')]; }""")
+    assert spans[0] <= spans[1] + 2, spans
+    page.locator("[data-testid='stSidebar']").screenshot(path=str(ARTIFACTS / "sidebar.png"))
+    # Typing a range and pressing Enter applies it (Streamlit alone applies it only on leaving the field).
+    start.click()
+    page.keyboard.type("20260105")
+    page.locator("[aria-label='year, Date range end date']").click()
+    page.keyboard.type("20260329")
+    page.wait_for_timeout(1000)
+    assert "dates=" not in page.url  # not applied while typing
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: "dates=2026-01-05&dates=2026-03-29" in u, timeout=30_000)
+    page.close()
+
+
 def test_pages_follow_a_dark_preference(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, color_scheme="dark")
     for name in ("overview", "sla"):
@@ -139,11 +189,18 @@ def test_download_a_csv_of_the_table_shown(server, server_db, browser, sample_st
     page = context.new_page()
     page.set_viewport_size({"width": 1400, "height": 1000})
     _open(page, f"{server}/loads")
-    button = page.get_by_role("button", name="Download CSV").first
-    button.wait_for(state="visible", timeout=60_000)
-    page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=60_000)
+
+    def button(key: str):
+        """The CSV button of one table, found by its widget key: the page has one per table (loads, rejects and,
+        when rows lie outside the reported dates, those), so "the first one" depends on which are drawn yet."""
+        found = page.locator(f".st-key-{key}_csv").get_by_role("button", name="Download CSV")
+        found.wait_for(state="visible", timeout=60_000)
+        page.wait_for_function("b => !b.disabled", arg=found.element_handle(), timeout=60_000)
+        return found
+
+    settled(page)  # the run that drew the buttons has ended: no button is replaced under the click
     with page.expect_download(timeout=120_000) as info:
-        button.click()
+        button("ld_loads").click()
     download = info.value
     assert download.suggested_filename == "loads.csv"
     target = ARTIFACTS / "loads.csv"
@@ -153,6 +210,12 @@ def test_download_a_csv_of_the_table_shown(server, server_db, browser, sample_st
     got = downloads.read_csv(data)
     assert len(got) == len(sample_store.reports)
     assert set(got["File"]) == {r.file for r in sample_store.reports}
+    settled(page)
+    with page.expect_download(timeout=120_000) as info:  # the other table's button gives the other table
+        button("ld_rejects").click()
+    assert info.value.suggested_filename == "rejects.csv"
+    rejects = downloads.read_csv(Path(info.value.path()).read_bytes())
+    assert len(rejects) == sum(r.rows_rejected for r in sample_store.reports) > 0
     context.close()
     # The download is in the audit trail: who, page, file, rows (kept beside the store or already in it).
     deadline = time.time() + 30

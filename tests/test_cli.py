@@ -43,7 +43,7 @@ def test_ingest_exit_1_when_any_file_is_refused_and_others_still_load(run, write
     bad = write("bad.csv", "claim_id,vendor\nC1,Acme\n")
     r = run("ingest", str(bad), str(ok))
     assert r.exit_code == 1
-    assert "REFUSED  bad.csv: missing required column(s) received_date for table claims" in r.output
+    assert "REFUSED  bad.csv: looks like claims; missing required column(s) received_date" in r.output
     assert "loaded   ok.csv" in r.output
 
 
@@ -224,3 +224,69 @@ def test_terminal_safe_keeps_ordinary_text():
     assert terminal_safe("Ibérica Salud · 2026") == "Ibérica Salud · 2026"
     assert terminal_safe("a\x1b[2Jb\x9bc\u2066d") == "a\\x1b[2Jb\\x9bc\\u2066d"
     assert terminal_safe("a\tb\nc", keep="\t\n") == "a\tb\nc"
+
+
+def _mostly_rejected(write, name: str = "claims.csv"):
+    """Six claims, five with a negative billed amount (the issue's case)."""
+    return write(name, csv_text([row("claims", claim_id="C1")]
+                                + [row("claims", claim_id=f"C{i}", billed_amount="-1") for i in range(2, 7)]))
+
+
+def test_a_file_with_most_rows_rejected_loads_loudly(run, write, tmp_path):
+    r = run("ingest", str(_mostly_rejected(write)))
+    assert r.exit_code == 0, r.output
+    assert "WARNING: 5 of 6 rows rejected (83.3%, more than 5%)" in r.output
+    assert "WARNING: 1 file(s) loaded with more than 5% of their rows rejected: claims.csv" in r.output
+    from opsdash.store import Store
+
+    with Store(tmp_path / "cli.duckdb", read_only=True) as s:  # the load's record keeps the warning
+        assert any("5 of 6 rows rejected" in w for w in s.fetchone("SELECT warnings FROM loads")[0])
+
+
+@pytest.mark.parametrize("bad, warned", [(1, False), (2, True)])
+def test_the_reject_warning_starts_above_5_percent(run, write, bad, warned):
+    p = write("c.csv", csv_text([row("claims", claim_id=f"C{i}", billed_amount="-1" if i < bad else "5")
+                                 for i in range(20)]))
+    r = run("ingest", str(p))
+    assert r.exit_code == 0 and ("WARNING" in r.output) == warned, r.output
+
+
+def test_max_reject_rate_refuses_the_file_whole_and_loads_the_others(run, write, tmp_path):
+    from opsdash.store import Store
+
+    good = write("good.csv", csv_text([row("claims", claim_id="G1"), row("claims", claim_id="G2")]))
+    r = run("ingest", "--max-reject-rate", "5%", str(_mostly_rejected(write)), str(good))
+    assert r.exit_code == 1, r.output
+    assert ("REFUSED  claims.csv: refused whole: 5 of 6 rows (83.3%) would be rejected, more than "
+            "--max-reject-rate 5.0% allows; nothing was stored. First reasons: line 3: billed_amount: found -1.0, "
+            "expected >= 0") in r.output
+    assert "loaded   good.csv -> claims" in r.output
+    with Store(tmp_path / "cli.duckdb", read_only=True) as s:  # nothing of the refused file: rows, rejects, load
+        assert s.fetchall("SELECT file_name FROM loads") == [("good.csv",)]
+        assert sorted(x for (x,) in s.fetchall("SELECT claim_id FROM claims")) == ["G1", "G2"]
+        assert s.fetchone("SELECT count(*) FROM rejects")[0] == 0
+    # Refused as a load attempt like any other: in the JSON report with its reason, and it may be loaded later.
+    r = run("ingest", "--max-reject-rate", "0.9", "--format", "json", str(_mostly_rejected(write)))
+    assert r.exit_code == 0 and json.loads(r.output)[0]["status"] == "loaded"
+
+
+@pytest.mark.parametrize("rate", ["1.5", "-1", "ten", "150%"])
+def test_max_reject_rate_must_be_a_share(run, write, rate):
+    r = run("ingest", "--max-reject-rate", rate, str(_mostly_rejected(write)))
+    assert r.exit_code == 2 and ("expected a share such as 0.05 or 5%" in r.output or "outside 0 to 1" in r.output)
+
+
+def test_demo_says_what_it_loads_file_by_file_on_stderr(run, tmp_path):
+    from opsdash.ingest.folders import export_files
+
+    out = tmp_path / "exports"
+    run("generate", "--out", str(out), "--months", "2", "--scale", "0.1", "--seed", "5", "--as-of", "2026-02-20")
+    files = export_files(out)
+    r = run("demo", "--sample-dir", str(out))
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("building the store ") and f"from {len(files)} export file(s) in {out}" in lines[0]
+    assert [line.split("]", 1)[0] for line in lines[1:]] == [f"[{i:>{len(str(len(files)))}}/{len(files)}"
+                                                             for i in range(1, len(files) + 1)]
+    assert all(f"{p.relative_to(out)}: " in line for p, line in zip(files, lines[1:]))
+    assert " rows into claims" in r.stderr and "stored rows: claims " in r.stdout and "[1/" not in r.stdout

@@ -105,3 +105,25 @@ def test_reconcile_csv_puts_discrepancies_first(cli, sample_store):
     assert df["flag"].iloc[0] == "discrepancy" and (df["flag"] == "discrepancy").sum() == 5
     only = pd.read_csv(io.StringIO(cli("reconcile", "--vendor", "Helix Health Services", "--format", "csv").output))
     assert set(only["vendor"]) == {"Helix Health Services"}
+
+
+def test_a_scorecard_for_a_period_after_the_data_is_refused_naming_the_latest_period(cli, sample_store):
+    vendor = "Helix Health Services"
+    latest = max(sample_store.fetchone(f"SELECT max(CAST({c} AS TIMESTAMP)) FROM {t} WHERE vendor = ?", [vendor])[0]
+                 for t, cols in catalog.EVENT_TIMES.items() for c in cols
+                 if sample_store.fetchone(f"SELECT max({c}) FROM {t} WHERE vendor = ?", [vendor])[0] is not None)
+    month, (year, week, _) = f"{latest:%Y-%m}", latest.isocalendar()
+    r = cli("scorecard", "--vendor", vendor, "--period", "2027-01")
+    assert r.exit_code == 2, r.output
+    assert (f"no data yet for {vendor} in month 2027-01: its data ends on {latest:%d %b %Y}, so the latest month "
+            f"with data is {month}") in r.output
+    r = cli("scorecard", "--vendor", vendor, "--period", f"{year + 1}-W01")
+    assert r.exit_code == 2 and f"the latest week with data is {year}-W{week:02d}" in r.output, r.output
+    assert cli("scorecard", "--vendor", vendor, "--period", month).exit_code == 0  # the latest period itself is scored
+
+
+@pytest.mark.parametrize("typed", ["Helix", "helix health services", "Helx Health Servises", "health"])
+def test_an_unknown_vendor_is_refused_with_the_name_it_likely_means(cli, typed):
+    r = cli("scorecard", "--vendor", typed, "--period", "2026-10")
+    assert r.exit_code == 2 and f"unknown vendor {typed!r}; did you mean 'Helix Health Services'? Expected one of" \
+        in r.output, r.output

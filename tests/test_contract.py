@@ -60,3 +60,18 @@ def test_every_column_and_table_is_documented():
             assert k in t.column_names
         for r in t.rules:
             assert r.column in t.column_names and r.describe()
+
+
+def test_the_closest_table_names_the_missing_columns_and_the_likely_headers():
+    from opsdash.contract import closest_table
+
+    got = closest_table(["Claim Number", "Vendor", "Date Received", "payer", "facility", "notes"])
+    assert got is not None and got.table == "claims"
+    assert got.missing == ("claim_id", "received_date")
+    assert got.likely == {"claim_id": "Claim Number", "received_date": "Date Received"}  # words, then spelling
+    # A header already matching a column is never offered, nor one unlike the missing column.
+    assert closest_table(["claim_id", "vendor", "payer", "service_date"]).likely == {}
+    assert closest_table(["claim_id", "vendor", "payer", "colour"]).likely == {}
+    # Too few of a table's columns to say which it is: no hint.
+    assert closest_table(["ticket", "owner", "state"]) is None
+    assert closest_table(["vendor", "payer", "a", "b", "c"]) is None

@@ -94,6 +94,15 @@ def pending(db: Path) -> int:
     return sum(1 for _ in spool.open(encoding="utf-8")) if spool.exists() else 0
 
 
+def version(store: Store) -> tuple[Any, ...]:
+    """Changes whenever events join the table (a move of the spool changes neither the load version nor, once the
+    spool is emptied, its count): the cache key of anything showing the trail."""
+    try:
+        return tuple(store.fetchone("SELECT count(*), max(event_at), max(event_id) FROM audit") or ())
+    except StoreError:
+        return ()  # a store from before the audit trail, or one another process holds: nothing to key on
+
+
 def trail(store: Store, limit: int = 5000) -> Any:
     """The newest events first, for admins."""
     try:

@@ -26,6 +26,25 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv
                              show_default=True, help="Output format.")
 
 
+class _Rate(click.ParamType):
+    """A share from 0 to 1, written 0.05 or 5%."""
+
+    name = "rate"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        text = str(value).strip()
+        try:
+            rate = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a rate; expected a share such as 0.05 or 5%", param, ctx)
+        if not 0 <= rate <= 1:
+            self.fail(f"{value!r} is outside 0 to 1 (0% to 100%)", param, ctx)
+        return rate
+
+
+RATE = _Rate()
+
+
 def _open(db: Path | None, read_only: bool = False, wait: float = 0.0) -> Store:
     try:
         return Store(db or default_db_path(), read_only=read_only, wait=wait)
@@ -114,15 +133,20 @@ def main() -> None:
 @click.option("--loaded-by", default=None, metavar="NAME",
               help="Who is recorded as having loaded the files (default: the operating-system user; the "
                    "dashboard's Upload page passes the signed-in user).")
+@click.option("--max-reject-rate", type=RATE, default=None, metavar="RATE",
+              help="Refuse a file whole (nothing of it stored, exit status 1) when more than this share of its "
+                   "rows would be rejected: 0.05 or 5%. For unattended loads; without it such a file loads, with a "
+                   "warning above 5%.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, wait: float, loaded_by: str | None,
-           files: tuple[Path, ...]) -> None:
+           max_reject_rate: float | None, files: tuple[Path, ...]) -> None:
     """Load export files (CSV, Parquet, xlsx) into the store, one transaction per file.
 
     Each file is reported: rows read, loaded, rejected, skipped and replaced, PHI
     columns dropped and columns ignored. A file already loaded (same SHA-256) is not
-    loaded again. Exit status 0 when every file loaded (or was already loaded), 1 when
-    any file was refused, 2 for usage errors.
+    loaded again. A file with more than 5% of its rows rejected loads with a warning
+    (or, with --max-reject-rate, is refused). Exit status 0 when every file loaded (or
+    was already loaded), 1 when any file was refused, 2 for usage errors.
 
     \b
     Example:
@@ -132,7 +156,7 @@ def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, w
 
     store = _open(db, wait=wait)
     with recorded_as(loaded_by) if loaded_by else contextlib.nullcontext():
-        reports = _run_with_progress(store, list(files), table, mapping)
+        reports = _run_with_progress(store, list(files), table, mapping, max_reject_rate)
     if fmt == "json":
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
     else:
@@ -144,8 +168,13 @@ def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, w
         sys.exit(EXIT_REFUSED)
 
 
-def _run_with_progress(store: Store, files: list[Path], table: str | None, mapping: Path | None) -> list[Any]:
-    from opsdash.ingest.loader import load_files
+def _run_with_progress(store: Store, files: list[Path], table: str | None, mapping: Path | None,
+                       max_reject_rate: float | None = None) -> list[Any]:
+    from functools import partial
+
+    from opsdash.ingest import loader
+
+    load_files = partial(loader.load_files, max_reject_rate=max_reject_rate)
 
     sizes = {p: (p.stat().st_size if p.is_file() else 0) for p in files}
     show = sys.stderr.isatty()
@@ -181,6 +210,8 @@ def _line(text: str) -> None:
 
 
 def _print_report(r: Any) -> None:
+    from opsdash.ingest.loader import reject_warning
+
     if r.status == "loaded":
         _line(f"loaded   {r.file} -> {r.table} (load {r.load_id}{', mapping ' + r.mapping if r.mapping else ''}): "
                    f"{_n(r.rows_read)} read, {_n(r.rows_loaded)} loaded, {_n(r.rows_rejected)} rejected, "
@@ -190,8 +221,9 @@ def _print_report(r: Any) -> None:
             _line(f"         PHI columns dropped, never stored: {', '.join(r.phi_columns_dropped)}")
         if r.ignored_columns:
             _line(f"         columns ignored: {', '.join(r.ignored_columns)}")
+        loud = reject_warning(r.rows_read, r.rows_rejected)
         for w in r.warnings:
-            _line(f"         note: {w}")
+            _line(f"         {'WARNING' if w == loud else 'note'}: {w}")
         if r.rows_rejected:
             _line(f"         see the rejected rows: opsdash rejects --load {r.load_id}")
     elif r.status == "duplicate":
@@ -205,6 +237,12 @@ def _print_summary(reports: list[Any]) -> None:
     _echo(f"{len(reports)} file(s): {len(by['loaded'])} loaded, {len(by['duplicate'])} already loaded, "
                f"{len(by['refused'])} refused; {_n(sum(r.rows_loaded for r in by['loaded']))} rows loaded, "
                f"{_n(sum(r.rows_rejected for r in by['loaded']))} rejected")
+    from opsdash.ingest.loader import REJECT_WARN_RATE, reject_warning
+
+    many = [r.file for r in by["loaded"] if reject_warning(r.rows_read, r.rows_rejected)]
+    if many:
+        _echo(f"WARNING: {len(many)} file(s) loaded with more than {REJECT_WARN_RATE:.0%} of their rows rejected: "
+              f"{', '.join(terminal_safe(f) for f in many)}")
 
 
 @main.command()
@@ -297,15 +335,27 @@ def generate(out: Path, seed: int, months: int, scale: float, as_of: Any, flat: 
 def demo(db: Path | None, sample_dir: Path | None) -> None:
     """Build the store from the bundled sample exports (each folder's mapping.toml applies to its files).
 
+    Progress goes to standard error, a line per file; the summary to standard output.
+
     \b
     Example:
         opsdash demo --db /tmp/demo.duckdb
     """
     from opsdash.ingest.folders import load_folder, sample_data_dir
 
+    from opsdash.ingest.folders import export_files
+
     folder = sample_dir or sample_data_dir()
     store = _open(db)
-    reports = load_folder(store, folder)
+    _echo(f"building the store {store.path} from {len(export_files(folder))} export file(s) in {folder} "
+          "(a minute or two)", err=True)
+
+    def progress(number: int, of: int, path: Path, r: Any) -> None:
+        what = (f"{_n(r.rows_loaded)} rows into {r.table}" if r.status == "loaded" else
+                "already loaded" if r.status == "duplicate" else "REFUSED")
+        _echo(f"[{number:>{len(str(of))}}/{of}] {path.relative_to(folder)}: {what}", err=True)
+
+    reports = load_folder(store, folder, on_file=progress)
     for r in reports:
         if r.status != "loaded":
             _print_report(r)
@@ -439,6 +489,46 @@ def add_spc_columns(df: Any, by: list[str], direction: str) -> Any:
     return pd.concat(parts) if parts else df.assign(spc_mean=[], spc_lpl=[], spc_upl=[], spc_point_type=[])
 
 
+def close_names(name: str, known: list[str], n: int = 3) -> list[str]:
+    """Known names a mistyped one most likely means: same letters in another case, then names starting with it
+    (or a word of them does), then those containing it, then look-alikes by spelling."""
+    import difflib
+
+    low = name.strip().casefold()
+    if not low:
+        return []
+    folded = {k.casefold(): k for k in known}
+    for pick in ([k for k in known if k.casefold() == low],
+                 [k for k in known if k.casefold().startswith(low) or any(w.startswith(low) for w in k.casefold().split())],
+                 [k for k in known if low in k.casefold()]):
+        if pick:
+            return pick[:n]
+    return [folded[k] for k in difflib.get_close_matches(low, list(folded), n=n, cutoff=0.6)]
+
+
+def _latest_event(store: Store, vendor: str) -> Any:
+    """The day of the vendor's latest event in any table (the as-of date of its scorecards), or None."""
+    from opsdash import catalog
+    from opsdash.store import quote_ident as qi
+
+    days = []
+    for table, cols in catalog.EVENT_TIMES.items():
+        greatest = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in cols)
+        row = store.fetchone(f"SELECT greatest({greatest}) FROM {qi(table)} WHERE vendor = ? AND "
+                             f"{catalog.in_window(table)}", [vendor])
+        if row and row[0] is not None:
+            days.append(row[0].date())
+    return max(days, default=None)
+
+
+def _period_of(day: Any, grain: str) -> str:
+    """The period of a grain a day falls in, written as --period takes it (2026-11, 2026-W48, 2026-Q4)."""
+    if grain == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}" if grain == "quarter" else f"{day:%Y-%m}"
+
+
 @main.command("scorecard")
 @click.option("--vendor", required=True, help="The vendor, as it appears in the data.")
 @click.option("--period", required=True, help="A month (2026-10), an ISO week (2026-W43) or a quarter (2026-Q3).")
@@ -452,6 +542,9 @@ def scorecard_command(vendor: str, period: str, grain: str | None, settings_path
                       fmt: str) -> None:
     """A vendor's contract scorecard: every service level in force, its value, status, credit and misses in a row.
 
+    A period that starts after the vendor's latest data is refused (exit status 2), naming the latest period
+    with data; a vendor not in the data is refused with the names it most likely means.
+
     \b
     Example:
         opsdash scorecard --vendor 'Helix Health Services' --period 2026-10
@@ -463,7 +556,20 @@ def scorecard_command(vendor: str, period: str, grain: str | None, settings_path
     except settings.SettingsError as exc:
         raise click.UsageError(str(exc)) from exc
     store = _open(db, read_only=True)
+    known = sla.vendors(store)
+    if vendor not in known:
+        close = close_names(vendor, known)
+        raise click.UsageError(f"unknown vendor {vendor!r}; "
+                               + (f"did you mean {' or '.join(repr(c) for c in close)}? Expected" if close else "expected")
+                               + f" one of {', '.join(known) or '(none loaded)'}")
     try:
+        card_grain, start, _end = sla.parse_period(period, grain)
+        latest = _latest_event(store, vendor)
+        if latest is None or start > latest:
+            raise click.UsageError(
+                f"no data yet for {vendor} in {card_grain} {period}: its data ends on {latest:%d %b %Y}, so the "
+                f"latest {card_grain} with data is {_period_of(latest, card_grain)} (no period starting after the "
+                "data's as-of date is scored)" if latest else f"no data for {vendor} in the store")
         card = sla.scorecard(store, vendor, period, grain=grain, settings=conf)
     except sla.SlaError as exc:
         raise click.UsageError(str(exc)) from exc

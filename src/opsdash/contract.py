@@ -399,3 +399,55 @@ def table_for_headers(headers: list[str]) -> tuple[str | None, dict[str, list[st
     # the one with the most matched columns, then the fewest unmatched headers, wins.
     best = max(complete, key=lambda n: (len(found & set(TABLES[n].column_names)), -len(TABLES[n].columns)))
     return best, missing
+
+
+@dataclass(frozen=True)
+class Closest:
+    """The table a file's headers come closest to, the required columns they lack, and for each the file's header
+    that most likely means it (by spelling and shared words), when one does."""
+
+    table: str
+    missing: tuple[str, ...]
+    likely: dict[str, str]
+
+
+def _tokens(name: str) -> set[str]:
+    return {t for t in name.split("_") if t}
+
+
+def header_likeness(column: str, header: str) -> float:
+    """How alike a contract column and a normalised header are, 0 to 1: the larger of their spelling similarity
+    and the share of words they have in common (``date_received`` is ``received_date``)."""
+    import difflib
+
+    a, b = _tokens(column), _tokens(header)
+    words = len(a & b) / len(a | b) if a | b else 0.0
+    return max(difflib.SequenceMatcher(None, column, header).ratio(), words)
+
+
+#: Below this likeness a header is not offered as the missing column.
+LIKELY_HEADER = 0.5
+
+
+def closest_table(headers: list[str]) -> Closest | None:
+    """For a file no table's required columns fit: the table most of its headers belong to (None when too few
+    do to say), the required columns missing, and the likely header for each among the headers no column of
+    that table matched. A hint for a refusal, never a guess the loader acts on."""
+    norm = {normalise_header(h): h for h in headers if normalise_header(h)}
+    found = set(norm)
+    if not found:
+        return None
+    table = max(TABLES.values(), key=lambda t: (len(found & set(t.column_names)),
+                                                -len([c for c in t.required if c not in found])))
+    matched = found & set(table.column_names)
+    # vendor is in every table: a hint needs another of the table's columns too, and half the file's headers.
+    if len(matched) < 2 or not matched - {"vendor"} or 2 * len(matched) < len(found):
+        return None
+    missing = tuple(c for c in table.required if c not in found)
+    unmatched = [h for h in norm if h not in matched]
+    pairs = sorted(((header_likeness(c, h), c, h) for c in missing for h in unmatched), reverse=True)
+    likely: dict[str, str] = {}
+    for score, c, h in pairs:  # the best pairs first, each header and each column used once
+        if score >= LIKELY_HEADER and c not in likely and norm[h] not in likely.values():
+            likely[c] = norm[h]
+    return Closest(table.name, missing, {c: likely[c] for c in missing if c in likely})

@@ -15,6 +15,7 @@ class Page:
     summary: str
     default: bool = False
     access: str = "all"  # "all" roles, or "admin" only (see access.py)
+    filters: bool = True  # the sidebar's shared filters apply to this page (else they are not shown)
 
 
 PAGES: tuple[Page, ...] = (
@@ -37,22 +38,23 @@ PAGES: tuple[Page, ...] = (
          "queue; calls and service level by weekday and hour; the formula and adjustable thresholds."),
     Page("Account management", "pages/scorecard.py", "Vendor scorecard", ":material/assignment:",
          "A vendor's contract levels for a month or an ISO week with the change against the previous one, "
-         "credits, SPC signals, reported-against-measured reconciliation, top error categories and denials."),
+         "credits, SPC signals, reported-against-measured reconciliation, top error categories and denials.",
+         filters=False),
     Page("Data", "pages/data.py", "Data", ":material/database:",
          "The KPI glossary (definition, unit, direction, target and its source) and the raw records under "
          "the filters."),
     Page("Data", "pages/loads.py", "Loads and rejects", ":material/history:",
          "Rows per table, every load with its lineage (file, SHA-256, mapping, counts, who and when) and the "
-         "rejected rows with their reasons.", access="admin"),
+         "rejected rows with their reasons.", access="admin", filters=False),
     Page("Data", "pages/upload.py", "Upload", ":material/upload_file:",
          "Drop export files and an optional mapping file: the same loading as `opsdash ingest`, with the "
-         "per-file report; every page's figures refresh after it.", access="admin"),
+         "per-file report; every page's figures refresh after it.", access="admin", filters=False),
     Page("Data", "pages/events.py", "Events", ":material/event_note:",
          "The log of go-lives, outages and contract changes drawn on every chart; add or remove an event "
-         "(a process change recalculates SPC limits from its period).", access="admin"),
+         "(a process change recalculates SPC limits from its period).", access="admin", filters=False),
     Page("Data", "pages/audit.py", "Audit trail", ":material/policy:",
          "Who signed in (or was refused), who downloaded what (page, file, filters, row count), who uploaded "
-         "which file (load ids) and who made a review pack; never row data.", access="admin"),
+         "which file (load ids) and who made a review pack; never row data.", access="admin", filters=False),
 )
 
 #: Query parameters a link may carry (widgets bound with bind="query-params"; the key is the name).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from opsdash.ingest.loader import LoadReport, load_file
@@ -26,14 +27,19 @@ def export_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
 
 
-def load_folder(store: Store, folder: Path) -> list[LoadReport]:
+def load_folder(store: Store, folder: Path,
+                on_file: Callable[[int, int, Path, LoadReport], None] | None = None) -> list[LoadReport]:
+    """Load every export below `folder`; `on_file(number, of, path, report)` after each (for progress)."""
     reports: list[LoadReport] = []
-    for path in export_files(folder):
+    files = export_files(folder)
+    for path in files:
         mapping_path = path.parent / MAPPING_NAME
         try:
             mapping = load_mapping(mapping_path) if mapping_path.exists() else None
         except FileRefused as exc:
             reports.append(LoadReport(file=path.name, status="refused", message=str(exc)))
-            continue
-        reports.append(load_file(store, path, mapping=mapping))
+        else:
+            reports.append(load_file(store, path, mapping=mapping))
+        if on_file:
+            on_file(len(reports), len(files), path, reports[-1])
     return reports

@@ -41,6 +41,18 @@ MALFORMED_KEEP = 4096
 
 Progress = Callable[[str], None]
 
+#: A file with more than this share of its rows rejected loads with a warning (and `--max-reject-rate` may refuse
+#: it whole): a vendor's changed export format rejects most rows, which a bare "loaded" would hide.
+REJECT_WARN_RATE = 0.05
+
+
+def reject_warning(rows_read: int, rows_rejected: int) -> str | None:
+    """The warning for a file whose rejected rows exceed REJECT_WARN_RATE of its rows, or None."""
+    if not rows_read or rows_rejected / rows_read <= REJECT_WARN_RATE:
+        return None
+    return (f"{rows_rejected:,} of {rows_read:,} rows rejected ({rows_rejected / rows_read:.1%}, more than "
+            f"{REJECT_WARN_RATE:.0%}): check the export against the contract or its mapping file")
+
 
 def _checkpoint(stage: str, say: Progress) -> None:
     """Report a stage; in the crash tests, pause here so the process can be killed at a known point."""
@@ -88,6 +100,19 @@ class Plan:
     order_index: int | None
 
 
+def closest_hint(closest: contract.Closest, headers: list[str]) -> str:
+    """The refusal for a file that looks like one table but lacks required columns: which, and which header is
+    likely each (so a mapping file is a line away)."""
+    one = len(closest.missing) == 1
+    guesses = " ".join(f"is `{readers.printable(h)}` {'it' if one else c}?" for c, h in closest.likely.items())
+    fix = ("use a mapping file that reads " + ", ".join(f"`{readers.printable(h)}` as {c}" for c, h in closest.likely.items())
+           + (", or rename the headers" if len(closest.likely) > 1 else ", or rename the header") if closest.likely else "add it, or map a column to it with a mapping file")
+    listed = ", ".join(readers.printable(h) for h in headers[:16]) + (", ..." if len(headers) > 16 else "")
+    return (f"looks like {closest.table}; missing required column(s) {', '.join(closest.missing)}"
+            f"{' — ' + guesses if guesses else ''} ({fix}). Its headers: {listed} (any case; spaces, dashes and "
+            "underscores alike)")
+
+
 def plan_columns(name: str, headers: list[str], table_name: str | None, mapping: Mapping | None) -> Plan:
     """Resolve table, bindings, PHI and ignored columns from headers; refuse with a clear message."""
     norm = [contract.normalise_header(h) for h in headers]
@@ -98,16 +123,10 @@ def plan_columns(name: str, headers: list[str], table_name: str | None, mapping:
         raise FileRefused(f"{name}: --table {table_name} disagrees with mapping {mapping.name} (table {mapping.table})")
     table_name = (mapping.table if mapping else None) or table_name
     if table_name is None:
-        table_name, missing = contract.table_for_headers([headers[i] for i in usable])
-        found = {norm[i] for i in usable}
-        closest = max(contract.TABLES.values(), key=lambda t: len(found & set(t.key)) * 100 + len(found & set(t.column_names)))
-        if table_name is None and found >= set(closest.key) - {"vendor"} and len(found & set(closest.column_names)) >= 2:
-            raise FileRefused(
-                f"{name}: missing required column(s) {', '.join(missing[closest.name])} for table {closest.name} "
-                f"(the table its headers come closest to); found headers {', '.join(readers.printable(h) for h in headers)}. Accepted header "
-                f"names: {', '.join(missing[closest.name])} (any case; spaces, dashes and underscores alike), or "
-                "map them with a mapping file"
-            )
+        table_name, _missing = contract.table_for_headers([headers[i] for i in usable])
+        closest = contract.closest_table([headers[i] for i in usable]) if table_name is None else None
+        if closest is not None:
+            raise FileRefused(f"{name}: {closest_hint(closest, headers)}")
         if table_name is None:
             hint = ""
             if len(headers) == 1 and any(d in headers[0] for d in ":~^#"):
@@ -316,11 +335,13 @@ def _mask(text: str, has_phi: bool = False) -> str:
 
 
 def load_file(store: Store, path: str | Path, *, table: str | None = None, mapping: Mapping | str | Path | None = None,
-              progress: Progress | None = None, date_range: tuple[dt.date, dt.date] | None = None) -> LoadReport:
+              progress: Progress | None = None, date_range: tuple[dt.date, dt.date] | None = None,
+              max_reject_rate: float | None = None) -> LoadReport:
     """Load one file. Never raises for bad input: a refused file comes back with status ``refused``.
 
     ``date_range`` is the first and last day a date or timestamp may fall on; by default the settings file's
-    (``[ingest]``), else the contract's.
+    (``[ingest]``), else the contract's. ``max_reject_rate`` (0 to 1) refuses the whole file, storing nothing,
+    when a larger share of its rows would be rejected (for unattended loads).
     """
     path = Path(path)
     started = time.time()
@@ -342,7 +363,7 @@ def load_file(store: Store, path: str | Path, *, table: str | None = None, mappi
             # A file of this size was loaded before: settle the hash first rather than redo a long load.
             digest.wait()
             _refuse_if_loaded(store.fetchone, info)
-        _load(store, info, table, mapping, report, say, started, digest, date_range)
+        _load(store, info, table, mapping, report, say, started, digest, date_range, max_reject_rate)
     except _AlreadyLoaded as dup:
         report.status, report.load_id, report.table, report.message = "duplicate", dup.load_id, dup.table, str(dup)
         report.sha256 = dup.sha256
@@ -414,16 +435,17 @@ class _Digest:
 
 def _load(store: Store, info: readers.FileInfo, table_name: str | None, mapping: Mapping | None,
           report: LoadReport, say: Progress, started: float, digest: _Digest,
-          date_range: tuple[dt.date, dt.date]) -> None:
+          date_range: tuple[dt.date, dt.date], max_reject_rate: float | None = None) -> None:
     # A private folder for what DuckDB reads instead of the file itself: a literal link to a file whose path
     # holds a pattern character, or the file rewritten as UTF-8. It goes when the load ends, however it ends.
     with tempfile.TemporaryDirectory(prefix="opsdash-load-") as work:
-        _load_in(store, info, table_name, mapping, report, say, started, digest, Path(work), date_range)
+        _load_in(store, info, table_name, mapping, report, say, started, digest, Path(work), date_range,
+                 max_reject_rate)
 
 
 def _load_in(store: Store, info: readers.FileInfo, table_name: str | None, mapping: Mapping | None,
              report: LoadReport, say: Progress, started: float, digest: _Digest, work: Path,
-             date_range: tuple[dt.date, dt.date]) -> None:
+             date_range: tuple[dt.date, dt.date], max_reject_rate: float | None = None) -> None:
     name = info.name
     close: Callable[[], None] = lambda: None
     xlsx_rows = None
@@ -476,7 +498,7 @@ def _load_in(store: Store, info: readers.FileInfo, table_name: str | None, mappi
                     if info.format == "csv" and info.encoding in ("windows-1252", "latin-1") and not forced_encoding:
                         info.warnings.append(f"not valid UTF-8: read as {readers.ENCODING_WORDS[info.encoding]}")
                     _checkpoint("validating", say)
-                    _finish(tx, load_id, info, plan, mapping, staged, report, started)
+                    _finish(tx, load_id, info, plan, mapping, staged, report, started, max_reject_rate)
                     report.load_id = load_id
                     _checkpoint("committing", say)
                 break
@@ -548,7 +570,7 @@ def _readable(info: readers.FileInfo, work: Path, lim: readers.Limits, digest: _
 
 
 def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: Mapping | None,
-            staged: _Staged, report: LoadReport, started: float) -> None:
+            staged: _Staged, report: LoadReport, started: float, max_reject_rate: float | None = None) -> None:
     t = plan.table
     counts = tx.fetchone("SELECT count(*), count(*) FILTER (_skip IS NOT NULL), "
                          "count(*) FILTER (_reason IS NOT NULL AND _skip IS NULL) FROM _stage")
@@ -577,6 +599,10 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
         tx.execute("INSERT INTO rejects SELECT ?, ?, line, col, 'malformed', reason, "
                    "CAST(json_object('line', raw) AS VARCHAR) FROM _malformed", [load_id, info.name])
         tx.unregister("_malformed")
+    if max_reject_rate is not None and report.rows_read and report.rows_rejected / report.rows_read > max_reject_rate:
+        _refuse_rejects(tx, load_id, info.name, report, max_reject_rate)  # raises: the transaction rolls back
+    if warning := reject_warning(report.rows_read, report.rows_rejected):
+        info.warnings.append(warning)
 
     # Upsert by key: stored rows with a key in this file are replaced; within the file the later row wins.
     valid = "_reason IS NULL AND _skip IS NULL"
@@ -627,6 +653,17 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
     rollups.refresh(tx, t.name, load_id, captured)  # after the load's record: a roll-up may read columns_present
 
 
+def _refuse_rejects(tx: Tx, load_id: int, name: str, report: LoadReport, limit: float) -> None:
+    """Refuse a file with too many rejected rows, saying why the first ones were (they are not kept: nothing of
+    a refused file is)."""
+    first = tx.fetchall("SELECT line, reason FROM rejects WHERE load_id = ? ORDER BY line LIMIT 3", [load_id])
+    read, rejected = report.rows_read, report.rows_rejected
+    report.rows_read = report.rows_loaded = report.rows_rejected = report.rows_skipped = 0  # nothing was loaded
+    raise FileRefused(f"{name}: refused whole: {rejected:,} of {read:,} rows ({rejected / read:.1%}) would be "
+                      f"rejected, more than --max-reject-rate {limit:.1%} allows; nothing was stored. First "
+                      f"reasons: {'; '.join(f'line {line}: {reason}' for line, reason in first)}")
+
+
 #: Who loads, when not the operating-system user (the dashboard's signed-in user on the Upload page).
 LOADED_BY: contextvars.ContextVar[str | None] = contextvars.ContextVar("loaded_by", default=None)
 
@@ -654,7 +691,8 @@ def load_files(store: Store, paths: Iterable[str | Path], *, table: str | None =
                mapping: Mapping | str | Path | None = None,
                on_file: Callable[[Path, LoadReport], None] | None = None,
                progress: Callable[[Path, str], None] | None = None,
-               date_range: tuple[dt.date, dt.date] | None = None) -> list[LoadReport]:
+               date_range: tuple[dt.date, dt.date] | None = None,
+               max_reject_rate: float | None = None) -> list[LoadReport]:
     """Load several files in order, one transaction each."""
     if mapping is not None and not isinstance(mapping, Mapping):
         try:
@@ -665,7 +703,8 @@ def load_files(store: Store, paths: Iterable[str | Path], *, table: str | None =
     for p in paths:
         p = Path(p)
         rep = load_file(store, p, table=table, mapping=mapping,
-                        progress=(lambda msg, p=p: progress(p, msg)) if progress else None, date_range=date_range)
+                        progress=(lambda msg, p=p: progress(p, msg)) if progress else None, date_range=date_range,
+                        max_reject_rate=max_reject_rate)
         reports.append(rep)
         if on_file:
             on_file(p, rep)

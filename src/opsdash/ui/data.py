@@ -164,8 +164,14 @@ def pending_events() -> int:
     return audit.pending(Path(path()))
 
 
+def audit_version() -> tuple[Any, ...]:
+    """The audit table's own version (events in it), read afresh on every run: the trail's cache key."""
+    return audit.version(_store(Source(path())))
+
+
 @st.cache_data(show_spinner=False, max_entries=20)
-def audit_trail(src: Source, ver: tuple, pending: int) -> pd.DataFrame:
+def audit_trail(src: Source, audit_ver: tuple) -> pd.DataFrame:
+    """The trail, keyed by the audit table's version: the load version does not change when events join it."""
     return audit.trail(_store(src))
 
 

@@ -110,8 +110,27 @@ def one_of(options: Sequence[str]) -> Callable[[str], bool]:
     return lambda v: v in allowed
 
 
+#: Streamlit 1.67's date field applies a typed date when focus leaves it with the mouse or on Escape, not on Enter:
+#: its key handler knows only Escape (which applies a complete range and closes the calendar), Alt+ArrowDown and
+#: Tab, and leaving by keyboard while the calendar is open applies nothing. This constant script (no text from
+#: data) turns Enter in a date field into that Escape.
+ENTER_APPLIES_DATES = """<script>
+(() => {
+  if (document.__opsdashEnterApplies) return;
+  document.__opsdashEnterApplies = true;
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || !e.isTrusted || !e.target.closest?.('[data-testid="stDateInputField"]')) return;
+    e.preventDefault();
+    e.stopPropagation();
+    e.target.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape", code: "Escape", bubbles: true}));
+  }, true);
+})();
+</script>"""
+
+
 def sidebar(store: Store) -> Filters:
-    """Draw the shared filters (once per run, from app.py) and return them."""
+    """Draw the shared filters (once per run, from app.py, on the pages they apply to) and return them. Streamlit
+    keeps their keyed state while pages without them are shown, so the next page with them opens as left."""
     db, ver = data.source(), data.version()
     bounds = _bounds(db, ver)
     st.session_state["_bounds"] = bounds
@@ -132,8 +151,11 @@ def sidebar(store: Store) -> Filters:
                 # The whole range means "up to the latest data", exactly as the CLI's defaults.
                 start = None if start <= bounds[0] else start
                 end = None if end >= bounds[1] else end
-        grain = st.segmented_control("Grain", list(GRAIN_WORDS), default="month", key="grain", bind="query-params",
-                                     required=True, help="Days, ISO weeks (Monday to Sunday), months or quarters.")
+        # A select box: four segments (day ... quarter) are wider than the sidebar and wrapped onto two lines.
+        # The options are the link's own words (grain=week): a format_func would make links use its labels.
+        grain = st.selectbox("Grain", list(GRAIN_WORDS), index=GRAIN_WORDS.index("month"), key="grain",
+                             bind="query-params",
+                             help="Days, ISO weeks (Monday to Sunday), months or quarters.")
         grain = grain if grain in GRAIN_WORDS else "month"
         vendors = st.multiselect("Vendors", data.vendors(db, ver), key="vendor", bind="query-params",
                                  placeholder="All vendors")
@@ -141,6 +163,8 @@ def sidebar(store: Store) -> Filters:
                                     bind="query-params", placeholder="All facilities",
                                     help="Claims, audits and work items carry a facility; calls do not.")
         st.button("Reset filters", on_click=reset, icon=":material/filter_alt_off:", key="reset_filters")
+        if bounds:
+            st.html(ENTER_APPLIES_DATES, unsafe_allow_javascript=True)  # last: its empty block adds no gap above
     f = Filters(start, end, grain, tuple(vendors), tuple(facilities))
     st.session_state["_filters"] = f
     return f

@@ -105,6 +105,16 @@ def main() -> None:
     _reader_cases()
     _ui_cases()
     _phi_cases()
+    _defect_cases()
+
+
+def _defect_cases() -> None:
+    """Defects found by review (issue 12): a claims file whose one misnamed header hides what it is."""
+    from opsdash.contract import TABLES
+
+    headers = ["claim_number" if c == "claim_id" else c for c in TABLES["claims"].column_names]
+    text("misnamed_key_header.csv", ",".join(headers) + "\n"
+         "N1,Acme,North,Aetna,professional,2026-01-02,2026-01-05,2026-01-07,true,2026-01-20,paid,,100,80\n")
 
 
 def _lead_cases() -> None:
