@@ -71,6 +71,10 @@ VALUES: dict[str, str] = {
     # KPI directions and load states
     "higher": "Higher is better", "lower": "Lower is better",
     "loaded": "Loaded", "failed": "Failed", "refused": "Refused", "running": "Running",
+    # a headline KPI's status against the target in force
+    "on_target": "On target", "off_target": "Off target", "no_target": "No target",
+    # units of the catalogue
+    "fraction": "%", "count": "Count", "days": "Days", "hours": "Hours", "seconds": "Seconds",
 }
 
 #: Columns that are not contract columns, or that people read otherwise than their contract meaning says.
@@ -92,7 +96,7 @@ _COLUMNS: dict[str, Label] = {
     "difference": Label("Difference", "number"), "flag": Label("Reconciliation", "code"),
     "rows": Label("Rows", "count"), "share": Label("Share", "percent"), "cumulative_share": Label("Cumulative share", "percent"),
     "numerator": Label("Numerator", "count"), "denominator": Label("Denominator", "count"),
-    "table": Label("Table"), "latest event": Label("Latest event", "date"), "days old": Label("Days old", "count"),
+    "table": Label("Table", "code"), "latest event": Label("Latest event", "date"), "days old": Label("Days old", "count"),
     "stale": Label("Stale", "bool"), "hour": Label("Hour of day", "count"),
     "service_level": Label("Service level", "percent"),
     "load_id": Label("Load", "count"), "_load_id": Label("Load", "count"), "_line": Label("Line in file", "count"),
@@ -101,6 +105,7 @@ _COLUMNS: dict[str, Label] = {
     "finished_at": Label("Finished", "timestamp"), "reject_rate": Label("Rejected", "percent"),
     "opened_at": Label("Opened", "timestamp"), "due_at": Label("Due", "timestamp"),
     "completed_at": Label("Completed", "timestamp"),
+    "last load": Label("Last load", "timestamp"), "year_ago": Label("Same period last year", "number"),
 }
 
 _TYPE_KIND = {contract.ColType.DATE: "date", contract.ColType.TIMESTAMP: "timestamp", contract.ColType.BOOL: "bool",
@@ -137,6 +142,8 @@ def value_word(token: Any) -> str:
     text = str(token)
     if text in catalog.KPIS:
         return catalog.KPIS[text].label
+    if text in contract.TABLES:
+        return contract.TABLES[text].label
     return VALUES.get(text, humanise(text))
 
 
@@ -239,3 +246,26 @@ def machine_tokens() -> set[str]:
             tokens |= set(getattr(rule, "values", ()) or ())
     return {t for t in tokens if "_" in t.strip("_")}
 
+
+
+#: The unit a download's header names for a column of KPI values, by the catalogue's unit.
+UNIT_SUFFIX = {"fraction": "fraction", "days": "days", "hours": "hours", "seconds": "seconds", "count": "count"}
+
+
+def download_frame(df: pd.DataFrame, unit: str | None = None, kpi_col: str = "kpi") -> pd.DataFrame:
+    """A frame for a CSV or Excel download: machine names, numbers as numbers, and the unit in the header of
+    every column a person could misread: percent columns as ``<name>_fraction`` (0.7923, not 79.2%), and the
+    KPI value columns as ``<name>_<unit>`` (value_fraction, value_days) when all rows share one unit (`unit`,
+    or the unit of every KPI named in `kpi_col`). Rows of several units keep a ``unit`` column instead."""
+    if unit is None and kpi_col in df and len(df):
+        units = {catalog.KPIS[k].unit for k in df[kpi_col].dropna().unique() if k in catalog.KPIS}
+        unit = units.pop() if len(units) == 1 and "unit" not in df else None
+    names = {}
+    for name in df.columns:
+        kind = column(str(name)).kind
+        if kind == "percent" and not str(name).endswith("_fraction"):
+            names[name] = f"{name}_fraction"
+        elif kind == "number" and unit in UNIT_SUFFIX and name in ("value", "previous", "change", "mean", "target",
+                                                                    "minimum", "year_ago"):
+            names[name] = f"{name}_{UNIT_SUFFIX[unit]}"
+    return df.rename(columns=names)
