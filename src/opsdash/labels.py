@@ -105,7 +105,9 @@ _COLUMNS: dict[str, Label] = {
     "finished_at": Label("Finished", "timestamp"), "reject_rate": Label("Rejected", "percent"),
     "opened_at": Label("Opened", "timestamp"), "due_at": Label("Due", "timestamp"),
     "completed_at": Label("Completed", "timestamp"),
-    "last load": Label("Last load", "timestamp"), "year_ago": Label("Same period last year", "number"),
+    "last load": Label("Last load", "timestamp"), "n": Label("Items measured", "count"),
+    "spc_mean": Label("SPC mean", "number"), "spc_lpl": Label("Lower process limit", "number"),
+    "spc_upl": Label("Upper process limit", "number"), "spc_point_type": Label("SPC reading", "code"), "year_ago": Label("Same period last year", "number"),
 }
 
 _TYPE_KIND = {contract.ColType.DATE: "date", contract.ColType.TIMESTAMP: "timestamp", contract.ColType.BOOL: "bool",
@@ -215,25 +217,48 @@ def cell(value: Any, kind: str, grain: str = "month", kpi: str | None = None) ->
 
 
 def frame(df: pd.DataFrame, grain: str = "month", kpi_col: str | None = "kpi",
-          kinds: Mapping[str, str] | None = None, drop: Iterable[str] = ()) -> pd.DataFrame:
+          kinds: Mapping[str, str] | None = None, drop: Iterable[str] = (), kpi: str | None = None,
+          as_of: Any = None) -> pd.DataFrame:
     """A frame as people read it: every cell written in its column's format (KPI values in their row's unit
-    when a `kpi_col` names the KPI), no empty cell reading "None", columns renamed to their labels."""
+    when a `kpi_col` names the KPI, or in `kpi`'s unit for a frame of one KPI), no empty cell reading "None",
+    columns renamed to their labels. Given the data cut-off `as_of`, a period it does not cover whole reads
+    "Nov 2026 (to 26 Nov)"."""
     kinds = dict(kinds or {})
     out = pd.DataFrame(index=df.index)
-    kpis = df[kpi_col] if kpi_col and kpi_col in df else None
+    kpis = df[kpi_col] if kpi_col and kpi_col in df else ([kpi] * len(df) if kpi else None)
     for name in df.columns:
         if name in drop:
             continue
         lab = column(name)
         kind = kinds.get(name, lab.kind)
-        if name == "change" and kpis is not None:
+        if name in ("change", "difference") and kpis is not None:
             out[lab.label] = [EMPTY if _missing(v) else
                               (catalog.format_change(catalog.KPIS[k], float(v)) if k in catalog.KPIS else f"{float(v):+,.1f}")
                               for k, v in zip(kpis, df[name])]
             continue
+        if kind == "period" and as_of is not None:
+            out[lab.label] = [EMPTY if _missing(v) else periods.window(pd.Timestamp(v).date(), grain, as_of).label
+                              for v in df[name]]
+            continue
         row_kpis = kpis if kpis is not None and kind == "number" else [None] * len(df)
         out[lab.label] = [cell(v, kind, grain, k) for v, k in zip(df[name], row_kpis)]
     return out.reset_index(drop=True)
+
+
+_TOKEN = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def prose(text: str) -> str:
+    """Free text of opsdash's own (a KPI's definition, a 'placed by' note) with every machine name in it
+    written in words: 'days from received_date to submitted_date' -> 'days from received date to submitted
+    date'; a KPI id becomes its label. Never for text from data (that is shown verbatim)."""
+    def word(m: re.Match[str]) -> str:
+        token = m[0]
+        if token in catalog.KPIS:
+            return catalog.KPIS[token].label.lower()
+        words = VALUES.get(token) or (COLUMNS[token].label if token in COLUMNS else humanise(token))
+        return words if words[:2].isupper() else words[:1].lower() + words[1:]
+    return _TOKEN.sub(word, str(text))
 
 
 def machine_tokens() -> set[str]:

@@ -153,15 +153,6 @@ def _change_line(k: catalog.Kpi, change: float | None, against: str) -> str:
     return f'<div class="opsdash-tile-change {cls}">{arrow} {esc(f"{words} vs {against}")}</div>'
 
 
-def _days(w: periods.Window) -> str:
-    """The days a window covers, as people write them: 1–26 Nov, 27 Oct–2 Nov, 3 Nov (one day)."""
-    if w.start == w.through:
-        return f"{w.start.day} {w.start:%b}"
-    if w.start.month == w.through.month:
-        return f"{w.start.day}–{w.through.day} {w.through:%b}"
-    return f"{w.start.day} {w.start:%b}–{w.through.day} {w.through:%b}"
-
-
 def tile_html(t: Tile, grain: str) -> str:
     """One headline KPI as markup: status first (pill with shape and word), the title (wrapping), the period,
     the value with its target, the change on the previous period, the SPC reading, the current period to
@@ -195,9 +186,9 @@ def tile_html(t: Tile, grain: str) -> str:
         c = t.current
         now, lfl = c.window, c.previous_window
         change = _signed(k, c.change)
-        vs = (f"no change vs {_days(lfl)}" if change == "no change" else
-              f"{change} vs {_days(lfl)}" if change else f"nothing to compare in {_days(lfl)}")
-        text = (f"{periods.label(now.start, grain)} to date ({_days(now)}): "
+        vs = (f"no change vs {periods.span(lfl)}" if change == "no change" else
+              f"{change} vs {periods.span(lfl)}" if change else f"nothing to compare in {periods.span(lfl)}")
+        text = (f"{periods.label(now.start, grain)} to date ({periods.span(now)}): "
                 f"{catalog.format_value(k, c.value)}, {vs}")
         parts.append(f'<div class="opsdash-tile-todate">{esc(text)}</div>')
     parts.append(_sparkline(t.spark, t.target))
