@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from opsdash import catalog, charts, spc
+from opsdash import catalog, charts, labels, spc
 from opsdash.ui import data, filters, widgets
 
 st.title("Quality")
@@ -17,7 +17,7 @@ with widgets.guard("quality rates"):
     kpi_id = st.segmented_control("Rate", RATES, default="accuracy_rate", required=True, key="qa_rate",
                                   format_func=lambda k: catalog.KPIS[k].label)
     kpi = catalog.KPIS[kpi_id]
-    st.caption(kpi.description)
+    st.caption(labels.prose(kpi.description))
     df = data.series(db, ver, kpi_id, f, ("vendor", "process"), None)
     if df["value"].notna().any():
         fig = charts.bars(df.dropna(subset=["value"]), kpi, "process", colour_by="vendor", universe=universe,

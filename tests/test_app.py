@@ -4,11 +4,12 @@ screen are the engine's for the same filters; filters come from the URL."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from opsdash import catalog, metrics, views
+from opsdash import catalog, labels, metrics, views
 from opsdash.store import Store
 from tests.conftest import ROOT
 from tests.helpers import held
@@ -139,6 +140,37 @@ def test_overview_text_is_for_people(monkeypatch, sample_store):
         assert "month of" not in text and "↑ no change" not in text
 
 
+def _people_text(at: AppTest) -> list[str]:
+    """What a page writes for people: Markdown (tags stripped), captions, messages, metrics and every text cell
+    of its tables."""
+    import html
+    import re
+
+    texts = [html.unescape(re.sub(r"<style>.*?</style>|<[^>]+>", " ", m.value, flags=re.S)) for m in at.markdown]
+    for kind in (at.caption, at.warning, at.success, at.info, at.subheader):
+        texts += [e.value for e in kind]
+    texts += [f"{m.label} {m.value}" for m in at.metric]
+    for d in at.dataframe:
+        df, config = d.value, json.loads(d.proto.columns or "{}")
+        shown = [c for c in df.columns if not config.get(str(c), {}).get("hidden")]
+        texts += [config.get(str(c), {}).get("label") or str(c) for c in shown]  # the headers as drawn
+        texts += [str(v) for col in shown if df[col].dtype == object for v in df[col]]
+    return texts
+
+
+@pytest.mark.parametrize("page", ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads"])
+def test_every_page_writes_words_for_people(monkeypatch, sample_store, page):
+    """No "None" and no machine name of the contract or catalogue (consecutive_missed, prior_auth, qa_audits)
+    in anything a page writes, its tables' cells included."""
+    import re
+
+    at = _app(monkeypatch, sample_store.path, page if page != "overview" else None)
+    tokens = labels.machine_tokens()
+    for text in _people_text(at):
+        assert not re.search(r"\bNone\b", text), text
+        assert not (set(re.findall(r"[a-z0-9]+(?:_[a-z0-9]+)+", text.replace("\\_", "_"))) & tokens), text
+
+
 def test_page_filters_come_from_the_url(monkeypatch, sample_store):
     at = _app(monkeypatch, sample_store.path, "claims", params={"payer": ["Medicare"], "vendor": ["Helix Health Services"]})
     assert at.multiselect(key="payer").value == ["Medicare"]
@@ -162,7 +194,7 @@ def test_scorecard_shows_the_engines_scorecard(monkeypatch, sample_store):
     shown = {m.label: m.value for m in at.metric}
     assert shown["Levels met"] == f"{card.summary['levels_met']} of {card.summary['levels_scored']}"
     table = at.dataframe[0].value
-    assert list(table["status"]) == list(card.levels["status"])
+    assert list(table["status"]) == [labels.value_word(v) for v in card.levels["status"]]  # Met, Below minimum
 
 
 def test_a_failing_section_shows_a_message_and_the_rest_of_the_page_renders(monkeypatch, sample_store):

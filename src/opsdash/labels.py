@@ -24,7 +24,7 @@ from opsdash import catalog, contract, periods
 EMPTY = "—"
 
 KINDS = ("count", "percent", "number", "money", "hours", "days", "seconds", "date", "timestamp", "period", "code",
-         "kpi", "text", "bool")
+         "kpi", "column", "text", "bool")
 
 
 @dataclass(frozen=True)
@@ -211,6 +211,8 @@ def cell(value: Any, kind: str, grain: str = "month", kpi: str | None = None) ->
         return periods.label(pd.Timestamp(value).date(), grain)
     if kind in ("code", "kpi"):
         return value_word(value)
+    if kind == "column":  # a column's machine name, as a value (a reject's column): its label
+        return column(str(value)).label
     if kind == "bool":
         return "Yes" if bool(value) else "No"
     return str(value)
@@ -285,6 +287,10 @@ def download_frame(df: pd.DataFrame, unit: str | None = None, kpi_col: str = "kp
     if unit is None and kpi_col in df and len(df):
         units = {catalog.KPIS[k].unit for k in df[kpi_col].dropna().unique() if k in catalog.KPIS}
         unit = units.pop() if len(units) == 1 and "unit" not in df else None
+        if len(units) > 1 and "unit" not in df:
+            df = df.copy()
+            df.insert(list(df.columns).index(kpi_col) + 1, "unit",
+                      [catalog.KPIS[k].unit if k in catalog.KPIS else None for k in df[kpi_col]])
     names = {}
     for name in df.columns:
         kind = column(str(name)).kind

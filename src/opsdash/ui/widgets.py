@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from opsdash import audit, catalog, downloads, periods, views
+from opsdash import audit, catalog, downloads, labels, periods, views
 from opsdash.store import StoreBusy
 from opsdash.ui import auth, boot
 from opsdash.ui.text import md as text_md
@@ -158,7 +158,7 @@ def tile_html(t: Tile, grain: str) -> str:
     the value with its target, the change on the previous period, the SPC reading, the current period to
     date against the same days of the previous period, and a sparkline. Every text is HTML-escaped."""
     k, st_ = t.kpi, t.status
-    help_lines = [k.description, f"SPC: {t.words}."]
+    help_lines = [labels.prose(k.description), f"SPC: {t.words}."]
     if t.target is not None:
         help_lines.append(f"Target from {t.target_source}." if t.target_source else "")
     if t.assurance:
@@ -291,7 +291,6 @@ def labelled(df: pd.DataFrame, grain: str = "month", kinds: dict[str, str] | Non
     words, codes as words, numbers kept numeric (so they sort) with their unit in the format, dates and
     periods as dates in a format people read, empty text cells as a dash (never "None"). Values of KPIs of
     several units in one column are written as text in each row's unit."""
-    from opsdash import labels
 
     kinds = dict(kinds or {})
     out, cfg = df.copy(), {}
@@ -302,7 +301,12 @@ def labelled(df: pd.DataFrame, grain: str = "month", kinds: dict[str, str] | Non
         lab = labels.column(str(name))
         kind = kinds.get(name, lab.kind)
         col = out[name]
-        if kind == "number" and kpis is not None and units:
+        if name in ("change", "difference") and kpis is not None and units:  # signed, points for rates
+            out[name] = [labels.EMPTY if labels._missing(v) else
+                         catalog.format_change(catalog.KPIS[k], float(v)) if k in catalog.KPIS else f"{float(v):+,.1f}"
+                         for v, k in zip(col, kpis)]
+            cfg[name] = st.column_config.TextColumn(lab.label, help=lab.help or None)
+        elif kind == "number" and kpis is not None and units:
             if len(units) == 1:
                 unit = next(iter(units))
                 scale = 100.0 if unit == "fraction" else 1.0
@@ -325,8 +329,8 @@ def labelled(df: pd.DataFrame, grain: str = "month", kinds: dict[str, str] | Non
             cfg[name] = st.column_config.DatetimeColumn(lab.label, format="D MMM YYYY, HH:mm", help=lab.help or None)
         elif kind == "bool":
             cfg[name] = st.column_config.CheckboxColumn(lab.label, help=lab.help or None)
-        elif kind in ("code", "kpi"):
-            out[name] = [labels.value_word(v) for v in col]
+        elif kind in ("code", "kpi", "column"):
+            out[name] = [labels.cell(v, kind) for v in col]
             cfg[name] = st.column_config.TextColumn(lab.label, help=lab.help or None)
         else:
             out[name] = [labels.EMPTY if labels._missing(v) else str(v) for v in col]
