@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from opsdash import catalog, labels, metrics, views
 from opsdash.store import Store
 from tests.conftest import ROOT
-from tests.helpers import held
+from tests.helpers import held, overview_tiles
 
 PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload"]
 
@@ -59,30 +59,12 @@ def test_without_a_store_every_page_says_how_to_make_one(monkeypatch, tmp_path, 
         assert any("opsdash demo" in i.value for i in at.info)
 
 
-def _tiles(at: AppTest) -> dict[str, dict[str, str]]:
-    """The Overview's tiles as shown: per KPI id, its status (the data attribute and the words), value and
-    visible text."""
-    import html
-    import re
-
-    out = {}
-    for m in at.markdown:
-        for chunk in m.value.split('<div class="opsdash-tile" ')[1:]:
-            kpi_id = re.match(r'data-kpi="([^"]+)"', chunk)[1]
-            body = chunk.split(">", 1)[1]
-            text = html.unescape(re.sub(r"<[^>]+>", " ", body))
-            value = re.search(r'class="opsdash-tile-value">([^<]*)<', body)
-            out[kpi_id] = {"status": re.search(r'data-status="([^"]+)"', body)[1],
-                           "value": html.unescape(value[1]) if value else None, "text": " ".join(text.split())}
-    return out
-
-
 def test_overview_tiles_are_the_engines_values_under_url_filters(monkeypatch, sample_store):
     vendor = "Helix Health Services"
     at = _app(monkeypatch, sample_store.path, params={"vendor": [vendor], "grain": "week",
                                                        "dates": ["2026-01-05", "2026-09-27"]})
     assert at.multiselect(key="vendor").value == [vendor] and at.segmented_control(key="grain").value == "week"
-    shown = _tiles(at)
+    shown = overview_tiles(at)
     f = views.Filters(dt.date(2026, 1, 5), dt.date(2026, 9, 27), "week", (vendor,))
     for kpi_id in views.HEADLINE:
         kpi = catalog.KPIS[kpi_id]
@@ -103,7 +85,7 @@ def test_overview_statuses_are_the_engines_target_comparison(monkeypatch, sample
     """Each tile shows exactly one status, and it is the engine's value for the latest complete month against
     the target in force, compared the way the KPI is better; the running month is marked "to date"."""
     at = _app(monkeypatch, sample_store.path)
-    shown = _tiles(at)
+    shown = overview_tiles(at)
     assert set(shown) == set(views.HEADLINE)
     words = {"on_target": "On target", "off_target": "Off target", "no_target": "No target"}
     for kpi_id, tile in shown.items():
@@ -208,7 +190,7 @@ def test_a_failing_section_shows_a_message_and_the_rest_of_the_page_renders(monk
     at = _app(monkeypatch, sample_store.path, params={"vendor": ["Ibérica Salud Contact Services"]})
     assert not at.exception
     assert any("Could not show what changed: boom" in e.value for e in at.error)
-    shown = _tiles(at)  # the vendor's tiles render; the KPIs it has no data for are named as left out
+    shown = overview_tiles(at)  # the vendor's tiles render; the KPIs it has no data for are named as left out
     left = " ".join(c.value for c in at.caption if "left out" in c.value).replace("\\", "")
     assert shown and all(catalog.KPIS[k].label in left for k in views.HEADLINE if k not in shown)
 
@@ -312,7 +294,7 @@ def test_a_load_that_starts_after_a_page_was_seen_makes_sections_wait_not_fail(m
 
     db = tmp_path / "store.duckdb"
     shutil.copy(sample_store.path, db)
-    assert _app(monkeypatch, db).metric  # seen once: the store's version is known
+    assert overview_tiles(_app(monkeypatch, db))  # seen once: the store's version is known
     data._pool(str(db)).close()
     with held(db):
         at = _app(monkeypatch, db, params={"grain": "quarter", "vendor": ["Meridian Revenue Partners"]})
