@@ -250,3 +250,17 @@ def test_one_vendor_sees_its_contract_target_others_the_catalogue_default(sample
     assert got == float(targets.iloc[0]["target"]) and "Meridian Revenue Partners's contract" in source
     default, _ = views.target_for(sample_store, "clean_claim_rate", views.Filters())
     assert default == catalog.KPIS["clean_claim_rate"].target
+
+
+def test_the_what_changed_download_holds_numbers_not_text(sample_store):
+    """The Overview's table downloads as the labelled table path makes it: machine names, numbers (rates as
+    fractions, a unit column since rows mix KPIs), never '12.1%'."""
+    from opsdash import downloads, labels
+
+    changed = views.what_changed(sample_store, views.Filters())
+    shown = changed.drop(columns=["KPI", "unit"])  # as pages/overview.py shows it
+    back = downloads.read_csv(downloads.csv_bytes(labels.download_frame(shown), {"grain": "month"}, "What changed"))
+    assert {"kpi", "unit", "value", "mean"} <= set(back.columns)
+    assert back["value"].dtype == float and back["mean"].dtype == float
+    assert back["value"].tolist() == pytest.approx(changed["value"].tolist())
+    assert set(back["unit"]) == {catalog.KPIS[k].unit for k in changed["kpi"]}
