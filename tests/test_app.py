@@ -96,7 +96,8 @@ def test_overview_statuses_are_the_engines_target_comparison(monkeypatch, sample
                 ("on_target" if value >= target else "off_target") if kpi.direction == "higher" else
                 ("on_target" if value <= target else "off_target"))
         assert tile["status"] == want, kpi_id
-        assert [w for w in words.values() if w in tile["text"]] == [words[want]], kpi_id
+        # Exactly one status in words, whatever the case (the target line never repeats them).
+        assert [w for w in words.values() if w.lower() in tile["text"].lower()] == [words[want]], kpi_id
         assert tile["value"] == catalog.format_value(kpi, value)
         assert "Oct 2026" in tile["text"] and "Nov 2026 to date (1–26 Nov)" in tile["text"]
         assert "vs 1–26 Oct" in tile["text"]
@@ -151,6 +152,19 @@ def test_every_page_writes_words_for_people(monkeypatch, sample_store, page):
     for text in _people_text(at):
         assert not re.search(r"\bNone\b", text), text
         assert not (set(re.findall(r"[a-z0-9]+(?:_[a-z0-9]+)+", text.replace("\\_", "_"))) & tokens), text
+
+
+def test_a_tile_writes_names_from_data_as_text():
+    """A vendor's name reaches a tile in its target's source (the hover text): escaped, never markup."""
+    from opsdash.ui import widgets
+
+    t = views.Tile(catalog.KPIS["clean_claim_rate"], dt.date(2026, 10, 1), 0.9, 0.91, None, 0.95, "common_cause",
+                   None, "no signal", [0.9, 0.91], window=views.periods.window(dt.date(2026, 10, 1), "month",
+                                                                              dt.date(2026, 11, 26)),
+                   target_source='<img src=x onerror="alert(1)">\'s contract')
+    markup = widgets.tile_html(t, "month")
+    assert "<img" not in markup and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in markup
+    assert 'data-status="off_target"' in markup and "Off target" in markup
 
 
 def test_page_filters_come_from_the_url(monkeypatch, sample_store):

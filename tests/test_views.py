@@ -133,7 +133,7 @@ def test_tiles_without_data_for_the_selection_are_left_out_by_name(sample_store)
 def test_target_words_say_which_way_the_target_binds():
     assert views.target_words(catalog.KPIS["initial_denial_rate"], 0.05) == "target ≤ 5.0%"
     assert views.target_words(catalog.KPIS["service_level"], 0.8) == "target ≥ 80.0%"
-    assert views.target_words(catalog.KPIS["unbilled_backlog"], None) == "no target"
+    assert views.target_words(catalog.KPIS["unbilled_backlog"], None) == "target not set"
 
 
 def test_what_changed_lists_latest_special_causes_concerns_first(sample_store):

@@ -89,9 +89,10 @@ def status(value: float | None, target: float | None, direction: str) -> str:
 
 
 def target_words(kpi: catalog.Kpi, target: float | None) -> str:
-    """'target ≤ 5.0%' (lower is better), 'target ≥ 95.0%' (higher), 'no target'."""
+    """'target ≤ 5.0%' (lower is better), 'target ≥ 95.0%' (higher), 'target not set' (not the status's own
+    words: a tile shows exactly one of On target / Off target / No target)."""
     if target is None or pd.isna(target):
-        return "no target"
+        return "target not set"
     sign = {"higher": "≥ ", "lower": "≤ "}.get(kpi.direction, "")
     return f"target {sign}{catalog.format_value(kpi, target)}"
 
