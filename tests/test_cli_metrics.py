@@ -138,3 +138,10 @@ def test_reconcile_csv_puts_discrepancies_first(cli, sample_store):
     assert df["flag"].iloc[0] == "discrepancy" and (df["flag"] == "discrepancy").sum() == 5
     only = pd.read_csv(io.StringIO(cli("reconcile", "--vendor", "Helix Health Services", "--format", "csv").output))
     assert set(only["vendor"]) == {"Helix Health Services"}
+
+
+def test_loads_table_is_for_people(cli):
+    out = cli("loads").output.splitlines()
+    assert out[0].split()[:4] == ["Load", "File", "Table", "Mapping"]
+    _no_machine_words(out)
+    assert any("Quality audits" in line for line in out[1:])

@@ -227,7 +227,12 @@ def loads(db: Path | None, fmt: str) -> None:
         f"CASE WHEN {catalog.timestamp_within('finished_at')} THEN finished_at END AS finished_at, "
         "sha256 FROM loads ORDER BY load_id")  # a time no calendar can show (a store edited by hand) stays empty
     if fmt == "table":
+        from opsdash import labels
+
         df["sha256"] = df["sha256"].str[:12]
+        df = labels.frame(df.rename(columns={"file_name": "file", "table_name": "table", "mapping_name": "mapping",
+                                             "phi_columns_dropped": "PHI columns dropped", "sha256": "SHA-256"}),
+                          kinds={"rows_skipped": "count", "rows_replaced": "count", "rows_superseded": "count"})
     _print_frame(df, fmt)
 
 
