@@ -49,7 +49,8 @@ with widgets.guard("the trend"):
     if df["value"].notna().any():
         fig = charts.trend(df, kpi, by="vendor", target=kpi.target, universe=data.vendors(db, ver), grain=f.grain)
         st.caption("Select a point to narrow the page to its period.")
-        widgets.chart(fig, df, kpi_id, f, key="ov_trend", on_select=lambda: filters.drill_period("ov_trend", f.grain))
+        widgets.chart(fig, df, kpi_id, f, key="ov_trend", on_select=lambda: filters.drill_period("ov_trend", f.grain),
+                      unit=kpi.unit)
     else:
         widgets.no_data(kpi.label, f)
 

@@ -266,14 +266,16 @@ def download_buttons(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str, f
 
 
 def chart(fig: go.Figure, df: pd.DataFrame, name: str, f: Filters, key: str,
-          on_select: Callable[[], None] | None = None, selection_mode: Any = ("points",)) -> None:
-    """A chart with the CSV of exactly the data it draws."""
+          on_select: Callable[[], None] | None = None, selection_mode: Any = ("points",),
+          unit: str | None = None) -> None:
+    """A chart with the CSV of exactly the data it draws; given the KPI's `unit`, its value columns say it in
+    their header (value_fraction: rates stay fractions)."""
     title = fig.layout.title.text or name
     if on_select:
         st.plotly_chart(fig, key=key, on_select=on_select, selection_mode=selection_mode, width="stretch")
     else:
         st.plotly_chart(fig, key=key, width="stretch")
-    download_buttons(df, name, f, title, key)
+    download_buttons(labels.download_frame(df, unit=unit) if unit else df, name, f, title, key)
 
 
 #: Date formats (moment.js) of a period column, by grain: the dates stay dates, so the column sorts.
@@ -384,7 +386,7 @@ def vendor_trend(kpi_id: str, f: Filters, key: str, title: str | None = None, ta
         if drill:
             st.caption("Select a point to narrow the page to its period.")
         chart(fig, df, f"{kpi_id}_by_vendor", f, key=key,
-              on_select=(lambda: filters.drill_period(key, f.grain)) if drill else None)
+              on_select=(lambda: filters.drill_period(key, f.grain)) if drill else None, unit=kpi.unit)
 
 
 def pareto(table: str, column: str, f: Filters, time_col: str, condition: str, title: str, count_title: str,
