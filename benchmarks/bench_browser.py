@@ -11,8 +11,10 @@ Time is from the navigation's start (the document's performance.now() origin) to
 drawn, Streamlit's running indicator (``[data-testid="stStatusWidget"]``) absent, no element still waiting for
 its lazily loaded code (``[data-testid="stSkeleton"]``: plotly and the table grid load after the script has
 finished, so the indicator alone is gone seconds before the charts appear), every plotly chart container
-holding its ``.js-plotly-plot .main-svg``, every table its canvas, all of it true for --stable seconds (the
-time reported is when it became true, not the end of that window). The server's own run time for each view
+shown holding its ``.js-plotly-plot .main-svg``, every table shown its canvas (one in a tab not opened has
+none), all of it true for --stable seconds (the
+time reported is when it became true, not the end of that window). "MB sent" is what the session's websocket
+carried to the browser for the view (the elements and their data: plotly figures travel as JSON). The server's own run time for each view
 comes from OPSDASH_RUN_LOG. Medians are printed as Markdown tables for benchmarks/README.md, with the
 targets: warm at most 1.5x the bare page warm, cold at most 3x the bare page cold.
 
@@ -50,9 +52,11 @@ SETTLED = """async ([stableMs, limitMs]) => {
     if (!main || !main.querySelector('h1')) return null;
     if (document.querySelector('[data-testid="stStatusWidget"]')) return null;
     if (document.querySelector('[data-testid="stSkeleton"]')) return null;  // a lazily loaded element still loading
-    const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+    // Only what is shown: a table in a tab not opened has no canvas until the tab is.
+    const shown = sel => [...document.querySelectorAll(sel)].filter(e => e.checkVisibility());
+    const charts = shown('[data-testid="stPlotlyChart"]');
     for (const c of charts) if (!c.querySelector('.js-plotly-plot .main-svg')) return null;
-    const tables = document.querySelectorAll('[data-testid="stDataFrame"]');
+    const tables = shown('[data-testid="stDataFrame"]');
     for (const t of tables) if (!t.querySelector('canvas')) return null;
     return {charts: charts.length, tables: tables.length};
   };
@@ -134,8 +138,11 @@ def visit(browser, url: str, stable: float, limit: float) -> dict:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
+        received = [0]  # bytes of the session's messages (the page's elements and their data)
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda f: received.__setitem__(0, received[0] + len(f))))
         page.goto(url, wait_until="commit", timeout=int(limit * 1000))
         got = page.evaluate(SETTLED, [stable * 1000, limit * 1000])
+        got["mb"] = received[0] / 1e6
         got["exceptions"] = page.locator("[data-testid='stException']").count()
         return got
     finally:
@@ -153,7 +160,7 @@ def _browser_executable(cpus: str | None, work: Path) -> str:
 
 
 def measure(db: Path, reps: int, warm: int, stable: float, only: set[str] | None, server_cpus: str | None,
-            browser_cpus: str | None, work: Path) -> dict[str, dict[str, list[float]]]:
+            browser_cpus: str | None, work: Path, limit: float = 120) -> dict[str, dict[str, list]]:
     from playwright.sync_api import sync_playwright
 
     work.mkdir(parents=True, exist_ok=True)
@@ -172,25 +179,31 @@ def measure(db: Path, reps: int, warm: int, stable: float, only: set[str] | None
                     try:
                         url = f"http://localhost:{port}/{t.path}"
                         row = out.setdefault(t.name, {"cold": [], "warm": [], "server cold": [], "server warm": [],
-                                                      "charts": [], "tables": []})
-                        views = [visit(browser, url, stable, 120)] + [visit(browser, url, stable, 120)
-                                                                      for _ in range(warm)]
+                                                      "charts": [], "tables": [], "mb": [],
+                                                      "failed": []})
+                        views = [visit(browser, url, stable, limit)]
+                        if views[0]["seconds"] is not None:  # a page that never settles is not tried again
+                            views += [visit(browser, url, stable, limit) for _ in range(warm)]
                     finally:
                         proc.terminate()
                         proc.wait(timeout=20)
-                    bad = [v for v in views if v["seconds"] is None or v["exceptions"]]
-                    if bad:
-                        raise SystemExit(f"{t.name}: not settled in 120 s or an exception box: {bad}")
-                    row["cold"].append(views[0]["seconds"])
-                    row["warm"].extend(v["seconds"] for v in views[1:])
+                    for v in views:
+                        if v["seconds"] is None or v["exceptions"]:
+                            row["failed"].append(f"rep {rep + 1}: " + ("exception box" if v["exceptions"] else
+                                                                      f"not settled in {limit:.0f} s"))
+                    row["cold"].extend([views[0]["seconds"]] if views[0]["seconds"] is not None else [])
+                    row["warm"].extend(v["seconds"] for v in views[1:] if v["seconds"] is not None)
                     row["charts"].append(views[0]["charts"])
                     row["tables"].append(views[0]["tables"])
+                    row["mb"].append(views[0]["mb"])
                     server = [json.loads(x)["seconds"] for x in runs.read_text().splitlines()] if runs.exists() else []
                     if server:  # one run per view (a page that reruns itself logs more: the first is the view's)
                         row["server cold"].append(server[0])
                         row["server warm"].extend(server[1:])
-                    print(f"  rep {rep + 1}/{reps} {t.name}: cold {views[0]['seconds']:.2f} s, warm "
-                          + ", ".join(f"{v['seconds']:.2f}" for v in views[1:]) + " s", file=sys.stderr, flush=True)
+                    print(f"  rep {rep + 1}/{reps} {t.name}: " + ", ".join(
+                        "-" if v["seconds"] is None else f"{v['seconds']:.2f}" for v in views) + " s (cold, warm...); "
+                          f"{views[0]['charts']} charts, {views[0]['tables']} tables, {views[0]['mb']:.2f} MB",
+                          file=sys.stderr, flush=True)
         finally:
             browser.close()
     return out
@@ -211,19 +224,23 @@ def report(out: dict[str, dict[str, list[float]]], args: argparse.Namespace) -> 
              f"{args.warm} more views per start, each in a fresh browser context; settled held for {args.stable} s; "
              f"server pinned to {args.server_cpus or 'any core'}, chromium to {args.browser_cpus or 'any core'}. "
              f"Medians; targets: warm <= {TARGET_WARM}x bare warm, cold <= {TARGET_COLD}x bare cold.", "",
-             "| page | charts | tables | cold s | warm s | cold / bare cold | warm / bare warm | server cold s | "
+             "| page | charts | tables | MB sent | cold s | warm s | cold / bare cold | warm / bare warm | server cold s | "
              "server warm s | target |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for name, row in out.items():
+        if not row["cold"] or not row["warm"]:
+            lines.append(f"| {name} | | | | | | | | | | **not measured: {'; '.join(row['failed'])}** |")
+            continue
         cold, warm = _med(row["cold"]), _med(row["warm"])
         rc, rw = cold / bare_cold, warm / bare_warm
         missed = [w for w, bad in (("warm", rw > TARGET_WARM and name != "bare page"),
                                    ("cold", rc > TARGET_COLD and name != "bare page")) if bad]
         sc, sw = _med(row["server cold"]), _med(row["server warm"])
-        lines.append(f"| {name} | {max(row['charts'])} | {max(row['tables'])} | {cold:.2f} | {warm:.2f} | {rc:.2f}x | "
+        lines.append(f"| {name} | {max(row['charts'])} | {max(row['tables'])} | {_med(row['mb']):.2f} | {cold:.2f} | {warm:.2f} | {rc:.2f}x | "
                      f"{rw:.2f}x | {'' if sc is None else f'{sc:.2f}'} | {'' if sw is None else f'{sw:.2f}'} | "
-                     f"{'**over (' + ', '.join(missed) + ')**' if missed else ('—' if name == 'bare page' else 'met')} |")
-    spread = {name: (min(row["warm"]), max(row["warm"])) for name, row in out.items()}
+                     f"{'**over (' + ', '.join(missed) + ')**' if missed else ('—' if name == 'bare page' else 'met')}"
+                     f"{' (' + '; '.join(row['failed']) + ')' if row['failed'] else ''} |")
+    spread = {name: (min(row["warm"]), max(row["warm"])) for name, row in out.items() if row["warm"]}
     lines += ["", "Warm range (min-max s): " + "; ".join(f"{n} {a:.2f}-{b:.2f}" for n, (a, b) in spread.items())]
     return "\n".join(lines)
 
