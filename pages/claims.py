@@ -23,7 +23,7 @@ with widgets.guard("claim turnaround"):
     if view.has_data:
         fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
                          title=f"{kpi.label} by {f.grain}: {view.kind}")
-        st.caption(md(view.words()) + " " + md(views.target_words(view, f)) + " "
+        st.caption(md(view.words()) + " " + md(views.chart_target_words(view, f)) + " "
                    + "Select a point to narrow the page to its period.")
         widgets.chart(fig, view.frame, measure, f, key="cl_spc", on_select=lambda: filters.drill_period("cl_spc", f.grain))
         icons.reading(view)

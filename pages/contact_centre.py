@@ -3,7 +3,7 @@ vendor and queue; volume and service level by hour and weekday; thresholds adjus
 
 import streamlit as st
 
-from opsdash import catalog, charts
+from opsdash import catalog, charts, labels
 from opsdash.ui import data, filters, widgets
 
 st.title("Contact centre")
@@ -30,7 +30,7 @@ with widgets.guard("call KPIs"):
     kpi_id = st.segmented_control("KPI", CALL_KPIS, default="service_level", required=True, key="cc_kpi",
                                   format_func=lambda k: catalog.KPIS[k].label)
     kpi = catalog.KPIS[kpi_id]
-    st.caption(kpi.description)
+    st.caption(labels.prose(kpi.description))
     widgets.vendor_trend(kpi_id, f, "cc_trend", target=kpi.target, drill=True, **thr)
     by_queue = data.series(db, ver, kpi_id, f, ("vendor", "queue"), None, **thr)
     if by_queue["value"].notna().any():

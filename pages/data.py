@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, contract
+from opsdash import catalog, contract, labels
 from opsdash.ui import auth, data, filters, widgets
 
 st.title("Data")
@@ -14,8 +14,9 @@ db, ver = data.source(), data.version()
 glossary_tab, raw_tab = st.tabs(["KPI glossary", "Raw records"])
 with glossary_tab:
     glossary = pd.DataFrame([{
-        "KPI": k.label, "id": k.id, "definition": k.description, "table": k.table, "placed by": k.period_words,
-        "unit": catalog.UNITS.get(k.unit) or k.unit, "better when": k.direction,
+        "KPI": k.label, "id": k.id, "definition": labels.prose(k.description), "table": contract.TABLES[k.table].label,
+        "placed by": labels.prose(k.period_words), "unit": catalog.UNITS.get(k.unit) or k.unit,
+        "better when": {"higher": "higher", "lower": "lower"}.get(k.direction, "neither (a volume)"),
         "default target": "" if k.target is None else catalog.format_value(k, k.target),
         "target source": k.target_source} for k in catalog.KPIS.values()])
     widgets.table(glossary, "kpi_glossary", {}, "KPI glossary", key="dt_glossary")
@@ -28,7 +29,7 @@ with raw_tab:
     table = st.selectbox("Table", list(TIME_COLUMN), format_func=lambda t: contract.TABLES[t].label, key="dt_table")
     with widgets.guard("raw records"):
         rows, total = data.raw_rows(db, ver, table, f, TIME_COLUMN[table])
-        st.caption(f"{total:,} rows match the sidebar filters (by {TIME_COLUMN[table]})"
+        st.caption(f"{total:,} rows match the sidebar filters (by {labels.column(TIME_COLUMN[table]).label.lower()})"
                    + (f"; the latest {len(rows):,} are shown, the downloads hold all {total:,}" if total > len(rows)
                       else "") + ".")
         raw_downloads = auth.grant().raw_downloads
@@ -37,7 +38,7 @@ with raw_tab:
         else:
             widgets.table(rows, f"raw_{table}", f, f"Raw {table}", key="dt_raw", xlsx=total <= MAX_XLSX,
                           full=lambda: data.all_raw_rows(db, table, f, TIME_COLUMN[table], MAX_DOWNLOAD),
-                          downloadable=raw_downloads)
+                          downloadable=raw_downloads, labels=True)
             if not raw_downloads:
                 st.caption(":material/lock: Your role does not include raw-record downloads; the figures on the "
                            "other pages can be downloaded. Ask the opsdash administrator if you need the records.")

@@ -14,7 +14,8 @@ counts = data.row_counts(db, ver)
 for col, (table, n) in zip(st.columns(len(counts)), counts.items()):
     col.metric(TABLES[table].label, f"{n:,}", help=f"rows stored in `{table}`: {TABLES[table].description}")
 st.subheader("Loads")
-widgets.table(data.load_history(db, ver), "loads", {}, "Loads", key="ld_loads")
+widgets.table(data.load_history(db, ver), "loads", {}, "Loads", key="ld_loads", labels=True,
+              kinds={"Load": "count", "Rows read": "count", "Loaded": "count", "Rejected": "count", "Replaced": "count", "Loaded at": "timestamp"})
 outside, _per_table = data.outside_window(db, ver)
 if not outside.empty:
     st.subheader("Rows left out: dates outside the reported range")
@@ -22,10 +23,11 @@ if not outside.empty:
                "(new loads reject such values). By table, column and load, with the earliest and latest value as "
                "stored; correct the export and load it again, or remove the load.")
     widgets.table(outside, "rows_outside_dates", {}, "Rows left out: dates outside the reported range",
-                  key="ld_outside", xlsx=False)
+                  key="ld_outside", xlsx=False, labels=True, kinds={"column": "column", "load": "count"})
 st.subheader("Rejected rows")
 rejects = data.rejected_rows(db, ver)
 if rejects.empty:
     st.success("No rejected rows.")
 else:
-    widgets.table(rejects, "rejects", {}, "Rejected rows", key="ld_rejects")
+    widgets.table(rejects, "rejects", {}, "Rejected rows", key="ld_rejects", labels=True,
+                  kinds={"Load": "count", "Line": "count", "Column": "column", "Kind": "code"})

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from opsdash import catalog, charts, views
+from opsdash import catalog, charts, labels, views
 from opsdash.ui import data, filters, widgets
 from opsdash.ui.text import md
 
@@ -10,36 +10,35 @@ st.title("Overview")
 store = data.require()
 f = filters.current()
 db, ver = data.source(), data.version()
-st.caption("Headline KPIs for the latest period with data, under the filters in the sidebar. SPC readings follow "
-           "NHS Making Data Count: :orange-badge[special cause: concern] :blue-badge[special cause: improvement] "
-           ":gray-badge[common cause]. Changes for the better are blue, for the worse orange. Hover a tile for the "
-           "definition and the SPC reading in words.")
+st.caption(f"Headline KPIs for the latest complete {f.grain} with data, under the filters in the sidebar; a {f.grain} "
+           f"still running shows below as \"to date\", against the same days of the {f.grain} before. Each tile leads "
+           "with its status against the target in force: a green tick for on target, a purple cross for off target, "
+           "a grey dash for no target. Changes for the better are blue, for the worse orange. SPC readings follow "
+           "NHS Making Data Count. Hover a tile for the definition, the target's source and the SPC reading in words.")
 
 with widgets.guard("data freshness"):
     fresh = data.freshness(db, ver)
     stale = fresh[fresh["stale"]]
     if not stale.empty:
         st.warning("Stale data: " + "; ".join(
-            f"{row['table']} latest {row['latest event']:%d %b %Y} ({row['days old']} days old)"
+            f"{labels.value_word(row['table'])} latest {row['latest event']:%d %b %Y} ({row['days old']} days old)"
             for _, row in stale.iterrows()))
 
-cols = st.columns(4)
-for i, kpi_id in enumerate(views.HEADLINE):
-    with cols[i % 4], widgets.guard(catalog.KPIS[kpi_id].label):
-        widgets.tile(data.tile(db, ver, kpi_id, f), f.grain)
+with widgets.guard("the headline KPIs"):
+    widgets.tiles([data.tile(db, ver, kpi_id, f) for kpi_id in views.HEADLINE], f.grain)
 
 st.subheader("What changed")
-st.caption("Special-cause signals at the latest period, by KPI and vendor: concerns first, then the furthest "
-           "from their mean.")
+st.caption(f"Special-cause signals at the latest complete {f.grain}, by KPI and vendor: concerns first, then the "
+           "furthest from their mean.")
 with widgets.guard("what changed"):
     changed = data.what_changed(db, ver, f)
     if changed.empty:
-        st.success("No special-cause signal at the latest period: every headline KPI is within its expected variation.")
+        st.success(f"No special-cause signal at the latest complete {f.grain}: every headline KPI is within its "
+                   "expected variation.")
     else:
-        shown = changed.drop(columns=["kpi"])
+        shown = changed.drop(columns=["KPI", "unit"])
         st.caption("Select a row to narrow every page to its vendor.")
-        widgets.table(shown, "what_changed", f, "What changed", key="ov_changed",
-                      column_config={"period": st.column_config.DateColumn("period", format="YYYY-MM-DD")},
+        widgets.table(shown, "what_changed", f, "What changed", key="ov_changed", labels=True, grain=f.grain,
                       on_select=lambda: filters.drill_vendor_from_row("ov_changed", shown),
                       selection_mode="single-row")
 
@@ -59,10 +58,11 @@ with widgets.guard("the trend"):
         charts.add_events(fig, views.events_on(views.events_for(data.events(db, ver, f), kpi_id, f),
                                                 df["period_start"], f.grain))
         st.caption("Select a point to narrow the page to its period.")
-        widgets.chart(fig, df, kpi_id, f, key="ov_trend", on_select=lambda: filters.drill_period("ov_trend", f.grain))
+        widgets.chart(fig, df, kpi_id, f, key="ov_trend", on_select=lambda: filters.drill_period("ov_trend", f.grain),
+                      unit=kpi.unit)
     else:
         widgets.no_data(kpi.label, f)
 
 st.subheader("Data freshness")
 with widgets.guard("data freshness"):
-    widgets.table(data.freshness(db, ver), "freshness", {}, "Data freshness", key="ov_fresh", xlsx=False)
+    widgets.table(data.freshness(db, ver), "freshness", {}, "Data freshness", key="ov_fresh", xlsx=False, labels=True)

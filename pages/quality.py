@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from opsdash import catalog, charts
+from opsdash import catalog, charts, labels
 from opsdash.ui import data, filters, icons, widgets
 from opsdash.ui.text import md
 
@@ -18,7 +18,7 @@ with widgets.guard("quality rates"):
     kpi_id = st.segmented_control("Rate", RATES, default="accuracy_rate", required=True, key="qa_rate",
                                   format_func=lambda k: catalog.KPIS[k].label)
     kpi = catalog.KPIS[kpi_id]
-    st.caption(kpi.description)
+    st.caption(labels.prose(kpi.description))
     df = data.series(db, ver, kpi_id, f, ("vendor", "process"), None)
     if df["value"].notna().any():
         fig = charts.bars(df.dropna(subset=["value"]), kpi, "process", colour_by="vendor", universe=universe,

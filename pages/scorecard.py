@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from opsdash import audit, catalog, sla, views
+from opsdash import audit, catalog, sla
 from opsdash.ui import auth, data, filters, widgets
 from opsdash.ui.text import md
 from opsdash.views import Filters
@@ -74,11 +74,12 @@ with widgets.guard("the scorecard"):
     before = dict(zip(level_key(prev.levels), prev.levels["value"])) if not prev.levels.empty else {}
     levels["previous"] = [before.get(k) for k in level_key(levels)]
     levels["change"] = pd.to_numeric(levels["value"], errors="coerce") - pd.to_numeric(levels["previous"], errors="coerce")
-    shown = views.formatted(levels)[["label", "process", "priority", "level", "target", "minimum", "value", "previous",
-                                     "change", "status", "consecutive_missed", "credit_pct", "credit"]]
+    shown = levels[["kpi", "label", "process", "priority", "level", "target", "minimum", "value", "previous",
+                    "change", "status", "consecutive_missed", "credit_pct", "credit"]]
     st.subheader(f"{md(vendor)}, {md(period)} ({card.start:%d %b} to {card.end:%d %b %Y})")
     widgets.table(shown, f"scorecard_{vendor}_{period}", {"vendor": vendor, "period": period},
-                  f"Scorecard {vendor} {period}", key="sc_table")
+                  f"Scorecard {vendor} {period}", key="sc_table", labels=True, grain=grain,
+                  column_config={"kpi": None})
 
 with widgets.guard("the review pack"):
     st.subheader("Review pack")
@@ -109,7 +110,8 @@ with widgets.guard("SPC signals"):
     if changed.empty:
         st.success(f"No special-cause signal for {md(vendor)} at the latest {grain}.")
     else:
-        widgets.table(changed.drop(columns=["kpi"]), f"signals_{vendor}", vf, f"SPC signals {vendor}", key="sc_signals")
+        widgets.table(changed.drop(columns=["KPI", "unit"]), f"signals_{vendor}", vf, f"SPC signals {vendor}",
+                      key="sc_signals", labels=True, grain=grain)
 
 with widgets.guard("reconciliation"):
     st.subheader("Reported against measured")
@@ -120,7 +122,8 @@ with widgets.guard("reconciliation"):
         flagged = int((rec["flag"] != "ok").sum())
         st.caption(f"{flagged} of {len(rec)} reported figures differ from the raw data beyond tolerance "
                    "(0.5 points for rates, 1% otherwise); those come first.")
-        widgets.table(rec, f"reconciliation_{vendor}", {"vendor": vendor}, f"Reconciliation {vendor}", key="sc_rec")
+        widgets.table(rec, f"reconciliation_{vendor}", {"vendor": vendor}, f"Reconciliation {vendor}", key="sc_rec",
+                      labels=True, kinds={"period_start": "date"})
 
 pf = Filters(period_start, period_end, grain, (vendor,), ())
 TOP_LISTS = (("Top error categories", "qa_audits", "error_category", "audit_date", "errors > 0", "audits with errors"),
@@ -134,4 +137,4 @@ for col, (title, table, column, time_col, condition, what) in zip(st.columns(2),
             widgets.no_data(what, pf)
         else:
             widgets.table(top, f"{title.lower().replace(' ', '_')}_{vendor}", pf, f"{title} {vendor} {period}",
-                          key=f"sc_{column}", xlsx=False)
+                          key=f"sc_{column}", xlsx=False, labels=True)

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, charts, sla, views
+from opsdash import catalog, charts, labels, sla
 from opsdash.settings import load as load_settings
 from opsdash.ui import data, filters, widgets
 
@@ -27,9 +27,10 @@ with widgets.guard("contract attainment"):
     if att.empty:
         widgets.no_data("contract service levels", f)
     else:
-        att["service level"] = (att["label"] + att["process"].map(lambda p: f" · {p}" if isinstance(p, str) else "")
-                                + att["priority"].map(lambda p: f" · {p}" if isinstance(p, str) else "")
-                                + " (" + att["level"] + ")")
+        att["service level"] = (att["label"] + att["process"].map(lambda p: f" · {labels.value_word(p)}"
+                                                                  if isinstance(p, str) else "")
+                                + att["priority"].map(lambda p: f" · {labels.value_word(p)}" if isinstance(p, str) else "")
+                                + " (" + att["level"].map(labels.value_word).str.lower() + ")")
         att["shown"] = [catalog.format_value(catalog.KPIS[k], v) for k, v in zip(att["kpi"], att["value"])]
         for vendor, part in att.groupby("vendor"):
             fig = charts.heatmap(part, row="service level", column="month", status="status", text="shown",
@@ -42,9 +43,10 @@ with widgets.guard("contract attainment"):
         if breaches.empty:
             st.success("No level missed in these months.")
         else:
-            shown = views.formatted(breaches)[["vendor", "month", "service level", "target", "minimum", "value",
-                                               "status", "consecutive_missed", "credit_pct", "credit"]]
-            widgets.table(shown, "sla_breaches", f, "SLA breaches", key="sla_breaches")
+            shown = breaches[["kpi", "vendor", "month", "service level", "target", "minimum", "value", "status",
+                              "consecutive_missed", "credit_pct", "credit"]]
+            widgets.table(shown, "sla_breaches", f, "SLA breaches", key="sla_breaches", labels=True,
+                          column_config={"kpi": None})
 
         st.subheader("Credits due")
         settings = load_settings()
@@ -55,12 +57,11 @@ with widgets.guard("contract attainment"):
             if not settings.at_risk:
                 st.info("No at-risk amounts are set (opsdash.toml), so credits show as percentages only.")
             widgets.table(credits, "sla_credits", f, f"Service credits due ({settings.currency})", key="sla_credits",
-                          column_config={
-                              "credit_pct": st.column_config.NumberColumn("credit (% of at risk)", format="percent"),
-                              "at_risk": st.column_config.NumberColumn(f"at risk ({settings.currency})", format="%,.2f"),
-                              "credit_due": st.column_config.NumberColumn(f"credit due ({settings.currency})",
-                                                                          format="%,.2f"),
-                              "capped": st.column_config.CheckboxColumn("capped at the amount at risk")})
+                          labels=True, column_config={
+                              "at_risk": st.column_config.NumberColumn(f"Amount at risk ({settings.currency})",
+                                                                       format="%,.2f"),
+                              "credit_due": st.column_config.NumberColumn(f"Credit due ({settings.currency})",
+                                                                          format="%,.2f")})
 
         st.subheader("Consecutive months missed")
         last_month = att["month"].max()
@@ -70,7 +71,7 @@ with widgets.guard("contract attainment"):
         else:
             widgets.table(streaks[["vendor", "service level", "status", "consecutive_missed"]]
                           .sort_values("consecutive_missed", ascending=False), "sla_consecutive", f,
-                          "Consecutive months missed", key="sla_streaks")
+                          "Consecutive months missed", key="sla_streaks", labels=True)
 
 st.subheader("Overdue backlog")
 widgets.vendor_trend("overdue_backlog", f, "sla_overdue",

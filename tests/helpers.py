@@ -83,3 +83,21 @@ def held(db: Path, read_only: bool = False, release_after: float | None = None) 
     finally:
         holder.kill()
         holder.wait()
+
+
+def overview_tiles(at: Any) -> dict[str, dict[str, str | None]]:
+    """The Overview's tiles as an AppTest run rendered them: per KPI id, the status (its data attribute), the
+    value as written and the tile's visible text (tags stripped)."""
+    import html
+    import re
+
+    out: dict[str, dict[str, str | None]] = {}
+    for m in at.markdown:
+        for chunk in m.value.split('<div class="opsdash-tile" ')[1:]:
+            kpi_id = re.match(r'data-kpi="([^"]+)"', chunk)[1]  # type: ignore[index]
+            body = chunk.split(">", 1)[1]
+            text = html.unescape(re.sub(r"<[^>]+>", " ", body))
+            value = re.search(r'class="opsdash-tile-value">([^<]*)<', body)
+            out[kpi_id] = {"status": re.search(r'data-status="([^"]+)"', body)[1],  # type: ignore[index]
+                           "value": html.unescape(value[1]) if value else None, "text": " ".join(text.split())}
+    return out

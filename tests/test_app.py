@@ -4,14 +4,15 @@ screen are the engine's for the same filters; filters come from the URL."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from opsdash import catalog, metrics, views
+from opsdash import catalog, labels, metrics, views
 from opsdash.store import Store
 from tests.conftest import ROOT
-from tests.helpers import held
+from tests.helpers import held, overview_tiles
 
 PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload", "events"]
 
@@ -63,18 +64,107 @@ def test_overview_tiles_are_the_engines_values_under_url_filters(monkeypatch, sa
     at = _app(monkeypatch, sample_store.path, params={"vendor": [vendor], "grain": "week",
                                                        "dates": ["2026-01-05", "2026-09-27"]})
     assert at.multiselect(key="vendor").value == [vendor] and at.selectbox(key="grain").value == "week"
-    shown = {m.label: m.value for m in at.metric}
+    shown = overview_tiles(at)
     f = views.Filters(dt.date(2026, 1, 5), dt.date(2026, 9, 27), "week", (vendor,))
     for kpi_id in views.HEADLINE:
         kpi = catalog.KPIS[kpi_id]
         s = metrics.series(sample_store, kpi_id, grain="week", where=f.where(kpi.table), start=f.start, end=f.end)
         known = s.dropna(subset=["value"])
-        want = catalog.format_value(kpi, float(known["value"].iloc[-1]) if len(known) else None)
-        assert shown[kpi.label] == want, kpi_id
+        if known.empty:  # Helix runs no contact centre: the tile is left out, and named
+            assert kpi_id not in shown
+            assert any(kpi.label in c.value.replace("\\", "") and "left out" in c.value for c in at.caption), kpi_id
+            continue
+        assert shown[kpi_id]["value"] == catalog.format_value(kpi, float(known["value"].iloc[-1])), kpi_id
     claims = metrics.series(sample_store, "clean_claim_rate", grain="week", where=f.where("claims"), start=f.start,
                             end=f.end).dropna(subset=["value"])
     assert claims["period_start"].iloc[-1] == dt.date(2026, 9, 21)  # the range's last week, not the data's
-    assert shown[catalog.KPIS["service_level"].label] == "–"  # Helix runs no contact centre
+    assert "Week of 21 Sep 2026" in shown["clean_claim_rate"]["text"]
+
+
+def test_overview_statuses_are_the_engines_target_comparison(monkeypatch, sample_store):
+    """Each tile shows exactly one status, and it is the engine's value for the latest complete month against
+    the target in force, compared the way the KPI is better; the running month is marked "to date"."""
+    at = _app(monkeypatch, sample_store.path)
+    shown = overview_tiles(at)
+    assert set(shown) == set(views.HEADLINE)
+    words = {"on_target": "On target", "off_target": "Off target", "no_target": "No target"}
+    for kpi_id, tile in shown.items():
+        kpi = catalog.KPIS[kpi_id]
+        s = metrics.series(sample_store, kpi_id, end=dt.date(2026, 10, 31)).dropna(subset=["value"])
+        value, target = float(s["value"].iloc[-1]), kpi.target
+        want = ("no_target" if target is None else
+                ("on_target" if value >= target else "off_target") if kpi.direction == "higher" else
+                ("on_target" if value <= target else "off_target"))
+        assert tile["status"] == want, kpi_id
+        # Exactly one status in words, whatever the case (the target line never repeats them).
+        assert [w for w in words.values() if w.lower() in tile["text"].lower()] == [words[want]], kpi_id
+        assert tile["value"] == catalog.format_value(kpi, value)
+        assert "Oct 2026" in tile["text"] and "Nov 2026 to date (1–26 Nov)" in tile["text"]
+        assert "vs 1–26 Oct" in tile["text"]
+
+
+def test_overview_text_is_for_people(monkeypatch, sample_store):
+    """No "None", no machine name of the contract or catalogue in what the Overview writes, in its tiles,
+    captions or tables, and no "month of" or "no change" arrow."""
+    import html
+    import re
+
+    from opsdash import labels
+
+    at = _app(monkeypatch, sample_store.path)
+    texts = [html.unescape(re.sub(r"<style>.*?</style>|<[^>]+>", " ", m.value, flags=re.S)) for m in at.markdown]
+    texts += [c.value for c in at.caption] + [w.value for w in at.warning] + [s.value for s in at.success]
+    for df in (d.value for d in at.dataframe):
+        texts += [str(v) for col in df.columns if df[col].dtype == object for v in df[col]]
+    tokens = labels.machine_tokens()
+    for text in texts:
+        assert not re.search(r"\bNone\b", text), text
+        assert not (set(re.findall(r"[a-z0-9]+(?:_[a-z0-9]+)+", text)) & tokens), text
+        assert "month of" not in text and "↑ no change" not in text
+
+
+def _people_text(at: AppTest) -> list[str]:
+    """What a page writes for people: Markdown (tags stripped), captions, messages, metrics and every text cell
+    of its tables."""
+    import html
+    import re
+
+    texts = [html.unescape(re.sub(r"<style>.*?</style>|<[^>]+>", " ", m.value, flags=re.S)) for m in at.markdown]
+    for kind in (at.caption, at.warning, at.success, at.info, at.subheader):
+        texts += [e.value for e in kind]
+    texts += [f"{m.label} {m.value}" for m in at.metric]
+    for d in at.dataframe:
+        df, config = d.value, json.loads(d.proto.columns or "{}")
+        shown = [c for c in df.columns if not config.get(str(c), {}).get("hidden")]
+        texts += [config.get(str(c), {}).get("label") or str(c) for c in shown]  # the headers as drawn
+        texts += [str(v) for col in shown if df[col].dtype == object for v in df[col]]
+    return texts
+
+
+@pytest.mark.parametrize("page", ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads"])
+def test_every_page_writes_words_for_people(monkeypatch, sample_store, page):
+    """No "None" and no machine name of the contract or catalogue (consecutive_missed, prior_auth, qa_audits)
+    in anything a page writes, its tables' cells included."""
+    import re
+
+    at = _app(monkeypatch, sample_store.path, page if page != "overview" else None)
+    tokens = labels.machine_tokens()
+    for text in _people_text(at):
+        assert not re.search(r"\bNone\b", text), text
+        assert not (set(re.findall(r"[a-z0-9]+(?:_[a-z0-9]+)+", text.replace("\\_", "_"))) & tokens), text
+
+
+def test_a_tile_writes_names_from_data_as_text():
+    """A vendor's name reaches a tile in its target's source (the hover text): escaped, never markup."""
+    from opsdash.ui import widgets
+
+    t = views.Tile(catalog.KPIS["clean_claim_rate"], dt.date(2026, 10, 1), 0.9, 0.91, None, 0.95, "common_cause",
+                   None, "no signal", [0.9, 0.91], window=views.periods.window(dt.date(2026, 10, 1), "month",
+                                                                              dt.date(2026, 11, 26)),
+                   target_source='<img src=x onerror="alert(1)">\'s contract')
+    markup = widgets.tile_html(t, "month")
+    assert "<img" not in markup and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in markup
+    assert 'data-status="off_target"' in markup and "Off target" in markup
 
 
 def test_page_filters_come_from_the_url(monkeypatch, sample_store):
@@ -100,7 +190,7 @@ def test_scorecard_shows_the_engines_scorecard(monkeypatch, sample_store):
     shown = {m.label: m.value for m in at.metric}
     assert shown["Levels met"] == f"{card.summary['levels_met']} of {card.summary['levels_scored']}"
     table = at.dataframe[0].value
-    assert list(table["status"]) == list(card.levels["status"])
+    assert list(table["status"]) == [labels.value_word(v) for v in card.levels["status"]]  # Met, Below minimum
 
 
 def test_a_failing_section_shows_a_message_and_the_rest_of_the_page_renders(monkeypatch, sample_store):
@@ -114,7 +204,9 @@ def test_a_failing_section_shows_a_message_and_the_rest_of_the_page_renders(monk
     at = _app(monkeypatch, sample_store.path, params={"vendor": ["Ibérica Salud Contact Services"]})
     assert not at.exception
     assert any("Could not show what changed: boom" in e.value for e in at.error)
-    assert len(at.metric) == len(views.HEADLINE)
+    shown = overview_tiles(at)  # the vendor's tiles render; the KPIs it has no data for are named as left out
+    left = " ".join(c.value for c in at.caption if "left out" in c.value).replace("\\", "")
+    assert shown and all(catalog.KPIS[k].label in left for k in views.HEADLINE if k not in shown)
 
 
 def test_reset_clears_every_filter(monkeypatch, sample_store):
@@ -216,7 +308,7 @@ def test_a_load_that_starts_after_a_page_was_seen_makes_sections_wait_not_fail(m
 
     db = tmp_path / "store.duckdb"
     shutil.copy(sample_store.path, db)
-    assert _app(monkeypatch, db).metric  # seen once: the store's version is known
+    assert overview_tiles(_app(monkeypatch, db))  # seen once: the store's version is known
     data._pool(str(db)).close()
     with held(db):
         at = _app(monkeypatch, db, params={"grain": "quarter", "vendor": ["Meridian Revenue Partners"]})
@@ -375,7 +467,7 @@ def test_the_shared_filters_are_shown_only_where_they_apply_and_kept_across_page
     at = _app(monkeypatch, sample_store.path, params={"vendor": [vendor], "grain": "week"})
     assert at.multiselect(key="vendor").value == [vendor] and at.sidebar.date_input
     without = [p.file for p in SPECS if not p.filters]
-    assert set(without) == {"pages/upload.py", "pages/audit.py", "pages/loads.py", "pages/scorecard.py"}
+    assert set(without) == {"pages/upload.py", "pages/audit.py", "pages/loads.py", "pages/scorecard.py", "pages/events.py"}
     for file in without:
         at.switch_page(file)
         for k in list(at.query_params):  # a navigation link drops the address's parameters, as in the browser

@@ -56,12 +56,12 @@ def _open(page, url: str) -> None:
 
 
 def _tiles(page) -> dict[str, str]:
-    """Overview tiles: label (without its icon's name) -> value, once all of them are drawn."""
-    page.wait_for_function(f"() => document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= {len(HEADLINE)}",
-                           timeout=60_000)
-    labels = page.locator("[data-testid='stMetricLabel']").all_inner_texts()
-    values = page.locator("[data-testid='stMetricValue']").all_inner_texts()
-    return {label.strip().split("\n")[-1]: value.strip() for label, value in zip(labels, values)}
+    """Overview tiles: title -> value (without its target), once the grid is drawn."""
+    page.wait_for_selector(".opsdash-tile .opsdash-tile-value", timeout=60_000)
+    titles = page.locator(".opsdash-tile .opsdash-tile-title").all_inner_texts()
+    values = page.locator(".opsdash-tile .opsdash-tile-value").evaluate_all(
+        "els => els.map(e => e.firstChild ? e.firstChild.textContent : '')")
+    return {t.strip(): v.strip() for t, v in zip(titles, values)}
 
 
 def test_a_link_to_a_page_opened_first_on_a_fresh_server_shows_the_whole_app(server, browser):
@@ -165,7 +165,8 @@ def test_vendor_filter_becomes_a_link_that_reopens_the_same_view(server, browser
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
     after = _tiles(page)
     clean = catalog.KPIS["clean_claim_rate"]
-    want = metrics.series(sample_store, "clean_claim_rate", where={"vendor": [VENDOR]}).dropna(subset=["value"])
+    want = metrics.series(sample_store, "clean_claim_rate", where={"vendor": [VENDOR]},
+                          end=dt.date(2026, 10, 31)).dropna(subset=["value"])  # the latest complete month
     assert after[clean.label] == catalog.format_value(clean, float(want["value"].iloc[-1]))
     assert after != before
     shared = page.url

@@ -64,10 +64,43 @@ def test_kpi_spc_columns_per_group(cli, sample_store):
     assert (helix["spc_upl"] - chart["upl"].to_numpy()).abs().max() < 1e-12
 
 
-def test_kpi_table_is_for_people(cli):
+def _no_machine_words(lines):
+    import re
+
+    from opsdash import labels
+
+    tokens = labels.machine_tokens()
+    for line in lines:
+        assert not (set(re.findall(r"[a-z0-9]+(?:_[a-z0-9]+)+", line)) & tokens), line
+        assert not re.search(r"\bNone\b|\bnan\b|\d{4}-\d{2}-\d{2}", line), line
+
+
+def test_kpi_table_is_for_people(cli, sample_store):
     out = cli("kpi", "clean_claim_rate", "--by", "vendor").output
     assert out.startswith("Clean claim rate (clean_claim_rate), by month and vendor")
-    assert "%" in out
+    lines = out.splitlines()
+    assert lines[1].split() == ["Period", "Vendor", "Numerator", "Denominator", "Value"]
+    _no_machine_words(lines[1:])
+    want = metrics.series(sample_store, "clean_claim_rate", by=["vendor"])
+    oct_ = want[(want["vendor"] == "Meridian Revenue Partners") & (want["period_start"].astype(str) == "2026-10-01")].iloc[0]
+    row = next(line for line in lines if line.startswith("Oct 2026 Meridian") or " Oct 2026 Meridian" in line)
+    assert f"{int(oct_['numerator']):,}" in row and catalog.format_value(catalog.KPIS["clean_claim_rate"], oct_["value"]) in row
+    # The sample's claims run to 26 Nov: November is marked as to date, and the note says what to compare it with.
+    assert sum("Nov 2026 (to 26 Nov)" in line for line in lines) == 2  # one row per vendor
+    assert lines[-1] == ("Nov 2026 is to date (data to 26 Nov 2026): compare it like for like with 1–26 Oct, "
+                         "not the whole month. Latest complete month: Oct 2026.")
+    whole = cli("kpi", "clean_claim_rate", "--to", "2026-10-31").output.splitlines()
+    assert whole[-1] == "Latest complete month: Oct 2026." and not any("to date" in line for line in whole[:-1])
+
+
+def test_kpis_and_reconcile_tables_are_for_people(cli, sample_store):
+    kpis = CliRunner().invoke(main, ["kpis"]).output.splitlines()
+    assert "Higher" in kpis[4] and "95.0%" in kpis[4]  # clean claim rate: higher is better, its target
+    rec = cli("reconcile").output.splitlines()
+    _no_machine_words(rec)
+    want = sla.reconcile(sample_store).iloc[0]
+    assert catalog.format_value(catalog.KPIS[want["kpi"]], want["measured"]) in rec[1]  # 79.2%, not 0.7923
+    assert "Discrepancy" in rec[1]
 
 
 @pytest.mark.parametrize("args, words", [
@@ -127,3 +160,10 @@ def test_an_unknown_vendor_is_refused_with_the_name_it_likely_means(cli, typed):
     r = cli("scorecard", "--vendor", typed, "--period", "2026-10")
     assert r.exit_code == 2 and f"unknown vendor {typed!r}; did you mean 'Helix Health Services'? Expected one of" \
         in r.output, r.output
+
+
+def test_loads_table_is_for_people(cli):
+    out = cli("loads").output.splitlines()
+    assert out[0].split()[:4] == ["Load", "File", "Table", "Mapping"]
+    _no_machine_words(out)
+    assert any("Quality audits" in line for line in out[1:])

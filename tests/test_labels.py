@@ -49,3 +49,36 @@ def test_machine_tokens_come_from_the_declarations() -> None:
     tokens = labels.machine_tokens()
     assert {"claim_id", "below_minimum", "partially_paid", "clean_claim_rate", "period_start"} <= tokens
     assert all("_" in t for t in tokens)
+
+
+def test_a_frame_of_one_kpi_marks_the_period_the_data_does_not_cover_whole() -> None:
+    df = pd.DataFrame({"period_start": [dt.date(2026, 10, 1), dt.date(2026, 11, 1)], "numerator": [1090, 1043],
+                       "value": [0.9646, 0.9693]})
+    out = labels.frame(df, kpi_col=None, kpi="clean_claim_rate", as_of=dt.date(2026, 11, 26))
+    assert out["Period"].tolist() == ["Oct 2026", "Nov 2026 (to 26 Nov)"]
+    assert out["Value"].tolist() == ["96.5%", "96.9%"] and out["Numerator"].tolist() == ["1,090", "1,043"]
+    assert labels.frame(df, kpi_col=None, kpi="clean_claim_rate")["Period"].tolist() == ["Oct 2026", "Nov 2026"]
+
+
+def test_differences_are_signed_in_points_for_rates() -> None:
+    df = pd.DataFrame({"kpi": ["sla_adherence", "claim_turnaround_days"], "difference": [0.17, -1.25]})
+    assert labels.frame(df)["Difference"].tolist() == ["+17.0 pts", "-1.2 days"]
+
+
+def test_prose_writes_machine_names_as_words() -> None:
+    text = labels.prose(catalog.KPIS["claim_turnaround_days"].description)
+    assert "received date" in text and "submitted date" in text and not SNAKE.search(text)
+    assert labels.prose("judged by sla_adherence, placed by due_at") == "judged by sla adherence, placed by due"
+    assert labels.prose("claim_id and prior_auth") == "claim ID and prior authorisation"
+
+
+def test_downloads_keep_machine_names_and_numbers_with_the_unit_in_the_header() -> None:
+    one = pd.DataFrame({"kpi": ["clean_claim_rate"] * 2, "period_start": [dt.date(2026, 10, 1)] * 2,
+                        "value": [0.7923, 0.81], "reject_rate": [0.01, 0.02]})
+    out = labels.download_frame(one)
+    assert list(out.columns) == ["kpi", "period_start", "value_fraction", "reject_rate_fraction"]
+    assert out["value_fraction"].tolist() == [0.7923, 0.81]  # numbers, as fractions: the header says so
+    assert list(labels.download_frame(one.drop(columns="kpi"), unit="days").columns)[1] == "value_days"
+    mixed = pd.DataFrame({"kpi": ["clean_claim_rate", "claim_turnaround_days"], "value": [0.95, 3.0]})
+    out = labels.download_frame(mixed)
+    assert list(out.columns) == ["kpi", "unit", "value"] and out["unit"].tolist() == ["fraction", "days"]

@@ -97,7 +97,7 @@ def _sign_in(page: Any, url: str, sub: str) -> Any:
 def test_an_account_manager_signs_in_and_sees_only_their_vendor(app, browser):
     url, db = app
     with _signed_in(browser, url, "am-1") as page:
-        page.locator("[data-testid='stMetricValue']").first.wait_for(timeout=60_000)
+        page.locator(".opsdash-tile-value").first.wait_for(timeout=60_000)
         settled(page)
         # Names from outside are shown as text: a word joiner (U+2060) keeps an address from becoming a link.
         sidebar = page.locator("[data-testid='stSidebar']").inner_text().replace("\u2060", "")
@@ -135,7 +135,7 @@ def test_a_signed_in_stranger_gets_no_data(app, browser):
         page.get_by_text("no access for you", exact=False).wait_for(timeout=60_000)
         text = page.locator("body").inner_text()
         assert not [v for v in (HELIX, *OTHERS) if v in text]
-        assert page.locator("[data-testid='stMetricValue']").count() == 0
+        assert page.locator(".opsdash-tile").count() == 0
 
 
 def test_sign_ins_reach_the_audit_trail(app, browser):

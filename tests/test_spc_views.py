@@ -171,10 +171,10 @@ def test_tiles_and_what_changed_say_too_coarse(acme):
 
 def test_the_target_caption_never_asks_for_one_vendor_when_one_is_picked(acme):
     one = views.Filters(vendors=(ACME,))
-    words = views.target_words(views.spc_view(acme, "claim_turnaround_days", one), one)
+    words = views.chart_target_words(views.spc_view(acme, "claim_turnaround_days", one), one)
     assert "pick one vendor" not in words and "Acme's contract sets no level" in words
     two = views.Filters(vendors=(ACME, BETA))
-    assert "pick one vendor" in views.target_words(views.spc_view(acme, "claim_turnaround_days", two), two)
+    assert "pick one vendor" in views.chart_target_words(views.spc_view(acme, "claim_turnaround_days", two), two)
 
 
 # -- charts -------------------------------------------------------------------------------------------

@@ -21,18 +21,119 @@ def test_filters_apply_only_to_tables_with_the_dimension():
     assert f.as_dict()["queue"] == ["billing"]
 
 
-def test_tile_is_the_engines_latest_period_with_its_changes(sample_store):
+def test_tile_is_the_engines_latest_complete_period_with_its_changes(sample_store):
     f = views.Filters(vendors=(VENDOR,), grain="month")
     t = views.tile(sample_store, "clean_claim_rate", f)
     s = metrics.series(sample_store, "clean_claim_rate", where={"vendor": [VENDOR]}).dropna(subset=["value"])
-    assert t.value == pytest.approx(float(s["value"].iloc[-1])) and t.previous == pytest.approx(float(s["value"].iloc[-2]))
+    # The sample's claims run to 26 Nov 2026: November is partial, so the tile is October's.
+    assert s["period_start"].iloc[-1] == dt.date(2026, 11, 1) and t.period == dt.date(2026, 10, 1)
+    assert t.window is not None and not t.window.partial and t.window.label == "Oct 2026"
+    assert t.value == pytest.approx(float(s["value"].iloc[-2])) and t.previous == pytest.approx(float(s["value"].iloc[-3]))
     year_ago = s[s["period_start"] == (pd.Timestamp(t.period) - pd.DateOffset(years=1)).date()]["value"]
     assert t.year_ago == pytest.approx(float(year_ago.iloc[0]))
-    chart = spc.xmr(metrics.series(sample_store, "clean_claim_rate", where={"vendor": [VENDOR]})["value"].tolist(),
-                    direction="higher")
-    assert t.variation == spc.variation(chart) and t.spark == pytest.approx(s["value"].astype(float).tolist())
+    # SPC and the sparkline read complete periods only: a partial month is no point on a process chart.
+    whole = metrics.series(sample_store, "clean_claim_rate", where={"vendor": [VENDOR]}, end=dt.date(2026, 10, 31))
+    chart = spc.xmr(whole["value"].astype(float).tolist(), direction="higher")
+    assert t.variation == spc.variation(chart)
+    assert t.spark == pytest.approx(s["value"].astype(float).tolist()[:-1])
     empty = views.tile(sample_store, "clean_claim_rate", views.Filters(vendors=("nobody",)))
-    assert empty.value is None and empty.words == "no data"
+    assert empty.value is None and empty.words == "no data" and not empty.has_data
+
+
+@pytest.mark.parametrize(("value", "target", "direction", "want"), [
+    (0.084, 0.05, "lower", "off_target"), (0.05, 0.05, "lower", "on_target"), (0.03, 0.05, "lower", "on_target"),
+    (0.725, 0.80, "higher", "off_target"), (0.80, 0.80, "higher", "on_target"), (0.97, 0.95, "higher", "on_target"),
+    (0.97, None, "higher", "no_target"), (None, 0.95, "higher", "no_target"), (120, 100, "neutral", "no_target"),
+])
+def test_status_compares_the_value_with_the_target_by_direction(value, target, direction, want):
+    assert views.status(value, target, direction) == want
+
+
+@pytest.mark.parametrize("vendors", [(), (VENDOR,), ("Meridian Revenue Partners",)])
+def test_tile_status_is_the_comparison_of_the_engines_value_with_the_target_in_force(sample_store, vendors):
+    from opsdash import sla
+
+    f = views.Filters(vendors=vendors)
+    seen = set()
+    for kpi_id in views.HEADLINE:
+        kpi = catalog.KPIS[kpi_id]
+        t = views.tile(sample_store, kpi_id, f)
+        s = metrics.series(sample_store, kpi_id, where=f.where(kpi.table), end=dt.date(2026, 10, 31)).dropna(subset=["value"])
+        if s.empty:
+            assert t.value is None and t.status == "no_target"
+            continue
+        value = float(s["value"].iloc[-1])
+        target = kpi.target
+        if len(vendors) == 1:  # the vendor's own contract level in force at the period's end, when there is one
+            lv = sla.targets_for(sample_store, vendors[0])
+            lv = lv[(lv["kpi"] == kpi_id) & lv["process"].isna() & lv["priority"].isna()
+                    & (lv["effective_from"] <= pd.Timestamp("2026-10-31"))
+                    & (lv["effective_to"].isna() | (lv["effective_to"] >= pd.Timestamp("2026-10-31")))]
+            target = float(lv.sort_values("effective_from")["target"].iloc[-1]) if len(lv) else target
+        if target is None or kpi.direction == "neutral":
+            want = "no_target"
+        elif kpi.direction == "higher":
+            want = "on_target" if value >= target else "off_target"
+        else:
+            want = "on_target" if value <= target else "off_target"
+        assert (t.value, t.target, t.status) == (pytest.approx(value), target, want), kpi_id
+        seen.add(want)
+    if not vendors:
+        assert seen == {"on_target", "off_target", "no_target"}  # the sample shows every status
+
+
+def test_the_running_month_is_compared_with_the_same_days_of_the_one_before(sample_store):
+    """November runs to 26 Nov: its figures to date equal pandas on the raw rows of 1-26 Nov, compared with
+    1-26 Oct (never with the whole of October)."""
+    f = views.Filters(vendors=(VENDOR,))
+    claims = sample_store.query("SELECT * FROM claims WHERE vendor = ?", [VENDOR])
+    for col in ("received_date", "submitted_date", "adjudicated_date"):
+        claims[col] = pd.to_datetime(claims[col])
+
+    def rate(num, den, col, lo, hi):
+        d = claims[(claims[col] >= pd.Timestamp(lo)) & (claims[col] <= pd.Timestamp(hi))]
+        return float(num(d).sum()) / float(den(d).sum())
+
+    def backlog(day):
+        day = pd.Timestamp(day)
+        return int(((claims["received_date"] <= day)
+                    & (claims["submitted_date"].isna() | (claims["submitted_date"] > day))).sum())
+
+    clean = (lambda d: d["clean_submission"] == True, lambda d: d["clean_submission"].notna())  # noqa: E712
+    denied = (lambda d: d["initial_outcome"] == "denied", lambda d: d["initial_outcome"].notna())
+    want = {
+        "clean_claim_rate": (rate(*clean, "submitted_date", "2026-11-01", "2026-11-26"),
+                             rate(*clean, "submitted_date", "2026-10-01", "2026-10-26")),
+        "initial_denial_rate": (rate(*denied, "adjudicated_date", "2026-11-01", "2026-11-26"),
+                                rate(*denied, "adjudicated_date", "2026-10-01", "2026-10-26")),
+        "unbilled_backlog": (backlog("2026-11-26"), backlog("2026-10-26")),
+    }
+    whole_october = rate(*clean, "submitted_date", "2026-10-01", "2026-10-31")
+    for kpi_id, (now, before) in want.items():
+        c = views.tile(sample_store, kpi_id, f).current
+        assert c is not None and c.window.partial and c.window.label == "Nov 2026 (to 26 Nov)"
+        assert (c.previous_window.start, c.previous_window.through) == (dt.date(2026, 10, 1), dt.date(2026, 10, 26))
+        assert c.value == pytest.approx(now) and c.previous == pytest.approx(before), kpi_id
+        assert c.change == pytest.approx(now - before)
+    assert views.tile(sample_store, "clean_claim_rate", f).current.previous != pytest.approx(whole_october)
+
+
+def test_a_range_ending_on_a_period_end_has_no_running_period(sample_store):
+    t = views.tile(sample_store, "clean_claim_rate", views.Filters(end=dt.date(2026, 9, 30)))
+    assert t.period == dt.date(2026, 9, 1) and t.current is None
+
+
+def test_tiles_without_data_for_the_selection_are_left_out_by_name(sample_store):
+    f = views.Filters(vendors=(VENDOR,))  # Helix runs no contact centre
+    shown, missing = views.split_tiles([views.tile(sample_store, k, f) for k in views.HEADLINE])
+    assert missing == [catalog.KPIS["service_level"].label, catalog.KPIS["abandonment_rate"].label]
+    assert all(t.value is not None for t in shown)
+
+
+def test_target_words_say_which_way_the_target_binds():
+    assert views.target_words(catalog.KPIS["initial_denial_rate"], 0.05) == "target ≤ 5.0%"
+    assert views.target_words(catalog.KPIS["service_level"], 0.8) == "target ≥ 80.0%"
+    assert views.target_words(catalog.KPIS["unbilled_backlog"], None) == "target not set"
 
 
 def test_what_changed_lists_latest_special_causes_concerns_first(sample_store):
@@ -42,10 +143,15 @@ def test_what_changed_lists_latest_special_causes_concerns_first(sample_store):
     ranks = changed["signal"].map(views.SIGNAL_ORDER).tolist()
     assert ranks == sorted(ranks)
     for r in changed.itertuples():
-        s = metrics.series(sample_store, r.kpi, where={"vendor": [r.vendor]})
-        chart = spc.xmr(s["value"].tolist(), direction=catalog.KPIS[r.kpi].direction)
+        # At the latest complete month (the sample's November runs to the 26th).
+        s = metrics.series(sample_store, r.kpi, where={"vendor": [r.vendor]}, end=dt.date(2026, 10, 31))
+        chart = spc.xmr(s["value"].astype(float).tolist(), direction=catalog.KPIS[r.kpi].direction)
         assert bool(chart["special_cause"].iloc[-1]) and chart["point_type"].iloc[-1] == r.signal
-        assert r.period == s["period_start"].iloc[-1]
+        assert r.period == s["period_start"].iloc[-1] == dt.date(2026, 10, 1)
+        # Numbers, not text: the download holds them, the display formats them.
+        assert r.value == pytest.approx(float(s["value"].iloc[-1])) and r.mean == pytest.approx(chart["mean"].iloc[-1])
+        assert r.unit == catalog.KPIS[r.kpi].unit
+    assert changed["value"].dtype == float and changed["mean"].dtype == float
     # The Helix denial drift planted in the sample is among them.
     assert ((changed["kpi"] == "initial_denial_rate") & (changed["vendor"] == VENDOR)).any()
 
@@ -144,3 +250,24 @@ def test_one_vendor_sees_its_contract_target_others_the_catalogue_default(sample
     assert got == float(targets.iloc[0]["target"]) and "Meridian Revenue Partners's contract" in source
     default, _ = views.target_for(sample_store, "clean_claim_rate", views.Filters())
     assert default == catalog.KPIS["clean_claim_rate"].target
+
+
+def test_the_what_changed_download_holds_numbers_not_text(sample_store):
+    """The Overview's table downloads as the labelled table path makes it: machine names, numbers (rates as
+    fractions, a unit column since rows mix KPIs), never '12.1%'."""
+    from opsdash import downloads, labels
+
+    changed = views.what_changed(sample_store, views.Filters())
+    shown = changed.drop(columns=["KPI", "unit"])  # as pages/overview.py shows it
+    back = downloads.read_csv(downloads.csv_bytes(labels.download_frame(shown), {"grain": "month"}, "What changed"))
+    assert len(changed), "the sample store has signals at its latest complete month"
+    units = {catalog.KPIS[k].unit for k in changed["kpi"]}
+    if len(units) > 1:  # rows of several units: a unit column
+        value, mean = "value", "mean"
+        assert set(back["unit"]) == units
+    else:  # one unit: in the header (value_fraction, value_days)
+        suffix = labels.UNIT_SUFFIX[units.pop()]
+        value, mean = f"value_{suffix}", f"mean_{suffix}"
+    assert {"kpi", value, mean} <= set(back.columns)
+    assert back[value].dtype == float and back[mean].dtype == float
+    assert back[value].tolist() == pytest.approx(changed["value"].tolist())

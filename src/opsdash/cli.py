@@ -265,7 +265,12 @@ def loads(db: Path | None, fmt: str) -> None:
         f"CASE WHEN {catalog.timestamp_within('finished_at')} THEN finished_at END AS finished_at, "
         "sha256 FROM loads ORDER BY load_id")  # a time no calendar can show (a store edited by hand) stays empty
     if fmt == "table":
+        from opsdash import labels
+
         df["sha256"] = df["sha256"].str[:12]
+        df = labels.frame(df.rename(columns={"file_name": "file", "table_name": "table", "mapping_name": "mapping",
+                                             "phi_columns_dropped": "PHI columns dropped", "sha256": "SHA-256"}),
+                          kinds={"rows_skipped": "count", "rows_replaced": "count", "rows_superseded": "count"})
     _print_frame(df, fmt)
 
 
@@ -395,8 +400,12 @@ def kpis_command(fmt: str) -> None:
              "breakdowns": ", ".join(catalog.DIMENSIONS[k.table])} for k in catalog.KPIS.values()]
     df = pd.DataFrame(rows)
     if fmt == "table":
-        df = df.drop(columns=["breakdowns", "target_source"])
-        df["target"] = df["target"].astype(object).where(df["target"].notna(), "")
+        from opsdash import labels
+
+        df = df.drop(columns=["breakdowns", "target_source"]).assign(
+            by=[labels.prose(t) for t in df["by"]],
+            better=df["better"].map({"higher": "Higher", "lower": "Lower", "neutral": "Neither"}))
+        df = labels.frame(df, kpi_col="id", kinds={"id": "text", "label": "text", "by": "text", "better": "text"})
     _print_records(df, fmt)
 
 
@@ -468,10 +477,29 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
     if spc:
         df = add_spc_columns(df, list(by), kpi.direction)
     if fmt == "table":
-        df = df.copy()
-        df["value"] = [catalog.format_value(kpi, None if pd.isna(v) else float(v)) for v in df["value"]]
+        from opsdash import labels, periods
+
         _echo(f"{kpi.label} ({kpi_id}), by {grain}" + (f" and {', '.join(by)}" if by else ""))
+        latest = as_of or metrics.default_as_of(store, kpi.table)
+        cut = None if latest is None else min(latest.date(), end.date()) if end else latest.date()
+        _print_frame(labels.frame(df, grain, kpi_col=None, kpi=kpi_id, as_of=cut), "table")
+        if cut is not None and len(df):
+            _echo(_period_note(cut, grain, df["period_start"].max()))
+        return
     _print_records(df, fmt)
+
+
+def _period_note(cut: Any, grain: str, last: Any) -> str:
+    """What the table's last period covers: complete, or to date and compared with the same days before."""
+    from opsdash import periods
+
+    w = periods.window(last, grain, cut)
+    if not w.partial:
+        return f"Latest complete {grain}: {w.label}."
+    lfl = periods.like_for_like(w)
+    return (f"{periods.label(w.start, grain)} is to date (data to {cut.day} {cut:%b %Y}): compare it like for like "
+            f"with {periods.span(lfl)}, not the whole {grain}. Latest complete {grain}: "
+            f"{periods.label(lfl.start, grain)}.")
 
 
 def add_spc_columns(df: Any, by: list[str], direction: str) -> Any:
@@ -622,6 +650,10 @@ def reconcile_command(vendor: str | None, db: Path | None, fmt: str) -> None:
         df = sla.reconcile(store, vendor)
     except sla.SlaError as exc:
         raise click.UsageError(str(exc)) from exc
+    if fmt == "table":
+        from opsdash import labels
+
+        df = labels.frame(df, kinds={"period_start": "date", "period_end": "date"})
     _print_records(df, fmt)
 
 

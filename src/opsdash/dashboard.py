@@ -20,8 +20,9 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("Executive", "pages/overview.py", "Overview", ":material/dashboard:",
-         "Headline KPI tiles (latest period, change against the previous period and a year ago, target, SPC "
-         "variation and assurance, sparkline), the special-cause signals of the latest period worst first, a "
+         "Headline KPI tiles, status against the target first (latest complete period, target, change against "
+         "the previous period, SPC variation and assurance, the running period to date against the same days "
+         "before, sparkline), the special-cause signals of the latest complete period worst first, a "
          "headline KPI's trend by vendor, and data freshness with a warning when data is stale.", default=True),
     Page("Operations", "pages/claims.py", "Claims", ":material/receipt_long:",
          "Turnaround median and 90th percentile on an XmR chart with the target, the turnaround distribution, "

@@ -24,7 +24,7 @@ from opsdash import catalog, contract, periods
 EMPTY = "—"
 
 KINDS = ("count", "percent", "number", "money", "hours", "days", "seconds", "date", "timestamp", "period", "code",
-         "kpi", "text", "bool")
+         "kpi", "column", "text", "bool")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,10 @@ VALUES: dict[str, str] = {
     # KPI directions and load states
     "higher": "Higher is better", "lower": "Lower is better",
     "loaded": "Loaded", "failed": "Failed", "refused": "Refused", "running": "Running",
+    # a headline KPI's status against the target in force
+    "on_target": "On target", "off_target": "Off target", "no_target": "No target",
+    # units of the catalogue
+    "fraction": "%", "count": "Count", "days": "Days", "hours": "Hours", "seconds": "Seconds",
 }
 
 #: Columns that are not contract columns, or that people read otherwise than their contract meaning says.
@@ -92,7 +96,7 @@ _COLUMNS: dict[str, Label] = {
     "difference": Label("Difference", "number"), "flag": Label("Reconciliation", "code"),
     "rows": Label("Rows", "count"), "share": Label("Share", "percent"), "cumulative_share": Label("Cumulative share", "percent"),
     "numerator": Label("Numerator", "count"), "denominator": Label("Denominator", "count"),
-    "table": Label("Table"), "latest event": Label("Latest event", "date"), "days old": Label("Days old", "count"),
+    "table": Label("Table", "code"), "latest event": Label("Latest event", "date"), "days old": Label("Days old", "count"),
     "stale": Label("Stale", "bool"), "hour": Label("Hour of day", "count"),
     "service_level": Label("Service level", "percent"),
     "load_id": Label("Load", "count"), "_load_id": Label("Load", "count"), "_line": Label("Line in file", "count"),
@@ -101,9 +105,10 @@ _COLUMNS: dict[str, Label] = {
     "finished_at": Label("Finished", "timestamp"), "reject_rate": Label("Rejected", "percent"),
     "opened_at": Label("Opened", "timestamp"), "due_at": Label("Due", "timestamp"),
     "completed_at": Label("Completed", "timestamp"), "still_open": Label("Still open", "bool"),
-    "in words": Label("In words"), "spc_mean": Label("Mean", "number"),
-    "spc_lpl": Label("Lower process limit", "number"), "spc_upl": Label("Upper process limit", "number"),
-    "spc_point_type": Label("SPC reading", "code"),
+    "in words": Label("In words"), "last load": Label("Last load", "timestamp"), "n": Label("Items measured", "count"),
+    "spc_mean": Label("Mean", "number"), "spc_lpl": Label("Lower process limit", "number"),
+    "spc_upl": Label("Upper process limit", "number"), "spc_point_type": Label("SPC reading", "code"),
+    "year_ago": Label("Same period last year", "number"),
 }
 
 _TYPE_KIND = {contract.ColType.DATE: "date", contract.ColType.TIMESTAMP: "timestamp", contract.ColType.BOOL: "bool",
@@ -140,6 +145,8 @@ def value_word(token: Any) -> str:
     text = str(token)
     if text in catalog.KPIS:
         return catalog.KPIS[text].label
+    if text in contract.TABLES:
+        return contract.TABLES[text].label
     return VALUES.get(text, humanise(text))
 
 
@@ -205,27 +212,36 @@ def cell(value: Any, kind: str, grain: str = "month", kpi: str | None = None) ->
         return periods.label(pd.Timestamp(value).date(), grain)
     if kind in ("code", "kpi"):
         return value_word(value)
+    if kind == "column":  # a column's machine name, as a value (a reject's column): its label
+        return column(str(value)).label
     if kind == "bool":
         return "Yes" if bool(value) else "No"
     return str(value)
 
 
 def frame(df: pd.DataFrame, grain: str = "month", kpi_col: str | None = "kpi",
-          kinds: Mapping[str, str] | None = None, drop: Iterable[str] = ()) -> pd.DataFrame:
+          kinds: Mapping[str, str] | None = None, drop: Iterable[str] = (), kpi: str | None = None,
+          as_of: Any = None) -> pd.DataFrame:
     """A frame as people read it: every cell written in its column's format (KPI values in their row's unit
-    when a `kpi_col` names the KPI), no empty cell reading "None", columns renamed to their labels."""
+    when a `kpi_col` names the KPI, or in `kpi`'s unit for a frame of one KPI), no empty cell reading "None",
+    columns renamed to their labels. Given the data cut-off `as_of`, a period it does not cover whole reads
+    "Nov 2026 (to 26 Nov)"."""
     kinds = dict(kinds or {})
     out = pd.DataFrame(index=df.index)
-    kpis = df[kpi_col] if kpi_col and kpi_col in df else None
+    kpis = df[kpi_col] if kpi_col and kpi_col in df else ([kpi] * len(df) if kpi else None)
     for name in df.columns:
         if name in drop:
             continue
         lab = column(name)
         kind = kinds.get(name, lab.kind)
-        if name == "change" and kpis is not None:
+        if name in ("change", "difference") and kpis is not None:
             out[lab.label] = [EMPTY if _missing(v) else
                               (catalog.format_change(catalog.KPIS[k], float(v)) if k in catalog.KPIS else f"{float(v):+,.1f}")
                               for k, v in zip(kpis, df[name])]
+            continue
+        if kind == "period" and as_of is not None:
+            out[lab.label] = [EMPTY if _missing(v) else periods.window(pd.Timestamp(v).date(), grain, as_of).label
+                              for v in df[name]]
             continue
         row_kpis = kpis if kpis is not None and kind == "number" else [None] * len(df)
         out[lab.label] = [cell(v, kind, grain, k) for v, k in zip(df[name], row_kpis)]
@@ -258,12 +274,20 @@ def shown_change(kpi_id: str, value: Any, previous: Any) -> float | None:
     return round(a * scale - b * scale, _digits(kpi)) / scale
 
 
+_TOKEN = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
 def prose(text: str) -> str:
-    """Text written for people that names machine columns (catalogue definitions: "by audit_date") with those
-    names in words ("by audit date")."""
-    tokens = machine_tokens()
-    return re.sub(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b",
-                  lambda m: column(m[0]).label.lower() if m[0] in tokens else m[0], str(text))
+    """Free text of opsdash's own (a KPI's definition, a 'placed by' note) with every machine name in it
+    written in words: 'days from received_date to submitted_date' -> 'days from received date to submitted
+    date'; a KPI id becomes its label. Never for text from data (that is shown verbatim)."""
+    def word(m: re.Match[str]) -> str:
+        token = m[0]
+        if token in catalog.KPIS:
+            return catalog.KPIS[token].label.lower()
+        words = VALUES.get(token) or (COLUMNS[token].label if token in COLUMNS else humanise(token))
+        return words if words[:2].isupper() else words[:1].lower() + words[1:]
+    return _TOKEN.sub(word, str(text))
 
 
 def machine_tokens() -> set[str]:
@@ -276,3 +300,30 @@ def machine_tokens() -> set[str]:
             tokens |= set(getattr(rule, "values", ()) or ())
     return {t for t in tokens if "_" in t.strip("_")}
 
+
+
+#: The unit a download's header names for a column of KPI values, by the catalogue's unit.
+UNIT_SUFFIX = {"fraction": "fraction", "days": "days", "hours": "hours", "seconds": "seconds", "count": "count"}
+
+
+def download_frame(df: pd.DataFrame, unit: str | None = None, kpi_col: str = "kpi") -> pd.DataFrame:
+    """A frame for a CSV or Excel download: machine names, numbers as numbers, and the unit in the header of
+    every column a person could misread: percent columns as ``<name>_fraction`` (0.7923, not 79.2%), and the
+    KPI value columns as ``<name>_<unit>`` (value_fraction, value_days) when all rows share one unit (`unit`,
+    or the unit of every KPI named in `kpi_col`). Rows of several units keep a ``unit`` column instead."""
+    if unit is None and kpi_col in df and len(df):
+        units = {catalog.KPIS[k].unit for k in df[kpi_col].dropna().unique() if k in catalog.KPIS}
+        unit = units.pop() if len(units) == 1 and "unit" not in df else None
+        if len(units) > 1 and "unit" not in df:
+            df = df.copy()
+            df.insert(list(df.columns).index(kpi_col) + 1, "unit",
+                      [catalog.KPIS[k].unit if k in catalog.KPIS else None for k in df[kpi_col]])
+    names = {}
+    for name in df.columns:
+        kind = column(str(name)).kind
+        if kind == "percent" and not str(name).endswith("_fraction"):
+            names[name] = f"{name}_fraction"
+        elif kind == "number" and unit in UNIT_SUFFIX and name in ("value", "previous", "change", "mean", "target",
+                                                                    "minimum", "year_ago"):
+            names[name] = f"{name}_{UNIT_SUFFIX[unit]}"
+    return df.rename(columns=names)

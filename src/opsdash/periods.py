@@ -162,3 +162,12 @@ def like_for_like(w: Window) -> Window:
     if not w.partial:
         return Window(w.grain, prev, last, last)
     return Window(w.grain, prev, last, min(last, prev + dt.timedelta(days=w.days - 1)))
+
+
+def span(w: Window) -> str:
+    """The days a window covers, as people write them: 1–26 Nov, 27 Oct–2 Nov, 3 Nov (a single day)."""
+    if w.start == w.through:
+        return f"{w.start.day} {w.start:%b}"
+    if (w.start.year, w.start.month) == (w.through.year, w.through.month):
+        return f"{w.start.day}–{w.through.day} {w.through:%b}"
+    return f"{w.start.day} {w.start:%b}–{w.through.day} {w.through:%b}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -76,8 +76,48 @@ def period_end(start: dt.date, grain: str) -> dt.date:
 
 # -- overview -----------------------------------------------------------------------------------
 
+#: A tile's status against the target in force, in reading order.
+STATUSES = ("on_target", "off_target", "no_target")
+
+
+def status(value: float | None, target: float | None, direction: str) -> str:
+    """On target when the value meets the target the way the KPI is better (>= when higher is better, <= when
+    lower); no target when there is none, no value, or the KPI has no better direction."""
+    if value is None or target is None or direction not in ("higher", "lower") or pd.isna(value) or pd.isna(target):
+        return "no_target"
+    met = value >= target if direction == "higher" else value <= target
+    return "on_target" if met else "off_target"
+
+
+def target_words(kpi: catalog.Kpi, target: float | None) -> str:
+    """'target ≤ 5.0%' (lower is better), 'target ≥ 95.0%' (higher), 'target not set' (not the status's own
+    words: a tile shows exactly one of On target / Off target / No target)."""
+    if target is None or pd.isna(target):
+        return "target not set"
+    sign = {"higher": "≥ ", "lower": "≤ "}.get(kpi.direction, "")
+    return f"target {sign}{catalog.format_value(kpi, target)}"
+
+
+@dataclass
+class ToDate:
+    """The current period so far, against the same days of the previous period (never the whole of it)."""
+
+    window: periods.Window
+    value: float | None
+    previous_window: periods.Window
+    previous: float | None
+
+    @property
+    def change(self) -> float | None:
+        return None if self.value is None or self.previous is None else self.value - self.previous
+
+
 @dataclass
 class Tile:
+    """A headline KPI at the latest complete period (`period`), with its status against the target in force
+    then, its change on the period before, the SPC reading of the complete periods, and the current period
+    to date (`current`) when it runs past the latest complete one."""
+
     kpi: catalog.Kpi
     period: dt.date | None
     value: float | None
@@ -88,6 +128,22 @@ class Tile:
     assurance: str | None
     words: str
     spark: list[float]
+    window: periods.Window | None = None
+    target_source: str = ""
+    current: ToDate | None = None
+    side: str | None = None  # the latest values' side of the mean (H/L on the variation icon)
+
+    @property
+    def status(self) -> str:
+        return status(self.value, self.target, self.kpi.direction)
+
+    @property
+    def has_data(self) -> bool:
+        return self.value is not None or (self.current is not None and self.current.value is not None)
+
+    @property
+    def previous_period(self) -> dt.date | None:
+        return periods.previous(self.period, self.window.grain) if self.period and self.window else None
 
     @property
     def change(self) -> float | None:
@@ -254,7 +310,7 @@ def reading_words(reading: str | None, words: dict[str, str]) -> str:
     return words.get(reading, reading.replace("_", " ")) if reading else ""
 
 
-def target_words(view: SpcView, f: Filters) -> str:
+def chart_target_words(view: SpcView, f: Filters) -> str:
     """Where the chart's target line comes from, or why there is none (with one vendor picked, its contract
     sets no level for the KPI; otherwise the catalogue has no default and a vendor's contract would)."""
     if view.target is not None:
@@ -278,30 +334,77 @@ def spc_view(store: Store, kpi_id: str, f: Filters, target: float | None | str =
     return SpcView(kpi, df, chart, ev, target if not isinstance(target, str) else None, source, f.grain)
 
 
+def data_cut(store: Store, kpi_id: str, f: Filters) -> dt.date | None:
+    """The last day the KPI's figures can cover under the filters: the latest event in its table, or the
+    range's end when earlier. None when the table is empty."""
+    latest = metrics.default_as_of(store, catalog.get(kpi_id).table)
+    if latest is None:
+        return None
+    return min(latest.date(), f.end) if f.end else latest.date()
+
+
+def value_over(store: Store, kpi_id: str, f: Filters, w: periods.Window) -> float | None:
+    """The KPI over the days `w` covers (its start to its `through`), under the filters' dimensions."""
+    df = series(store, kpi_id, replace(f, start=w.start, end=w.through), grain=None)
+    return _f(df["value"].iloc[0]) if len(df) else None
+
+
 def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
-    """A headline KPI: the latest period with a value, its changes, SPC reading and a sparkline."""
+    """A headline KPI at the latest complete period with a value, its changes, SPC reading (of complete periods
+    only) and sparkline; the current period to date against the same days of the previous one."""
     kpi = catalog.get(kpi_id)
-    df = series(store, kpi_id, f)
-    chart = xmr_for(kpi, df, events_for(events(store, f), kpi_id, f), f.grain) if len(df) else pd.DataFrame()
-    known = df[df["value"].notna()]
-    target, _ = target_for(store, kpi_id, f)
+    cut = data_cut(store, kpi_id, f)
+    df = series(store, kpi_id, f) if cut is not None else pd.DataFrame(columns=["period_start", "value"])
+    if cut is None or df.empty:
+        target, source = target_for(store, kpi_id, f)
+        return Tile(kpi, None, None, None, None, target, None, None, "no data", [], target_source=source)
+    last_complete = periods.latest_complete(cut, f.grain)
+    complete = df[df["period_start"] <= last_complete].reset_index(drop=True)
+    known = complete[complete["value"].notna()]
+    current = None
+    cur_start = periods.start_of(cut, f.grain)
+    if cur_start > last_complete and not (f.start and cur_start < f.start):
+        w = periods.window(cur_start, f.grain, cut)
+        now = value_over(store, kpi_id, f, w)
+        if now is not None:
+            lfl = periods.like_for_like(w)
+            current = ToDate(w, now, lfl, value_over(store, kpi_id, f, lfl))
     if known.empty:
-        return Tile(kpi, None, None, None, None, target, None, None, "no data", [])
-    t = trends.add_trends(df, f.grain)
+        target, source = target_for(store, kpi_id, f)
+        return Tile(kpi, None, None, None, None, target, None, None, "no data", [], target_source=source,
+                    current=current)
+    chart = xmr_for(kpi, complete, events_for(events(store, f), kpi_id, f), f.grain)
+    t = trends.add_trends(complete, f.grain)
     last = t[t["value"].notna()].iloc[-1]
+    start = last["period_start"]
+    # The target in force at the end of the period shown, not today's.
+    target, source = target_for(store, kpi_id, replace(f, end=periods.end(start, f.grain)))
     words = spc.describe(chart).replace("points", f"{f.grain}s") if len(chart) else "no data"
-    return Tile(kpi, last["period_start"], _f(last["value"]), _f(last["previous_value"]), _f(last["year_ago_value"]),
+    return Tile(kpi, start, _f(last["value"]), _f(last["previous_value"]), _f(last["year_ago_value"]),
                 target, spc.variation(chart), spc.assurance(chart, target, kpi.direction), words,
-                [float(v) for v in known["value"].astype(float)])
+                [float(v) for v in known["value"].astype(float)], window=periods.window(start, f.grain, cut),
+                target_source=source, current=current, side=spc.latest_side(chart) if len(chart) else None)
+
+
+def split_tiles(tiles: list[Tile]) -> tuple[list[Tile], list[str]]:
+    """The tiles with data for the selection, and the labels of those without (left out, named in a line)."""
+    return [t for t in tiles if t.has_data], [t.kpi.label for t in tiles if not t.has_data]
 
 
 def _latest_charts(store: Store, f: Filters,
                    kpis: tuple[str, ...]) -> Iterator[tuple[catalog.Kpi, str, pd.DataFrame, pd.DataFrame]]:
-    """Per KPI and vendor: the vendor's series and its chart (rebased at the vendor's own process changes)."""
+    """Per KPI and vendor: the vendor's series to the latest complete period and its chart (rebased at the
+    vendor's own process changes)."""
     every = events(store, f)
     for kpi_id in kpis:
         kpi = catalog.get(kpi_id)
-        df = series(store, kpi_id, f, by=("vendor",))
+        cut = data_cut(store, kpi_id, f)
+        if cut is None:
+            continue
+        last_complete = periods.latest_complete(cut, f.grain)
+        if f.start and last_complete < periods.start_of(f.start, f.grain):
+            continue
+        df = series(store, kpi_id, replace(f, end=periods.end(last_complete, f.grain)), by=("vendor",))
         if df.empty:
             continue
         for vendor, part in df.groupby("vendor", sort=True):
@@ -311,8 +414,10 @@ def _latest_charts(store: Store, f: Filters,
 
 
 def what_changed(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
-    """Special-cause signals at the latest period, per KPI and vendor, concerns first, then the furthest
-    from their mean (in process-limit widths). A series too coarse for limits has no signal (see too_coarse)."""
+    """Special-cause signals at the latest complete period, per KPI and vendor, concerns first, then the
+    furthest from their mean (in process-limit widths). Values and means are numbers in the KPI's unit (rates
+    as fractions; `unit` says which): formatting is the display's. A series too coarse for limits has no
+    signal (see too_coarse)."""
     rows = []
     for kpi, vendor, part, chart in _latest_charts(store, f, kpis):
         typed = chart.dropna(subset=["point_type"])
@@ -323,15 +428,15 @@ def what_changed(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> 
             continue  # the signal is not about the latest period
         width = (chart["upl"].iloc[i] - chart["mean"].iloc[i]) or np.nan
         rows.append({"kpi": kpi.id, "KPI": kpi.label, "vendor": vendor, "period": part["period_start"].iloc[i],
-                     "value": catalog.format_value(kpi, chart["value"].iloc[i]),
-                     "mean": catalog.format_value(kpi, chart["mean"].iloc[i]),
-                     "signal": str(typed["point_type"].iloc[-1]),
+                     "value": float(chart["value"].iloc[i]), "mean": float(chart["mean"].iloc[i]),
+                     "unit": kpi.unit, "signal": str(typed["point_type"].iloc[-1]),
                      "what": spc.describe(chart).replace("points", f"{f.grain}s"),
                      "_distance": abs(chart["value"].iloc[i] - chart["mean"].iloc[i]) / width})
-    out = pd.DataFrame(rows, columns=["kpi", "KPI", "vendor", "period", "value", "mean", "signal", "what", "_distance"])
+    out = pd.DataFrame(rows, columns=["kpi", "KPI", "vendor", "period", "value", "mean", "unit", "signal", "what",
+                                      "_distance"])
     out["_rank"] = out["signal"].map(SIGNAL_ORDER)
     out = out.sort_values(["_rank", "_distance"], ascending=[True, False]).drop(columns=["_rank", "_distance"])
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True).astype({"value": float, "mean": float})
 
 
 def too_coarse(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from opsdash import catalog, charts, contract, labels, metrics, periods, sla, spc, views
+from opsdash import catalog, charts, contract, labels, metrics, periods, sla, views
 from opsdash.settings import Settings
 from opsdash.store import Store
 
@@ -150,7 +150,7 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     tables["signals"] = Table(
         "Special-cause signals of the period", signals,
         _with_kpi(signals, labels.frame(signals, grain, drop=("kpi",))),
-        "Points outside the process limits or in an unusual run, at the latest period.",
+        "Points outside the process limits or in an unusual run, at the latest complete period (SPC reads whole periods only).",
         {"value": "kpi", "mean": "kpi", "period": "period"}, "No special-cause signal in this period.")
     pf = views.Filters(start, end, grain, (vendor,))
     errors = views.counts_by(store, "qa_audits", "error_category", pf, "audit_date", "errors > 0").head(TOP)
@@ -283,33 +283,23 @@ def _headline(store: Store, vendor: str, f: views.Filters, start: dt.date, windo
     rows = []
     for kpi_id in views.HEADLINE:
         t = views.tile(store, kpi_id, f)
-        if t.period != start:
+        value, previous = t.value, t.previous
+        if window.partial and t.current is not None and t.current.window.start == start:
+            # the period runs to date: like for like, the same days at the start of the previous period
+            value, previous = t.current.value, t.current.previous
+        elif t.period != start:
             continue  # no value for the period under review (the vendor does not send that kind of data)
-        previous = t.previous
-        if window.partial:  # like for like: the same days at the start of the previous period
-            previous = metrics.total(store, kpi_id, before.start, before.through,
-                                     where=sla.restriction(t.kpi, vendor, None, None))
-        rows.append({"kpi": kpi_id, "value": t.value, "previous": previous,
-                     "change": labels.shown_change(kpi_id, t.value, previous), "target": t.target,
+        rows.append({"kpi": kpi_id, "value": value, "previous": previous,
+                     "change": labels.shown_change(kpi_id, value, previous), "target": t.target,
                      "variation": t.variation, "assurance": t.assurance, "in words": t.words})
     return pd.DataFrame(rows, columns=["kpi", "value", "previous", "change", "target", "variation", "assurance",
                                        "in words"])
 
 
 def _signals(store: Store, f: views.Filters) -> pd.DataFrame:
-    """The vendor's signals at the latest period, with numbers: value and mean in the KPI's unit."""
+    """The vendor's signals at the latest complete period, with numbers: value and mean in the KPI's unit."""
     sig = views.what_changed(store, f)
-    rows = []
-    for r in sig.itertuples(index=False):
-        value, mean = r.value, r.mean
-        if isinstance(value, str) or isinstance(mean, str):  # what_changed wrote them for the screen
-            df = views.series(store, r.kpi, f)
-            chart = spc.xmr(df["value"].tolist(), direction=catalog.KPIS[r.kpi].direction)
-            at = df.index[df["period_start"] == r.period]
-            value, mean = (float(df["value"].iloc[at[0]]), float(chart["mean"].iloc[at[0]])) if len(at) else (None, None)
-        rows.append({"kpi": r.kpi, "period": r.period, "value": value, "mean": mean, "signal": r.signal,
-                     "what": r.what})
-    return pd.DataFrame(rows, columns=["kpi", "period", "value", "mean", "signal", "what"])
+    return sig[["kpi", "period", "value", "mean", "signal", "what"]].reset_index(drop=True)
 
 
 def _with_kpi(frame: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from html import escape as esc
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from opsdash import audit, catalog, downloads, views
+from opsdash import audit, catalog, downloads, icons, labels, periods, views
 from opsdash.store import StoreBusy
 from opsdash.ui import auth, boot
 from opsdash.ui.text import md as text_md
@@ -86,26 +87,133 @@ def _signed(kpi: catalog.Kpi, change: float | None) -> str | None:
     return catalog.format_change(kpi, change)
 
 
-def tile(t: Tile, grain: str, container: Any = None) -> None:
-    """One headline KPI: value, change against the previous period and a year ago, target, SPC icons."""
-    c = container or st
-    k = t.kpi
-    icon = VARIATION_ICONS.get(t.variation or "")
-    help_lines = [k.description, "", f"SPC: {t.words}."]
+# -- tiles ----------------------------------------------------------------------------------------
+# Status against the target and direction of change are two readings and look different: the status is a
+# filled pill with a shape (tick, cross, dash) and a word, in Okabe-Ito bluish green / reddish purple / grey
+# with black text (contrast > 6:1 on each, in either theme); the change is coloured text with an arrow in the
+# project's MDC-style blue (better) / orange (worse) / grey, never a pill. Both schemes are from Okabe-Ito's
+# colour-blind-safe palette and share no colour.
+STATUS_WORDS = {"on_target": "On target", "off_target": "Off target", "no_target": "No target"}
+STATUS_COLOURS = {"on_target": "#009E73", "off_target": "#CC79A7", "no_target": "#BBBBBB"}
+_STATUS_SHAPES = {  # 12x12 icons: a tick, a cross, a dash
+    "on_target": '<path d="M2.5 6.5l2.5 2.5 4.5-5.5" fill="none" stroke="#000" stroke-width="1.8"/>',
+    "off_target": '<path d="M3 3l6 6M9 3l-6 6" stroke="#000" stroke-width="1.8"/>',
+    "no_target": '<path d="M3 6h6" stroke="#000" stroke-width="1.8"/>',
+}
+CHANGE_CLASSES = {"blue": "better", "orange": "worse", "gray": "same"}
+TILE_CSS = """<style>
+.opsdash-tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(12.5rem,1fr));grid-auto-rows:1fr;gap:.75rem;margin:.25rem 0 .5rem}
+.opsdash-tile{display:flex;flex-direction:column;gap:.2rem;padding:.7rem .85rem;border:1px solid rgba(128,128,128,.35);border-left-width:6px;border-radius:.5rem;min-width:0}
+.opsdash-tile-head{display:flex;justify-content:space-between;align-items:center;gap:.4rem}
+.opsdash-tile-status{display:inline-flex;align-items:center;gap:.3rem;padding:.05rem .5rem;border-radius:999px;color:#000;font-weight:600;font-size:.8rem;white-space:nowrap}
+.opsdash-tile-title{font-weight:600;font-size:.95rem;line-height:1.25;overflow-wrap:anywhere;white-space:normal}
+.opsdash-tile-period,.opsdash-tile-spc,.opsdash-tile-todate{font-size:.8rem;opacity:.8;line-height:1.3}
+.opsdash-tile-value{font-size:1.9rem;line-height:1.15;font-weight:500}
+.opsdash-tile-target{font-size:.9rem;opacity:.85;font-weight:400}
+.opsdash-tile-change{font-size:.85rem;font-weight:600}
+.opsdash-tile-change.better{color:#0072B2}.opsdash-tile-change.worse{color:#A65E00}.opsdash-tile-change.same{opacity:.75;font-weight:400}
+.opsdash-tile-spark{margin-top:auto;width:100%;height:28px}
+.opsdash-tile-spark polyline{stroke:#8C8C8C}
+@media (prefers-color-scheme: dark){.opsdash-tile-change.better{color:#56B4E9}.opsdash-tile-change.worse{color:#E69F00}}
+</style>"""
+
+
+def spc_icon(variation: str | None, assurance: str | None, side: str | None = None) -> str:
+    """The SPC variation and assurance icons (Making Data Count, drawn by opsdash.icons) of a tile, as inline
+    SVG; each names its reading in its title, and the tile gives the reading in words beside it."""
+    return icons.icon_svg(variation, side, size=30) + icons.assurance_svg(assurance, size=30)
+
+
+def _sparkline(values: list[float], target: float | None) -> str:
+    """The complete periods as a small grey line (no better/worse colour: the status says that), with the
+    target as a dashed line when it falls within the values' range."""
+    pts = [v for v in values if v == v]
+    if len(pts) < 2:
+        return ""
+    lo, hi = min(pts), max(pts)
+    span = (hi - lo) or 1.0
+    xy = " ".join(f"{i * 100 / (len(pts) - 1):.1f},{26 - (v - lo) * 24 / span:.1f}" for i, v in enumerate(pts))
+    line = ""
+    if target is not None and lo <= target <= hi:
+        y = 26 - (target - lo) * 24 / span
+        line = (f'<line x1="0" x2="100" y1="{y:.1f}" y2="{y:.1f}" stroke="#8C8C8C" stroke-dasharray="3 2" '
+                f'stroke-width="1" vector-effect="non-scaling-stroke"/>')
+    return (f'<svg class="opsdash-tile-spark" viewBox="0 0 100 28" preserveAspectRatio="none" role="img" '
+            f'aria-label="trend of the complete periods">{line}<polyline points="{xy}" fill="none" '
+            f'stroke-width="1.5" vector-effect="non-scaling-stroke"/></svg>')
+
+
+def _change_line(k: catalog.Kpi, change: float | None, against: str) -> str:
+    """'▲ +0.5 pts vs Sep 2026' coloured by better/worse, 'No change vs Sep 2026', or nothing to compare."""
+    if change is None:
+        return f'<div class="opsdash-tile-change same">{esc(f"Nothing to compare with in {against}")}</div>'
+    words = _signed(k, change)
+    cls = CHANGE_CLASSES[change_colour(k, change)]
+    if words == "no change":
+        return f'<div class="opsdash-tile-change same">{esc(f"No change vs {against}")}</div>'
+    arrow = "▲" if change > 0 else "▼"
+    return f'<div class="opsdash-tile-change {cls}">{arrow} {esc(f"{words} vs {against}")}</div>'
+
+
+def tile_html(t: Tile, grain: str) -> str:
+    """One headline KPI as markup: status first (pill with shape and word), the title (wrapping), the period,
+    the value with its target, the change on the previous period, the SPC reading, the current period to
+    date against the same days of the previous period, and a sparkline. Every text is HTML-escaped."""
+    k, st_ = t.kpi, t.status
+    help_lines = [labels.prose(k.description), f"SPC: {t.words}."]
+    if t.target is not None:
+        help_lines.append(f"Target from {t.target_source}." if t.target_source else "")
     if t.assurance:
         help_lines.append(f"Assurance: the process {ASSURANCE_WORDS[t.assurance]} ({catalog.format_value(k, t.target)}).")
     if t.year_ago is not None:
         help_lines.append(f"Same {grain} last year: {catalog.format_value(k, t.year_ago)} "
                           f"({_signed(k, t.change_vs_year_ago)}).")
-    period = f"{grain} of {t.period:%d %b %Y}" if t.period else "no data"
-    c.metric(k.label, catalog.format_value(k, t.value), delta=_signed(k, t.change), icon=icon,
-             delta_color=change_colour(k, t.change), help="\n\n".join(help_lines), border=True,
-             chart_data=t.spark or None, chart_type="line",
-             delta_description=f"vs previous {grain}" if t.change is not None else None)
-    target = f"target {catalog.format_value(k, t.target)}" if t.target is not None else "no target"
-    assurance = f" · {ASSURANCE_WORDS[t.assurance]}" if t.assurance else ""
-    badge = VARIATION_BADGES.get(t.variation or "", "gray")
-    c.caption(f":{badge}-badge[{VARIATION_WORDS.get(t.variation or '', 'no SPC reading')}] {period} · {target}{assurance}")
+    shape = f'<svg width="12" height="12" viewBox="0 0 12 12" aria-hidden="true">{_STATUS_SHAPES[st_]}</svg>'
+    parts = [f'<div class="opsdash-tile-head"><span class="opsdash-tile-status" data-status="{st_}" '
+             f'style="background:{STATUS_COLOURS[st_]}">{shape}{STATUS_WORDS[st_]}</span>'
+             f'<span class="opsdash-tile-spc-icon">{spc_icon(t.variation, t.assurance, t.side)}</span></div>',
+             f'<div class="opsdash-tile-title">{esc(k.label)}</div>']
+    if t.window is not None and t.value is not None:
+        prev = periods.label(t.previous_period, grain) if t.previous_period else f"the previous {grain}"
+        parts += [f'<div class="opsdash-tile-period">{esc(t.window.label)}</div>',
+                  f'<div class="opsdash-tile-value">{esc(catalog.format_value(k, t.value))}'
+                  f'<span class="opsdash-tile-target"> · {esc(views.target_words(k, t.target))}</span></div>',
+                  _change_line(k, t.change, prev)]
+        reading = VARIATION_WORDS.get(t.variation or "", "no SPC reading")
+        assurance = f"; {ASSURANCE_WORDS[t.assurance]}" if t.assurance else ""
+        parts.append(f'<div class="opsdash-tile-spc">{esc(f"SPC: {reading[:1].upper()}{reading[1:]}{assurance}")}</div>')
+    else:
+        parts.append(f'<div class="opsdash-tile-period">{esc(f"No complete {grain} with data yet")}</div>')
+    if t.current is not None:
+        c = t.current
+        now, lfl = c.window, c.previous_window
+        change = _signed(k, c.change)
+        vs = (f"no change vs {periods.span(lfl)}" if change == "no change" else
+              f"{change} vs {periods.span(lfl)}" if change else f"nothing to compare in {periods.span(lfl)}")
+        text = (f"{periods.label(now.start, grain)} to date ({periods.span(now)}): "
+                f"{catalog.format_value(k, c.value)}, {vs}")
+        parts.append(f'<div class="opsdash-tile-todate">{esc(text)}</div>')
+    parts.append(_sparkline(t.spark, t.target))
+    title = "\n".join(line for line in help_lines if line)
+    return (f'<div class="opsdash-tile" data-kpi="{esc(k.id)}" role="group" aria-label="{esc(k.label)}" '
+            f'title="{esc(title).replace(chr(10), "&#10;")}" style="border-left-color:{STATUS_COLOURS[st_]}">{"".join(parts)}</div>')
+
+
+def tiles(ts: list[Tile], grain: str) -> None:
+    """Headline tiles in one grid of equal heights (titles wrap, never cut); KPIs without data for the
+    selection are left out and named in one line."""
+    shown, missing = views.split_tiles(ts)
+    if shown:
+        st.markdown(TILE_CSS + '<div class="opsdash-tiles">' + "".join(tile_html(t, grain) for t in shown) + "</div>",
+                    unsafe_allow_html=True)
+    if missing:
+        st.caption(f"No data for the selection, so left out: {text_md(', '.join(missing))}.")
+
+
+def tile(t: Tile, grain: str, container: Any = None) -> None:
+    """One headline KPI alone (the grid of `tiles` for several)."""
+    (container or st).markdown(TILE_CSS + '<div class="opsdash-tiles">' + tile_html(t, grain) + "</div>",
+                               unsafe_allow_html=True)
 
 
 def change_colour(kpi: catalog.Kpi, change: float | None) -> str:
@@ -160,20 +268,97 @@ def download_buttons(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str, f
 
 
 def chart(fig: go.Figure, df: pd.DataFrame, name: str, f: Filters, key: str,
-          on_select: Callable[[], None] | None = None, selection_mode: Any = ("points",)) -> None:
-    """A chart with the CSV of exactly the data it draws."""
+          on_select: Callable[[], None] | None = None, selection_mode: Any = ("points",),
+          unit: str | None = None) -> None:
+    """A chart with the CSV of exactly the data it draws; given the KPI's `unit`, its value columns say it in
+    their header (value_fraction: rates stay fractions)."""
     title = fig.layout.title.text or name
     if on_select:
         st.plotly_chart(fig, key=key, on_select=on_select, selection_mode=selection_mode, width="stretch")
     else:
         st.plotly_chart(fig, key=key, width="stretch")
-    download_buttons(df, name, f, title, key)
+    download_buttons(labels.download_frame(df, unit=unit) if unit else df, name, f, title, key)
+
+
+#: Date formats (moment.js) of a period column, by grain: the dates stay dates, so the column sorts.
+PERIOD_FORMATS = {"day": "D MMM YYYY", "week": "[Week of] D MMM YYYY", "month": "MMM YYYY", "quarter": "[Q]Q YYYY"}
+#: printf formats of a KPI's values by unit (rates are shown multiplied by 100: still numbers, still sortable).
+UNIT_FORMATS = {"fraction": "%.1f%%", "days": "%.1f days", "hours": "%.1f hours", "seconds": "%.0f s",
+                "count": "%,d"}
+KIND_FORMATS = {"count": "%,d", "percent": "%.1f%%", "number": "%,.1f", "money": "%,.2f", "hours": "%.1f hours",
+                "days": "%.1f days", "seconds": "%.0f s"}
+
+
+def labelled(df: pd.DataFrame, grain: str = "month", kinds: dict[str, str] | None = None,
+             kpi_col: str = "kpi") -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A frame as st.dataframe should show it, with its column config, from the labels registry: headers in
+    words, codes as words, numbers kept numeric (so they sort) with their unit in the format, dates and
+    periods as dates in a format people read, empty text cells as a dash (never "None"). Values of KPIs of
+    several units in one column are written as text in each row's unit."""
+
+    kinds = dict(kinds or {})
+    out, cfg = df.copy(), {}
+    kpis = df[kpi_col] if kpi_col in df else None
+    units = ({catalog.KPIS[k].unit for k in kpis.dropna().unique() if k in catalog.KPIS} if kpis is not None
+             else set())
+    for name in df.columns:
+        lab = labels.column(str(name))
+        kind = kinds.get(name, lab.kind)
+        col = out[name]
+        if name in ("change", "difference") and kpis is not None and units:  # signed, points for rates
+            out[name] = [labels.EMPTY if labels._missing(v) else
+                         catalog.format_change(catalog.KPIS[k], float(v)) if k in catalog.KPIS else f"{float(v):+,.1f}"
+                         for v, k in zip(col, kpis)]
+            cfg[name] = st.column_config.TextColumn(lab.label, help=lab.help or None)
+        elif kind == "number" and kpis is not None and units:
+            if len(units) == 1:
+                unit = next(iter(units))
+                scale = 100.0 if unit == "fraction" else 1.0
+                out[name] = pd.to_numeric(col, errors="coerce") * scale
+                cfg[name] = st.column_config.NumberColumn(lab.label, format=UNIT_FORMATS.get(unit, "%,.1f"),
+                                                          help=lab.help or None)
+            else:
+                out[name] = [labels.cell(v, kind, grain, k) for v, k in zip(col, kpis)]
+                cfg[name] = st.column_config.TextColumn(lab.label, help=lab.help or None)
+        elif kind in KIND_FORMATS:
+            num = pd.to_numeric(col, errors="coerce")
+            out[name] = num * 100.0 if kind == "percent" else num
+            cfg[name] = st.column_config.NumberColumn(lab.label, format=KIND_FORMATS[kind], help=lab.help or None)
+        elif kind in ("date", "period"):
+            out[name] = pd.to_datetime(col, errors="coerce")
+            fmt = PERIOD_FORMATS.get(grain, "D MMM YYYY") if kind == "period" else "D MMM YYYY"
+            cfg[name] = st.column_config.DateColumn(lab.label, format=fmt, help=lab.help or None)
+        elif kind == "timestamp":
+            out[name] = pd.to_datetime(col, errors="coerce", utc=isinstance(col.dtype, pd.DatetimeTZDtype))
+            cfg[name] = st.column_config.DatetimeColumn(lab.label, format="D MMM YYYY, HH:mm", help=lab.help or None)
+        elif kind == "bool":
+            cfg[name] = st.column_config.CheckboxColumn(lab.label, help=lab.help or None)
+        elif kind in ("code", "kpi", "column"):
+            out[name] = [labels.cell(v, kind) for v in col]
+            cfg[name] = st.column_config.TextColumn(lab.label, help=lab.help or None)
+        else:
+            out[name] = [labels.EMPTY if labels._missing(v) else str(v) for v in col]
+            cfg[name] = st.column_config.TextColumn(lab.label, help=lab.help or None)
+    return out, cfg
 
 
 def table(df: pd.DataFrame, name: str, f: Filters | dict[str, Any], title: str, key: str, xlsx: bool = True,
-          full: Callable[[], pd.DataFrame] | None = None, downloadable: bool = True, **kw: Any) -> None:
-    """A table with CSV and Excel downloads of exactly its rows (or of `full()`, when the table shows a part)."""
-    st.dataframe(df, hide_index=True, width="stretch", key=key, **kw)
+          full: Callable[[], pd.DataFrame] | None = None, downloadable: bool = True, labels: bool = False,
+          grain: str = "month", kinds: dict[str, str] | None = None, **kw: Any) -> None:
+    """A table with CSV and Excel downloads of exactly its rows (or of `full()`, when the table shows a part).
+    With `labels`, the table is shown for people (see `labelled`) while the downloads keep machine names and
+    numeric values, with units in the headers (labels.download_frame)."""
+    shown = df
+    if labels:
+        from opsdash import labels as lab
+
+        shown, cfg = labelled(df, grain, kinds)
+        kw["column_config"] = {**cfg, **kw.get("column_config", {})}
+        df = lab.download_frame(df)
+        if full is not None:
+            whole = full
+            full = lambda: lab.download_frame(whole())  # noqa: E731
+    st.dataframe(shown, hide_index=True, width="stretch", key=key, **kw)
     if downloadable:
         download_buttons(full or df, name, f, title, key, xlsx=xlsx)
 
@@ -205,7 +390,7 @@ def vendor_trend(kpi_id: str, f: Filters, key: str, title: str | None = None, ta
         if drill:
             st.caption("Select a point to narrow the page to its period.")
         chart(fig, df, f"{kpi_id}_by_vendor", f, key=key,
-              on_select=(lambda: filters.drill_period(key, f.grain)) if drill else None)
+              on_select=(lambda: filters.drill_period(key, f.grain)) if drill else None, unit=kpi.unit)
 
 
 def pareto(table: str, column: str, f: Filters, time_col: str, condition: str, title: str, count_title: str,
