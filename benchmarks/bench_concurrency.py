@@ -14,6 +14,11 @@ Per page view it records the time from navigation to a settled page, exception b
 (a scope leak). It prints the figures recorded in benchmarks/README.md.
 
     .venv/bin/python benchmarks/bench_concurrency.py [--sessions 25] [--seconds 120] [--work DIR]
+        [--server-cpus 0 --browser-cpus 1]
+
+With --server-cpus and --browser-cpus (taskset -c lists) the server (and the ingest, which runs on the
+server's machine in real life) is pinned apart from the load generator (chromium, its renderers and this
+script), so the server's figures are not starved by the browsers that measure it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ VENDORS = ("ClearView Diagnostics Reading", "Helix Health Services", "Ibérica S
 SHOTS = HERE / "_work" / "concurrency"  # screenshots of sessions that failed
 PAGES = ("", "claims", "quality", "sla", "contact_centre", "scorecard", "data")
 GRAINS = ("week", "month", "quarter")
+# Drawn as well as run (bench_browser.py's test, without its hold): plotly and the table grid load lazily after
+# the script has finished, and until then their elements are skeletons.
+DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+  && !document.querySelector('[data-testid="stSkeleton"]')
+  && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.js-plotly-plot .main-svg'))"""
 
 
 def _free_port() -> int:
@@ -125,10 +135,12 @@ async def session(browser, url: str, who: tuple[str, str, str | None], start_aft
             await page.goto(link)
             await page.locator("[data-testid='stMain'] h1").first.wait_for()
             await page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
-            seconds = time.perf_counter() - t0
+            seconds = time.perf_counter() - t0  # the script has run (the figure of the runs before 2026-12-02)
+            await page.wait_for_function(DRAWN)
+            drawn = time.perf_counter() - t0
             text = await page.locator("[data-testid='stMain']").inner_text()
             leaks = [v for v in VENDORS if v != vendor and v in text] if vendor else []
-            views.append({"who": sub, "role": role, "page": path or "overview", "seconds": seconds,
+            views.append({"who": sub, "role": role, "page": path or "overview", "seconds": seconds, "drawn": drawn,
                           "exceptions": await page.locator("[data-testid='stException']").count(),
                           "errors": await page.locator("[data-testid='stAlertContentError']").all_inner_texts(),
                           "busy": "A load is writing" in text, "leaks": leaks})
@@ -138,11 +150,26 @@ async def session(browser, url: str, who: tuple[str, str, str | None], start_aft
         await context.close()
 
 
-async def drive(url: str, sessions: int, seconds: float, views: list[dict], failures: list[str]) -> None:
+def _pin(cpus: str | None) -> list[str]:
+    return ["taskset", "-c", cpus] if cpus else []
+
+
+def _browser_executable(cpus: str | None, work: Path) -> str:
+    """Chromium itself, or a wrapper that starts it (and so every renderer) pinned to cpus."""
+    if not cpus:
+        return CHROMIUM
+    wrapper = work / "chromium-pinned.sh"
+    wrapper.write_text(f'#!/bin/sh\nexec taskset -c {cpus} {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+async def drive(url: str, sessions: int, seconds: float, views: list[dict], failures: list[str],
+                executable: str = CHROMIUM) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
+        browser = await p.chromium.launch(executable_path=executable, args=[
             "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
         ramp = min(60.0, seconds / 3)
         until = time.time() + ramp + seconds
@@ -156,6 +183,8 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=25)
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--work", type=Path, default=HERE / "_work" / "concurrency")
+    ap.add_argument("--server-cpus", help="pin streamlit and the ingest with taskset -c, e.g. 0")
+    ap.add_argument("--browser-cpus", help="pin chromium (and this script) with taskset -c, e.g. 1")
     args = ap.parse_args()
     import logging
 
@@ -180,12 +209,14 @@ def main() -> None:
         runs = args.work / "runs.jsonl"
         runs.unlink(missing_ok=True)
         env = {**os.environ, "OPSDASH_DB": str(db), "OPSDASH_ACCESS": str(grants), "OPSDASH_RUN_LOG": str(runs)}
-        app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+        app = subprocess.Popen([*_pin(args.server_cpus), sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
                                 str(port), "--server.address", "localhost", "--server.headless", "true",
                                 "--secrets.files", str(secrets)], cwd=args.work, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait_healthy(url)
+            if args.browser_cpus:  # the provider's thread and Playwright's driver are load generator too
+                os.sched_setaffinity(0, {int(c) for c in args.browser_cpus.split(",")})
             views: list[dict] = []
             failures: list[str] = []
             opsdash = str(Path(sys.executable).with_name("opsdash"))
@@ -194,14 +225,15 @@ def main() -> None:
                 await asyncio.sleep(min(60.0, args.seconds / 3) + 10)  # every session signed in and browsing
                 t0 = time.perf_counter()
                 load = await asyncio.create_subprocess_exec(
-                    opsdash, "ingest", "--db", str(db), "--wait", "600", *map(str, later),
+                    *_pin(args.server_cpus), opsdash, "ingest", "--db", str(db), "--wait", "600", *map(str, later),
                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
                 await load.wait()
                 return time.perf_counter() - t0, load.returncode or 0
 
             async def run() -> tuple[float, int]:
                 loading = asyncio.create_task(everything())
-                await drive(url, args.sessions, args.seconds, views, failures)
+                await drive(url, args.sessions, args.seconds, views, failures,
+                            _browser_executable(args.browser_cpus, args.work))
                 return await loading
 
             load_seconds, load_rc = asyncio.run(run())
@@ -210,13 +242,19 @@ def main() -> None:
             app.wait(timeout=20)
     times = sorted(v["seconds"] for v in views)
     am = [v for v in views if v["role"] == "account_manager"]
+    load = os.getloadavg()
+    print(f"cpus: server (streamlit, ingest) {args.server_cpus or 'any'}, browsers {args.browser_cpus or 'any'} of "
+          f"{os.cpu_count()}; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     print(f"sessions: {args.sessions} (arriving over {min(60.0, args.seconds / 3):.0f} s), then {args.seconds:.0f} s "
           f"of browsing; page views: {len(views)}")
     print(f"sessions that failed (sign-in or a page timing out after 120 s): {len(failures)}")
     for f in failures:
         print(f"  {f}")
-    print(f"page time in the browser (navigation to a settled page): median {statistics.median(times):.2f} s, p90 {times[int(len(times) * 0.9)]:.2f} s, "
-          f"max {times[-1]:.2f} s")
+    drawn = sorted(v["drawn"] for v in views)
+    print(f"page time in the browser (navigation to the script run, indicator gone): median {statistics.median(times):.2f} s, "
+          f"p90 {times[int(len(times) * 0.9)]:.2f} s, max {times[-1]:.2f} s")
+    print(f"page time in the browser (navigation to charts and tables drawn): median {statistics.median(drawn):.2f} s, "
+          f"p90 {drawn[int(len(drawn) * 0.9)]:.2f} s, max {drawn[-1]:.2f} s")
     import json
 
     server = sorted(json.loads(x)["seconds"] for x in runs.read_text().splitlines()) if runs.exists() else [0.0]
@@ -229,6 +267,17 @@ def main() -> None:
     print(f"'a load is writing' notices: {sum(v['busy'] for v in views)}")
     print(f"account-manager views: {len(am)}, with another vendor's name: {sum(bool(v['leaks']) for v in am)}")
     print(f"ingest of {len(later)} files during the test: exit {load_rc} in {load_seconds:.1f} s")
+    failed = collections.Counter("sign-in" if " sign-in: " in f else "browsing" for f in failures)
+    print("\nFor benchmarks/README.md (sessions | page views | failed sessions | browser run median / p90 s | browser "
+          "drawn median / p90 s | server run median / p90 s | exceptions | errors | leaks | ingest | cpus):")
+    print(f"| {args.sessions} | {len(views)} | {len(failures)}"
+          + (f" ({', '.join(f'{n} {k}' for k, n in failed.items())})" if failures else "")
+          + f" | {statistics.median(times):.1f} / {times[int(len(times) * 0.9)]:.1f}"
+          f" | {statistics.median(drawn):.1f} / {drawn[int(len(drawn) * 0.9)]:.1f}"
+          f" | {statistics.median(server):.2f} / {server[int(len(server) * 0.9)]:.1f}"
+          f" | {sum(v['exceptions'] for v in views)} | {len(errors)}"
+          f" | {sum(bool(v['leaks']) for v in am)} of {len(am)} | exit {load_rc}, {load_seconds:.1f} s"
+          f" | server {args.server_cpus or 'any'}, browsers {args.browser_cpus or 'any'} |")
 
 
 if __name__ == "__main__":
