@@ -11,6 +11,7 @@ store holds none: the loader drops such columns).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -102,11 +103,22 @@ class Pack:
         return self.window.label if self.window else periods.label(self.start, self.grain)
 
 
+#: Characters of the vendor's name kept in a pack's file name: with the prefix, period, hash and extension the
+#: name stays far below the 255 bytes a file system allows, whatever the vendor is called.
+STEM_VENDOR_CHARS = 60
+
+
 def file_stem(vendor: str, period: str) -> str:
-    """opsdash-review_<vendor>_<period>, in plain ASCII (accents dropped), stable from run to run."""
+    """opsdash-review_<vendor>_<period>, in plain ASCII (accents dropped), stable from run to run. A name
+    longer than STEM_VENDOR_CHARS (or with no ASCII letter at all) is cut and followed by 8 hex digits of its
+    SHA-256, so two long names sharing a beginning still get two files."""
     ascii_name = unicodedata.normalize("NFKD", vendor).encode("ascii", "ignore").decode()
-    safe = re.sub(r"[^A-Za-z0-9.]+", "-", ascii_name).strip("-") or "vendor"
-    return f"opsdash-review_{safe}_{period}"
+    safe = re.sub(r"[^A-Za-z0-9.]+", "-", ascii_name).strip("-")
+    if len(safe) > STEM_VENDOR_CHARS or not safe:
+        digest = hashlib.sha256(vendor.encode("utf-8")).hexdigest()[:8]
+        safe = f"{safe[:STEM_VENDOR_CHARS].rstrip('-') or 'vendor'}-{digest}"
+    period_safe = re.sub(r"[^A-Za-z0-9-]+", "-", period)[:20]
+    return f"opsdash-review_{safe}_{period_safe}"
 
 
 def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
