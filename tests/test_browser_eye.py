@@ -97,11 +97,14 @@ WORDS = """const words = el => { const c = el.cloneNode(true);
   c.querySelectorAll('""" + ICONS + """').forEach(i => i.remove());
   return c.textContent.replace(/\\s+/g, ' ').trim(); };"""
 
+#: A title of a tile: a metric's label, or the title of one of the Overview's tiles (ui/widgets.py tile_html).
+TITLE = '[data-testid="stMetricLabel"], .opsdash-tile-title'
+
 #: Tile titles wider than their box: any element of a metric's label whose content is clipped.
 CUT_TITLES = """() => {
   """ + WORDS + """
   const out = [];
-  for (const label of document.querySelectorAll('[data-testid="stMetricLabel"]')) {
+  for (const label of document.querySelectorAll('""" + TITLE + """')) {
     for (const el of [label, ...label.querySelectorAll('*')]) {
       if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
         out.push(words(label) + ` (${el.scrollWidth}px of text in ${el.clientWidth}px)`);
@@ -115,10 +118,11 @@ CUT_TITLES = """() => {
 #: Each tile's own text: the largest element holding its title and no other tile's.
 TILES = """() => {
   """ + WORDS + """
-  const labels = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetricLabel"]')];
+  const TITLE = '""" + TITLE + """';
+  const labels = [...document.querySelectorAll('[data-testid="stMain"] :is(' + TITLE + ')')];
   return labels.map(label => {
     let tile = label;
-    while (tile.parentElement && tile.parentElement.querySelectorAll('[data-testid="stMetricLabel"]').length === 1)
+    while (tile.parentElement && tile.parentElement.querySelectorAll(TITLE).length === 1)
       tile = tile.parentElement;
     return [words(label), tile.innerText];
   });
@@ -345,9 +349,10 @@ def test_no_request_leaves_the_server(visits, store, where, tmp_path_factory):
 
 
 def engine_statuses(db: Path) -> dict[str, str]:
-    """Per headline KPI with a value in the latest whole month of its data (at its own as-of): "On target",
-    "Off target" or "No target", compared here from the engine's value and the catalogue's target (all
-    vendors: the default target is in force)."""
+    """Per headline KPI with a value in a whole month of its data: "On target", "Off target" or "No target"
+    for the latest such month (the one its tile shows: the latest complete month with a value, at the KPI's
+    own as-of), compared here from the engine's value and the target in force at that month's end (all
+    vendors: views.target_for gives the catalogue's default)."""
     out: dict[str, str] = {}
     with Store(db, read_only=True) as s:
         for kpi_id in views.HEADLINE:
@@ -357,14 +362,19 @@ def engine_statuses(db: Path) -> dict[str, str]:
                 continue
             month = _month_before_or_at(as_of.date())
             df = metrics.series(s, kpi_id, grain="month")
-            row = df[pd.to_datetime(df["period_start"]).dt.date == month]
-            if row.empty or pd.isna(row["value"].iloc[0]):
+            when = pd.to_datetime(df["period_start"]).dt.date
+            rows = df[(when <= month) & df["value"].notna()]
+            if rows.empty:
                 continue  # a KPI without data for the selection has no tile
-            value = float(row["value"].iloc[0])
-            if kpi.target is None or kpi.direction == "neutral":
+            last = rows.iloc[-1]
+            value = float(last["value"])
+            start = pd.Timestamp(last["period_start"]).date()
+            end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+            target, _source = views.target_for(s, kpi_id, views.Filters(end=end))
+            if target is None or kpi.direction not in ("higher", "lower"):
                 out[kpi.label] = "No target"
             else:
-                met = value >= kpi.target if kpi.direction == "higher" else value <= kpi.target
+                met = value >= target if kpi.direction == "higher" else value <= target
                 out[kpi.label] = "On target" if met else "Off target"
     return out
 

@@ -22,6 +22,14 @@ from opsdash import catalog, contract, periods
 
 #: What an empty cell reads as.
 EMPTY = "—"
+#: What an empty cell reads as where the column's meaning says more than a dash: an event naming no KPI or
+#: process applies to every one.
+EMPTY_WORDS: dict[str, str] = {"kpi": "Every KPI", "process": "Every process"}
+
+
+def empty_word(name: str) -> str:
+    """How an empty cell of column `name` reads: its meaning where it has one (EMPTY_WORDS), else a dash."""
+    return EMPTY_WORDS.get(name, EMPTY)
 
 KINDS = ("count", "percent", "number", "money", "hours", "days", "seconds", "date", "timestamp", "period", "code",
          "kpi", "column", "text", "bool")
