@@ -33,4 +33,5 @@ if rejects.empty:
     st.success("No rejected rows.")
 else:
     widgets.table(rejects, "rejects", {}, "Rejected rows", key="ld_rejects", labels=True,
-                  kinds={"Load": "count", "Line": "count", "Column": "column", "Kind": "code"})
+                  kinds={"Load": "count", "Line": "count", "Column": "column", "Kind": "code",
+                         "Reason": "prose"})

@@ -363,7 +363,7 @@ def labelled(df: pd.DataFrame, grain: str = "month", kinds: dict[str, str] | Non
                 cfg[name] = text
             else:
                 cfg[name] = st.column_config.CheckboxColumn(lab.label, help=lab.help or None)
-        elif kind in ("code", "kpi", "column"):
+        elif kind in ("code", "kpi", "column", "prose"):
             out[name] = _words(col, kind, grain, blank)
             cfg[name] = text
         else:
