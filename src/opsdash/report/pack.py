@@ -148,7 +148,7 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     f = views.Filters(None, end, grain, (vendor,))
     tables: dict[str, Table] = {}
 
-    levels = _levels(store, card, vendor, grain, window, before, settings)
+    levels = sla.with_previous(store, card, vendor, grain, window, before, settings)
     tables["scorecard"] = _scorecard_table(levels, grain, currency, card.summary)
     headline = _headline(store, vendor, f, start, window, before)
     tables["headline"] = Table(
@@ -238,31 +238,6 @@ def _has_rows(store: Store, vendor: str, start: dt.date, end: dt.date) -> bool:
         if row and row[0]:
             return True
     return False
-
-
-def _level_key(df: pd.DataFrame) -> pd.Series:
-    return df["kpi"] + "|" + df["process"].fillna("").astype(str) + "|" + df["priority"].fillna("").astype(str)
-
-
-def _levels(store: Store, card: sla.Scorecard, vendor: str, grain: str, window: periods.Window,
-            before: periods.Window, settings: Settings) -> pd.DataFrame:
-    """The scorecard's levels with the previous period's value, the change as printed, and credit figures
-    only where a credit is due (a missed critical level in a monthly pack)."""
-    levels = card.levels.copy()
-    prev = sla.scorecard(store, vendor, periods.code(before.start, grain), grain=grain, settings=settings,
-                         as_of=_cutoff(before) if window.partial else None)
-    old = dict(zip(_level_key(prev.levels), prev.levels["value"])) if not prev.levels.empty else {}
-    levels["previous"] = [old.get(k) for k in _level_key(levels)]
-    levels["change"] = [labels.shown_change(k, v, p) for k, v, p in zip(levels["kpi"], levels["value"],
-                                                                         levels["previous"])]
-    due = (levels["level"] == "critical") & levels["status"].isin(sla.MISSED) & (grain == "month")
-    levels["credit_pct"] = levels["credit_pct"].where(due, None)
-    levels["credit"] = levels["credit"].where(due, None)
-    return levels
-
-
-def _cutoff(w: periods.Window) -> dt.datetime:
-    return dt.datetime.combine(w.through, dt.time(23, 59, 59))
 
 
 def _scope(process: Any, priority: Any) -> str:

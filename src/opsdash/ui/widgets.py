@@ -109,7 +109,7 @@ TILE_CSS = """<style>
 .opsdash-tile-title{font-weight:600;font-size:.95rem;line-height:1.25;overflow-wrap:anywhere;white-space:normal}
 .opsdash-tile-period,.opsdash-tile-spc,.opsdash-tile-todate{font-size:.8rem;opacity:.8;line-height:1.3}
 .opsdash-tile-value{font-size:1.9rem;line-height:1.15;font-weight:500}
-.opsdash-tile-target{font-size:.9rem;opacity:.85;font-weight:400}
+.opsdash-tile-target{font-size:.9rem;opacity:.85;font-weight:400;display:inline-block;white-space:nowrap}
 .opsdash-tile-change{font-size:.85rem;font-weight:600}
 .opsdash-tile-change.better{color:#0072B2}.opsdash-tile-change.worse{color:#A65E00}.opsdash-tile-change.same{opacity:.75;font-weight:400}
 .opsdash-tile-spark{margin-top:auto;width:100%;height:28px}
