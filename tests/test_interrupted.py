@@ -126,7 +126,7 @@ def test_killing_the_dashboard_in_the_middle_of_an_upload(prepared, tmp_path):
         try:
             page = browser.new_page()
             page.goto(url)
-            page.locator("[data-testid='stMetricValue']").first.wait_for(timeout=60_000)
+            page.locator(".opsdash-tile").first.wait_for(timeout=60_000)  # the Overview's tiles, drawn
             assert page.locator("[data-testid='stException']").count() == 0
             # With the page open, a load from the CLI waits for the dashboard to let go of the store.
             rerun = _ingest(db, big, {})
