@@ -16,4 +16,5 @@ if pending:
 if trail.empty:
     st.info("No events recorded yet.")
 else:
-    widgets.table(trail, "audit_trail", {}, "Audit trail", key="au_trail")
+    widgets.table(trail, "audit_trail", {}, "Audit trail", key="au_trail", labels=True,
+                  kinds={"When (UTC)": "timestamp", "Rows": "count"})

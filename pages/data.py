@@ -17,9 +17,11 @@ with glossary_tab:
         "KPI": k.label, "id": k.id, "definition": labels.prose(k.description), "table": contract.TABLES[k.table].label,
         "placed by": labels.prose(k.period_words), "unit": catalog.UNITS.get(k.unit) or k.unit,
         "better when": {"higher": "higher", "lower": "lower"}.get(k.direction, "neither (a volume)"),
-        "default target": "" if k.target is None else catalog.format_value(k, k.target),
+        "default target": "Not set" if k.target is None else catalog.format_value(k, k.target),
         "target source": k.target_source} for k in catalog.KPIS.values()])
-    widgets.table(glossary, "kpi_glossary", {}, "KPI glossary", key="dt_glossary")
+    # People read the KPI's label; its id (for analysts writing SQL or settings) is in the downloads.
+    widgets.table(glossary.drop(columns=["id"]), "kpi_glossary", {}, "KPI glossary", key="dt_glossary",
+                  full=lambda: glossary, labels=True)
 
 MAX_DOWNLOAD = 5_000_000  # rows in a raw CSV download
 MAX_XLSX = 1_000_000  # Excel's sheet holds 1,048,576 rows

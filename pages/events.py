@@ -30,7 +30,7 @@ with widgets.guard("the events"):
     if log.empty:
         st.info("No events recorded yet.")
     else:
-        widgets.table(log, "events", {}, "Events", key="ev_table", xlsx=False)
+        widgets.table(log, "events", {}, "Events", key="ev_table", xlsx=False, labels=True)
 
 st.subheader("Add an event")
 vendors: list[str] = []

@@ -11,11 +11,14 @@ st.caption("Every file loaded into the store, with what was kept, rejected and d
 store = data.require()
 db, ver = data.source(), data.version()
 counts = data.row_counts(db, ver)
-for col, (table, n) in zip(st.columns(len(counts)), counts.items()):
-    col.metric(TABLES[table].label, f"{n:,}", help=f"rows stored in `{table}`: {TABLES[table].description}")
+items = list(counts.items())
+for start in range(0, len(items), widgets.METRICS_PER_ROW):  # a few per row, so every title reads whole
+    row = items[start:start + widgets.METRICS_PER_ROW]
+    for col, (table, n) in zip(st.columns(widgets.METRICS_PER_ROW), row):
+        col.metric(TABLES[table].label, f"{n:,}", help=f"rows stored in `{table}`: {TABLES[table].description}")
 st.subheader("Loads")
 widgets.table(data.load_history(db, ver), "loads", {}, "Loads", key="ld_loads", labels=True,
-              kinds={"Load": "count", "Rows read": "count", "Loaded": "count", "Rejected": "count", "Replaced": "count", "Loaded at": "timestamp"})
+              kinds={"Table": "code", "Load": "count", "Rows read": "count", "Loaded": "count", "Rejected": "count", "Replaced": "count", "Loaded at": "timestamp"})
 outside, _per_table = data.outside_window(db, ver)
 if not outside.empty:
     st.subheader("Rows left out: dates outside the reported range")
@@ -30,4 +33,5 @@ if rejects.empty:
     st.success("No rejected rows.")
 else:
     widgets.table(rejects, "rejects", {}, "Rejected rows", key="ld_rejects", labels=True,
-                  kinds={"Load": "count", "Line": "count", "Column": "column", "Kind": "code"})
+                  kinds={"Load": "count", "Line": "count", "Column": "column", "Kind": "code",
+                         "Reason": "prose"})

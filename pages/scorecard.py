@@ -1,12 +1,10 @@
 """Vendor scorecard for the weekly review: contract levels for a vendor and period, changes against the
 previous period, SPC signals, reconciliation of what the vendor reported, top error categories and denials."""
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
-from opsdash import audit, catalog, sla
+from opsdash import audit, periods, sla
 from opsdash.ui import auth, data, filters, widgets
 from opsdash.ui.text import md
 from opsdash.views import Filters
@@ -40,7 +38,9 @@ else:
     options = [f"{d:%Y-%m}" for d in starts]
 filters.vet(f"{grain}_of", filters.one_of(options), f"one of the last {len(options)} {grain}s, e.g. {options[0]}")
 period = c3.selectbox("Period", options, key=f"{grain}_of", bind="query-params",
-                      help="The latest first; the current period runs to the latest data.")
+                      format_func=lambda code: periods.label(periods.parse(code)[1], grain),
+                      help="The latest first; the current period runs to the latest data and is compared with "
+                           "the same days of the period before.")
 
 # The period's dates come from its name, not from the scorecard: when the scorecard cannot be made (the store
 # is busy, a stored value is unreadable), the sections below still know which dates to show.
@@ -51,9 +51,6 @@ except sla.SlaError:
 
 with widgets.guard("the scorecard"):
     card = data.scorecard(db, ver, vendor, period, grain)
-    prev_start = (pd.Timestamp(card.start) - pd.DateOffset(**catalog.GRAIN_OFFSETS[grain])).date()
-    prev_label = f"{prev_start.isocalendar().year}-W{prev_start.isocalendar().week:02d}" if grain == "week" else f"{prev_start:%Y-%m}"
-    prev = data.scorecard(db, ver, vendor, prev_label, grain)
     s = card.summary
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Levels met", f"{s['levels_met']} of {s['levels_scored']}", border=True,
@@ -66,17 +63,14 @@ with widgets.guard("the scorecard"):
     m4.metric("Levels without data", f"{s['levels_without_data']}", border=True)
     if s["note"]:
         st.caption(s["note"])
-    levels = card.levels.copy()
-
-    def level_key(df: pd.DataFrame) -> pd.Series:
-        return df["kpi"] + "|" + df["process"].fillna("").astype(str) + "|" + df["priority"].fillna("").astype(str)
-
-    before = dict(zip(level_key(prev.levels), prev.levels["value"])) if not prev.levels.empty else {}
-    levels["previous"] = [before.get(k) for k in level_key(levels)]
-    levels["change"] = pd.to_numeric(levels["value"], errors="coerce") - pd.to_numeric(levels["previous"], errors="coerce")
+    levels, window, before = data.scorecard_levels(db, ver, vendor, period, grain, latest)
     shown = levels[["kpi", "label", "process", "priority", "level", "target", "minimum", "value", "previous",
                     "change", "status", "consecutive_missed", "credit_pct", "credit"]]
-    st.subheader(f"{md(vendor)}, {md(period)} ({card.start:%d %b} to {card.end:%d %b %Y})")
+    st.subheader(f"{md(vendor)}, {md(window.label)}")
+    st.caption((f"The {grain} runs to date ({periods.span(window)} {window.through.year}): compared like for like "
+                f"with {periods.span(before)}, not the whole {grain}." if window.partial else
+                f"Compared with {periods.label(before.start, grain)}.")
+               + " Changes are the difference of the values shown; credits only on missed critical levels.")
     widgets.table(shown, f"scorecard_{vendor}_{period}", {"vendor": vendor, "period": period},
                   f"Scorecard {vendor} {period}", key="sc_table", labels=True, grain=grain,
                   column_config={"kpi": None})

@@ -57,11 +57,8 @@ with widgets.guard("contract attainment"):
             if not settings.at_risk:
                 st.info("No at-risk amounts are set (opsdash.toml), so credits show as percentages only.")
             widgets.table(credits, "sla_credits", f, f"Service credits due ({settings.currency})", key="sla_credits",
-                          labels=True, column_config={
-                              "at_risk": st.column_config.NumberColumn(f"Amount at risk ({settings.currency})",
-                                                                       format="%,.2f"),
-                              "credit_due": st.column_config.NumberColumn(f"Credit due ({settings.currency})",
-                                                                          format="%,.2f")})
+                          labels=True, headers={"at_risk": f"Amount at risk ({settings.currency})",
+                                                "credit_due": f"Credit due ({settings.currency})"})
 
         st.subheader("Consecutive months missed")
         last_month = att["month"].max()

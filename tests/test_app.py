@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -191,6 +193,29 @@ def test_scorecard_shows_the_engines_scorecard(monkeypatch, sample_store):
     assert shown["Levels met"] == f"{card.summary['levels_met']} of {card.summary['levels_scored']}"
     table = at.dataframe[0].value
     assert list(table["status"]) == [labels.value_word(v) for v in card.levels["status"]]  # Met, Below minimum
+
+
+def test_a_running_month_s_scorecard_is_compared_like_for_like(monkeypatch, sample_store):
+    """Issue 12: the current month runs to date, so its previous values are October scored to the same day,
+    never the whole of October."""
+    from opsdash import periods, sla
+    from opsdash.settings import load
+
+    vendor = "Meridian Revenue Partners"
+    cut = max(d for d in views.freshness(sample_store)["latest event"] if pd.notna(d))
+    month = periods.code(periods.start_of(cut, "month"), "month")
+    assert not periods.is_complete(periods.start_of(cut, "month"), "month", cut), "the sample ends mid-month"
+    at = _app(monkeypatch, sample_store.path, "scorecard", params={"sc_vendor": vendor, "month_of": month})
+    assert not at.exception and not at.error
+    prev_start = periods.previous(periods.start_of(cut, "month"), "month")
+    same_day = dt.datetime.combine(prev_start + dt.timedelta(days=cut.day - 1), dt.time(23, 59, 59))
+    lfl = sla.scorecard(sample_store, vendor, periods.code(prev_start, "month"), settings=load(), as_of=same_day)
+    whole = sla.scorecard(sample_store, vendor, periods.code(prev_start, "month"), settings=load())
+    table = at.dataframe[0].value
+    assert table["previous"].tolist() == [catalog.format_value(catalog.KPIS[k], None if pd.isna(v) else float(v))
+                                          for k, v in zip(lfl.levels["kpi"], lfl.levels["value"])]
+    assert not np.allclose(lfl.levels["value"].astype(float), whole.levels["value"].astype(float))
+    assert any(f"{periods.label(prev_start, 'month')[:3]}" in c.value and "like for like" in c.value for c in at.caption)
 
 
 def test_a_failing_section_shows_a_message_and_the_rest_of_the_page_renders(monkeypatch, sample_store):

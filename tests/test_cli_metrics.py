@@ -167,3 +167,31 @@ def test_loads_table_is_for_people(cli):
     assert out[0].split()[:4] == ["Load", "File", "Table", "Mapping"]
     _no_machine_words(out)
     assert any("Quality audits" in line for line in out[1:])
+
+
+def test_kpi_spc_rebases_at_a_vendors_process_change_as_the_dashboard_does(cli, sample_store):
+    """Meridian's go-live of 15 Dec 2025 is a process change (sample events): its XmR chart starts afresh in
+    December 2025, in the CLI as on the dashboard; the other vendors' charts are not cut there."""
+    import datetime as dt
+
+    from opsdash import views
+
+    vendor = "Meridian Revenue Partners"
+    one = pd.read_csv(io.StringIO(cli("kpi", "clean_claim_rate", "--where", f"vendor={vendor}", "--spc",
+                                      "--format", "csv").output), parse_dates=["period_start"])
+    change = pd.Timestamp(2025, 12, 1)
+    before, after = one[one["period_start"] < change], one[one["period_start"] >= change]
+    assert len(before) >= 2 and len(after) >= 2
+    # each segment's mean is the plain mean of its own values (pandas), and they differ
+    assert before["spc_mean"].unique() == pytest.approx([before["value"].mean()], rel=1e-12)
+    assert after["spc_mean"].unique() == pytest.approx([after["value"].mean()], rel=1e-12)
+    assert (one["spc_upl"].dropna() <= 1).all() and (one["spc_lpl"].dropna() >= 0).all()  # a rate stays a rate
+    view = views.spc_view(sample_store, "clean_claim_rate", views.Filters(vendors=(vendor,), grain="month"))
+    assert one["spc_mean"].to_numpy() == pytest.approx(view.chart["mean"].to_numpy(dtype=float), rel=1e-12)
+    assert one["spc_point_type"].tolist() == view.chart["point_type"].tolist()
+    by = pd.read_csv(io.StringIO(cli("kpi", "clean_claim_rate", "--by", "vendor", "--spc", "--format", "csv").output),
+                     parse_dates=["period_start"])
+    mer = by[by["vendor"] == vendor].sort_values("period_start")
+    assert mer["spc_mean"].to_numpy() == pytest.approx(one["spc_mean"].to_numpy(), rel=1e-12)
+    helix = by[by["vendor"] == "Helix Health Services"].sort_values("period_start")
+    assert helix["spc_mean"].nunique() == 1 and helix["spc_mean"].iloc[0] == pytest.approx(helix["value"].mean())

@@ -563,3 +563,21 @@ def test_html_has_no_machine_names_none_or_internal_settings(pack, sample_store)
     assert "None" not in cells and "nan" not in {c.lower() for c in cells}
     text = report.render(pack, "html").decode()
     assert str(sample_store.path) not in text and "amount at risk 36000" not in text.lower()
+
+
+def test_a_packs_file_name_is_bounded_and_safe_whatever_the_vendor_is_called(tmp_path):
+    """A vendor's name of any length or script gives a file name the file system takes (no OSError 36, 'File
+    name too long'), short names unchanged, two long names sharing their beginning two different files."""
+    from opsdash.report.pack import STEM_VENDOR_CHARS, file_stem
+
+    assert file_stem("Helix Health Services", "2026-10") == "opsdash-review_Helix-Health-Services_2026-10"
+    long_a = "<img src=x onerror=alert(1)> Ωmega " + "Very Long Vendor Name " * 20 + "A"
+    long_b = long_a[:-1] + "B"
+    stems = {file_stem(v, "2026-03") for v in (long_a, long_b, "Ωμέγα", "Ωμέγα Δ", "../../etc/passwd")}
+    assert len(stems) == 5
+    for stem in stems:
+        name = f"{stem}.html"
+        assert len(name.encode()) < 120 and re.fullmatch(r"[A-Za-z0-9._-]+", name) and "/" not in name
+        assert len(stem.split("_")[1]) <= STEM_VENDOR_CHARS + 9
+        (tmp_path / name).write_text("ok")  # the file system takes it
+    assert file_stem(long_a, "2026-03") == file_stem(long_a, "2026-03")  # stable from run to run

@@ -468,14 +468,15 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
             raise click.UsageError(f"--by: unknown column {col!r} for {kpi_id}; expected one of "
                                    f"{', '.join(catalog.DIMENSIONS[kpi.table])}")
     store = _open(db, read_only=True)
+    wheres = _where(kpi.table, where, store)
     try:
-        df = metrics.series(store, kpi_id, grain=grain, by=by, where=_where(kpi.table, where, store),
+        df = metrics.series(store, kpi_id, grain=grain, by=by, where=wheres,
                             start=start.date() if start else None, end=end.date() if end else None, as_of=as_of,
                             answer_threshold_s=answer_threshold, short_abandon_s=short_abandon)
     except metrics.MetricsError as exc:
         raise click.UsageError(str(exc)) from exc
     if spc:
-        df = add_spc_columns(df, list(by), kpi.direction)
+        df = add_spc_columns(store, df, kpi, list(by), grain, wheres)
     if fmt == "table":
         from opsdash import labels, periods
 
@@ -502,15 +503,27 @@ def _period_note(cut: Any, grain: str, last: Any) -> str:
             f"{periods.label(lfl.start, grain)}.")
 
 
-def add_spc_columns(df: Any, by: list[str], direction: str) -> Any:
-    """XmR limits and point type per breakdown group, in period order."""
-    from opsdash import spc as spc_mod
+def add_spc_columns(store: Store, df: Any, kpi: Any, by: list[str], grain: str | None,
+                    where: dict[str, list[str]]) -> Any:
+    """XmR limits and point type per breakdown group, in period order, as the dashboard draws them: limits
+    within the KPI's possible range, rebased at the process changes that concern the group (a vendor's own when
+    broken down by vendor), and no limits for a series too coarse for XmR."""
+    from opsdash import catalog, views
 
+    col = catalog.PROCESS_COLUMN.get(kpi.table)
+    base = views.Filters(vendors=tuple(where.get("vendor", ()))).with_extra(
+        **({col: tuple(where[col])} if col and col in where else {}))
+    every = views.events_for(views.events(store, base), kpi.id, base)
     parts = []
     groups = df.groupby(by, dropna=False, sort=False) if by else [((), df)]
-    for _, part in groups:
-        part = part.sort_values("period_start")
-        chart = spc_mod.xmr(part["value"].astype("Float64").astype(float).tolist(), direction=direction)
+    for key, part in groups:
+        part = part.sort_values("period_start").reset_index(drop=True)
+        ev = every
+        if "vendor" in by:
+            vendor = dict(zip(by, key if isinstance(key, tuple) else (key,)))["vendor"]
+            ev = every[every["vendor"] == vendor]
+        ev = views.events_on(ev, part["period_start"], grain)
+        chart = views.xmr_for(kpi, part, ev, grain)
         part = part.assign(spc_mean=chart["mean"].to_numpy(), spc_lpl=chart["lpl"].to_numpy(),
                            spc_upl=chart["upl"].to_numpy(), spc_point_type=chart["point_type"].to_numpy())
         parts.append(part)

@@ -6,7 +6,8 @@ Column kinds decide the format: ``count`` (47,064), ``percent`` (a fraction show
 decimal), ``money`` (12,345.00), ``hours`` / ``days`` / ``seconds`` (with the unit), ``date`` (3 Nov 2026),
 ``timestamp`` (3 Nov 2026 14:05), ``period`` (per grain: Nov 2026, Week of 3 Nov 2026, Q4 2026), ``code``
 (a machine token humanised: below_minimum -> Below minimum), ``kpi`` (a KPI id -> its catalogue label) and
-``text`` (shown verbatim: vendor, payer and facility names are data, never rewritten).
+``prose`` (opsdash's own sentences, such as a reject's reason, with every machine name in words: see
+`prose`) and ``text`` (shown verbatim: vendor, payer and facility names are data, never rewritten).
 """
 
 from __future__ import annotations
@@ -22,9 +23,17 @@ from opsdash import catalog, contract, periods
 
 #: What an empty cell reads as.
 EMPTY = "—"
+#: What an empty cell reads as where the column's meaning says more than a dash: an event naming no KPI or
+#: process applies to every one.
+EMPTY_WORDS: dict[str, str] = {"kpi": "Every KPI", "process": "Every process"}
+
+
+def empty_word(name: str) -> str:
+    """How an empty cell of column `name` reads: its meaning where it has one (EMPTY_WORDS), else a dash."""
+    return EMPTY_WORDS.get(name, EMPTY)
 
 KINDS = ("count", "percent", "number", "money", "hours", "days", "seconds", "date", "timestamp", "period", "code",
-         "kpi", "column", "text", "bool")
+         "kpi", "column", "prose", "text", "bool")
 
 
 @dataclass(frozen=True)
@@ -216,6 +225,9 @@ def cell(value: Any, kind: str, grain: str = "month", kpi: str | None = None) ->
         return column(str(value)).label
     if kind == "bool":
         return "Yes" if bool(value) else "No"
+    if kind == "prose":  # a sentence: it starts with a capital
+        text = prose(str(value))
+        return text[:1].upper() + text[1:]
     return str(value)
 
 

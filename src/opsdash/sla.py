@@ -351,3 +351,27 @@ def breach_count(store: Store, vendor: str, start: dt.date, end: dt.date, *,
         f"WHERE vendor = ? AND CAST(due_at AS DATE) BETWEEN ? AND ? AND {catalog.in_window('work_items')} "
         "AND (completed_at > due_at OR (completed_at IS NULL AND due_at <= ?))", [vendor, start, end, as_of])
     return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def _level_key(df: pd.DataFrame) -> pd.Series:
+    return df["kpi"] + "|" + df["process"].fillna("").astype(str) + "|" + df["priority"].fillna("").astype(str)
+
+
+def with_previous(store: Store, card: Scorecard, vendor: str, grain: str, window: periods.Window,
+                  before: periods.Window, settings: Settings | None = None) -> pd.DataFrame:
+    """The scorecard's levels with the previous period's value and the change as printed (13.4% against 8.7%
+    is +4.7 points), credit figures only where a credit is due (a missed critical level, monthly). A period
+    running to date is compared like for like: the previous period scored to the same day (`before`)."""
+    from opsdash import labels
+
+    levels = card.levels.copy()
+    cut = dt.datetime.combine(before.through, dt.time(23, 59, 59)) if window.partial else None
+    prev = scorecard(store, vendor, periods.code(before.start, grain), grain=grain, settings=settings, as_of=cut)
+    old = dict(zip(_level_key(prev.levels), prev.levels["value"])) if not prev.levels.empty else {}
+    levels["previous"] = [old.get(k) for k in _level_key(levels)]
+    levels["change"] = [labels.shown_change(k, v, p) for k, v, p in zip(levels["kpi"], levels["value"],
+                                                                         levels["previous"])]
+    due = (levels["level"] == "critical") & levels["status"].isin(MISSED) & (grain == "month")
+    levels["credit_pct"] = levels["credit_pct"].where(due, None)
+    levels["credit"] = levels["credit"].where(due, None)
+    return levels

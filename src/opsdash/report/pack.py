@@ -11,6 +11,7 @@ store holds none: the loader drops such columns).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -102,11 +103,22 @@ class Pack:
         return self.window.label if self.window else periods.label(self.start, self.grain)
 
 
+#: Characters of the vendor's name kept in a pack's file name: with the prefix, period, hash and extension the
+#: name stays far below the 255 bytes a file system allows, whatever the vendor is called.
+STEM_VENDOR_CHARS = 60
+
+
 def file_stem(vendor: str, period: str) -> str:
-    """opsdash-review_<vendor>_<period>, in plain ASCII (accents dropped), stable from run to run."""
+    """opsdash-review_<vendor>_<period>, in plain ASCII (accents dropped), stable from run to run. A name
+    longer than STEM_VENDOR_CHARS (or with no ASCII letter at all) is cut and followed by 8 hex digits of its
+    SHA-256, so two long names sharing a beginning still get two files."""
     ascii_name = unicodedata.normalize("NFKD", vendor).encode("ascii", "ignore").decode()
-    safe = re.sub(r"[^A-Za-z0-9.]+", "-", ascii_name).strip("-") or "vendor"
-    return f"opsdash-review_{safe}_{period}"
+    safe = re.sub(r"[^A-Za-z0-9.]+", "-", ascii_name).strip("-")
+    if len(safe) > STEM_VENDOR_CHARS or not safe:
+        digest = hashlib.sha256(vendor.encode("utf-8")).hexdigest()[:8]
+        safe = f"{safe[:STEM_VENDOR_CHARS].rstrip('-') or 'vendor'}-{digest}"
+    period_safe = re.sub(r"[^A-Za-z0-9-]+", "-", period)[:20]
+    return f"opsdash-review_{safe}_{period_safe}"
 
 
 def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
@@ -136,7 +148,7 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     f = views.Filters(None, end, grain, (vendor,))
     tables: dict[str, Table] = {}
 
-    levels = _levels(store, card, vendor, grain, window, before, settings)
+    levels = sla.with_previous(store, card, vendor, grain, window, before, settings)
     tables["scorecard"] = _scorecard_table(levels, grain, currency, card.summary)
     headline = _headline(store, vendor, f, start, window, before)
     tables["headline"] = Table(
@@ -226,31 +238,6 @@ def _has_rows(store: Store, vendor: str, start: dt.date, end: dt.date) -> bool:
         if row and row[0]:
             return True
     return False
-
-
-def _level_key(df: pd.DataFrame) -> pd.Series:
-    return df["kpi"] + "|" + df["process"].fillna("").astype(str) + "|" + df["priority"].fillna("").astype(str)
-
-
-def _levels(store: Store, card: sla.Scorecard, vendor: str, grain: str, window: periods.Window,
-            before: periods.Window, settings: Settings) -> pd.DataFrame:
-    """The scorecard's levels with the previous period's value, the change as printed, and credit figures
-    only where a credit is due (a missed critical level in a monthly pack)."""
-    levels = card.levels.copy()
-    prev = sla.scorecard(store, vendor, periods.code(before.start, grain), grain=grain, settings=settings,
-                         as_of=_cutoff(before) if window.partial else None)
-    old = dict(zip(_level_key(prev.levels), prev.levels["value"])) if not prev.levels.empty else {}
-    levels["previous"] = [old.get(k) for k in _level_key(levels)]
-    levels["change"] = [labels.shown_change(k, v, p) for k, v, p in zip(levels["kpi"], levels["value"],
-                                                                         levels["previous"])]
-    due = (levels["level"] == "critical") & levels["status"].isin(sla.MISSED) & (grain == "month")
-    levels["credit_pct"] = levels["credit_pct"].where(due, None)
-    levels["credit"] = levels["credit"].where(due, None)
-    return levels
-
-
-def _cutoff(w: periods.Window) -> dt.datetime:
-    return dt.datetime.combine(w.through, dt.time(23, 59, 59))
 
 
 def _scope(process: Any, priority: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from opsdash import audit, catalog, metrics, sla, views
+from opsdash import audit, catalog, metrics, periods, sla, views
 from opsdash.settings import load as load_settings
 from opsdash.store import ALL, QueryError, ReadPool, Scope, Store, StoreBusy, StoreError, default_db_path
 from opsdash.ui import auth, boot
@@ -264,6 +264,18 @@ def all_raw_rows(db: Source, table: str, f: views.Filters, time_col: str, limit:
 @st.cache_data(show_spinner="Scoring the contract levels…", max_entries=50)
 def scorecard(db: Source, ver: tuple, vendor: str, period: str, grain: str) -> sla.Scorecard:
     return sla.scorecard(_store(db), vendor, period, grain=grain, settings=load_settings())
+
+
+@st.cache_data(show_spinner="Scoring the previous period like for like…", max_entries=50)
+def scorecard_levels(db: Source, ver: tuple, vendor: str, period: str, grain: str,
+                     as_of: Any) -> tuple[pd.DataFrame, periods.Window, periods.Window]:
+    """The scorecard's levels with the previous period's values (like for like when the period runs to date),
+    the period as the data covers it, and the period it is compared with."""
+    store, settings = _store(db), load_settings()
+    card = sla.scorecard(store, vendor, period, grain=grain, settings=settings)
+    window = periods.window(card.start, grain, as_of)
+    before = periods.like_for_like(window)
+    return sla.with_previous(store, card, vendor, grain, window, before, settings), window, before
 
 
 @st.cache_data(show_spinner="Reconciling reported figures…", max_entries=50)

@@ -109,7 +109,7 @@ TILE_CSS = """<style>
 .opsdash-tile-title{font-weight:600;font-size:.95rem;line-height:1.25;overflow-wrap:anywhere;white-space:normal}
 .opsdash-tile-period,.opsdash-tile-spc,.opsdash-tile-todate{font-size:.8rem;opacity:.8;line-height:1.3}
 .opsdash-tile-value{font-size:1.9rem;line-height:1.15;font-weight:500}
-.opsdash-tile-target{font-size:.9rem;opacity:.85;font-weight:400}
+.opsdash-tile-target{font-size:.9rem;opacity:.85;font-weight:400;display:inline-block;white-space:nowrap}
 .opsdash-tile-change{font-size:.85rem;font-weight:600}
 .opsdash-tile-change.better{color:#0072B2}.opsdash-tile-change.worse{color:#A65E00}.opsdash-tile-change.same{opacity:.75;font-weight:400}
 .opsdash-tile-spark{margin-top:auto;width:100%;height:28px}
@@ -224,6 +224,10 @@ def change_colour(kpi: catalog.Kpi, change: float | None) -> str:
     return "blue" if better else "orange"
 
 
+#: st.metric cuts a title wider than its column with an ellipsis: at most this many metrics share a row (a
+#: title of ~25 characters then fits beside the sidebar at 1400 px).
+METRICS_PER_ROW = 4
+
 #: Tables up to this many rows carry their CSV ready-made (instant, no extra thread); larger ones, and every
 #: Excel file, are made when clicked.
 READY_ROWS = 20_000
@@ -289,12 +293,22 @@ KIND_FORMATS = {"count": "%,d", "percent": "%.1f%%", "number": "%,.1f", "money":
                 "days": "%.1f days", "seconds": "%.0f s"}
 
 
+def _words(values: Any, kind: str, grain: str, blank: str, kpis: Any = None) -> list[str]:
+    """Each value written as people read it (labels.cell, in its row's KPI unit when `kpis` names them), an
+    empty one as `blank`."""
+    row_kpis = list(kpis) if kpis is not None else [None] * len(values)
+    return [blank if labels._missing(v) else labels.cell(v, kind, grain, k) for v, k in zip(values, row_kpis)]
+
+
 def labelled(df: pd.DataFrame, grain: str = "month", kinds: dict[str, str] | None = None,
              kpi_col: str = "kpi") -> tuple[pd.DataFrame, dict[str, Any]]:
     """A frame as st.dataframe should show it, with its column config, from the labels registry: headers in
     words, codes as words, numbers kept numeric (so they sort) with their unit in the format, dates and
-    periods as dates in a format people read, empty text cells as a dash (never "None"). Values of KPIs of
-    several units in one column are written as text in each row's unit."""
+    periods as dates in a format people read. No cell reads "None": st.dataframe draws a null as "None" and
+    has no setting for it, so a column that holds an empty value is written as text, each cell in its format
+    and an empty one as labels.empty_word (a dash, or "Every KPI" where that is what it means). Only such
+    columns lose numeric sorting; a full column stays a number or date. Values of KPIs of several units in one
+    column are written as text in each row's unit."""
 
     kinds = dict(kinds or {})
     out, cfg = df.copy(), {}
@@ -305,54 +319,84 @@ def labelled(df: pd.DataFrame, grain: str = "month", kinds: dict[str, str] | Non
         lab = labels.column(str(name))
         kind = kinds.get(name, lab.kind)
         col = out[name]
+        blank = labels.empty_word(str(name))
+        text = st.column_config.TextColumn(lab.label, help=lab.help or None)
         if name in ("change", "difference") and kpis is not None and units:  # signed, points for rates
-            out[name] = [labels.EMPTY if labels._missing(v) else
+            out[name] = [blank if labels._missing(v) else
                          catalog.format_change(catalog.KPIS[k], float(v)) if k in catalog.KPIS else f"{float(v):+,.1f}"
                          for v, k in zip(col, kpis)]
-            cfg[name] = st.column_config.TextColumn(lab.label, help=lab.help or None)
+            cfg[name] = text
         elif kind == "number" and kpis is not None and units:
-            if len(units) == 1:
+            num = pd.to_numeric(col, errors="coerce")
+            if len(units) == 1 and not num.isna().any():
                 unit = next(iter(units))
-                scale = 100.0 if unit == "fraction" else 1.0
-                out[name] = pd.to_numeric(col, errors="coerce") * scale
+                out[name] = num * (100.0 if unit == "fraction" else 1.0)
                 cfg[name] = st.column_config.NumberColumn(lab.label, format=UNIT_FORMATS.get(unit, "%,.1f"),
                                                           help=lab.help or None)
             else:
-                out[name] = [labels.cell(v, kind, grain, k) for v, k in zip(col, kpis)]
-                cfg[name] = st.column_config.TextColumn(lab.label, help=lab.help or None)
+                out[name] = _words(num, kind, grain, blank, kpis)
+                cfg[name] = text
         elif kind in KIND_FORMATS:
             num = pd.to_numeric(col, errors="coerce")
-            out[name] = num * 100.0 if kind == "percent" else num
-            cfg[name] = st.column_config.NumberColumn(lab.label, format=KIND_FORMATS[kind], help=lab.help or None)
-        elif kind in ("date", "period"):
-            out[name] = pd.to_datetime(col, errors="coerce")
-            fmt = PERIOD_FORMATS.get(grain, "D MMM YYYY") if kind == "period" else "D MMM YYYY"
-            cfg[name] = st.column_config.DateColumn(lab.label, format=fmt, help=lab.help or None)
-        elif kind == "timestamp":
-            out[name] = pd.to_datetime(col, errors="coerce", utc=isinstance(col.dtype, pd.DatetimeTZDtype))
-            cfg[name] = st.column_config.DatetimeColumn(lab.label, format="D MMM YYYY, HH:mm", help=lab.help or None)
+            if num.isna().any():
+                out[name] = _words(num, kind, grain, blank)
+                cfg[name] = text
+            else:
+                out[name] = num * 100.0 if kind == "percent" else num
+                cfg[name] = st.column_config.NumberColumn(lab.label, format=KIND_FORMATS[kind], help=lab.help or None)
+        elif kind in ("date", "period", "timestamp"):
+            tz = kind == "timestamp" and isinstance(col.dtype, pd.DatetimeTZDtype)
+            when = pd.to_datetime(col, errors="coerce", utc=tz)
+            if when.isna().any():
+                out[name] = _words(when, kind, grain, blank)
+                cfg[name] = text
+            elif kind == "timestamp":
+                out[name] = when
+                cfg[name] = st.column_config.DatetimeColumn(lab.label, format="D MMM YYYY, HH:mm", help=lab.help or None)
+            else:
+                out[name] = when
+                fmt = PERIOD_FORMATS.get(grain, "D MMM YYYY") if kind == "period" else "D MMM YYYY"
+                cfg[name] = st.column_config.DateColumn(lab.label, format=fmt, help=lab.help or None)
         elif kind == "bool":
-            cfg[name] = st.column_config.CheckboxColumn(lab.label, help=lab.help or None)
-        elif kind in ("code", "kpi", "column"):
-            out[name] = [labels.cell(v, kind) for v in col]
-            cfg[name] = st.column_config.TextColumn(lab.label, help=lab.help or None)
+            if col.isna().any():
+                out[name] = _words(col, kind, grain, blank)
+                cfg[name] = text
+            else:
+                cfg[name] = st.column_config.CheckboxColumn(lab.label, help=lab.help or None)
+        elif kind in ("code", "kpi", "column", "prose"):
+            out[name] = _words(col, kind, grain, blank)
+            cfg[name] = text
         else:
-            out[name] = [labels.EMPTY if labels._missing(v) else str(v) for v in col]
-            cfg[name] = st.column_config.TextColumn(lab.label, help=lab.help or None)
+            out[name] = [blank if labels._missing(v) else _text(v) for v in col]
+            cfg[name] = text
     return out, cfg
+
+
+def _text(value: Any) -> str:
+    """A text cell: a list (the loads of an audit event) as its items with commas, anything else verbatim."""
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(value, str):
+        items = value.tolist() if hasattr(value, "tolist") else value
+        if isinstance(items, list):
+            return ", ".join(str(i) for i in items) or labels.EMPTY
+    return str(value)
 
 
 def table(df: pd.DataFrame, name: str, f: Filters | dict[str, Any], title: str, key: str, xlsx: bool = True,
           full: Callable[[], pd.DataFrame] | None = None, downloadable: bool = True, labels: bool = False,
-          grain: str = "month", kinds: dict[str, str] | None = None, **kw: Any) -> None:
+          grain: str = "month", kinds: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+          **kw: Any) -> None:
     """A table with CSV and Excel downloads of exactly its rows (or of `full()`, when the table shows a part).
-    With `labels`, the table is shown for people (see `labelled`) while the downloads keep machine names and
-    numeric values, with units in the headers (labels.download_frame)."""
+    With `labels`, the table is shown for people (see `labelled`; `headers` renames a column's header and
+    keeps its format) while the downloads keep machine names, numeric values and empty cells empty, with
+    units in the headers (labels.download_frame of the frame as given, never the one shown)."""
     shown = df
     if labels:
         from opsdash import labels as lab
 
         shown, cfg = labelled(df, grain, kinds)
+        for name, header in (headers or {}).items():
+            if name in cfg:
+                cfg[name] = {**cfg[name], "label": header}
         kw["column_config"] = {**cfg, **kw.get("column_config", {})}
         df = lab.download_frame(df)
         if full is not None:
