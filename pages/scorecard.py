@@ -38,7 +38,6 @@ else:
     options = [f"{d:%Y-%m}" for d in starts]
 filters.vet(f"{grain}_of", filters.one_of(options), f"one of the last {len(options)} {grain}s, e.g. {options[0]}")
 period = c3.selectbox("Period", options, key=f"{grain}_of", bind="query-params",
-                      format_func=lambda code: periods.label(periods.parse(code)[1], grain),
                       help="The latest first; the current period runs to the latest data and is compared with "
                            "the same days of the period before.")
 
