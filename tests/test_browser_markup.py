@@ -146,7 +146,7 @@ def test_markup_in_every_text_column_is_text_on_every_page(tmp_path):
                 assert page.locator("[data-testid='stException']").count() == 0, path
                 main = page.locator("[data-testid='stMain']").inner_text().replace("\u2060", "")
                 if path.startswith("scorecard?"):  # the vendor's name is in the heading, exactly as text
-                    assert f"{values['vendor']}, 2026-03" in main
+                    assert f"{values['vendor']}, Mar 2026" in main
                 if path == "":
                     assert "left out of every figure" in main and "<b>zqB</b>" in main
         assert [r for r in requests if f":{port}" in r] == []
@@ -195,7 +195,7 @@ def test_pages_pass_data_text_through_the_helper(monkeypatch, tmp_path):
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     heads = [h.value for h in at.subheader]
-    assert f"{md(values['vendor'])}, 2026\\-03 (01 Mar to 31 Mar 2026)" in heads
+    assert f"{md(values['vendor'])}, Mar 2026" in heads
     texts = [x.value for x in [*at.info, *at.success, *at.warning, *at.caption, *at.subheader]]
     for t in texts:  # no raw construct from the data survives anywhere
         assert "](" not in t and "<b>" not in t and ":material/pets:" not in t, t
