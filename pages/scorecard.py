@@ -4,7 +4,7 @@ previous period, SPC signals, reconciliation of what the vendor reported, top er
 import pandas as pd
 import streamlit as st
 
-from opsdash import audit, periods, sla
+from opsdash import audit, periods, sla, views
 from opsdash.ui import auth, data, filters, widgets
 from opsdash.ui.text import md
 from opsdash.views import Filters
@@ -21,7 +21,6 @@ if not vendors:
     st.info("No vendor data loaded yet.")
     st.stop()
 
-latest = data.latest_event(db, ver) or pd.Timestamp.today()
 filters.vet("sc_vendor", filters.one_of(vendors), "a vendor you can see", echo=False)
 filters.vet("review", filters.one_of(["month", "week"]), "month or week")
 c1, c2, c3 = st.columns(3)
@@ -30,6 +29,7 @@ vendor = c1.selectbox("Vendor", vendors, index=vendors.index(f.vendors[0]) if f.
 grain = c2.segmented_control("Review", ["month", "week"], default="month", required=True, key="review",
                              bind="query-params")
 grain = grain if grain in ("month", "week") else "month"
+latest = data.latest_event(db, ver, vendor) or data.latest_event(db, ver) or pd.Timestamp.today()
 if grain == "week":
     starts = pd.date_range(end=latest, periods=26, freq="W-MON")[::-1]
     options = [f"{d.isocalendar().year}-W{d.isocalendar().week:02d}" for d in starts]
@@ -62,14 +62,15 @@ with widgets.guard("the scorecard"):
     m4.metric("Levels without data", f"{s['levels_without_data']}", border=True)
     if s["note"]:
         st.caption(s["note"])
-    levels, window, before = data.scorecard_levels(db, ver, vendor, period, grain, latest)
+    levels, window, before = data.scorecard_levels(db, ver, vendor, period, grain)
     shown = levels[["kpi", "label", "process", "priority", "level", "target", "minimum", "value", "previous",
                     "change", "status", "consecutive_missed", "credit_pct", "credit"]]
     st.subheader(f"{md(vendor)}, {md(window.label)}")
     st.caption((f"The {grain} runs to date ({periods.span(window)} {window.through.year}): compared like for like "
                 f"with {periods.span(before)}, not the whole {grain}." if window.partial else
                 f"Compared with {periods.label(before.start, grain)}.")
-               + " Changes are the difference of the values shown; credits only on missed critical levels.")
+               + " Changes are the difference of the values shown; credits only on missed critical levels. "
+               + views.coverage_note(levels["kpi"], levels["through"], window))
     widgets.table(shown, f"scorecard_{vendor}_{period}", {"vendor": vendor, "period": period},
                   f"Scorecard {vendor} {period}", key="sc_table", labels=True, grain=grain,
                   column_config={"kpi": None})

@@ -55,13 +55,19 @@ def test_kpi_where_from_to_as_of_and_thresholds(cli, sample_store):
 def test_kpi_spc_columns_per_group(cli, sample_store):
     r = cli("kpi", "initial_denial_rate", "--by", "vendor", "--spc", "--format", "csv")
     df = pd.read_csv(io.StringIO(r.output))
-    assert list(df.columns)[-4:] == ["spc_mean", "spc_lpl", "spc_upl", "spc_point_type"]
+    assert list(df.columns)[-5:] == ["spc_mean", "spc_lpl", "spc_upl", "spc_point_type", "spc_to_date"]
     assert set(df["spc_point_type"].dropna()) <= {"common_cause", "improvement", "concern", "neutral"}
     helix = df[df["vendor"] == "Helix Health Services"].sort_values("period_start")
-    chart = spc.xmr(helix["value"].tolist(), direction="lower")
-    assert helix["spc_point_type"].tolist() == chart["point_type"].tolist()
-    assert helix["spc_point_type"].iloc[-1] == "concern"  # the drift is a signal, not noise
-    assert (helix["spc_upl"] - chart["upl"].to_numpy()).abs().max() < 1e-12
+    # The sample's claims run to 26 Nov: November is drawn to date, outside the limits, with no point type.
+    assert helix["spc_to_date"].tolist() == [False] * (len(helix) - 1) + [True]
+    assert pd.isna(helix["spc_point_type"].iloc[-1])
+    complete = helix[~helix["spc_to_date"]]
+    chart = spc.xmr(complete["value"].tolist(), direction="lower")
+    assert complete["spc_point_type"].tolist() == chart["point_type"].tolist()
+    assert complete["spc_mean"].to_numpy() == pytest.approx(chart["mean"].to_numpy(dtype=float))
+    assert complete["spc_point_type"].iloc[-1] == "concern"  # the drift is a signal, not noise
+    assert (complete["spc_upl"] - chart["upl"].to_numpy()).abs().max() < 1e-12
+    assert helix["spc_upl"].iloc[-1] == pytest.approx(chart["upl"].iloc[-1])  # drawn on to the running month
 
 
 def _no_machine_words(lines):
@@ -180,7 +186,10 @@ def test_kpi_spc_rebases_at_a_vendors_process_change_as_the_dashboard_does(cli, 
     one = pd.read_csv(io.StringIO(cli("kpi", "clean_claim_rate", "--where", f"vendor={vendor}", "--spc",
                                       "--format", "csv").output), parse_dates=["period_start"])
     change = pd.Timestamp(2025, 12, 1)
-    before, after = one[one["period_start"] < change], one[one["period_start"] >= change]
+    # November runs to date (claims to 26 Nov): drawn against the limits, not part of them.
+    assert one["spc_to_date"].tolist() == [False] * (len(one) - 1) + [True]
+    before = one[one["period_start"] < change]
+    after = one[(one["period_start"] >= change) & ~one["spc_to_date"]]
     assert len(before) >= 2 and len(after) >= 2
     # each segment's mean is the plain mean of its own values (pandas), and they differ
     assert before["spc_mean"].unique() == pytest.approx([before["value"].mean()], rel=1e-12)
@@ -188,10 +197,10 @@ def test_kpi_spc_rebases_at_a_vendors_process_change_as_the_dashboard_does(cli, 
     assert (one["spc_upl"].dropna() <= 1).all() and (one["spc_lpl"].dropna() >= 0).all()  # a rate stays a rate
     view = views.spc_view(sample_store, "clean_claim_rate", views.Filters(vendors=(vendor,), grain="month"))
     assert one["spc_mean"].to_numpy() == pytest.approx(view.chart["mean"].to_numpy(dtype=float), rel=1e-12)
-    assert one["spc_point_type"].tolist() == view.chart["point_type"].tolist()
+    assert one["spc_point_type"].fillna("").tolist() == view.chart["point_type"].fillna("").tolist()
     by = pd.read_csv(io.StringIO(cli("kpi", "clean_claim_rate", "--by", "vendor", "--spc", "--format", "csv").output),
                      parse_dates=["period_start"])
     mer = by[by["vendor"] == vendor].sort_values("period_start")
     assert mer["spc_mean"].to_numpy() == pytest.approx(one["spc_mean"].to_numpy(), rel=1e-12)
     helix = by[by["vendor"] == "Helix Health Services"].sort_values("period_start")
-    assert helix["spc_mean"].nunique() == 1 and helix["spc_mean"].iloc[0] == pytest.approx(helix["value"].mean())
+    assert helix["spc_mean"].nunique() == 1 and helix["spc_mean"].iloc[0] == pytest.approx(helix[~helix["spc_to_date"]]["value"].mean())

@@ -281,7 +281,13 @@ def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None =
             fig.add_trace(go.Scatter(x=[x[i] for i in mask[mask].index], y=chart.loc[mask, "value"], mode="markers",
                                      name=ptype.replace("_", " "), marker={"color": colour, "size": 9},
                                      hovertemplate=f"{ptype.replace('_', ' ')}: {_hover(kpi)}<extra></extra>"))
-    coarse = chart["coarse"].astype(bool) if "coarse" in chart else pd.Series(False, index=chart.index)
+    running = chart["to_date"].fillna(False).astype(bool) if "to_date" in chart else pd.Series(False, index=chart.index)
+    if running.any():
+        fig.add_trace(go.Scatter(x=[x[i] for i in running[running].index], y=chart.loc[running, "value"],
+                                 mode="markers", name="to date (not in the limits yet)",
+                                 marker={"color": "#808080", "size": 10, "symbol": "diamond-open", "line": {"width": 2}},
+                                 hovertemplate=f"to date, not in the limits yet: {_hover(kpi)}<extra></extra>"))
+    coarse = chart["coarse"].fillna(False).astype(bool) if "coarse" in chart else pd.Series(False, index=chart.index)
     if coarse.any():
         fig.add_trace(go.Scatter(x=[x[i] for i in coarse[coarse].index], y=chart.loc[coarse, "value"],
                                  mode="markers", name="no SPC reading (too coarse)",

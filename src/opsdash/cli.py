@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -444,7 +445,8 @@ def _where(ctx_table: str, pairs: tuple[str, ...], store: Store) -> dict[str, li
               help="Calls: seconds within which an answer counts for the service level.")
 @click.option("--short-abandon", type=click.FloatRange(0), default=5.0, show_default=True,
               help="Calls: abandons within this many seconds are left out of call KPIs but volume.")
-@click.option("--spc", is_flag=True, help="Add spc_mean, spc_lpl, spc_upl and spc_point_type per breakdown group.")
+@click.option("--spc", is_flag=True, help="Add spc_mean, spc_lpl, spc_upl, spc_point_type and spc_to_date (a period running to "
+                   "date, outside the limits) per breakdown group.")
 @format_option
 def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], where: tuple[str, ...], start: Any,
                 end: Any, as_of: Any, answer_threshold: float, short_abandon: float, spc: bool, fmt: str) -> None:
@@ -476,13 +478,13 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
     except metrics.MetricsError as exc:
         raise click.UsageError(str(exc)) from exc
     if spc:
-        df = add_spc_columns(store, df, kpi, list(by), grain, wheres)
+        df = add_spc_columns(store, df, kpi, list(by), grain, wheres, end.date() if end else None)
     if fmt == "table":
         from opsdash import labels, periods
 
         _echo(f"{kpi.label} ({kpi_id}), by {grain}" + (f" and {', '.join(by)}" if by else ""))
-        latest = as_of or metrics.default_as_of(store, kpi.table)
-        cut = None if latest is None else min(latest.date(), end.date()) if end else latest.date()
+        cut = metrics.data_cut(store, (kpi.table,), wheres.get("vendor", ()), end.date() if end else None)
+        cut = min(cut, as_of.date()) if cut is not None and as_of is not None else cut
         _print_frame(labels.frame(df, grain, kpi_col=None, kpi=kpi_id, as_of=cut), "table")
         if cut is not None and len(df):
             _echo(_period_note(cut, grain, df["period_start"].max()))
@@ -504,30 +506,37 @@ def _period_note(cut: Any, grain: str, last: Any) -> str:
 
 
 def add_spc_columns(store: Store, df: Any, kpi: Any, by: list[str], grain: str | None,
-                    where: dict[str, list[str]]) -> Any:
+                    where: dict[str, list[str]], end: Any = None) -> Any:
     """XmR limits and point type per breakdown group, in period order, as the dashboard draws them: limits
-    within the KPI's possible range, rebased at the process changes that concern the group (a vendor's own when
-    broken down by vendor), and no limits for a series too coarse for XmR."""
-    from opsdash import catalog, views
+    within the KPI's possible range, rebased at the process changes that concern the group (a vendor's own, on a
+    chart of that vendor alone), no limits for a series too coarse for XmR, and a period that runs to date
+    (spc_to_date) outside the limits and without a point type."""
+    from opsdash import catalog, periods, views
 
     col = catalog.PROCESS_COLUMN.get(kpi.table)
-    base = views.Filters(vendors=tuple(where.get("vendor", ()))).with_extra(
+    base = views.Filters(vendors=tuple(where.get("vendor", ())), end=end, grain=grain or "month").with_extra(
         **({col: tuple(where[col])} if col and col in where else {}))
     every = views.events_for(views.events(store, base), kpi.id, base)
     parts = []
     groups = df.groupby(by, dropna=False, sort=False) if by else [((), df)]
     for key, part in groups:
         part = part.sort_values("period_start").reset_index(drop=True)
-        ev = every
+        f, ev = base, every
         if "vendor" in by:
             vendor = dict(zip(by, key if isinstance(key, tuple) else (key,)))["vendor"]
-            ev = every[every["vendor"] == vendor]
-        ev = views.events_on(ev, part["period_start"], grain)
-        chart = views.xmr_for(kpi, part, ev, grain)
+            f, ev = replace(base, vendors=(vendor,)), every[every["vendor"] == vendor]
+        cut = views.data_cut(store, kpi.id, f) if grain else None
+        running = part["period_start"] > periods.latest_complete(cut, grain) if cut is not None and grain else \
+            pd.Series(False, index=part.index)
+        complete = part[~running].reset_index(drop=True)
+        ev = views.events_on(views.rebasing(store, f, ev), complete["period_start"], grain)
+        chart = views.with_to_date(views.xmr_for(kpi, complete, ev, grain), part[running]["value"])
         part = part.assign(spc_mean=chart["mean"].to_numpy(), spc_lpl=chart["lpl"].to_numpy(),
-                           spc_upl=chart["upl"].to_numpy(), spc_point_type=chart["point_type"].to_numpy())
+                           spc_upl=chart["upl"].to_numpy(), spc_point_type=chart["point_type"].to_numpy(),
+                           spc_to_date=chart["to_date"].to_numpy())
         parts.append(part)
-    return pd.concat(parts) if parts else df.assign(spc_mean=[], spc_lpl=[], spc_upl=[], spc_point_type=[])
+    return pd.concat(parts) if parts else df.assign(spc_mean=[], spc_lpl=[], spc_upl=[], spc_point_type=[],
+                                                    spc_to_date=[])
 
 
 def close_names(name: str, known: list[str], n: int = 3) -> list[str]:
@@ -548,18 +557,10 @@ def close_names(name: str, known: list[str], n: int = 3) -> list[str]:
 
 
 def _latest_event(store: Store, vendor: str) -> Any:
-    """The day of the vendor's latest event in any table (the as-of date of its scorecards), or None."""
-    from opsdash import catalog
-    from opsdash.store import quote_ident as qi
+    """The vendor's data cut-off (metrics.data_cut over every table): the as-of date of its scorecards, or None."""
+    from opsdash import catalog, metrics
 
-    days = []
-    for table, cols in catalog.EVENT_TIMES.items():
-        greatest = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in cols)
-        row = store.fetchone(f"SELECT greatest({greatest}) FROM {qi(table)} WHERE vendor = ? AND "
-                             f"{catalog.in_window(table)}", [vendor])
-        if row and row[0] is not None:
-            days.append(row[0].date())
-    return max(days, default=None)
+    return metrics.data_cut(store, tuple(catalog.EVENT_TIMES), (vendor,))
 
 
 def _period_of(day: Any, grain: str) -> str:

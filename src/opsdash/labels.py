@@ -96,7 +96,7 @@ _COLUMNS: dict[str, Label] = {
     "mean": Label("Mean", "number"), "target": Label("Target", "number"), "minimum": Label("Minimum", "number"),
     "status": Label("Status", "code"), "level": Label("Level", "code"), "signal": Label("Signal", "code"),
     "variation": Label("Variation", "code"), "assurance": Label("Assurance", "code"), "what": Label("What changed"),
-    "consecutive_missed": Label("Periods missed in a row", "count"),
+    "consecutive_missed": Label("Periods missed in a row", "count"), "through": Label("Data through", "date"),
     "credit_pct": Label("Credit (% of amount at risk)", "percent"), "credit": Label("Credit", "money"),
     "credit_due": Label("Credit due", "money"), "at_risk": Label("Amount at risk", "money"),
     "levels_missed": Label("Levels missed", "count"), "capped": Label("Capped at amount at risk", "bool"),

@@ -78,6 +78,33 @@ def default_as_of(store: Store, table: str) -> dt.datetime | None:
     return _LATEST[key]
 
 
+_CUTS: dict[tuple[str, Any, tuple[str, ...], tuple[str, ...], Any], dt.date | None] = {}
+
+
+def data_cut(store: Store, tables: Sequence[str], vendors: Sequence[str] = (), end: dt.date | None = None
+             ) -> dt.date | None:
+    """The data cut-off, the one rule every view, pack and command uses to tell a complete period from one that
+    runs to date: the day of the latest event among `tables` of `vendors` (every vendor this reader may see when
+    none is named), or `end` when that is earlier. None when those tables hold no row of those vendors.
+
+    A vendor's own data decides: when its claims end on 26 Nov and another vendor's calls on 30 Nov, its
+    November claims run to date (compared like for like), whatever the rest of the store holds."""
+    version = store.fetchone("SELECT max(load_id), count(*) FROM loads")
+    key = (str(store.path.resolve()), store.scope, tuple(sorted(tables)), tuple(sorted(vendors)), version)
+    if key not in _CUTS:
+        days = []
+        for table in key[2]:
+            cols = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in catalog.EVENT_TIMES[table])
+            cond = " AND list_contains(?, vendor)" if vendors else ""
+            row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)} WHERE {catalog.in_window(table)}{cond}",
+                                 [list(vendors)] if vendors else None)
+            if row and row[0] is not None:
+                days.append(row[0].date())
+        _CUTS[key] = max(days, default=None)
+    cut = _CUTS[key]
+    return None if cut is None else min(cut, end) if end else cut
+
+
 #: Read daily roll-ups where they apply (tests turn this off to check both paths give the same figures).
 USE_ROLLUPS = True
 
@@ -371,7 +398,9 @@ def to_date(store: Store, kpi_id: str, *, grain: str = "month", as_of: dt.dateti
     elapsed = (today - start).days
     prev_end = min((pd.Timestamp(prev_start) + pd.Timedelta(days=elapsed)).date(), start - dt.timedelta(days=1))
     current = total(store, kpi_id, start, today, as_of=cut, where=where, **kw)
-    previous = total(store, kpi_id, prev_start, prev_end, as_of=cut, where=where, **kw)
+    # The previous days as they stood at the end of their last day: what was still open then counts as open.
+    previous = total(store, kpi_id, prev_start, prev_end, as_of=dt.datetime.combine(prev_end, dt.time.max),
+                     where=where, **kw)
     change = None if current is None or previous is None else current - previous
     return {"current": current, "current_range": (start, today), "previous": previous,
             "previous_range": (prev_start, prev_end), "change": change,

@@ -113,6 +113,12 @@ def label(start: dt.date | dt.datetime | pd.Timestamp, grain: str) -> str:
     raise PeriodError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
 
 
+def end_of_day(d: dt.date) -> dt.datetime:
+    """The last instant of a day: the cut-off at which a window ending that day is measured (an item still open
+    at it counts as open, one closed the day after does not count as closed)."""
+    return dt.datetime.combine(_date(d), dt.time.max)
+
+
 def is_complete(start: dt.date, grain: str, as_of: dt.date | dt.datetime | pd.Timestamp) -> bool:
     """True when the data cut-off falls on or after the period's last day."""
     return _date(as_of) >= end(start, grain)

@@ -357,21 +357,41 @@ def _level_key(df: pd.DataFrame) -> pd.Series:
     return df["kpi"] + "|" + df["process"].fillna("").astype(str) + "|" + df["priority"].fillna("").astype(str)
 
 
-def with_previous(store: Store, card: Scorecard, vendor: str, grain: str, window: periods.Window,
-                  before: periods.Window, settings: Settings | None = None) -> pd.DataFrame:
+def with_previous(store: Store, card: Scorecard, vendor: str, grain: str,
+                  settings: Settings | None = None) -> pd.DataFrame:
     """The scorecard's levels with the previous period's value and the change as printed (13.4% against 8.7%
-    is +4.7 points), credit figures only where a credit is due (a missed critical level, monthly). A period
-    running to date is compared like for like: the previous period scored to the same day (`before`)."""
+    is +4.7 points), credit figures only where a credit is due (a missed critical level, monthly). Each level is
+    compared like for like by its own data (metrics.data_cut of the vendor's table): a level whose data runs to
+    date is compared with the previous period scored to the same day, as it stood then. `through` is the last
+    day a level's value covers."""
     from opsdash import labels
 
     levels = card.levels.copy()
-    cut = dt.datetime.combine(before.through, dt.time(23, 59, 59)) if window.partial else None
-    prev = scorecard(store, vendor, periods.code(before.start, grain), grain=grain, settings=settings, as_of=cut)
-    old = dict(zip(_level_key(prev.levels), prev.levels["value"])) if not prev.levels.empty else {}
-    levels["previous"] = [old.get(k) for k in _level_key(levels)]
+    tables = [catalog.KPIS[k].table if k in catalog.KPIS else None for k in levels["kpi"]]
+    windows = {t: level_window(store, vendor, t, card.start, card.end, grain) for t in set(tables) if t}
+    cuts: dict[Any, dict[str, Any]] = {}
+    for w in windows.values():
+        cut = periods.end_of_day(periods.like_for_like(w).through) if w.partial else None
+        if cut not in cuts:
+            before = periods.like_for_like(w)
+            prev = scorecard(store, vendor, periods.code(before.start, grain), grain=grain, settings=settings,
+                             as_of=cut)
+            cuts[cut] = dict(zip(_level_key(prev.levels), prev.levels["value"])) if not prev.levels.empty else {}
+    keys = _level_key(levels)
+    rows_cut = [periods.end_of_day(periods.like_for_like(windows[t]).through) if t and windows[t].partial else None
+                for t in tables]
+    levels["previous"] = [cuts.get(c, {}).get(k) for k, c in zip(keys, rows_cut)]
+    levels["through"] = [windows[t].through if t else card.end for t in tables]
     levels["change"] = [labels.shown_change(k, v, p) for k, v, p in zip(levels["kpi"], levels["value"],
                                                                          levels["previous"])]
     due = (levels["level"] == "critical") & levels["status"].isin(MISSED) & (grain == "month")
     levels["credit_pct"] = levels["credit_pct"].where(due, None)
     levels["credit"] = levels["credit"].where(due, None)
     return levels
+
+
+def level_window(store: Store, vendor: str, table: str, start: dt.date, end: dt.date, grain: str) -> periods.Window:
+    """The period as the vendor's data in `table` covers it: to date when that data ends within it (complete when
+    it ends after it, or before it starts: then there is nothing to compare like for like)."""
+    cut = metrics.data_cut(store, (table,), (vendor,))
+    return periods.window(start, grain, cut if cut is not None and cut >= start else end)

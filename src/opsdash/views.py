@@ -258,6 +258,7 @@ class SpcView:
     target: float | None
     target_source: str
     grain: str
+    to_date: periods.Window | None = None  # the running period, drawn but outside the limits and the reading
 
     @property
     def has_data(self) -> bool:
@@ -265,8 +266,9 @@ class SpcView:
 
     @property
     def frame(self) -> pd.DataFrame:
-        """The series with the chart's mean, limits and point type, for the chart's download."""
-        cols = ["mean", "lpl", "upl", "point_type"]
+        """The series with the chart's mean, limits and point type, for the chart's download (the period that
+        runs to date has spc_to_date true and no point type)."""
+        cols = ["mean", "lpl", "upl", "point_type", "to_date"]
         return self.series.join(self.chart[cols].add_prefix("spc_")) if len(self.chart) else self.series
 
     @property
@@ -282,7 +284,14 @@ class SpcView:
         were recalculated or clipped."""
         if not len(self.chart):
             return "no data"
-        parts = [f"Latest {self.grain}: {spc.describe(self.chart).replace('points', self.grain + 's')}."]
+        parts = []
+        if self.chart["point_type"].notna().any():
+            parts.append(f"Latest complete {self.grain}: "
+                         f"{spc.describe(self.chart).replace('points', self.grain + 's')}.")
+        if self.to_date is not None:
+            parts.append(f"{periods.label(self.to_date.start, self.grain)} runs to date "
+                         f"({periods.span(self.to_date)}): its point is drawn open and is not counted in the mean, "
+                         "the limits or the reading until the period is complete.")
         typed = self.chart.dropna(subset=["point_type"])
         if len(typed) and bool(typed["coarse"].iloc[-1]):
             last = typed[typed["segment"] == typed["segment"].iloc[-1]]["value"].to_numpy(dtype=float)
@@ -327,26 +336,92 @@ def spc_view(store: Store, kpi_id: str, f: Filters, target: float | None | str =
     kpi = catalog.get(kpi_id)
     df = series(store, kpi_id, f, **kw)
     ev = events_on(events_for(events(store, f), kpi_id, f), df["period_start"], f.grain)
-    chart = xmr_for(kpi, df, ev, f.grain) if len(df) else pd.DataFrame()
+    cut = data_cut(store, kpi_id, f)
+    running = (df["period_start"] > periods.latest_complete(cut, f.grain)) if cut is not None and len(df) else \
+        pd.Series(False, index=df.index)
+    complete = df[~running].reset_index(drop=True)
+    chart = pd.DataFrame()
+    if len(df):
+        chart = with_to_date(xmr_for(kpi, complete, rebasing(store, f, ev), f.grain), df[running]["value"])
     source = ""
     if target == "contract":
         target, source = target_for(store, kpi_id, f)
-    return SpcView(kpi, df, chart, ev, target if not isinstance(target, str) else None, source, f.grain)
+    w = periods.window(df[running]["period_start"].iloc[-1], f.grain, cut) if running.any() and cut else None
+    return SpcView(kpi, df, chart, ev, target if not isinstance(target, str) else None, source, f.grain, w)
+
+
+def with_to_date(chart: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
+    """The XmR chart of the complete periods, followed by the periods that run to date: their values, the last
+    segment's mean and limits drawn on (unless that segment is a run chart), no point type, to_date true."""
+    chart = chart.assign(to_date=False)
+    if not len(values):
+        return chart
+    extra = pd.DataFrame({"value": values.astype("Float64").astype(float).to_numpy(), "to_date": True})
+    if len(chart):
+        last = chart.iloc[-1]
+        extra["segment"] = last["segment"]
+        if not bool(last["coarse"]):
+            for col in ("mean", "lpl", "upl", "near_lpl", "near_upl"):
+                extra[col] = last[col]
+    for col in chart.columns.difference(extra.columns):
+        extra[col] = False if chart[col].dtype == bool else np.nan if chart[col].dtype.kind == "f" else None
+    return pd.concat([chart, extra[chart.columns]], ignore_index=True)
 
 
 def data_cut(store: Store, kpi_id: str, f: Filters) -> dt.date | None:
-    """The last day the KPI's figures can cover under the filters: the latest event in its table, or the
-    range's end when earlier. None when the table is empty."""
-    latest = metrics.default_as_of(store, catalog.get(kpi_id).table)
-    if latest is None:
-        return None
-    return min(latest.date(), f.end) if f.end else latest.date()
+    """The last day the KPI's figures can cover under the filters (metrics.data_cut: the latest event in its
+    table of the vendors picked, or the range's end when earlier). None when there is no such row."""
+    return metrics.data_cut(store, (catalog.get(kpi_id).table,), f.vendors, f.end)
 
 
-def value_over(store: Store, kpi_id: str, f: Filters, w: periods.Window) -> float | None:
-    """The KPI over the days `w` covers (its start to its `through`), under the filters' dimensions."""
-    df = series(store, kpi_id, replace(f, start=w.start, end=w.through), grain=None)
+def value_over(store: Store, kpi_id: str, f: Filters, w: periods.Window, *, as_known: bool = False) -> float | None:
+    """The KPI over the days `w` covers (its start to its `through`), under the filters' dimensions. With
+    `as_known`, as it stood at the end of `through` (a like-for-like window: a claim of 3 Oct paid on 30 Oct is
+    no paid claim of 1-26 Oct as the store knew it on 26 Oct, as one of 3 Nov paid after 26 Nov is not yet)."""
+    as_of = periods.end_of_day(w.through) if as_known else None
+    df = series(store, kpi_id, replace(f, start=w.start, end=w.through), grain=None, as_of=as_of)
     return _f(df["value"].iloc[0]) if len(df) else None
+
+
+def vendor_window(store: Store, vendor: str, start: dt.date, grain: str) -> periods.Window:
+    """A review period as the vendor's data covers it: to date when the vendor's latest event in any table falls
+    within it (metrics.data_cut), whole otherwise."""
+    cut = metrics.data_cut(store, tuple(catalog.EVENT_TIMES), (vendor,))
+    return periods.window(start, grain, cut if cut is not None and cut >= start else periods.end(start, grain))
+
+
+def coverage_note(kpis: Any, through: Any, window: periods.Window) -> str:
+    """Where some figures of a review cover fewer days than the period shown (a table's data ends earlier), which
+    and how they are compared: 'Claims figures cover 1–26 Nov (the data ends on 26 Nov) and are compared with
+    1–26 Oct.' Empty when every figure covers the window."""
+    from opsdash import labels
+
+    short: dict[str, dt.date] = {}
+    for kpi_id, day in zip(kpis, through):
+        if kpi_id in catalog.KPIS and day is not None and not pd.isna(day) and day < window.through:
+            short.setdefault(catalog.KPIS[kpi_id].table, day)
+    notes = []
+    for table, day in sorted(short.items()):
+        w = periods.window(window.start, window.grain, day)
+        notes.append(f"{labels.value_word(table)} figures cover {periods.span(w)} (the data ends on "
+                     f"{day.day} {day:%b %Y}) and are compared with {periods.span(periods.like_for_like(w))}.")
+    return " ".join(notes)
+
+
+def one_vendor(store: Store, f: Filters) -> bool:
+    """Whether a chart under the filters is of one vendor's work (one picked, or one in the reader's scope)."""
+    if len(f.vendors) == 1:
+        return True
+    from opsdash import sla
+
+    return not f.vendors and len(sla.vendors(store)) == 1
+
+
+def rebasing(store: Store, f: Filters, ev: pd.DataFrame) -> pd.DataFrame:
+    """The events that may rebase a chart under the filters: a vendor's process change starts new limits on a
+    chart of that vendor alone, never on one that adds up several vendors (the others' process did not change);
+    there it is only drawn."""
+    return ev if one_vendor(store, f) or ev.empty else ev.iloc[0:0]
 
 
 def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
@@ -368,12 +443,12 @@ def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
         now = value_over(store, kpi_id, f, w)
         if now is not None:
             lfl = periods.like_for_like(w)
-            current = ToDate(w, now, lfl, value_over(store, kpi_id, f, lfl))
+            current = ToDate(w, now, lfl, value_over(store, kpi_id, f, lfl, as_known=True))
     if known.empty:
         target, source = target_for(store, kpi_id, f)
         return Tile(kpi, None, None, None, None, target, None, None, "no data", [], target_source=source,
                     current=current)
-    chart = xmr_for(kpi, complete, events_for(events(store, f), kpi_id, f), f.grain)
+    chart = xmr_for(kpi, complete, rebasing(store, f, events_for(events(store, f), kpi_id, f)), f.grain)
     t = trends.add_trends(complete, f.grain)
     last = t[t["value"].notna()].iloc[-1]
     start = last["period_start"]

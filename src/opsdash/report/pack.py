@@ -138,9 +138,7 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
         raise NoDataError(f"no data for {vendor} in {period} ({start} to {end}): nothing was loaded for that "
                           "vendor in those dates")
     fresh = views.freshness(store)
-    latest = [t for t in fresh["latest event"] if pd.notna(t)]
-    as_of = max(latest) if latest else pd.Timestamp(end)
-    window = periods.window(start, grain, as_of)
+    window = views.vendor_window(store, vendor, start, grain)
     before = periods.like_for_like(window)
     card = sla.scorecard(store, vendor, period, grain=grain, settings=settings)
     currency = settings.currency
@@ -148,15 +146,17 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     f = views.Filters(None, end, grain, (vendor,))
     tables: dict[str, Table] = {}
 
-    levels = sla.with_previous(store, card, vendor, grain, window, before, settings)
-    tables["scorecard"] = _scorecard_table(levels, grain, currency, card.summary)
+    levels = sla.with_previous(store, card, vendor, grain, settings)
+    tables["scorecard"] = _scorecard_table(levels, grain, currency, card.summary,
+                                           views.coverage_note(levels["kpi"], levels["through"], window))
     headline = _headline(store, vendor, f, start, window, before)
     tables["headline"] = Table(
         "Headline KPIs", headline,
-        _with_kpi(headline, labels.frame(headline, grain, drop=("kpi",))),
+        _with_kpi(headline, labels.frame(headline.drop(columns=["through"]), grain, drop=("kpi",))),
         f"{window.label} against {_phrase(before.label)}"
         + (" (the same days of the previous period)" if window.partial else "")
-        + "; changes are the difference of the values shown. SPC readings after NHS Making Data Count.",
+        + "; changes are the difference of the values shown. SPC readings after NHS Making Data Count. "
+        + views.coverage_note(headline["kpi"], headline["through"], window),
         {"value": "kpi", "previous": "kpi", "change": "kpi_change", "target": "kpi"})
     signals = _signals(store, f)
     tables["signals"] = Table(
@@ -245,7 +245,8 @@ def _scope(process: Any, priority: Any) -> str:
     return " · ".join(parts) if parts else "All work"
 
 
-def _scorecard_table(levels: pd.DataFrame, grain: str, currency: str, summary: dict[str, Any]) -> Table:
+def _scorecard_table(levels: pd.DataFrame, grain: str, currency: str, summary: dict[str, Any],
+                     coverage: str = "") -> Table:
     frame = levels[["kpi", "label", "process", "priority", "level", "target", "minimum", "value", "previous", "change",
                     "status", "consecutive_missed", "credit_pct", "credit"]].reset_index(drop=True)
     shown = labels.frame(frame.drop(columns=["label", "process", "priority"]), grain, drop=("kpi",))
@@ -258,6 +259,7 @@ def _scorecard_table(levels: pd.DataFrame, grain: str, currency: str, summary: d
     note = "Status against the level in force in the period; changes are the difference of the values shown. "
     note += ("Credits only on missed critical levels: their share of the monthly amount at risk, the month's total "
              "capped at that amount." if grain == "month" else "Service credits are monthly: see the month's pack.")
+    note += f" {coverage}" if coverage else ""
     return Table("Contract service levels", frame, shown, note, empty="No contract level is in force for the period.",
                  kinds={"target": "kpi", "minimum": "kpi", "value": "kpi", "previous": "kpi", "change": "kpi_change",
                   "consecutive_missed": "count", "credit_pct": "percent", "credit": "money"},
@@ -270,17 +272,18 @@ def _headline(store: Store, vendor: str, f: views.Filters, start: dt.date, windo
     rows = []
     for kpi_id in views.HEADLINE:
         t = views.tile(store, kpi_id, f)
-        value, previous = t.value, t.previous
-        if window.partial and t.current is not None and t.current.window.start == start:
-            # the period runs to date: like for like, the same days at the start of the previous period
-            value, previous = t.current.value, t.current.previous
+        value, previous, through = t.value, t.previous, t.window.through if t.window else None
+        if t.current is not None and t.current.window.start == start:
+            # the KPI's data runs to date in this period (whatever the other tables hold): like for like, the
+            # same days at the start of the previous period
+            value, previous, through = t.current.value, t.current.previous, t.current.window.through
         elif t.period != start:
             continue  # no value for the period under review (the vendor does not send that kind of data)
-        rows.append({"kpi": kpi_id, "value": value, "previous": previous,
+        rows.append({"kpi": kpi_id, "value": value, "previous": previous, "through": through,
                      "change": labels.shown_change(kpi_id, value, previous), "target": t.target,
                      "variation": t.variation, "assurance": t.assurance, "in words": t.words})
-    return pd.DataFrame(rows, columns=["kpi", "value", "previous", "change", "target", "variation", "assurance",
-                                       "in words"])
+    return pd.DataFrame(rows, columns=["kpi", "value", "previous", "through", "change", "target", "variation",
+                                       "assurance", "in words"])
 
 
 def _signals(store: Store, f: views.Filters) -> pd.DataFrame:

@@ -219,10 +219,13 @@ def freshness(db: Source, ver: tuple) -> pd.DataFrame:
     return views.freshness(_store(db))
 
 
-def latest_event(db: Source, ver: tuple) -> Any:
-    """The latest event in any table (None in an empty store)."""
-    events = [d for d in freshness(db, ver)["latest event"] if pd.notna(d)]
-    return max(events, default=None)
+def latest_event(db: Source, ver: tuple, vendor: str | None = None) -> Any:
+    """The latest event in any table, of one vendor when named (None when there is none): the data cut-off."""
+    if vendor is None:
+        events = [d for d in freshness(db, ver)["latest event"] if pd.notna(d)]
+        return max(events, default=None)
+    cut = metrics.data_cut(_store(db), tuple(catalog.EVENT_TIMES), (vendor,))
+    return None if cut is None else pd.Timestamp(cut)
 
 
 @st.cache_data(show_spinner="Scoring every contract level month by month…", max_entries=50)
@@ -267,15 +270,14 @@ def scorecard(db: Source, ver: tuple, vendor: str, period: str, grain: str) -> s
 
 
 @st.cache_data(show_spinner="Scoring the previous period like for like…", max_entries=50)
-def scorecard_levels(db: Source, ver: tuple, vendor: str, period: str, grain: str,
-                     as_of: Any) -> tuple[pd.DataFrame, periods.Window, periods.Window]:
+def scorecard_levels(db: Source, ver: tuple, vendor: str, period: str,
+                     grain: str) -> tuple[pd.DataFrame, periods.Window, periods.Window]:
     """The scorecard's levels with the previous period's values (like for like when the period runs to date),
     the period as the data covers it, and the period it is compared with."""
     store, settings = _store(db), load_settings()
     card = sla.scorecard(store, vendor, period, grain=grain, settings=settings)
-    window = periods.window(card.start, grain, as_of)
-    before = periods.like_for_like(window)
-    return sla.with_previous(store, card, vendor, grain, window, before, settings), window, before
+    window = views.vendor_window(store, vendor, card.start, grain)
+    return sla.with_previous(store, card, vendor, grain, settings), window, periods.like_for_like(window)
 
 
 @st.cache_data(show_spinner="Reconciling reported figures…", max_entries=50)
