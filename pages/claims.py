@@ -3,7 +3,7 @@
 import streamlit as st
 
 from opsdash import catalog, charts, views
-from opsdash.ui import data, filters, icons, widgets
+from opsdash.ui import data, filters, icons, sections, widgets
 from opsdash.ui.text import md
 
 st.title("Claims")
@@ -12,56 +12,59 @@ f = filters.page_dims(filters.current(), "claims", ["payer", "claim_type"])
 db, ver = data.source(), data.version()
 universe = data.vendors(db, ver)
 
-st.subheader("Turnaround")
-with widgets.guard("claim turnaround"):
-    measure = st.segmented_control("Measure", ["claim_turnaround_days", "claim_turnaround_p90_days"],
-                                   default="claim_turnaround_days", required=True, key="cl_tat",
-                                   format_func=lambda k: {"claim_turnaround_days": "Median",
-                                                          "claim_turnaround_p90_days": "90th percentile"}[k])
-    kpi = catalog.KPIS[measure]
-    view = data.spc_view(db, ver, measure, f)
-    if view.has_data:
-        fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
-                         title=f"{kpi.label} by {f.grain}: {view.kind}")
-        st.caption(md(view.words()) + " " + md(views.chart_target_words(view, f)) + " "
-                   + "Select a point to narrow the page to its period.")
-        widgets.chart(fig, view.frame, measure, f, key="cl_spc", on_select=lambda: filters.drill_period("cl_spc", f.grain))
-        icons.reading(view)
-        icons.legend()
-    else:
-        widgets.no_data(kpi.label, f)
+turnaround, rates, denials, backlog = sections.tabs("pages/claims.py")
+with turnaround:
+    if turnaround.open:
+        with widgets.guard("claim turnaround"):
+            measure = st.segmented_control("Measure", ["claim_turnaround_days", "claim_turnaround_p90_days"],
+                                           default="claim_turnaround_days", required=True, key="cl_tat",
+                                           format_func=lambda k: {"claim_turnaround_days": "Median",
+                                                                  "claim_turnaround_p90_days": "90th percentile"}[k])
+            kpi = catalog.KPIS[measure]
+            view = data.spc_view(db, ver, measure, f)
+            if view.has_data:
+                fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
+                                 title=f"{kpi.label} by {f.grain}: {view.kind}")
+                st.caption(md(view.words()) + " " + md(views.chart_target_words(view, f)) + " "
+                           + "Select a point to narrow the page to its period.")
+                widgets.chart(fig, view.frame, measure, f, key="cl_spc", on_select=lambda: filters.drill_period("cl_spc", f.grain))
+                icons.reading(view)
+                icons.legend()
+            else:
+                widgets.no_data(kpi.label, f)
 
-with widgets.guard("the turnaround distribution"):
-    days = data.distribution(db, ver, f)
-    if len(days):
-        fig = charts.histogram(days, "days", "claims", title="Claim turnaround distribution (claims submitted in the range)",
-                               x_title="Days from receipt to submission", y_title="Claims (count)")
-        widgets.chart(fig, days, "claim_turnaround_distribution", f, key="cl_hist")
-    else:
-        widgets.no_data("claim turnaround", f)
+        with widgets.guard("the turnaround distribution"):
+            days = data.distribution(db, ver, f)
+            if len(days):
+                fig = charts.histogram(days, "days", "claims", title="Claim turnaround distribution (claims submitted in the range)",
+                                       x_title="Days from receipt to submission", y_title="Claims (count)")
+                widgets.chart(fig, days, "claim_turnaround_distribution", f, key="cl_hist")
+            else:
+                widgets.no_data("claim turnaround", f)
+with rates:
+    if rates.open:
+        left, right = st.columns(2)
+        for col, kpi_id in ((left, "clean_claim_rate"), (right, "initial_denial_rate")):
+            with col, widgets.guard(catalog.KPIS[kpi_id].label):
+                kpi = catalog.KPIS[kpi_id]
+                by = st.segmented_control("By", ["vendor", "payer"], default="vendor", required=True, key=f"cl_by_{kpi_id}")
+                whole = data.series(db, ver, kpi_id, f, (by,), None)
+                if whole["value"].notna().any():
+                    fig = charts.bars(whole, kpi, by, title=f"{kpi.label} by {by} over the range",
+                                      universe=universe if by == "vendor" else None, target=kpi.target)
+                    widgets.chart(fig, whole, f"{kpi_id}_by_{by}", f, key=f"cl_bar_{kpi_id}",
+                                  on_select=(lambda k=kpi_id: filters.drill_vendor(f"cl_bar_{k}", "y")) if by == "vendor" else None)
+                    if by == "vendor":
+                        st.caption("Select a vendor's dot to narrow every page to it.")
+                else:
+                    widgets.no_data(kpi.label, f)
+with denials:
+    if denials.open:
+        widgets.vendor_trend("initial_denial_rate", f, "cl_denial_trend", target=catalog.KPIS["initial_denial_rate"].target,
+                             drill=True)
 
-st.subheader("Clean claims and denials")
-left, right = st.columns(2)
-for col, kpi_id in ((left, "clean_claim_rate"), (right, "initial_denial_rate")):
-    with col, widgets.guard(catalog.KPIS[kpi_id].label):
-        kpi = catalog.KPIS[kpi_id]
-        by = st.segmented_control("By", ["vendor", "payer"], default="vendor", required=True, key=f"cl_by_{kpi_id}")
-        whole = data.series(db, ver, kpi_id, f, (by,), None)
-        if whole["value"].notna().any():
-            fig = charts.bars(whole, kpi, by, title=f"{kpi.label} by {by} over the range",
-                              universe=universe if by == "vendor" else None, target=kpi.target)
-            widgets.chart(fig, whole, f"{kpi_id}_by_{by}", f, key=f"cl_bar_{kpi_id}",
-                          on_select=(lambda k=kpi_id: filters.drill_vendor(f"cl_bar_{k}", "y")) if by == "vendor" else None)
-            if by == "vendor":
-                st.caption("Select a vendor's dot to narrow every page to it.")
-        else:
-            widgets.no_data(kpi.label, f)
-widgets.vendor_trend("initial_denial_rate", f, "cl_denial_trend", target=catalog.KPIS["initial_denial_rate"].target,
-                     drill=True)
-
-st.subheader("Denial reasons")
-widgets.pareto("claims", "denial_reason", f, "adjudicated_date", "initial_outcome = 'denied'",
-               "Denial reasons (Pareto), by adjudication date", "Denied claims (count)", "cl_pareto", "denials")
-
-st.subheader("Unbilled backlog")
-widgets.vendor_trend("unbilled_backlog", f, "cl_backlog", title=f"Unbilled claims at the end of each {f.grain}, by vendor")
+        widgets.pareto("claims", "denial_reason", f, "adjudicated_date", "initial_outcome = 'denied'",
+                       "Denial reasons (Pareto), by adjudication date", "Denied claims (count)", "cl_pareto", "denials")
+with backlog:
+    if backlog.open:
+        widgets.vendor_trend("unbilled_backlog", f, "cl_backlog", title=f"Unbilled claims at the end of each {f.grain}, by vendor")

@@ -4,7 +4,7 @@ vendor and queue; volume and service level by hour and weekday; thresholds adjus
 import streamlit as st
 
 from opsdash import catalog, charts, labels
-from opsdash.ui import data, filters, widgets
+from opsdash.ui import data, filters, sections, widgets
 
 st.title("Contact centre")
 store = data.require()
@@ -26,30 +26,33 @@ thr = {"answer_threshold_s": float(answer), "short_abandon_s": float(short)}
 
 CALL_KPIS = ("service_level", "abandonment_rate", "average_speed_of_answer_s", "average_handle_time_s",
              "first_contact_resolution_rate")
-with widgets.guard("call KPIs"):
-    kpi_id = st.segmented_control("KPI", CALL_KPIS, default="service_level", required=True, key="cc_kpi",
-                                  format_func=lambda k: catalog.KPIS[k].label)
-    kpi = catalog.KPIS[kpi_id]
-    st.caption(labels.prose(kpi.description))
-    widgets.vendor_trend(kpi_id, f, "cc_trend", target=kpi.target, drill=True, **thr)
-    by_queue = data.series(db, ver, kpi_id, f, ("vendor", "queue"), None, **thr)
-    if by_queue["value"].notna().any():
-        fig = charts.bars(by_queue.dropna(subset=["value"]), kpi, "queue", colour_by="vendor", universe=universe,
-                          target=kpi.target, title=f"{kpi.label} by queue and vendor over the range")
-        widgets.chart(fig, by_queue, f"{kpi_id}_by_queue", f, key="cc_queue")
-
-st.subheader("By hour of day and weekday")
-with widgets.guard("calls by hour"):
-    grid = data.calls_by_hour(db, ver, f, float(answer), float(short))
-    if grid.empty:
-        widgets.no_data("calls", f)
-    else:
-        left, right = st.columns(2)
-        with left:
-            widgets.chart(charts.hour_weekday(grid, "offered", title="Calls offered by weekday and hour",
-                                              value_title="Calls offered (count)", fraction=False),
-                          grid, "calls_by_hour", f, key="cc_hour_volume")
-        with right:
-            widgets.chart(charts.hour_weekday(grid, "service_level", title=f"Service level ({answer} s) by weekday and hour",
-                                              value_title="Service level (%)", fraction=True),
-                          grid, "service_level_by_hour", f, key="cc_hour_sl")
+queues, hours = sections.tabs("pages/contact_centre.py")
+with queues:
+    if queues.open:
+        with widgets.guard("call KPIs"):
+            kpi_id = st.segmented_control("KPI", CALL_KPIS, default="service_level", required=True, key="cc_kpi",
+                                          format_func=lambda k: catalog.KPIS[k].label)
+            kpi = catalog.KPIS[kpi_id]
+            st.caption(labels.prose(kpi.description))
+            widgets.vendor_trend(kpi_id, f, "cc_trend", target=kpi.target, drill=True, **thr)
+            by_queue = data.series(db, ver, kpi_id, f, ("vendor", "queue"), None, **thr)
+            if by_queue["value"].notna().any():
+                fig = charts.bars(by_queue.dropna(subset=["value"]), kpi, "queue", colour_by="vendor", universe=universe,
+                                  target=kpi.target, title=f"{kpi.label} by queue and vendor over the range")
+                widgets.chart(fig, by_queue, f"{kpi_id}_by_queue", f, key="cc_queue")
+with hours:
+    if hours.open:
+        with widgets.guard("calls by hour"):
+            grid = data.calls_by_hour(db, ver, f, float(answer), float(short))
+            if grid.empty:
+                widgets.no_data("calls", f)
+            else:
+                left, right = st.columns(2)
+                with left:
+                    widgets.chart(charts.hour_weekday(grid, "offered", title="Calls offered by weekday and hour",
+                                                      value_title="Calls offered (count)", fraction=False),
+                                  grid, "calls_by_hour", f, key="cc_hour_volume")
+                with right:
+                    widgets.chart(charts.hour_weekday(grid, "service_level", title=f"Service level ({answer} s) by weekday and hour",
+                                                      value_title="Service level (%)", fraction=True),
+                                  grid, "service_level_by_hour", f, key="cc_hour_sl")

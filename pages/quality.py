@@ -3,7 +3,7 @@
 import streamlit as st
 
 from opsdash import catalog, charts, labels
-from opsdash.ui import data, filters, icons, widgets
+from opsdash.ui import data, filters, icons, sections, widgets
 from opsdash.ui.text import md
 
 st.title("Quality")
@@ -13,38 +13,41 @@ db, ver = data.source(), data.version()
 universe = data.vendors(db, ver)
 RATES = ("error_rate", "accuracy_rate", "critical_error_rate")
 
-st.subheader("Rates by vendor and process")
-with widgets.guard("quality rates"):
-    kpi_id = st.segmented_control("Rate", RATES, default="accuracy_rate", required=True, key="qa_rate",
-                                  format_func=lambda k: catalog.KPIS[k].label)
-    kpi = catalog.KPIS[kpi_id]
-    st.caption(labels.prose(kpi.description))
-    df = data.series(db, ver, kpi_id, f, ("vendor", "process"), None)
-    if df["value"].notna().any():
-        fig = charts.bars(df.dropna(subset=["value"]), kpi, "process", colour_by="vendor", universe=universe,
-                          target=kpi.target, title=f"{kpi.label} by process and vendor over the range")
-        widgets.chart(fig, df, f"{kpi_id}_by_vendor_process", f, key="qa_bars")
-    else:
-        widgets.no_data(kpi.label, f)
+rates, categories = sections.tabs("pages/quality.py")
+with rates:
+    if rates.open:
+        st.subheader("Rates by vendor and process")
+        with widgets.guard("quality rates"):
+            kpi_id = st.segmented_control("Rate", RATES, default="accuracy_rate", required=True, key="qa_rate",
+                                          format_func=lambda k: catalog.KPIS[k].label)
+            kpi = catalog.KPIS[kpi_id]
+            st.caption(labels.prose(kpi.description))
+            df = data.series(db, ver, kpi_id, f, ("vendor", "process"), None)
+            if df["value"].notna().any():
+                fig = charts.bars(df.dropna(subset=["value"]), kpi, "process", colour_by="vendor", universe=universe,
+                                  target=kpi.target, title=f"{kpi.label} by process and vendor over the range")
+                widgets.chart(fig, df, f"{kpi_id}_by_vendor_process", f, key="qa_bars")
+            else:
+                widgets.no_data(kpi.label, f)
 
-st.subheader("SPC of one process")
-with widgets.guard("the SPC chart"):
-    processes = data.dimension_values(db, ver, "qa_audits", "process")
-    if processes:
-        process = st.selectbox("Process", processes, key="qa_process")
-        one = f.with_extra(process=(process,))
-        view = data.spc_view(db, ver, kpi_id, one, kpi.target)
-        if view.has_data:
-            st.caption(md(view.words()))
-            fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
-                             title=f"{kpi.label}, {process}, by {f.grain}: {view.kind}")
-            widgets.chart(fig, view.frame, f"{kpi_id}_{process}_spc", one, key="qa_spc")
-            icons.reading(view)
-            icons.legend()
-        else:
-            widgets.no_data(f"{kpi.label} of {process}", one)
-
-st.subheader("Error categories")
-widgets.pareto("qa_audits", "error_category", f, "audit_date", "errors > 0",
-               "Error categories (Pareto) of audits with errors", "Audits with errors (count)", "qa_pareto",
-               "audits with errors")
+        st.subheader("SPC of one process")
+        with widgets.guard("the SPC chart"):
+            processes = data.dimension_values(db, ver, "qa_audits", "process")
+            if processes:
+                process = st.selectbox("Process", processes, key="qa_process")
+                one = f.with_extra(process=(process,))
+                view = data.spc_view(db, ver, kpi_id, one, kpi.target)
+                if view.has_data:
+                    st.caption(md(view.words()))
+                    fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
+                                     title=f"{kpi.label}, {process}, by {f.grain}: {view.kind}")
+                    widgets.chart(fig, view.frame, f"{kpi_id}_{process}_spc", one, key="qa_spc")
+                    icons.reading(view)
+                    icons.legend()
+                else:
+                    widgets.no_data(f"{kpi.label} of {process}", one)
+with categories:
+    if categories.open:
+        widgets.pareto("qa_audits", "error_category", f, "audit_date", "errors > 0",
+                       "Error categories (Pareto) of audits with errors", "Audits with errors (count)", "qa_pareto",
+                       "audits with errors")

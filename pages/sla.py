@@ -8,7 +8,7 @@ import streamlit as st
 
 from opsdash import catalog, charts, labels, sla
 from opsdash.settings import load as load_settings
-from opsdash.ui import data, filters, widgets
+from opsdash.ui import data, filters, sections, widgets
 
 st.title("SLA & contracts")
 store = data.require()
@@ -22,65 +22,84 @@ start = f.start or (pd.Timestamp(end) - pd.DateOffset(months=11)).date().replace
 st.caption(f"Months {start:%b %Y} to {end:%b %Y} (the last 12 months unless the date range says otherwise). "
            "Each level is scored with the target in force that month; vendor rows override all-vendor (*) rows.")
 
-with widgets.guard("contract attainment"):
-    att = data.attainment(db, ver, start, end, f.vendors)
-    if att.empty:
-        widgets.no_data("contract service levels", f)
-    else:
-        att["service level"] = (att["label"] + att["process"].map(lambda p: f" · {labels.value_word(p)}"
-                                                                  if isinstance(p, str) else "")
-                                + att["priority"].map(lambda p: f" · {labels.value_word(p)}" if isinstance(p, str) else "")
-                                + " (" + att["level"].map(labels.value_word).str.lower() + ")")
-        att["shown"] = [catalog.format_value(catalog.KPIS[k], v) for k, v in zip(att["kpi"], att["value"])]
-        for vendor, part in att.groupby("vendor"):
+attainment, breaches_tab, backlog = sections.tabs("pages/sla.py")
+att = pd.DataFrame()
+if attainment.open or breaches_tab.open:
+    with widgets.guard("contract attainment"):
+        att = data.attainment(db, ver, start, end, f.vendors)
+        if att.empty:
+            widgets.no_data("contract service levels", f)
+        else:
+            att["service level"] = (att["label"] + att["process"].map(lambda p: f" · {labels.value_word(p)}"
+                                                                      if isinstance(p, str) else "")
+                                    + att["priority"].map(lambda p: f" · {labels.value_word(p)}"
+                                                          if isinstance(p, str) else "")
+                                    + " (" + att["level"].map(labels.value_word).str.lower() + ")")
+
+with attainment:
+    if attainment.open and not att.empty:
+        with widgets.guard("contract attainment"):
+            att["shown"] = [catalog.format_value(catalog.KPIS[k], v) for k, v in zip(att["kpi"], att["value"])]
+            scored = sorted(att["vendor"].unique())
+            filters.vet("sla_vendor", filters.one_of(scored), "a vendor with contract levels in the selection",
+                        echo=False)
+            vendor = scored[0] if len(scored) == 1 else st.selectbox(
+                "Vendor", scored, key="sla_vendor", bind="query-params",
+                help="One vendor's grid at a time; the other tabs and the downloads cover every vendor selected.")
+            part = att[att["vendor"] == vendor]
             fig = charts.heatmap(part, row="service level", column="month", status="status", text="shown",
                                  title=f"{vendor}: service levels by month", x_title="Month", y_title="Service level")
-            widgets.chart(fig, part.drop(columns=["shown"]), f"sla_attainment_{vendor}", f,
-                          key=f"sla_heat_{vendor}")
+            widgets.chart(fig, part.drop(columns=["shown"]), f"sla_attainment_{vendor}", f, key="sla_heat")
 
-        st.subheader("Breaches")
-        breaches = att[att["status"].isin(sla.MISSED)].sort_values(["month", "vendor"], ascending=[False, True])
-        if breaches.empty:
-            st.success("No level missed in these months.")
-        else:
-            shown = breaches[["kpi", "vendor", "month", "service level", "target", "minimum", "value", "status",
-                              "consecutive_missed", "credit_pct", "credit"]]
-            widgets.table(shown, "sla_breaches", f, "SLA breaches", key="sla_breaches", labels=True,
-                          column_config={"kpi": None})
+with breaches_tab:
+    if breaches_tab.open and not att.empty:
+        with widgets.guard("breaches and credits"):
+            st.subheader("Breaches")
+            breaches = att[att["status"].isin(sla.MISSED)].sort_values(["month", "vendor"], ascending=[False, True])
+            if breaches.empty:
+                st.success("No level missed in these months.")
+            else:
+                shown = breaches[["kpi", "vendor", "month", "service level", "target", "minimum", "value", "status",
+                                  "consecutive_missed", "credit_pct", "credit"]]
+                widgets.table(shown, "sla_breaches", f, "SLA breaches", key="sla_breaches", labels=True,
+                              column_config={"kpi": None})
 
-        st.subheader("Credits due")
-        settings = load_settings()
-        credits = sla.credits_due(att, settings)
-        if credits.empty:
-            st.success("No critical level missed: no credits due.")
-        else:
-            if not settings.at_risk:
-                st.info("No at-risk amounts are set (opsdash.toml), so credits show as percentages only.")
-            widgets.table(credits, "sla_credits", f, f"Service credits due ({settings.currency})", key="sla_credits",
-                          labels=True, headers={"at_risk": f"Amount at risk ({settings.currency})",
-                                                "credit_due": f"Credit due ({settings.currency})"})
+            st.subheader("Credits due")
+            settings = load_settings()
+            credits = sla.credits_due(att, settings)
+            if credits.empty:
+                st.success("No critical level missed: no credits due.")
+            else:
+                if not settings.at_risk:
+                    st.info("No at-risk amounts are set (opsdash.toml), so credits show as percentages only.")
+                widgets.table(credits, "sla_credits", f, f"Service credits due ({settings.currency})",
+                              key="sla_credits", labels=True,
+                              headers={"at_risk": f"Amount at risk ({settings.currency})",
+                                       "credit_due": f"Credit due ({settings.currency})"})
 
-        st.subheader("Consecutive months missed")
-        last_month = att["month"].max()
-        streaks = att[(att["month"] == last_month) & (att["consecutive_missed"] > 0)]
-        if streaks.empty:
-            st.success(f"No level missed in {last_month:%B %Y}.")
-        else:
-            widgets.table(streaks[["vendor", "service level", "status", "consecutive_missed"]]
-                          .sort_values("consecutive_missed", ascending=False), "sla_consecutive", f,
-                          "Consecutive months missed", key="sla_streaks", labels=True)
+            st.subheader("Consecutive months missed")
+            last_month = att["month"].max()
+            streaks = att[(att["month"] == last_month) & (att["consecutive_missed"] > 0)]
+            if streaks.empty:
+                st.success(f"No level missed in {last_month:%B %Y}.")
+            else:
+                widgets.table(streaks[["vendor", "service level", "status", "consecutive_missed"]]
+                              .sort_values("consecutive_missed", ascending=False), "sla_consecutive", f,
+                              "Consecutive months missed", key="sla_streaks", labels=True)
 
-st.subheader("Overdue backlog")
-widgets.vendor_trend("overdue_backlog", f, "sla_overdue",
-                     title=f"Open items past due at the end of each {f.grain}, by vendor")
+with backlog:
+    if backlog.open:
+        st.subheader("Overdue backlog")
+        widgets.vendor_trend("overdue_backlog", f, "sla_overdue",
+                             title=f"Open items past due at the end of each {f.grain}, by vendor")
 
-st.subheader("Turnaround by process and priority")
-with widgets.guard("turnaround by process"):
-    kpi = catalog.KPIS["turnaround_hours"]
-    df = data.series(db, ver, "turnaround_hours", f, ("process", "priority"), None)
-    if df["value"].notna().any():
-        fig = charts.bars(df.dropna(subset=["value"]), kpi, "process", colour_by="priority",
-                          title="Median turnaround by process and priority over the range")
-        widgets.chart(fig, df, "turnaround_by_process_priority", f, key="sla_tat")
-    else:
-        widgets.no_data(kpi.label, f)
+        st.subheader("Turnaround by process and priority")
+        with widgets.guard("turnaround by process"):
+            kpi = catalog.KPIS["turnaround_hours"]
+            df = data.series(db, ver, "turnaround_hours", f, ("process", "priority"), None)
+            if df["value"].notna().any():
+                fig = charts.bars(df.dropna(subset=["value"]), kpi, "process", colour_by="priority",
+                                  title="Median turnaround by process and priority over the range")
+                widgets.chart(fig, df, "turnaround_by_process_priority", f, key="sla_tat")
+            else:
+                widgets.no_data(kpi.label, f)

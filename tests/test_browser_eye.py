@@ -17,7 +17,7 @@ import re
 import shutil
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pandas as pd
 import pytest
@@ -26,6 +26,7 @@ from click.testing import CliRunner
 from opsdash import catalog, contract, metrics, report, sla, views
 from opsdash.cli import main as cli
 from opsdash.dashboard import PAGES as APP_PAGES
+from opsdash.dashboard import SECTIONS
 from opsdash.store import Store
 from tests.browser import chromium, free_port, require_chromium, served
 from tests.conftest import ROOT
@@ -34,6 +35,9 @@ from tests.test_browser_markup import _store as hostile_store
 STORES = ("sample", "hostile")
 #: Every page of the app's navigation (local mode shows them all), by its address path.
 PAGES = {("overview" if p.default else Path(p.file).stem): ("" if p.default else Path(p.file).stem) for p in APP_PAGES}
+#: ... and every section of a page in sections beyond its first (only the open section is drawn).
+PAGES.update({f"{Path(file).stem}: {name}": f"{Path(file).stem}?{key}={quote(name)}"
+              for file, (key, names) in SECTIONS.items() for name in names[1:]})
 STATUS_WORDS = ("On target", "Off target", "No target")
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import threading
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from opsdash import contract
+from opsdash.dashboard import SECTIONS
 from opsdash.store import Store
 from tests.browser import chromium, free_port, require_chromium, served, settled
 
@@ -130,7 +132,10 @@ def test_markup_in_every_text_column_is_text_on_every_page(tmp_path):
                  f"?vendor={q['vendor']}", f"claims?payer={q['payer']}&vendor={q['vendor']}",
                  f"quality?process={q['process']}", f"contact_centre?queue={q['queue']}",
                  f"scorecard?sc_vendor={q['vendor']}&month_of=2026-03", f"sla?vendor={q['vendor']}",
-                 f"contact_centre?answer_s={q['vendor']}", f"claims?payer=nobody&vendor={q['vendor']}"]
+                 f"contact_centre?answer_s={q['vendor']}", f"claims?payer=nobody&vendor={q['vendor']}",
+                 f"sla?sla_vendor={q['vendor']}", f"sla?sla_view={q['vendor']}",
+                 *(f"{Path(file).stem}?{key}={quote(name)}&vendor={q['vendor']}"
+                   for file, (key, names) in SECTIONS.items() for name in names[1:])]
         requests: list[str] = []
         with served({"OPSDASH_DB": str(db)}) as url, chromium() as browser:
             page = browser.new_page(viewport={"width": 1400, "height": 1200})

@@ -58,6 +58,17 @@ PAGES: tuple[Page, ...] = (
          "which file (load ids) and who made a review pack; never row data.", access="admin", filters=False),
 )
 
+#: Pages in sections (tabs): only the open section is computed and drawn, so a page never draws more than two
+#: charts at once (a new visitor's browser spends most of a page's time drawing plotly charts). Per page file:
+#: the URL parameter naming the open section (a view is a link) and the sections' titles, the first the default.
+SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pages/claims.py": ("claims_view", ("Turnaround", "Clean claims and denials", "Denial trend and reasons",
+                                        "Unbilled backlog")),
+    "pages/quality.py": ("quality_view", ("Rates and SPC", "Error categories")),
+    "pages/sla.py": ("sla_view", ("Attainment", "Breaches and credits", "Backlog and turnaround")),
+    "pages/contact_centre.py": ("calls_view", ("By vendor and queue", "By weekday and hour")),
+}
+
 #: Query parameters a link may carry (widgets bound with bind="query-params"; the key is the name).
 URL_PARAMETERS: dict[str, str] = {
     "dates": "date range: two ISO dates, e.g. `dates=2026-01-01&dates=2026-06-30` (all data by default)",
@@ -73,6 +84,10 @@ URL_PARAMETERS: dict[str, str] = {
     "short_s": "Contact centre page: short-abandon window in seconds (default 5)",
     "sc_vendor": "Vendor scorecard: the vendor",
     "review": "Vendor scorecard: `month` (default) or `week`",
+    "sla_vendor": "SLA & contracts page: the vendor whose attainment grid is shown (default the first)",
     "month_of": "Vendor scorecard: the month, e.g. `2026-10`",
+    **{key: f"{next(p.title for p in PAGES if p.file == file)} page: the section shown, one of "
+            + ", ".join(f"`{n}`" for n in names) + f" (default `{names[0]}`)"
+       for file, (key, names) in SECTIONS.items()},
     "week_of": "Vendor scorecard: the ISO week, e.g. `2026-W43`",
 }

@@ -1,0 +1,79 @@
+"""Pages in sections: only the open section runs and is drawn (at most two charts at once), every section of
+every page runs on the sample and the empty store, and a section is a link."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsdash import dashboard
+from tests.test_app import _app, empty_store  # noqa: F401 - the fixture is used by name
+
+CASES = [(file, name) for file, (_key, names) in dashboard.SECTIONS.items() for name in names]
+#: Charts (each with its download) that each section draws on the sample store, by its own design.
+SAMPLE_CHARTS = {
+    ("pages/claims.py", "Turnaround"): 2, ("pages/claims.py", "Clean claims and denials"): 2,
+    ("pages/claims.py", "Denial trend and reasons"): 2, ("pages/claims.py", "Unbilled backlog"): 1,
+    ("pages/quality.py", "Rates and SPC"): 2, ("pages/quality.py", "Error categories"): 1,
+    ("pages/sla.py", "Attainment"): 1, ("pages/sla.py", "Breaches and credits"): 0,
+    ("pages/sla.py", "Backlog and turnaround"): 2,
+    ("pages/contact_centre.py", "By vendor and queue"): 2, ("pages/contact_centre.py", "By weekday and hour"): 2,
+}
+
+
+def _page(file: str) -> str:
+    return file.removeprefix("pages/").removesuffix(".py")
+
+
+def _charts(at) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def test_every_section_is_listed_with_its_charts():
+    assert set(SAMPLE_CHARTS) == set(CASES)
+    assert max(SAMPLE_CHARTS.values()) <= 2
+
+
+@pytest.mark.parametrize(("file", "name"), CASES)
+def test_each_section_draws_its_own_charts_only(monkeypatch, sample_store, file, name):
+    key, _names = dashboard.SECTIONS[file]
+    at = _app(monkeypatch, sample_store.path, _page(file), params={key: name})
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state[key] == name
+    assert _charts(at) == SAMPLE_CHARTS[(file, name)]
+
+
+@pytest.mark.parametrize(("file", "name"), CASES)
+def test_each_section_runs_on_an_empty_store(monkeypatch, empty_store, file, name):  # noqa: F811
+    key, _names = dashboard.SECTIONS[file]
+    at = _app(monkeypatch, empty_store, _page(file), params={key: name})
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert _charts(at) == 0
+
+
+def test_a_page_opens_on_its_first_section_and_switches_without_drawing_the_others(monkeypatch, sample_store):
+    at = _app(monkeypatch, sample_store.path, "claims")
+    assert at.session_state["claims_view"] == "Turnaround" and _charts(at) == 2
+    assert "turnaround" in at.get("plotly_chart")[0].proto.spec.lower()
+    at.session_state["claims_view"] = "Unbilled backlog"
+    at.run()
+    assert not at.exception and _charts(at) == 1
+    assert "Unbilled claims at the end of each month" in at.get("plotly_chart")[0].proto.spec
+
+
+def test_a_link_to_no_section_opens_the_first_with_a_notice(monkeypatch, sample_store):
+    at = _app(monkeypatch, sample_store.path, "sla", params={"sla_view": "<b>nope</b>"})
+    assert not at.exception
+    assert at.session_state["sla_view"] == "Attainment"
+    assert _charts(at) == 1
+
+
+def test_the_attainment_grid_shows_one_vendor_at_a_time_from_the_link(monkeypatch, sample_store):
+    from opsdash import sla
+
+    vendors = sla.vendors(sample_store)
+    at = _app(monkeypatch, sample_store.path, "sla", params={"sla_vendor": vendors[-1]})
+    assert at.selectbox(key="sla_vendor").value == vendors[-1]
+    fig = at.get("plotly_chart")[0].proto.spec
+    assert f"{vendors[-1]}: service levels by month" in fig
