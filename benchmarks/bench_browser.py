@@ -42,7 +42,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
-CHROMIUM = os.environ.get("OPSDASH_CHROMIUM", "/usr/bin/chromium")
+from pinning import CHROMIUM, browser_executable, pin  # noqa: E402 - benchmarks/ is the script's folder
+
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 TARGET_WARM, TARGET_COLD = 1.5, 3.0
 
@@ -85,25 +86,26 @@ class Target:
 
 
 def targets(only: set[str] | None) -> list[Target]:
-    """The bare page, every page of the app's navigation (local mode: every page is there), the sign-in screen."""
-    from opsdash.dashboard import PAGES
+    """The bare page, every page of the app's navigation (local mode: every page is there) and each further section
+of a page in sections (its link), the sign-in screen."""
+    from urllib.parse import quote
+
+    from opsdash.dashboard import PAGES, SECTIONS
 
     out = [Target("bare page", HERE / "bare_page.py", "")]
     for p in PAGES:
         out.append(Target(p.title, ROOT / "app.py", "" if p.default else Path(p.file).stem))
+        key, names = SECTIONS.get(p.file, ("", ()))
+        out += [Target(f"{p.title}: {n}", ROOT / "app.py", f"{Path(p.file).stem}?{key}={quote(n)}") for n in names[1:]]
     out.append(Target("Sign-in screen", ROOT / "app.py", "", auth=True))
     return [t for t in out if only is None or t.name == "bare page" or t.name in only
-            or (t.path or "overview") in only or (t.auth and "signin" in only)]
+            or (t.path or "overview").split("?")[0] in only or (t.auth and "signin" in only)]
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _pin(cpus: str | None) -> list[str]:
-    return ["taskset", "-c", cpus] if cpus else []
 
 
 def serve(t: Target, db: Path, work: Path, port: int, cpus: str | None, runs: Path) -> subprocess.Popen:
@@ -118,7 +120,7 @@ def serve(t: Target, db: Path, work: Path, port: int, cpus: str | None, runs: Pa
     env = {**os.environ, "OPSDASH_DB": str(db), "OPSDASH_RUN_LOG": str(runs),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
     log = open(work / "streamlit.log", "ab")  # noqa: SIM115 - the child writes to it
-    proc = subprocess.Popen([*_pin(cpus), sys.executable, "-m", "streamlit", "run", str(t.script),
+    proc = subprocess.Popen([*pin(cpus), sys.executable, "-m", "streamlit", "run", str(t.script),
                              "--server.port", str(port), "--server.address", "localhost",
                              "--server.headless", "true", "--browser.gatherUsageStats", "false", *extra],
                             cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -149,16 +151,6 @@ def visit(browser, url: str, stable: float, limit: float) -> dict:
         context.close()
 
 
-def _browser_executable(cpus: str | None, work: Path) -> str:
-    """Chromium itself, or a wrapper that starts it (and so every renderer) pinned to cpus."""
-    if not cpus:
-        return CHROMIUM
-    wrapper = work / "chromium-pinned.sh"
-    wrapper.write_text(f'#!/bin/sh\nexec taskset -c {cpus} {CHROMIUM} "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
-
-
 def measure(db: Path, reps: int, warm: int, stable: float, only: set[str] | None, server_cpus: str | None,
             browser_cpus: str | None, work: Path, limit: float = 120) -> dict[str, dict[str, list]]:
     from playwright.sync_api import sync_playwright
@@ -167,7 +159,7 @@ def measure(db: Path, reps: int, warm: int, stable: float, only: set[str] | None
     (work / "streamlit.log").unlink(missing_ok=True)
     out: dict[str, dict[str, list[float]]] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_browser_executable(browser_cpus, work), args=ARGS)
+        browser = p.chromium.launch(executable_path=browser_executable(browser_cpus, work), args=ARGS)
         try:
             # Repetitions are the outer loop so that a busy spell on the machine spreads over every page.
             for rep in range(reps):

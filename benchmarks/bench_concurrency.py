@@ -37,9 +37,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from pinning import CHROMIUM, browser_executable, pin
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-CHROMIUM = os.environ.get("OPSDASH_CHROMIUM", "/usr/bin/chromium")
 VENDORS = ("ClearView Diagnostics Reading", "Helix Health Services", "Ibérica Salud Contact Services",
            "Meridian Revenue Partners")
 SHOTS = HERE / "_work" / "concurrency"  # screenshots of sessions that failed
@@ -150,20 +151,6 @@ async def session(browser, url: str, who: tuple[str, str, str | None], start_aft
         await context.close()
 
 
-def _pin(cpus: str | None) -> list[str]:
-    return ["taskset", "-c", cpus] if cpus else []
-
-
-def _browser_executable(cpus: str | None, work: Path) -> str:
-    """Chromium itself, or a wrapper that starts it (and so every renderer) pinned to cpus."""
-    if not cpus:
-        return CHROMIUM
-    wrapper = work / "chromium-pinned.sh"
-    wrapper.write_text(f'#!/bin/sh\nexec taskset -c {cpus} {CHROMIUM} "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
-
-
 async def drive(url: str, sessions: int, seconds: float, views: list[dict], failures: list[str],
                 executable: str = CHROMIUM) -> None:
     from playwright.async_api import async_playwright
@@ -209,7 +196,7 @@ def main() -> None:
         runs = args.work / "runs.jsonl"
         runs.unlink(missing_ok=True)
         env = {**os.environ, "OPSDASH_DB": str(db), "OPSDASH_ACCESS": str(grants), "OPSDASH_RUN_LOG": str(runs)}
-        app = subprocess.Popen([*_pin(args.server_cpus), sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+        app = subprocess.Popen([*pin(args.server_cpus), sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
                                 str(port), "--server.address", "localhost", "--server.headless", "true",
                                 "--secrets.files", str(secrets)], cwd=args.work, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -225,7 +212,7 @@ def main() -> None:
                 await asyncio.sleep(min(60.0, args.seconds / 3) + 10)  # every session signed in and browsing
                 t0 = time.perf_counter()
                 load = await asyncio.create_subprocess_exec(
-                    *_pin(args.server_cpus), opsdash, "ingest", "--db", str(db), "--wait", "600", *map(str, later),
+                    *pin(args.server_cpus), opsdash, "ingest", "--db", str(db), "--wait", "600", *map(str, later),
                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
                 await load.wait()
                 return time.perf_counter() - t0, load.returncode or 0
@@ -233,7 +220,7 @@ def main() -> None:
             async def run() -> tuple[float, int]:
                 loading = asyncio.create_task(everything())
                 await drive(url, args.sessions, args.seconds, views, failures,
-                            _browser_executable(args.browser_cpus, args.work))
+                            browser_executable(args.browser_cpus, args.work))
                 return await loading
 
             load_seconds, load_rc = asyncio.run(run())

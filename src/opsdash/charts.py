@@ -281,18 +281,22 @@ def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None =
             fig.add_trace(go.Scatter(x=[x[i] for i in mask[mask].index], y=chart.loc[mask, "value"], mode="markers",
                                      name=ptype.replace("_", " "), marker={"color": colour, "size": 9},
                                      hovertemplate=f"{ptype.replace('_', ' ')}: {_hover(kpi)}<extra></extra>"))
-    running = chart["to_date"].fillna(False).astype(bool) if "to_date" in chart else pd.Series(False, index=chart.index)
-    if running.any():
-        fig.add_trace(go.Scatter(x=[x[i] for i in running[running].index], y=chart.loc[running, "value"],
-                                 mode="markers", name="to date (not in the limits yet)",
-                                 marker={"color": "#808080", "size": 10, "symbol": "diamond-open", "line": {"width": 2}},
-                                 hovertemplate=f"to date, not in the limits yet: {_hover(kpi)}<extra></extra>"))
-    coarse = chart["coarse"].fillna(False).astype(bool) if "coarse" in chart else pd.Series(False, index=chart.index)
+
+    def flagged(col: str) -> pd.Series:
+        return chart[col].fillna(False).astype(bool) if col in chart else pd.Series(False, index=chart.index)
+
+    def open_points(mask: pd.Series, name: str, colour: str, symbol: str) -> None:
+        """Points without an SPC reading, drawn open: grey, never a point type's colour."""
+        if mask.any():
+            fig.add_trace(go.Scatter(x=[x[i] for i in mask[mask].index], y=chart.loc[mask, "value"], mode="markers",
+                                     name=name, marker={"color": colour, "size": 10 if symbol == "diamond-open" else 9,
+                                                        "symbol": symbol, "line": {"width": 2}},
+                                     hovertemplate=f"{name}: {_hover(kpi)}<extra></extra>"))
+
+    open_points(flagged("to_date"), "to date (not in the limits yet)", "#808080", "diamond-open")
+    coarse = flagged("coarse")
+    open_points(coarse, "no SPC reading (too coarse)", "#999999", "circle-open")
     if coarse.any():
-        fig.add_trace(go.Scatter(x=[x[i] for i in coarse[coarse].index], y=chart.loc[coarse, "value"],
-                                 mode="markers", name="no SPC reading (too coarse)",
-                                 marker={"color": "#999999", "size": 9, "symbol": "circle-open", "line": {"width": 2}},
-                                 hovertemplate=f"no SPC reading (too coarse): {_hover(kpi)}<extra></extra>"))
         median = chart["median"].where(coarse)
         xs, ys = _by_segment(x, chart.assign(median=median), "median")
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="median (run chart)",
