@@ -92,7 +92,7 @@ def overview_tiles(at: Any) -> dict[str, dict[str, str | None]]:
     import re
 
     out: dict[str, dict[str, str | None]] = {}
-    for m in at.markdown:
+    for m in [*at.markdown, *at.get("html")]:  # the tiles are one st.html element
         for chunk in m.value.split('<div class="opsdash-tile" ')[1:]:
             kpi_id = re.match(r'data-kpi="([^"]+)"', chunk)[1]  # type: ignore[index]
             body = chunk.split(">", 1)[1]
