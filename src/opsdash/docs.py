@@ -316,7 +316,13 @@ def render_kpis() -> str:
             "lists them. An event marked as a process change starts a new segment at the period it falls in: the",
             "mean, moving ranges and limits are computed afresh, and runs, trends and 2-of-3 never carry across",
             "it (as NHSRplotthedots' rebase). Limits are recalculated only at such a known change, never",
-            "automatically. A series of several vendors is rebased at the process changes of any of them.", ""]
+            "automatically. A vendor's process change rebases the charts of that vendor alone; on a chart adding",
+            "up several vendors it is drawn but starts no new limits (the other vendors' process did not change).", "",
+            "**The running period.** A period the data does not yet cover whole (the data cut-off, the latest event",
+            "of the chart's table and vendors, falls before its last day) is drawn as an open diamond at its value",
+            "so far, against the last segment's limits, but is no part of the mean, the moving ranges, the limits,",
+            "the rules or the reading, in the dashboard and in `opsdash kpi --spc` (column spc_to_date); it joins",
+            "them once the period is complete.", ""]
     return "\n".join(out)
 
 
@@ -346,8 +352,20 @@ def render_dashboard() -> str:
            "better, orange for the worse. The tile shows the latest complete period (its value, the target as",
            "\"target ≤ 5.0%\" or \"target ≥ 95.0%\", the change on the period before, the SPC reading of complete",
            "periods); a period still running is a line \"Nov 2026 to date (1–26 Nov)\", compared with the same",
-           "days of the period before, never with the whole of it. KPIs without data for the selection are left",
-           "out and named in one line.",
+           "days of the period before, never with the whole of it, and as that period stood at the end of its last",
+           "day. KPIs without data for the selection are left out and named in one line.",
+           "", "## The data cut-off", "",
+           "Every page, the review pack and the CLI tell a complete period from one running to date by one rule",
+           "(`metrics.data_cut`): the day of the latest event in the KPI's table, of the vendors selected (every",
+           "vendor in scope when none is), or the end of the date range when earlier. A vendor's own data decides:",
+           "when its claims end on 26 Nov and its calls on 30 Nov, its November claim figures run to date and are",
+           "compared with 1–26 Oct, while its call figures are November's whole; the scorecard and the pack say",
+           "which figures cover fewer days.",
+           "", "## Pages in sections", "",
+           "Claims, Quality, SLA & contracts and Contact centre are in sections (tabs) of at most two charts: only",
+           "the open section is computed and drawn, which keeps a new visitor's page quick (a browser spends most",
+           "of a page's time drawing charts). The open section is in the address (`claims_view=...`), so a",
+           "section is a link.",
            "", "## Pages", "", "| section | page | what it shows |", "|---|---|---|"]
     out += [f"| {p.section} | {p.title} (`{p.file}`) | {p.summary} |" for p in PAGES]
     out += ["", "## Filters and links", "",
