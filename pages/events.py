@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from opsdash import annotations, audit, catalog, views
+from opsdash import annotations, audit, catalog, labels, views
 from opsdash.ui import auth, boot, data, widgets
 from opsdash.ui.text import md
 
@@ -67,17 +67,19 @@ if added:
 st.subheader("Remove an event")
 with widgets.guard("removing an event"):
     if not log.empty:
-        rows = log.to_dict("records")
-        pick = st.selectbox("Event", range(len(rows)), key="ev_remove_pick",
-                            format_func=lambda i: f"{rows[i]['event_date']:%d %b %Y} · {rows[i]['vendor']} · "
-                                                  f"{rows[i]['description']}")
-        if st.button("Remove event", key="ev_remove", icon=":material/delete:"):
-            r = rows[pick]
-            kpi_, proc_ = (v if isinstance(v, str) else None for v in (r["kpi"], r["process"]))
-            n = data.remove_event(r["vendor"], r["event_date"], kpi_, proc_)
+        # The options are the events' keys, so the one picked is the one removed, even when the log changed
+        # meanwhile or another event of the vendor falls on the same day.
+        keys = [annotations.EventKey.of(r) for r in log.to_dict("records")]
+        pick = st.selectbox("Event", keys, key="ev_remove_pick",
+                            format_func=lambda k: f"{labels.date(k.event_date)} · {k.vendor} · {k.description} "
+                                                  f"({labels.value_word(k.kpi) if k.kpi else 'every KPI'}, "
+                                                  f"{labels.value_word(k.process) if k.process else 'every process'})")
+        if st.button("Remove event", key="ev_remove", icon=":material/delete:") and pick is not None:
+            n = data.remove_event(pick)
             data.record(audit.Event(user_name=who.user, role=who.role, action="event_edit", page="Events",
-                                    what=f"removed the event of {r['vendor']} on {r['event_date']:%Y-%m-%d} "
-                                         f"(KPI {kpi_ or 'any'}, process {proc_ or 'any'})", row_count=n))
+                                    what=f"removed the event of {pick.vendor} on {pick.event_date:%Y-%m-%d} "
+                                         f"(KPI {pick.kpi or 'any'}, process {pick.process or 'any'}): "
+                                         f"{pick.description[:80]}", row_count=n))
             st.session_state["ev_flash"] = f"Removed {n} event(s)."
             st.rerun()
     else:

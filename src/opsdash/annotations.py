@@ -2,7 +2,8 @@
 
 An added event is written as a one-row CSV of the events table and loaded like any export (the contract's
 validation, PHI screening and lineage apply; the load names who entered it), so the page has no write path of
-its own. A removal deletes one event by its key with bound parameters, in one transaction.
+its own. A removal deletes one event by its key (EventKey, the contract's) with bound parameters, in one
+transaction.
 """
 
 from __future__ import annotations
@@ -10,10 +11,31 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from opsdash import contract
 from opsdash.store import Store
+from opsdash.store import quote_ident as qi
+
+
+class EventKey(NamedTuple):
+    """What tells one event from another: the events table's key in the contract (empty KPI or process is None)."""
+
+    vendor: str
+    event_date: dt.date
+    kpi: str | None
+    process: str | None
+    description: str
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> EventKey:
+        """The key of an event as read from the store (a frame's NaN or "" is no value)."""
+        def value(v: Any) -> Any:
+            return None if v is None or v == "" or (isinstance(v, float) and v != v) else v
+
+        return cls(*(value(row.get(k)) for k in cls._fields))
 
 
 def entry_csv(vendor: str, event_date: dt.date, kpi: str | None, process: str | None, description: str,
@@ -38,11 +60,13 @@ def write_entry(folder: Path, data: bytes, when: dt.datetime | None = None) -> P
     return path
 
 
-def remove(store: Store, vendor: str, event_date: dt.date, kpi: str | None, process: str | None) -> int:
-    """Delete the event with this key (empty KPI or process matching empty); the number of rows removed."""
-    cond = ("vendor = ? AND event_date = ? AND kpi IS NOT DISTINCT FROM ? AND process IS NOT DISTINCT FROM ?")
-    params = [vendor, event_date, kpi or None, process or None]
+def remove(store: Store, key: EventKey) -> int:
+    """Delete the one event with this key (an empty KPI or process matching empty); the number of rows removed.
+    Another event of the same vendor on the same day stays."""
+    cond = " AND ".join(f"{qi(k)} IS NOT DISTINCT FROM ?" for k in contract.TABLES["events"].key)
+    params = [getattr(key, k) for k in contract.TABLES["events"].key]
     with store.transaction() as tx:
         n = tx.fetchone(f"SELECT count(*) FROM events WHERE {cond}", params)
         tx.execute(f"DELETE FROM events WHERE {cond}", params)
     return int(n[0]) if n else 0
+

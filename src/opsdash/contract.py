@@ -343,12 +343,15 @@ TABLES: dict[str, Table] = {
                 _c("event_date", D, True, "the day it happened or took effect"),
                 _c("kpi", T, meaning="restricts the event to one KPI id from the catalogue; empty = every KPI"),
                 _c("process", T, meaning="restricts it to one process or queue; empty = all of them"),
-                _c("description", T, True, "what happened, in words (shown on the charts)"),
+                _c("description", T, True, "what happened, in words (shown on the charts); part of the key, so two "
+                   "events of one vendor on one day are both kept"),
                 _c("is_process_change", B, meaning="true when the way the work is done changed from that day: "
                    "SPC limits are recalculated there", default="false"),
                 _c("source", T, meaning="where the event is recorded, e.g. a go-live notice or a change ticket"),
             ),
-            key=("vendor", "event_date", "kpi", "process"),
+            # The description is part of the key: two things that happened to one vendor on one day are two
+            # events, while a file sent again replaces its own events instead of adding them twice.
+            key=("vendor", "event_date", "kpi", "process", "description"),
             rules=(OneOf("kpi", KPI_IDS),),
         ),
     )

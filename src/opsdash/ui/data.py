@@ -151,12 +151,13 @@ def record(event: audit.Event) -> None:
         _flushing.release()
 
 
-def remove_event(vendor: str, event_date: Any, kpi: str | None, process: str | None) -> int:
-    """Remove one event through this process's writer (the next rerun reads the changed version)."""
+def remove_event(key: Any) -> int:
+    """Remove the event with this key (annotations.EventKey) through this process's writer (the next rerun
+    reads the changed version)."""
     from opsdash import annotations
 
     with _pool(path()).writer(wait=5.0) as s:
-        return annotations.remove(s, vendor, event_date, kpi, process)
+        return annotations.remove(s, key)
 
 
 def pending_events() -> int:

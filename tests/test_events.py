@@ -1,0 +1,153 @@
+"""Events as an administrator keeps them: which event is which (the contract's key), removing exactly the one
+picked."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from opsdash import annotations, charts, contract, views
+from opsdash.ingest.loader import load_file
+from opsdash.store import Store
+from tests.conftest import ROOT
+from tests.helpers import csv_text
+
+ACME = "Acme"
+DAY = dt.date(2025, 12, 15)
+EVENT_COLUMNS = list(contract.TABLES["events"].column_names)
+
+
+def _event(description: str, change: bool = False, **more: str) -> dict:
+    return {"vendor": ACME, "event_date": DAY.isoformat(), "description": description,
+            "is_process_change": "true" if change else "false", **more}
+
+
+GO_LIVE = _event("Go-live of new platform", True, source="go-live notice")
+TRAINING = _event("Staff training day")
+
+
+def _file(folder: Path, name: str, rows: list[dict]) -> Path:
+    path = folder / name
+    path.write_text(csv_text(rows, columns=EVENT_COLUMNS), encoding="utf-8")
+    return path
+
+
+def _stored(s: Store) -> list[tuple]:
+    return s.fetchall("SELECT vendor, event_date, kpi, process, description, is_process_change FROM events "
+                      "ORDER BY description")
+
+
+# -- the key: two events of one day are two events --------------------------------------------------------
+def test_the_event_key_is_the_contract_s_and_tells_same_day_events_apart():
+    assert annotations.EventKey._fields == contract.TABLES["events"].key
+    assert "description" in contract.TABLES["events"].key
+
+
+@pytest.mark.parametrize("where", [{}, {"kpi": "error_rate", "process": "coding"}],
+                         ids=["every KPI and process", "one KPI and process"])
+def test_two_events_of_one_vendor_on_one_day_are_both_kept_listed_and_drawn(tmp_path, where):
+    path = tmp_path / "e.duckdb"
+    with Store(path) as s:
+        one = load_file(s, _file(tmp_path, "one.csv", [{**GO_LIVE, **where}, {**TRAINING, **where}]))
+        assert (one.status, one.rows_loaded, one.rows_superseded) == ("loaded", 2, 0), one.message
+        # The same day, KPI and process in a later file (as the Events page writes one): added beside them.
+        later = load_file(s, _file(tmp_path, "later.csv", [{**_event("Supervisor changed"), **where}]))
+        assert (later.status, later.rows_loaded, later.rows_replaced) == ("loaded", 1, 0), later.message
+        assert [r[4] for r in _stored(s)] == ["Go-live of new platform", "Staff training day", "Supervisor changed"]
+    with Store(path, read_only=True) as s:
+        listed = views.events(s, views.Filters())  # what the Events page lists and every chart draws from
+    assert sorted(listed["description"]) == ["Go-live of new platform", "Staff training day", "Supervisor changed"]
+    fig = charts.add_events(charts._base("t", "x"), listed)
+    assert [shape.x0 for shape in fig.layout.shapes] == [DAY] * 3
+    assert sorted(a.text for a in fig.layout.annotations) == [
+        "Staff training day", "Supervisor changed", "◆ Go-live of new platform"]
+
+
+def test_loading_the_same_events_again_adds_none(tmp_path):
+    """A vendor's log sent again (rows in another order, a source corrected) replaces its events one for one."""
+    with Store(tmp_path / "e.duckdb") as s:
+        first = _file(tmp_path, "events.csv", [GO_LIVE, TRAINING])
+        assert load_file(s, first).rows_loaded == 2
+        assert load_file(s, first).status == "duplicate"  # the very same file is not read twice
+        again = load_file(s, _file(tmp_path, "events-resent.csv", [{**TRAINING, "source": "HR calendar"}, GO_LIVE]))
+        assert (again.status, again.rows_loaded, again.rows_replaced) == ("loaded", 2, 2)
+        assert s.fetchall("SELECT description, source FROM events ORDER BY description") == [
+            ("Go-live of new platform", "go-live notice"), ("Staff training day", "HR calendar")]
+
+
+def test_removing_one_event_of_a_day_leaves_the_other(tmp_path):
+    with Store(tmp_path / "e.duckdb") as s:
+        assert load_file(s, _file(tmp_path, "events.csv", [GO_LIVE, TRAINING])).rows_loaded == 2
+        listed = views.events(s, views.Filters())
+        training = annotations.EventKey.of(listed[listed["description"] == TRAINING["description"]].iloc[0])
+        assert training == (ACME, DAY, None, None, "Staff training day")
+        assert annotations.remove(s, training) == 1
+        assert [r[4] for r in _stored(s)] == ["Go-live of new platform"]
+        assert annotations.remove(s, training) == 0  # gone; nothing else matches it
+
+
+def test_a_store_made_before_the_key_changed_opens_and_keeps_same_day_events(tmp_path, monkeypatch):
+    """The key is the contract's, not the store's: a store whose events were loaded under the former key
+    (vendor, day, KPI, process) opens for writing as it is, and a second event of that day joins the first."""
+    path = tmp_path / "older.duckdb"
+    events = contract.TABLES["events"]
+    with monkeypatch.context() as m:
+        m.setitem(contract.TABLES, "events", dataclasses.replace(events, key=("vendor", "event_date", "kpi", "process")))
+        with Store(path) as s:
+            assert load_file(s, _file(tmp_path, "then.csv", [GO_LIVE])).rows_loaded == 1
+    with Store(path) as s:  # opening for writing brings a store up to date
+        assert [r[4] for r in _stored(s)] == ["Go-live of new platform"]
+        rep = load_file(s, _file(tmp_path, "now.csv", [TRAINING]))
+        assert (rep.rows_loaded, rep.rows_replaced) == (1, 0)
+        assert [r[4] for r in _stored(s)] == ["Go-live of new platform", "Staff training day"]
+
+
+def test_the_sample_store_s_events_are_those_of_its_file(sample_store):
+    with (ROOT / "sample_data" / "contracts" / "events.csv").open(encoding="utf-8") as f:
+        sent = sorted((r["vendor"], dt.date.fromisoformat(r["event_date"]), r["kpi"] or None, r["process"] or None,
+                       r["description"], r["is_process_change"] == "true", r["source"]) for r in csv.DictReader(f))
+    stored = sample_store.fetchall("SELECT vendor, event_date, kpi, process, description, is_process_change, source "
+                                   "FROM events")
+    assert len(sent) == 4 and sorted(stored) == sent
+
+
+# -- the Events page ------------------------------------------------------------------------------------
+def _app(monkeypatch, db: Path, page: str):
+    """The app on `page` of the store `db`. Its first run (the Overview) is made with no store: once the shared
+    sidebar filters have been drawn, AppTest loses the clicks of later runs (a button reads False)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    monkeypatch.setenv("OPSDASH_DB", str(db.with_name("no-store-yet.duckdb")))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    monkeypatch.setenv("OPSDASH_DB", str(db))
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def test_the_events_page_removes_the_event_picked_and_not_its_neighbour(monkeypatch, tmp_path):
+    path = tmp_path / "e.duckdb"
+    with Store(path) as s:
+        assert load_file(s, _file(tmp_path, "events.csv", [GO_LIVE, TRAINING])).rows_loaded == 2
+    at = _app(monkeypatch, path, "events")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    log = at.dataframe[0].value
+    assert sorted(log["description"]) == ["Go-live of new platform", "Staff training day"]  # both listed
+    pick = at.selectbox(key="ev_remove_pick")
+    assert sorted(pick.options) == ["15 Dec 2025 · Acme · Go-live of new platform (every KPI, every process)",
+                                    "15 Dec 2025 · Acme · Staff training day (every KPI, every process)"]
+    pick.set_value(annotations.EventKey(ACME, DAY, None, None, "Staff training day"))
+    at.button(key="ev_remove").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Removed 1 event(s)." in s.value for s in at.success)
+    with Store(path, read_only=True) as s:
+        assert [r[4] for r in _stored(s)] == ["Go-live of new platform"]
+
