@@ -1,5 +1,5 @@
 """Events as an administrator keeps them: which event is which (the contract's key), removing exactly the one
-picked."""
+picked, and the process or queue an event names read as a code the charts know."""
 
 from __future__ import annotations
 
@@ -150,4 +150,78 @@ def test_the_events_page_removes_the_event_picked_and_not_its_neighbour(monkeypa
     assert any("Removed 1 event(s)." in s.value for s in at.success)
     with Store(path, read_only=True) as s:
         assert [r[4] for r in _stored(s)] == ["Go-live of new platform"]
+
+
+# -- the process or queue an event names -----------------------------------------------------------------
+CHANGE = dt.date(2026, 4, 1)
+
+
+def _audits(months: int = 6, per_month: int = 40) -> list[dict]:
+    """Acme's audits of prior authorisations, coding and its own claim edits, Jan to Jun 2026: prior
+    authorisations fail less from CHANGE (a new checklist), the others stay as they were."""
+    rows = []
+    for m in range(months):
+        for process in ("prior_auth", "coding", "claim_edits"):
+            for i in range(per_month):
+                day = dt.date(2026, m + 1, 1 + i % 28)
+                rate = (0.25 if day < CHANGE else 0.05) if process == "prior_auth" else 0.15
+                wrong = (i * 7919 + m * 104729) % 100 < rate * 100 + (m % 2) * 3
+                rows.append({"audit_id": f"{process}-{m}-{i}", "vendor": ACME, "process": process,
+                             "audit_date": day.isoformat(), "opportunities": 10, "errors": int(wrong)})
+    return rows
+
+
+@pytest.fixture
+def audited(tmp_path) -> Path:
+    path = tmp_path / "qa.duckdb"
+    with Store(path) as s:
+        (tmp_path / "qa.csv").write_text(csv_text(_audits()), encoding="utf-8")
+        rep = load_file(s, tmp_path / "qa.csv")
+        assert rep.status == "loaded" and rep.rows_rejected == 0, rep.message
+    return path
+
+
+def test_an_events_file_naming_a_process_by_its_words_stores_its_code_and_warns_of_the_unknown(audited, tmp_path):
+    rows = [_event("Checklist for prior authorisations", True, process="Prior authorisation"),
+            _event("Coding audit", kpi="error_rate", process="CODING"),
+            _event("Edit rules updated", process="claim edits"),  # the vendor's own code, in its words
+            _event("Team moved", process="Prior auth team"),
+            _event("Scrubber tuned", kpi="clean_claim_rate", process="coding"),
+            _event("Queue split", process="prior_auth")]
+    with Store(audited) as s:
+        rep = load_file(s, _file(tmp_path, "events.csv", rows))
+        assert (rep.status, rep.rows_loaded, rep.rows_rejected) == ("loaded", 6, 0), rep.message
+        stored = dict(s.fetchall("SELECT description, process FROM events"))
+        assert stored == {"Checklist for prior authorisations": "prior_auth", "Coding audit": "coding",
+                          "Edit rules updated": "claim_edits", "Team moved": "Prior auth team",
+                          "Scrubber tuned": "coding", "Queue split": "prior_auth"}
+        # Each row keeps its line in the file, read as its code or not.
+        assert s.fetchall("SELECT _line FROM events ORDER BY _line") == [(n,) for n in range(2, 8)]
+        assert s.fetchone("SELECT _line FROM events WHERE description = 'Coding audit'") == (3,)
+        recorded = s.fetchone("SELECT warnings FROM loads WHERE load_id = ?", [rep.load_id])[0]
+    assert recorded == rep.warnings
+    unknown = next(w for w in rep.warnings if '"Prior auth team"' in w)
+    assert unknown.startswith('events.csv line 5, column process: found "Prior auth team", which is neither a '
+                              "process or queue code nor the words of one; expected one of the codes ")
+    for code in ("claim_edits (Claim edits)", "coding (Coding)", "prior_auth (Prior authorisation)"):
+        assert code in unknown  # the vendor's own codes in its records and the registry's
+    assert unknown.endswith("or empty for every process. The event is kept, but no chart of one process shows it")
+    assert rep.warnings == [  # in the file's order; "Queue split" names its code: nothing to say
+        'events.csv line 2, column process: read "Prior authorisation" as the code prior_auth (Prior authorisation)',
+        'events.csv line 3, column process: read "CODING" as the code coding (Coding)',
+        'events.csv line 4, column process: read "claim edits" as the code claim_edits (Claim edits)',
+        unknown,
+        'events.csv line 6, column process: found "coding", but Clean claim rate is measured on records that have '
+        "no process or queue; expected it empty. The event is kept, but no chart of Clean claim rate shows it"]
+
+
+def test_an_event_named_by_its_process_s_words_is_the_same_event_as_by_its_code(tmp_path):
+    """In a store with no records yet the registry's codes are known: the words are read as the code, so the
+    log sent again with the code replaces the event rather than adding a second."""
+    with Store(tmp_path / "e.duckdb") as s:
+        first = load_file(s, _file(tmp_path, "a.csv", [_event("Checklist", process="prior authorisation")]))
+        assert first.rows_loaded == 1 and s.fetchall("SELECT process FROM events") == [("prior_auth",)]
+        again = load_file(s, _file(tmp_path, "b.csv", [_event("Checklist", process="prior_auth")]))
+        assert (again.rows_replaced, again.warnings) == (1, [])
+        assert s.fetchone("SELECT count(*) FROM events") == (1,)
 

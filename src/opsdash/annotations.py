@@ -1,4 +1,5 @@
-"""Events entered or removed by an administrator on the dashboard's Events page.
+"""Events entered or removed by an administrator on the dashboard's Events page, and the process or queue codes
+an event may name (offered on the page; an events file's words for one are read as its code).
 
 An added event is written as a one-row CSV of the events table and loaded like any export (the contract's
 validation, PHI screening and lineage apply; the load names who entered it), so the page has no write path of
@@ -11,13 +12,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from opsdash import contract
+from opsdash import catalog, contract, labels
 from opsdash.store import Store
 from opsdash.store import quote_ident as qi
+
+#: A store's or a transaction's ``fetchall(sql, params)``.
+Fetch = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 
 class EventKey(NamedTuple):
@@ -70,3 +74,26 @@ def remove(store: Store, key: EventKey) -> int:
         tx.execute(f"DELETE FROM events WHERE {cond}", params)
     return int(n[0]) if n else 0
 
+
+def process_codes(fetchall: Fetch, kpi: str | None, registry: bool = False) -> list[str] | None:
+    """The process and queue codes stored in the records of `kpi` (of every table that has processes or queues
+    when None), with the labels registry's when `registry`, sorted. None when the KPI's records have no process
+    or queue: an event of it naming one concerns no chart (views.events_for)."""
+    tables = [catalog.get(kpi).table] if kpi else list(catalog.PROCESS_COLUMN)
+    columns = [(t, catalog.PROCESS_COLUMN[t]) for t in tables if t in catalog.PROCESS_COLUMN]
+    if not columns:
+        return None
+    sql = " UNION ".join(f"SELECT DISTINCT CAST({qi(c)} AS VARCHAR) FROM {qi(t)} WHERE {qi(c)} IS NOT NULL"
+                         for t, c in columns)
+    codes = {r[0] for r in fetchall(sql, [])} | (set(labels.PROCESSES) if registry else set())
+    return sorted(codes)
+
+
+def code_for(value: str, codes: Sequence[str]) -> str | None:
+    """The code `value` names among `codes`: itself, else the one code whose code or words (as the dashboard
+    shows them) it is in any case; None when it names none, or several alike."""
+    if value in codes:
+        return value
+    want = value.strip().casefold()
+    hits = {c for c in codes if want in (c.casefold(), labels.value_word(c).casefold())}
+    return hits.pop() if len(hits) == 1 else None
