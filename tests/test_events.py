@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -225,3 +226,50 @@ def test_an_event_named_by_its_process_s_words_is_the_same_event_as_by_its_code(
         assert (again.rows_replaced, again.warnings) == (1, [])
         assert s.fetchone("SELECT count(*) FROM events") == (1,)
 
+
+def test_the_events_page_offers_the_processes_in_words_and_the_chart_of_that_process_rebases(monkeypatch,
+                                                                                            audited):
+    at = _app(monkeypatch, audited, "events")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    process = at.selectbox(key="ev_process")
+    assert process.options == ["every process or queue", "Claim edits", "Coding", "Prior authorisation"]
+    assert process.value == ""
+    at.selectbox(key="ev_kpi").set_value("clean_claim_rate").run()  # claims have no process: nothing to pick
+    assert at.selectbox(key="ev_process").options == ["every process or queue"]
+    assert at.selectbox(key="ev_process").disabled
+    at.selectbox(key="ev_kpi").set_value("accuracy_rate").run()
+    at.selectbox(key="ev_process").set_value("prior_auth")
+    at.date_input(key="ev_date").set_value(CHANGE)
+    at.text_input(key="ev_text").input("New checklist for prior authorisations")
+    at.checkbox(key="ev_change").check()
+    at.get("form_submit_button")[0].click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Event added for Acme" in s.value for s in at.success), [s.value for s in at.success]
+    assert not at.warning, [w.value for w in at.warning]
+    with Store(audited, read_only=True) as s:
+        assert s.fetchall("SELECT kpi, process, description, is_process_change FROM events") == [
+            ("accuracy_rate", "prior_auth", "New checklist for prior authorisations", True)]
+
+    quality = _app(monkeypatch, audited, "quality")
+    quality.selectbox(key="qa_process").set_value("prior_auth").run()
+    assert not quality.exception and not quality.error, [e.value for e in quality.error]
+    assert "starts afresh (new mean and limits, runs counted anew) at the process change of 01 Apr 2026" in _said(
+        quality)
+    layout = _spc_chart(quality)["layout"]
+    assert [s["x0"] for s in layout["shapes"] if s["type"] == "line" and s["yref"] == "paper"] == ["2026-04-01"]
+    drawn = [a for a in layout["annotations"] if a.get("hovertext")]
+    assert len(drawn) == 1 and "New checklist for prior authorisations" in drawn[0]["hovertext"]
+    quality.selectbox(key="qa_process").set_value("coding").run()  # another process's chart: no such event
+    assert "starts afresh" not in _said(quality)
+    assert not [a for a in _spc_chart(quality)["layout"].get("annotations", []) if a.get("hovertext")]
+
+
+def _said(at) -> str:
+    """The page's captions as read (Markdown's escapes removed)."""
+    return " ".join(c.value for c in at.caption).replace("\\", "")
+
+
+def _spc_chart(at) -> dict:
+    """The Quality page's SPC chart, as the figure's JSON."""
+    return json.loads(next(c.proto.spec for c in at.get("plotly_chart") if "by month: " in c.proto.spec))

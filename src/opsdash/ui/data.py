@@ -237,6 +237,15 @@ def dimension_values(db: Source, ver: tuple, table: str, column: str) -> list[st
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
+def process_codes(db: Source, ver: tuple, kpi: str | None) -> list[str] | None:
+    """The process and queue codes in the records of `kpi` (of every table with them when None); None when the
+    KPI's records have none."""
+    from opsdash import annotations
+
+    return annotations.process_codes(_store(db).fetchall, kpi)
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
 def distribution(db: Source, ver: tuple, f: views.Filters) -> pd.DataFrame:
     return views.distribution(_store(db), f)
 
