@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from opsdash import annotations, audit, catalog, views
+from opsdash import annotations, audit, catalog, labels, views
 from opsdash.ui import auth, boot, data, widgets
 from opsdash.ui.text import md
 
@@ -36,13 +36,26 @@ st.subheader("Add an event")
 vendors: list[str] = []
 with widgets.guard("the vendors"):
     vendors = data.vendors(db, ver)
+# What the event concerns is picked outside the form, so the processes offered follow the KPI picked.
+by_vendor, by_kpi, by_process = st.columns(3)
+vendor = by_vendor.selectbox("Vendor", vendors, key="ev_vendor")
+kpi = by_kpi.selectbox("KPI (optional)", ["", *catalog.KPIS], key="ev_kpi",
+                       format_func=lambda k: catalog.KPIS[k].label if k else "every KPI")
+codes: list[str] | None = []
+with widgets.guard("the processes and queues"):
+    codes = data.process_codes(db, ver, kpi or None)
+processes = ["", *(codes or [])]
+if st.session_state.get("ev_process") not in processes:  # a process of the KPI picked before
+    st.session_state["ev_process"] = ""
+process = by_process.selectbox(
+    "Process or queue (optional)", processes, key="ev_process", disabled=len(processes) == 1,
+    format_func=lambda p: labels.value_word(p) if p else "every process or queue",
+    help=(f"{catalog.KPIS[kpi].label} is measured on records without a process or queue." if codes is None else
+          "The processes and queues in the records" + (f" of {catalog.KPIS[kpi].label}" if kpi else "")
+          + ". An event of one is drawn on the charts of that one (and of every process); empty, on every chart."))
 with st.form("ev_add", clear_on_submit=True):
-    vendor = st.selectbox("Vendor", vendors, key="ev_vendor")
     when = st.date_input("Date it happened or took effect", value=dt.date.today(), key="ev_date",
                          min_value=catalog.READ_FROM, max_value=catalog.READ_TO)
-    kpi = st.selectbox("KPI (optional)", ["", *catalog.KPIS], key="ev_kpi",
-                       format_func=lambda k: catalog.KPIS[k].label if k else "every KPI")
-    process = st.text_input("Process or queue (optional)", key="ev_process", max_chars=200)
     what = st.text_input("What happened", key="ev_text", max_chars=300)
     change = st.checkbox("Process change: recalculate SPC limits from here", key="ev_change")
     added = st.form_submit_button("Add event", type="primary", icon=":material/add:")
@@ -52,7 +65,7 @@ if added:
     else:
         with widgets.guard("adding an event"), tempfile.TemporaryDirectory(prefix="opsdash-event-") as tmp:
             path = annotations.write_entry(Path(tmp), annotations.entry_csv(
-                vendor, when, kpi or None, process.strip() or None, what.strip(), change))
+                vendor, when, kpi or None, process or None, what.strip(), change))
             report, = data.load_in_worker([path], None, who.user)
             data.record(audit.Event(user_name=who.user, role=who.role, action="event_edit", page="Events",
                                     what=f"added an event of {vendor} on {when:%Y-%m-%d}: {report.status}",
@@ -60,6 +73,8 @@ if added:
                                     load_ids=(report.load_id,) if report.load_id else ()))
             if report.status == "loaded" and report.rows_loaded:
                 st.success(f"Event added for {md(vendor)} on {when:%d %b %Y}.")
+                for warning in report.warnings:
+                    st.warning(md(warning), icon=":material/warning:")
             else:
                 st.error(f"The event was not added: {md(report.message or 'its row was rejected')}. The Loads and "
                          "rejects page shows why.")
@@ -67,17 +82,19 @@ if added:
 st.subheader("Remove an event")
 with widgets.guard("removing an event"):
     if not log.empty:
-        rows = log.to_dict("records")
-        pick = st.selectbox("Event", range(len(rows)), key="ev_remove_pick",
-                            format_func=lambda i: f"{rows[i]['event_date']:%d %b %Y} · {rows[i]['vendor']} · "
-                                                  f"{rows[i]['description']}")
-        if st.button("Remove event", key="ev_remove", icon=":material/delete:"):
-            r = rows[pick]
-            kpi_, proc_ = (v if isinstance(v, str) else None for v in (r["kpi"], r["process"]))
-            n = data.remove_event(r["vendor"], r["event_date"], kpi_, proc_)
+        # The options are the events' keys, so the one picked is the one removed, even when the log changed
+        # meanwhile or another event of the vendor falls on the same day.
+        keys = [annotations.EventKey.of(r) for r in log.to_dict("records")]
+        pick = st.selectbox("Event", keys, key="ev_remove_pick",
+                            format_func=lambda k: f"{labels.date(k.event_date)} · {k.vendor} · {k.description} "
+                                                  f"({labels.value_word(k.kpi) if k.kpi else 'every KPI'}, "
+                                                  f"{labels.value_word(k.process) if k.process else 'every process'})")
+        if st.button("Remove event", key="ev_remove", icon=":material/delete:") and pick is not None:
+            n = data.remove_event(pick)
             data.record(audit.Event(user_name=who.user, role=who.role, action="event_edit", page="Events",
-                                    what=f"removed the event of {r['vendor']} on {r['event_date']:%Y-%m-%d} "
-                                         f"(KPI {kpi_ or 'any'}, process {proc_ or 'any'})", row_count=n))
+                                    what=f"removed the event of {pick.vendor} on {pick.event_date:%Y-%m-%d} "
+                                         f"(KPI {pick.kpi or 'any'}, process {pick.process or 'any'}): "
+                                         f"{pick.description[:80]}", row_count=n))
             st.session_state["ev_flash"] = f"Removed {n} event(s)."
             st.rerun()
     else:

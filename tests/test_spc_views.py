@@ -255,11 +255,12 @@ def test_an_entered_event_loads_and_a_removed_one_can_be_entered_again(tmp_path)
         assert got == (ACME, CHANGE, None, None, "Went live", True, "entered on the dashboard 2026-04-01 09:00:00 UTC")
         other = annotations.entry_csv(ACME, CHANGE, "clean_claim_rate", None, "Other", False)
         load_file(s, annotations.write_entry(tmp_path, other))
-        assert annotations.remove(s, ACME, CHANGE, None, None) == 1  # only the event of every KPI
+        went_live = annotations.EventKey(ACME, CHANGE, None, None, "Went live")
+        assert annotations.remove(s, went_live) == 1  # only the event of every KPI
         assert s.fetchall("SELECT kpi FROM events") == [("clean_claim_rate",)]
         again = annotations.entry_csv(ACME, CHANGE, None, None, "Went live", True, dt.datetime(2026, 4, 2, 9, 0))
         assert load_file(s, annotations.write_entry(tmp_path, again)).status == "loaded"
-        assert annotations.remove(s, ACME, CHANGE, None, "nothing") == 0
+        assert annotations.remove(s, went_live._replace(process="nothing")) == 0
 
 
 # -- pages (AppTest) ---------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Events entered or removed by an administrator on the dashboard's Events page.
+"""Events entered or removed by an administrator on the dashboard's Events page, and the process or queue codes
+an event may name (offered on the page; an events file's words for one are read as its code).
 
 An added event is written as a one-row CSV of the events table and loaded like any export (the contract's
 validation, PHI screening and lineage apply; the load names who entered it), so the page has no write path of
-its own. A removal deletes one event by its key with bound parameters, in one transaction.
+its own. A removal deletes one event by its key (EventKey, the contract's) with bound parameters, in one
+transaction.
 """
 
 from __future__ import annotations
@@ -10,10 +12,34 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from opsdash import contract
+from opsdash import catalog, contract, labels
 from opsdash.store import Store
+from opsdash.store import quote_ident as qi
+
+#: A store's or a transaction's ``fetchall(sql, params)``.
+Fetch = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+
+class EventKey(NamedTuple):
+    """What tells one event from another: the events table's key in the contract (empty KPI or process is None)."""
+
+    vendor: str
+    event_date: dt.date
+    kpi: str | None
+    process: str | None
+    description: str
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> EventKey:
+        """The key of an event as read from the store (a frame's NaN or "" is no value)."""
+        def value(v: Any) -> Any:
+            return None if v is None or v == "" or (isinstance(v, float) and v != v) else v
+
+        return cls(*(value(row.get(k)) for k in cls._fields))
 
 
 def entry_csv(vendor: str, event_date: dt.date, kpi: str | None, process: str | None, description: str,
@@ -38,11 +64,36 @@ def write_entry(folder: Path, data: bytes, when: dt.datetime | None = None) -> P
     return path
 
 
-def remove(store: Store, vendor: str, event_date: dt.date, kpi: str | None, process: str | None) -> int:
-    """Delete the event with this key (empty KPI or process matching empty); the number of rows removed."""
-    cond = ("vendor = ? AND event_date = ? AND kpi IS NOT DISTINCT FROM ? AND process IS NOT DISTINCT FROM ?")
-    params = [vendor, event_date, kpi or None, process or None]
+def remove(store: Store, key: EventKey) -> int:
+    """Delete the one event with this key (an empty KPI or process matching empty); the number of rows removed.
+    Another event of the same vendor on the same day stays."""
+    cond = " AND ".join(f"{qi(k)} IS NOT DISTINCT FROM ?" for k in contract.TABLES["events"].key)
+    params = [getattr(key, k) for k in contract.TABLES["events"].key]
     with store.transaction() as tx:
         n = tx.fetchone(f"SELECT count(*) FROM events WHERE {cond}", params)
         tx.execute(f"DELETE FROM events WHERE {cond}", params)
     return int(n[0]) if n else 0
+
+
+def process_codes(fetchall: Fetch, kpi: str | None, registry: bool = False) -> list[str] | None:
+    """The process and queue codes stored in the records of `kpi` (of every table that has processes or queues
+    when None), with the labels registry's when `registry`, sorted. None when the KPI's records have no process
+    or queue: an event of it naming one concerns no chart (views.events_for)."""
+    tables = [catalog.get(kpi).table] if kpi else list(catalog.PROCESS_COLUMN)
+    columns = [(t, catalog.PROCESS_COLUMN[t]) for t in tables if t in catalog.PROCESS_COLUMN]
+    if not columns:
+        return None
+    sql = " UNION ".join(f"SELECT DISTINCT CAST({qi(c)} AS VARCHAR) FROM {qi(t)} WHERE {qi(c)} IS NOT NULL"
+                         for t, c in columns)
+    codes = {r[0] for r in fetchall(sql, [])} | (set(labels.PROCESSES) if registry else set())
+    return sorted(codes)
+
+
+def code_for(value: str, codes: Sequence[str]) -> str | None:
+    """The code `value` names among `codes`: itself, else the one code whose code or words (as the dashboard
+    shows them) it is in any case; None when it names none, or several alike."""
+    if value in codes:
+        return value
+    want = value.strip().casefold()
+    hits = {c for c in codes if want in (c.casefold(), labels.value_word(c).casefold())}
+    return hits.pop() if len(hits) == 1 else None

@@ -145,6 +145,22 @@ class OneOf:
         return f"`{self.column}` is one of " + ", ".join(f"`{v}`" for v in self.values)
 
 
+@dataclass(frozen=True)
+class ProcessCode:
+    """Not a row rule (nothing is rejected): the value names a process or queue the charts know, a code stored
+    in the records of the row's KPI (of any table with processes or queues when it names none) or in the labels
+    registry. A code's words (any case) are read as the code; any other value is kept, with a warning in the
+    load's record naming its line."""
+
+    column: str
+    kpi: str
+
+    def describe(self) -> str:
+        return (f"`{self.column}` is a process or queue code (of the records of the KPI `{self.kpi}` names, if any): "
+                "its words as the dashboard shows them (`Prior authorisation` for `prior_auth`) are read as the "
+                "code, and any other value is kept with a warning in the load's record")
+
+
 Rule = Compare | Bound | Needs | NotBoth | OneOf
 
 
@@ -156,6 +172,7 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     rules: tuple[Rule, ...] = field(default=())
+    codes: tuple[ProcessCode, ...] = field(default=())  # columns whose values are read as the codes they name
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -343,13 +360,17 @@ TABLES: dict[str, Table] = {
                 _c("event_date", D, True, "the day it happened or took effect"),
                 _c("kpi", T, meaning="restricts the event to one KPI id from the catalogue; empty = every KPI"),
                 _c("process", T, meaning="restricts it to one process or queue; empty = all of them"),
-                _c("description", T, True, "what happened, in words (shown on the charts)"),
+                _c("description", T, True, "what happened, in words (shown on the charts); part of the key, so two "
+                   "events of one vendor on one day are both kept"),
                 _c("is_process_change", B, meaning="true when the way the work is done changed from that day: "
                    "SPC limits are recalculated there", default="false"),
                 _c("source", T, meaning="where the event is recorded, e.g. a go-live notice or a change ticket"),
             ),
-            key=("vendor", "event_date", "kpi", "process"),
+            # The description is part of the key: two things that happened to one vendor on one day are two
+            # events, while a file sent again replaces its own events instead of adding them twice.
+            key=("vendor", "event_date", "kpi", "process", "description"),
             rules=(OneOf("kpi", KPI_IDS),),
+            codes=(ProcessCode("process", "kpi"),),
         ),
     )
 }

@@ -100,6 +100,8 @@ def render_data_contract() -> str:
             out.append(f"| `{c.name}` | {c.type.value} | {'yes' if c.required else 'no'} | {meaning} |")
         if t.rules:
             out += ["", "Row rules: " + "; ".join(r.describe() for r in t.rules) + "."]
+        if t.codes:
+            out += ["", "Codes: " + "; ".join(c.describe() for c in t.codes) + "."]
         out.append("")
     out += [
         "Every text column: at most " + f"{contract.MAX_TEXT_LENGTH:,}" + " characters, and no value that looks like a",

@@ -58,6 +58,14 @@ def humanise(token: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+#: Codes of the processes and queues of BPO work with their words. Known to every store (an events file naming a
+#: process by these words is read as its code, see annotations.code_for), so it is the process registry too.
+PROCESSES: dict[str, str] = {
+    "prior_auth": "Prior authorisation", "radiology_read": "Radiology read", "claim_follow_up": "Claim follow-up",
+    "billing_inquiry": "Billing inquiry", "eligibility": "Eligibility", "coding": "Coding", "billing": "Billing",
+    "transcription": "Transcription", "scheduling": "Scheduling",
+}
+
 #: Tokens of codes (statuses, processes, queues, outcomes, levels, flags) with their words.
 VALUES: dict[str, str] = {
     # service-level statuses and flags
@@ -65,10 +73,7 @@ VALUES: dict[str, str] = {
     "not_scored": "Not scored", "unknown_kpi": "Unknown KPI", "discrepancy": "Discrepancy",
     "no_raw_data": "No raw data", "ok": "Agrees",
     "critical": "Critical", "key": "Key",
-    # processes and queues of BPO work
-    "prior_auth": "Prior authorisation", "radiology_read": "Radiology read", "claim_follow_up": "Claim follow-up",
-    "billing_inquiry": "Billing inquiry", "eligibility": "Eligibility", "coding": "Coding", "billing": "Billing",
-    "transcription": "Transcription", "scheduling": "Scheduling",
+    **PROCESSES,
     # priorities, outcomes, claim types
     "stat": "Stat", "urgent": "Urgent", "routine": "Routine",
     "paid": "Paid", "partially_paid": "Partially paid", "denied": "Denied",

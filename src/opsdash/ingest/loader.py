@@ -17,11 +17,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from opsdash import __version__, contract, phi, rollups, settings
+from opsdash import __version__, annotations, catalog, contract, labels, phi, rollups, settings
 from opsdash.ingest import readers
 from opsdash.ingest.errors import FileRefused
 from opsdash.ingest.mapping import Mapping, load_mapping
-from opsdash.ingest.validate import Binding, phi_macros, stage_select
+from opsdash.ingest.validate import MESSAGE_VALUE_CHARS, Binding, phi_macros, stage_select
 from opsdash.store import Store, StoreError, Tx
 from opsdash.store import quote_ident as qi
 from opsdash.store import quote_literal as ql
@@ -604,6 +604,9 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
     if warning := reject_warning(report.rows_read, report.rows_rejected):
         info.warnings.append(warning)
 
+    for codes in t.codes:  # values read as the codes they name before keys are matched, so a key holds the code
+        _read_process_codes(tx, codes, info.name, staged, info.warnings)
+
     # Upsert by key: stored rows with a key in this file are replaced; within the file the later row wins.
     valid = "_reason IS NULL AND _skip IS NULL"
     target = qi(t.name)
@@ -651,6 +654,60 @@ def _finish(tx: Tx, load_id: int, info: readers.FileInfo, plan: Plan, mapping: M
          __version__],
     )
     rollups.refresh(tx, t.name, load_id, captured)  # after the load's record: a roll-up may read columns_present
+
+
+#: Lines of a file a warning names (the others are counted), and codes it lists as expected.
+WARN_LINES, WARN_CODES = 5, 30
+
+
+def _lines_words(lines: list[int], total: int) -> str:
+    """"line 3", "lines 3 and 7", "lines 3, 7, 9, 11, 12 and 40 more"."""
+    shown = [str(n) for n in lines[:WARN_LINES]]
+    if total == 1:
+        return f"line {shown[0]}"
+    if total > len(shown):
+        return f"lines {', '.join(shown)} and {total - len(shown):,} more"
+    return f"lines {', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _read_process_codes(tx: Tx, rule: contract.ProcessCode, name: str, staged: _Staged,
+                        warnings: list[str]) -> None:
+    """Read each valid row's process as the code it names (a code's words, in any case, become the code, so an
+    event typed "Prior authorisation" concerns prior_auth's charts); keep a value that names no code, with a
+    warning naming the file, its lines, the column, the value and the codes expected."""
+    col, kpi_col = qi(rule.column), qi(rule.kpi)
+    valid = "_reason IS NULL AND _skip IS NULL"
+    found = tx.fetchall(f"SELECT {kpi_col}, {col}, count(*) FROM _stage WHERE {valid} AND {col} IS NOT NULL "
+                        "GROUP BY ALL ORDER BY 1 NULLS FIRST, 2")
+    codes_of: dict[str | None, list[str] | None] = {}
+    said: list[tuple[int, str]] = []  # (first line, warning): said in the file's order
+    for kpi, value, n in found:
+        if kpi not in codes_of:
+            codes_of[kpi] = annotations.process_codes(tx.fetchall, kpi, registry=True)
+        codes = codes_of[kpi]
+        code = annotations.code_for(value, codes) if codes is not None else None
+        if code == value:
+            continue
+        where = f"{valid} AND {kpi_col} IS NOT DISTINCT FROM ? AND {col} = ?"
+        lines = [int(r[0]) for r in tx.fetchall(f"SELECT {staged.line_sql} AS _l FROM _stage s {staged.line_join} "
+                                                f"WHERE {where} ORDER BY _l LIMIT {WARN_LINES}", [kpi, value])]
+        at = f"{name} {_lines_words(lines, n)}, column {rule.column}"
+        shown = f'"{readers.printable(value, MESSAGE_VALUE_CHARS)}"'
+        if code is not None:
+            tx.execute(f"UPDATE _stage SET {col} = ? WHERE {where}", [code, kpi, value])
+            said.append((lines[0], f"{at}: read {shown} as the code {code} ({labels.value_word(code)})"))
+        elif codes is None:
+            kpi_label = catalog.get(kpi).label
+            said.append((lines[0], f"{at}: found {shown}, but {kpi_label} is measured on records that have no "
+                                   f"process or queue; expected it empty. The event is kept, but no chart of "
+                                   f"{kpi_label} shows it"))
+        else:
+            listed = ", ".join(f"{c} ({labels.value_word(c)})" for c in codes[:WARN_CODES])
+            listed += f" and {len(codes) - WARN_CODES} more" if len(codes) > WARN_CODES else ""
+            said.append((lines[0], f"{at}: found {shown}, which is neither a process or queue code nor the words "
+                                   f"of one; expected one of the codes {listed}, or their words, or empty for every "
+                                   "process. The event is kept, but no chart of one process shows it"))
+    warnings.extend(w for _, w in sorted(said))
 
 
 def _refuse_rejects(tx: Tx, load_id: int, name: str, report: LoadReport, limit: float) -> None:

@@ -151,12 +151,13 @@ def record(event: audit.Event) -> None:
         _flushing.release()
 
 
-def remove_event(vendor: str, event_date: Any, kpi: str | None, process: str | None) -> int:
-    """Remove one event through this process's writer (the next rerun reads the changed version)."""
+def remove_event(key: Any) -> int:
+    """Remove the event with this key (annotations.EventKey) through this process's writer (the next rerun
+    reads the changed version)."""
     from opsdash import annotations
 
     with _pool(path()).writer(wait=5.0) as s:
-        return annotations.remove(s, vendor, event_date, kpi, process)
+        return annotations.remove(s, key)
 
 
 def pending_events() -> int:
@@ -236,6 +237,15 @@ def attainment(db: Source, ver: tuple, start: dt.date, end: dt.date, vendors: tu
 @st.cache_data(show_spinner=False, max_entries=50)
 def dimension_values(db: Source, ver: tuple, table: str, column: str) -> list[str]:
     return metrics.dimension_values(_store(db), table, column)
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def process_codes(db: Source, ver: tuple, kpi: str | None) -> list[str] | None:
+    """The process and queue codes in the records of `kpi` (of every table with them when None); None when the
+    KPI's records have none."""
+    from opsdash import annotations
+
+    return annotations.process_codes(_store(db).fetchall, kpi)
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
