@@ -34,18 +34,18 @@ with rates:
         with widgets.guard("the SPC chart"):
             processes = data.dimension_values(db, ver, "qa_audits", "process")
             if processes:
-                process = st.selectbox("Process", processes, key="qa_process")
+                process = st.selectbox("Process", processes, key="qa_process", format_func=labels.value_word)
                 one = f.with_extra(process=(process,))
                 view = data.spc_view(db, ver, kpi_id, one, kpi.target)
                 if view.has_data:
                     st.caption(md(view.words()))
                     fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
-                                     title=f"{kpi.label}, {process}, by {f.grain}: {view.kind}")
+                                     title=f"{kpi.label}, {labels.value_word(process)}, by {f.grain}: {view.kind}")
                     widgets.chart(fig, view.frame, f"{kpi_id}_{process}_spc", one, key="qa_spc")
                     icons.reading(view)
                     icons.legend()
                 else:
-                    widgets.no_data(f"{kpi.label} of {process}", one)
+                    widgets.no_data(f"{kpi.label} of {labels.value_word(process)}", one)
 with categories:
     if categories.open:
         widgets.pareto("qa_audits", "error_category", f, "audit_date", "errors > 0",

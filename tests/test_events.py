@@ -273,3 +273,27 @@ def _said(at) -> str:
 def _spc_chart(at) -> dict:
     """The Quality page's SPC chart, as the figure's JSON."""
     return json.loads(next(c.proto.spec for c in at.get("plotly_chart") if "by month: " in c.proto.spec))
+
+
+def test_same_day_events_are_listed_in_a_fixed_order(tmp_path):
+    """Events of one vendor, day, KPI and process are listed by their description, whatever the file's order."""
+    path = tmp_path / "e.duckdb"
+    with Store(path) as s:
+        rep = load_file(s, _file(tmp_path, "e.csv", [_event("Zeta review"), _event("Alpha audit"), _event("Mid check")]))
+        assert rep.status == "loaded", rep.message
+        listed = views.events(s, views.Filters())
+    assert listed["description"].tolist() == ["Alpha audit", "Mid check", "Zeta review"]
+
+
+def test_the_quality_page_names_processes_in_words(monkeypatch, sample_store):
+    from opsdash import labels
+    from tests.test_app import _app
+
+    at = _app(monkeypatch, sample_store.path, "quality")
+    at.selectbox(key="qa_process").set_value("prior_auth").run()
+    picker = at.selectbox(key="qa_process")
+    assert picker.value == "prior_auth" and "Prior authorisation" in picker.options
+    assert not any("_" in o for o in picker.options)
+    spc = [c.proto.spec for c in at.get("plotly_chart") if "statistical process control" in c.proto.spec
+           or "XmR" in c.proto.spec]
+    assert spc and all("prior_auth" not in s and labels.value_word("prior_auth") in s for s in spc)

@@ -196,7 +196,7 @@ def events(store: Store, f: Filters, start: dt.date | None = None, end: dt.date 
         params.append(end)
     try:
         df = store.query(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {' AND '.join(conds)} "
-                         "ORDER BY event_date, vendor, kpi NULLS FIRST, process NULLS FIRST", params)
+                         "ORDER BY event_date, vendor, kpi NULLS FIRST, process NULLS FIRST, description", params)
     except StoreError:
         return pd.DataFrame(columns=list(EVENT_COLUMNS))
     df["event_date"] = pd.to_datetime(df["event_date"]).dt.date
