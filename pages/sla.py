@@ -6,9 +6,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, charts, labels, sla
+from opsdash import catalog, charts, labels, sla, views
 from opsdash.settings import load as load_settings
 from opsdash.ui import data, filters, sections, widgets
+from opsdash.ui.text import md
 
 st.title("SLA & contracts")
 store = data.require()
@@ -40,6 +41,7 @@ with attainment:
     if attainment.open and not att.empty:
         with widgets.guard("contract attainment"):
             att["shown"] = [catalog.format_value(catalog.KPIS[k], v) for k, v in zip(att["kpi"], att["value"])]
+            st.caption(md(views.attainment_summary(att, end)) + " Pick a vendor to see its levels month by month.")
             scored = sorted(att["vendor"].unique())
             filters.vet("sla_vendor", filters.one_of(scored), "a vendor with contract levels in the selection",
                         echo=False)

@@ -3,6 +3,7 @@ every page runs on the sample and the empty store, and a section is a link."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from opsdash import dashboard
@@ -77,3 +78,20 @@ def test_the_attainment_grid_shows_one_vendor_at_a_time_from_the_link(monkeypatc
     assert at.selectbox(key="sla_vendor").value == vendors[-1]
     fig = at.get("plotly_chart")[0].proto.spec
     assert f"{vendors[-1]}: service levels by month" in fig
+
+
+def test_the_attainment_section_names_every_vendor_s_latest_month(monkeypatch, sample_store):
+    """One grid at a time, but every vendor's latest month in one line, equal to that month's scorecard."""
+    from opsdash import periods, sla
+
+    at = _app(monkeypatch, sample_store.path, "sla")
+    line = next(c.value for c in at.caption if "levels met" in c.value).replace("\\", "")  # Markdown escapes
+    assert line.startswith("Nov 2026 (to 26 Nov): ")  # the sample's data ends on 26 Nov
+    month = "Nov 2026"
+    for vendor in sla.vendors(sample_store):
+        card = sla.scorecard(sample_store, vendor, next(
+            periods.code(d.date(), "month") for d in pd.date_range("2024-01-01", "2027-12-01", freq="MS")
+            if periods.label(d.date(), "month") == month))
+        s = card.summary
+        if s["levels_scored"]:
+            assert f"{vendor} {s['levels_met']} of {s['levels_scored']} levels met" in line

@@ -525,6 +525,27 @@ def too_coarse(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> pd
     return pd.DataFrame(rows, columns=["kpi", "KPI", "vendor", "what"])
 
 
+def attainment_summary(att: pd.DataFrame, as_of: dt.date | None = None) -> str:
+    """Every vendor's contract levels at the latest month of an attainment frame (sla.attainment), in one line
+    for people: 'Nov 2026: Helix Health Services 5 of 6 levels met; Meridian Revenue Partners 2 of 3 met.'
+    Levels without data are not counted; a month the data (to `as_of`) does not cover whole reads 'Nov 2026 (to
+    26 Nov)'. Names are data: the caller escapes the line for its medium."""
+    from opsdash import sla
+
+    if att.empty:
+        return ""
+    last = att["month"].max()
+    month = att[att["month"] == last]
+    parts = []
+    for vendor, part in month.groupby("vendor", sort=True):
+        scored = int(part["status"].isin(("met", *sla.MISSED)).sum())
+        met = int((part["status"] == "met").sum())
+        parts.append(f"{vendor} {met} of {scored} levels met" if scored else f"{vendor} no level with data")
+    first = pd.Timestamp(last).date()
+    when = periods.window(first, "month", as_of).label if as_of else periods.label(first, "month")
+    return f"{when}: " + "; ".join(parts) + "."
+
+
 def freshness(store: Store, today: dt.date | None = None) -> pd.DataFrame:
     """Per data table: rows, the latest event, the last load, and whether the data is stale."""
     today = today or dt.date.today()
