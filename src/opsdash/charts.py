@@ -279,14 +279,14 @@ def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None =
         mask = chart["point_type"] == ptype
         if mask.any():
             fig.add_trace(go.Scatter(x=[x[i] for i in mask[mask].index], y=chart.loc[mask, "value"], mode="markers",
-                                     name=ptype.replace("_", " "), marker={"color": colour, "size": 9},
-                                     hovertemplate=f"{ptype.replace('_', ' ')}: {_hover(kpi)}<extra></extra>"))
+                                     name=labels.VARIATION_WORDS[ptype], marker={"color": colour, "size": 9},
+                                     hovertemplate=f"{labels.VARIATION_WORDS[ptype]}<br>{_hover(kpi)}<extra></extra>"))
     coarse = chart["coarse"].astype(bool) if "coarse" in chart else pd.Series(False, index=chart.index)
     if coarse.any():
         fig.add_trace(go.Scatter(x=[x[i] for i in coarse[coarse].index], y=chart.loc[coarse, "value"],
-                                 mode="markers", name="no SPC reading (too coarse)",
+                                 mode="markers", name=labels.VARIATION_WORDS["too_coarse"],
                                  marker={"color": "#999999", "size": 9, "symbol": "circle-open", "line": {"width": 2}},
-                                 hovertemplate=f"no SPC reading (too coarse): {_hover(kpi)}<extra></extra>"))
+                                 hovertemplate=f"{labels.VARIATION_WORDS['too_coarse']}<br>{_hover(kpi)}<extra></extra>"))
         median = chart["median"].where(coarse)
         xs, ys = _by_segment(x, chart.assign(median=median), "median")
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="median (run chart)",
