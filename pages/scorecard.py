@@ -36,10 +36,11 @@ if grain == "week":
 else:
     starts = pd.date_range(end=latest, periods=24, freq="MS")[::-1]
     options = [f"{d:%Y-%m}" for d in starts]
-filters.vet(f"{grain}_of", filters.one_of(options), f"one of the last {len(options)} {grain}s, e.g. {options[0]}")
-period = c3.selectbox("Period", options, key=f"{grain}_of", bind="query-params",
-                      help="The latest first; the current period runs to the latest data and is compared with "
-                           "the same days of the period before.")
+period = filters.linked_selectbox(
+    c3, "Period", options, key=f"{grain}_of", words=periods.label_of,
+    expected=f"one of the last {len(options)} {grain}s, e.g. {options[0]}",
+    help="The latest first; the current period runs to the latest data and is compared with the same days of "
+         "the period before.")
 
 # The period's dates come from its name, not from the scorecard: when the scorecard cannot be made (the store
 # is busy, a stored value is unreadable), the sections below still know which dates to show.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -193,6 +194,33 @@ def test_scorecard_shows_the_engines_scorecard(monkeypatch, sample_store):
     assert shown["Levels met"] == f"{card.summary['levels_met']} of {card.summary['levels_scored']}"
     table = at.dataframe[0].value
     assert list(table["status"]) == [labels.value_word(v) for v in card.levels["status"]]  # Met, Below minimum
+
+
+def test_the_scorecard_period_picker_reads_in_words_and_links_keep_codes(monkeypatch, sample_store):
+    """Review of the issue 12 merge: the picker showed 2026-11 and 2026-W45. It shows "Nov 2026" and "Week of 2 Nov
+    2026", a link's month_of=2026-10 opens October, and picking a period writes its code (never its words) to
+    the link: a format_func on a box bound to the address made Streamlit write the words there."""
+    from opsdash import periods
+
+    vendor = "Meridian Revenue Partners"
+    at = _app(monkeypatch, sample_store.path, "scorecard", params={"sc_vendor": vendor, "month_of": "2026-10"})
+    assert not at.exception and not at.error
+    box = at.selectbox(key="month_of")
+    assert box.value == "2026-10" and "Oct 2026" in box.options
+    assert all(re.fullmatch(r"[A-Z][a-z]{2} \d{4}", o) for o in box.options), box.options
+    assert f"{vendor}, Oct 2026" in [h.value for h in at.subheader]
+    assert not [c.value for c in at.caption if "Ignored from the link" in c.value]
+    box.select("2026-09").run()
+    assert at.query_params["month_of"] == "2026-09"
+    assert f"{vendor}, Sep 2026" in [h.value for h in at.subheader]
+    at.segmented_control(key="review").set_value("week").run()
+    weeks = at.selectbox(key="week_of")
+    assert all(o.startswith("Week of ") for o in weeks.options) and not any("-W" in o for o in weeks.options)
+    code = periods.code(dt.date(2026, 10, 5), "week")  # 2026-W41
+    assert periods.label_of(code) == "Week of 5 Oct 2026" in weeks.options
+    weeks.select(code).run()
+    assert at.query_params["week_of"] == code and at.selectbox(key="week_of").value == code
+    assert f"{vendor}, Week of 5 Oct 2026" in [h.value for h in at.subheader]
 
 
 def test_a_running_month_s_scorecard_is_compared_like_for_like(monkeypatch, sample_store):

@@ -265,6 +265,29 @@ def test_script_in_the_data_is_shown_as_text_never_run(browser, tmp_path):
         page.close()
 
 
+def test_the_scorecard_period_reads_in_words_and_a_picked_period_is_a_link_with_its_code(server, browser):
+    """The period picker shows "Oct 2026", and picking "Sep 2026" puts month_of=2026-09 (not the words) in the
+    address the browser shows, which opens September again in a fresh page."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open(page, f"{server}/scorecard?sc_vendor={VENDOR.replace(' ', '+')}&month_of=2026-10")
+    box = page.locator(".st-key-month_of input")  # the box shows its pick as the input's value
+    assert box.input_value() == "Oct 2026"
+    box.click()
+    shown = page.get_by_role("option").all_inner_texts()
+    assert "Oct 2026" in shown and not [o for o in shown if "-" in o], shown
+    page.get_by_role("option", name="Sep 2026", exact=True).click()
+    page.wait_for_url(lambda u: "month_of=2026-09" in u, timeout=30_000)
+    settled(page)
+    assert "Sep+2026" not in page.url and "Sep%202026" not in page.url
+    link = page.url
+    page.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open(page, link)
+    assert page.locator(".st-key-month_of input").input_value() == "Sep 2026"
+    page.get_by_role("heading", name=f"{VENDOR}, Sep 2026").wait_for(timeout=60_000)
+    page.close()
+
+
 def test_the_scorecard_makes_the_review_pack_to_download(server, browser, sample_store):
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()

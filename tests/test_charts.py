@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from opsdash import catalog, charts, spc
+from opsdash import catalog, charts, labels, spc
 
 PERIODS = [dt.date(2026, m, 1) for m in range(1, 7)]
 
@@ -60,8 +60,8 @@ def test_spc_chart_marks_points_by_type_and_draws_limits():
     fig = charts.spc(chart, list(range(len(values))), kpi, target=3)
     assert_labelled(fig)
     names = [t.name for t in fig.data]
-    assert {"improvement", "mean", "upper process limit", "lower process limit"} <= set(names)
-    improving = next(t for t in fig.data if t.name == "improvement")
+    assert {labels.VARIATION_WORDS["improvement"], "mean", "upper process limit", "lower process limit"} <= set(names)
+    improving = next(t for t in fig.data if t.name == labels.VARIATION_WORDS["improvement"])
     assert improving.marker.color == charts.POINT_COLOURS["improvement"]
     assert len(improving.y) == int((chart["point_type"] == "improvement").sum()) > 0
     assert "(days)" in fig.layout.yaxis.title.text

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from opsdash import catalog, metrics, sla, spc
+from opsdash import catalog, labels, metrics, sla, spc
 from opsdash.cli import main
 from opsdash.settings import load
 
@@ -144,6 +144,44 @@ def test_reconcile_csv_puts_discrepancies_first(cli, sample_store):
     assert df["flag"].iloc[0] == "discrepancy" and (df["flag"] == "discrepancy").sum() == 5
     only = pd.read_csv(io.StringIO(cli("reconcile", "--vendor", "Helix Health Services", "--format", "csv").output))
     assert set(only["vendor"]) == {"Helix Health Services"}
+
+
+def test_the_scorecard_table_is_in_words_and_csv_and_json_keep_machine_names(cli, sample_store):
+    """Review of the issue 12 merge: `opsdash scorecard` printed kpi ids, below_minimum, radiology_read,
+    consecutive_missed and 2026-07. Its table now reads as the pack and the page do; CSV and JSON do not change."""
+    vendor = "ClearView Diagnostics Reading"
+    card = sla.scorecard(sample_store, vendor, "2026-07", settings=load())
+    out = cli("scorecard", "--vendor", vendor, "--period", "2026-07").output
+    lines = out.splitlines()
+    assert lines[0] == f"{vendor}: Jul 2026 (1 Jul 2026 to 31 Jul 2026)"
+    header = next(x for x in lines if x.strip().startswith("KPI "))
+    assert header.split() == ["KPI", "Process", "Priority", "Level", "Target", "Minimum", "Value", "Status", "Months",
+                              "missed", "in", "a", "row", "Credit", "(USD)"]
+    rows = lines[lines.index(header) + 1:]
+    assert len(rows) == len(card.levels)
+    for line, lv in zip(rows, card.levels.itertuples()):
+        kpi = catalog.KPIS[lv.kpi]
+        for words in (kpi.label, labels.value_word(lv.status), labels.value_word(lv.level),
+                      catalog.format_value(kpi, lv.value), catalog.format_value(kpi, lv.target)):
+            assert words in line, (words, line)
+        if isinstance(lv.process, str):
+            assert labels.value_word(lv.process) in line
+        assert (labels.money(lv.credit) if pd.notna(lv.credit) else labels.EMPTY) in line
+    assert "2,240.00" in out and "Radiology read" in out and "Below minimum" in out
+    assert not [t for t in labels.machine_tokens() if t in out] and "2026-07" not in out
+    assert not {"met", "key", "critical", "stat", "routine", "label", "status"} & {w for x in rows for w in x.split()}
+    week = cli("scorecard", "--vendor", vendor, "--period", "2026-W29").output
+    assert week.splitlines()[0] == f"{vendor}: Week of 13 Jul 2026 (13 Jul 2026 to 19 Jul 2026)"
+    assert "Weeks missed in a row" in week and "2026-W29" not in week
+    # Scripts read machine names and numbers.
+    csv_out = pd.read_csv(io.StringIO(cli("scorecard", "--vendor", vendor, "--period", "2026-07", "--format",
+                                          "csv").output))
+    assert list(csv_out["kpi"]) == list(card.levels["kpi"]) and list(csv_out["status"]) == list(card.levels["status"])
+    assert "below_minimum" in set(csv_out["status"]) and "consecutive_missed" in csv_out
+    assert csv_out["value"].tolist() == pytest.approx(card.levels["value"].astype(float).tolist())
+    got = json.loads(cli("scorecard", "--vendor", vendor, "--period", "2026-07", "--format", "json").output)
+    assert [lv["status"] for lv in got["levels"]] == card.levels["status"].tolist()
+    assert "radiology_read" in {lv["process"] for lv in got["levels"]}
 
 
 def test_a_scorecard_for_a_period_after_the_data_is_refused_naming_the_latest_period(cli, sample_store):

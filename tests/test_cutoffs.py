@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opsdash import charts, metrics, periods, sla, spc, views
+from opsdash import charts, labels, metrics, periods, sla, spc, views
 from opsdash.report import pack as pack_mod
 from opsdash.store import Store
 from tests.helpers import csv_text, load_clean, row
@@ -141,7 +141,7 @@ def test_the_running_period_is_drawn_but_kept_out_of_the_spc_limits(sample_store
     drawn = [t for t in fig.data if t.name == "to date (not in the limits yet)"]
     assert len(drawn) == 1 and list(drawn[0].x) == [dt.date(2026, 11, 1)]
     assert list(drawn[0].y) == pytest.approx([float(view.series["value"].iloc[-1])])
-    typed = [t for t in fig.data if t.name in {p.replace("_", " ") for p in charts.POINT_COLOURS}]
+    typed = [t for t in fig.data if t.name in {labels.VARIATION_WORDS[p] for p in charts.POINT_COLOURS}]
     assert typed and all(dt.date(2026, 11, 1) not in list(t.x) for t in typed)
     assert view.words().startswith(f"Latest complete month: {spc.describe(ref).replace('points', 'months')}")
 

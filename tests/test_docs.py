@@ -51,9 +51,15 @@ def test_dashboard_doc_lists_every_page_and_url_parameter():
             name = keys[-1][0] or keys[-1][1]  # the key nearest before the binding: the same call's
             bound |= ({"month_of", "week_of"} if name == "{grain}_of" else
                       {"<page dimension>"} if name == "col" else {name})
+        for m in re.finditer(r"(?<!def )linked_selectbox\(", text):  # a box whose parameter filters.py keeps
+            keys = re.findall(r'key=(?:f?"([^"]+)"|(\w+))', text[m.end():m.end() + 400])
+            assert keys, (path.name, m.start())
+            name = keys[0][0] or keys[0][1]
+            bound |= {"month_of", "week_of"} if name == "{grain}_of" else {name}
     from opsdash.ui.filters import PAGE_KEYS
 
     assert bound - {"<page dimension>"} <= set(URL_PARAMETERS) and set(PAGE_KEYS) <= set(URL_PARAMETERS)
+    assert {"month_of", "week_of"} <= bound
     assert len(bound) >= 8
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/dashboard.md" in readme

@@ -82,3 +82,70 @@ def test_downloads_keep_machine_names_and_numbers_with_the_unit_in_the_header() 
     mixed = pd.DataFrame({"kpi": ["clean_claim_rate", "claim_turnaround_days"], "value": [0.95, 3.0]})
     out = labels.download_frame(mixed)
     assert list(out.columns) == ["kpi", "unit", "value"] and out["unit"].tolist() == ["fraction", "days"]
+
+
+# -- the SPC readings: one wording, in labels.py only (review of the issue 12 merge) -------------------------
+
+READINGS = ("improvement", "concern", "neutral", "common_cause", "too_coarse", "consistently_pass",
+            "consistently_fail", "hit_and_miss")
+
+
+def test_the_spc_readings_are_worded_in_labels_py_only() -> None:
+    """The variation and assurance words existed three times with three wordings (ui/widgets.py, icons.py,
+    labels.py): no module or page but labels.py may word a reading again, by a map of readings to words or by
+    repeating a phrase of the registry."""
+    from tests.conftest import ROOT
+
+    phrases = {w.lower() for w in (*labels.VARIATION_WORDS.values(), *labels.ASSURANCE_WORDS.values())}
+    a_map = re.compile(r'"(?:%s)"\s*:\s*"[^"#]* [^"]*"' % "|".join(READINGS))  # "concern": "some words"
+    registry = ROOT / "src" / "opsdash" / "labels.py"
+    files = [p for p in [*(ROOT / "src").rglob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
+             if p != registry]
+    assert len(files) > 30
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not a_map.search(text), (path.name, a_map.search(text)[0])
+        assert not [p for p in phrases if p in text.lower()], (path.name, [p for p in phrases if p in text.lower()])
+    assert set(labels.VARIATION_WORDS) | set(labels.ASSURANCE_WORDS) == set(READINGS)
+    assert all(labels.value_word(r) in (labels.VARIATION_WORDS.get(r), labels.ASSURANCE_WORDS.get(r)) for r in READINGS)
+
+
+def test_a_reading_reads_the_same_on_tile_icons_chart_pack_and_cli(sample_store) -> None:
+    """Helix's initial denial rate is a special cause of concern in Oct 2026 whose process will hit and miss
+    its target: every place a person reads that says it in the registry's words."""
+    import html
+
+    from click.testing import CliRunner
+
+    from opsdash import charts, icons, report, views
+    from opsdash.cli import main
+    from opsdash.settings import load
+    from opsdash.ui import widgets
+    from tests.conftest import ROOT
+
+    vendor, kpi_id = "Helix Health Services", "initial_denial_rate"
+    f = views.Filters(None, dt.date(2026, 10, 31), "month", (vendor,))
+    t = views.tile(sample_store, kpi_id, f)
+    assert (t.variation, t.assurance, t.side) == ("concern", "hit_and_miss", "higher")
+    variation, assurance = labels.VARIATION_WORDS["concern"], labels.ASSURANCE_WORDS["hit_and_miss"]
+    with_side = f"{variation} (values higher)"
+    assert labels.variation_words("concern", "higher") == with_side
+    # the tile's line and its icons' titles
+    tile = html.unescape(widgets.tile_html(t, "month"))
+    assert f"SPC: {with_side}; {assurance[:1].lower()}{assurance[1:]}" in tile
+    assert f"<title>{with_side}</title>" in tile and f"<title>{assurance}</title>" in tile
+    # the icons' legend and the chart's legend
+    legend = [w for _, w in icons.legend()]
+    assert f"{variation}, values higher (H)" in legend and assurance in legend
+    view = views.spc_view(sample_store, kpi_id, f)
+    assert variation in {tr.name for tr in charts.spc(view.chart, view.series["period_start"], view.kpi).data}
+    # the pack's headline table
+    pk = report.build(sample_store, vendor, "2026-10", settings=load(ROOT / "opsdash.toml"))
+    row = pk.tables["headline"].shown.set_index("KPI").loc[catalog.KPIS[kpi_id].label]
+    assert (row["Variation"], row["Assurance"]) == (variation, assurance)
+    assert row["In words"].startswith(f"{variation} (")
+    # the command line's table
+    out = CliRunner().invoke(main, ["kpi", kpi_id, "--where", f"vendor={vendor}", "--to", "2026-10-31", "--spc",
+                                    "--db", str(sample_store.path)]).output
+    last = [x for x in out.splitlines() if x.strip().startswith("Oct 2026")]
+    assert len(last) == 1 and last[0].rstrip().endswith(variation), out

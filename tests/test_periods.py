@@ -61,3 +61,12 @@ def test_bad_codes_are_refused_with_what_was_expected() -> None:
             periods.parse(text)
     with pytest.raises(periods.PeriodError, match="is a week, not a month"):
         periods.parse("2026-W03", "month")
+
+
+def test_a_code_reads_as_people_write_the_period() -> None:
+    assert periods.label_of("2026-11") == "Nov 2026"
+    assert periods.label_of("2026-W45") == "Week of 2 Nov 2026"  # ISO week 45 of 2026 starts on Monday 2 Nov
+    assert periods.label_of("2026-Q4") == "Q4 2026" and periods.label_of("2026-11-03") == "3 Nov 2026"
+    for code in ("2026-10", "2026-W41", "2026-Q3"):  # every code of every grain reads back as its label
+        grain, start, _ = periods.parse(code)
+        assert periods.label_of(code) == periods.label(start, grain) and periods.code(start, grain) == code

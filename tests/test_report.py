@@ -428,6 +428,67 @@ def test_the_scorecard_button_makes_the_pack_with_an_open_item(open_store, tmp_p
     assert any(r[0].value == "W2" and HOURS_LATE in [c.value for c in r] for r in ws.iter_rows(min_row=2))
 
 
+# -- text from data never runs as a formula in the workbook (review of the issue 12 merge) --------------------
+
+EVIL_VENDOR = '=HYPERLINK("http://evil.example","x")'
+EVIL_TEXT = {"description": "+cmd|' /C calc'!A0", "error_category": "@SUM(1+1)", "denial_reason": "-2+3",
+             "item_id": "=1+1", "process": "=2+2"}
+
+
+@pytest.fixture
+def evil_store(tmp_path):
+    """A vendor whose name and every other text the pack quotes (event, error category, denial reason, work item
+    id, process) start with a formula character, with a missed critical level, a late item and a reported KPI."""
+    v, e = EVIL_VENDOR, EVIL_TEXT
+    files = {
+        "claims.csv": csv_text([row("claims", vendor=v, claim_id=f"C{i}", received_date="2026-03-02",
+                                    submitted_date="2026-03-04", adjudicated_date="2026-03-10",
+                                    initial_outcome="denied" if i % 2 else "paid",
+                                    denial_reason=e["denial_reason"] if i % 2 else "") for i in range(6)]),
+        "qa_audits.csv": csv_text([row("qa_audits", vendor=v, audit_id=f"A{i}", process=e["process"],
+                                       audit_date="2026-03-05", error_category=e["error_category"]) for i in range(3)]),
+        "work_items.csv": csv_text([row("work_items", vendor=v, item_id=e["item_id"], process=e["process"],
+                                        opened_at="2026-03-02 08:00", due_at="2026-03-03 08:00",
+                                        completed_at="2026-03-04 10:00")]),
+        "sla_targets.csv": csv_text([row("sla_targets", vendor=v, kpi="sla_adherence", target="0.95",
+                                         credit_pct="0.05", effective_from="2026-01-01", effective_to="")]),
+        "reported_kpis.csv": csv_text([row("reported_kpis", vendor=v, kpi="clean_claim_rate",
+                                           period_start="2026-03-01", period_end="2026-03-31", value="0.5")]),
+        "events.csv": csv_text([row("events", vendor=v, event_date="2026-03-09", description=e["description"])]),
+    }
+    path = tmp_path / "evil.duckdb"
+    with Store(path) as s:
+        load_clean(s, tmp_path, files)
+    return path
+
+
+def test_the_workbook_writes_text_from_data_as_text_never_as_a_formula(evil_store):
+    """Every text cell of every sheet goes through downloads.escape_cell, as the CSV downloads do: the vendor's
+    name on the cover and in the summary's sentences, and the events, error categories, denial reasons, item
+    ids and processes in the tables. Numbers stay numbers."""
+    from opsdash import downloads
+
+    with Store(evil_store, read_only=True) as s:
+        pk = report.build(s, EVIL_VENDOR, "2026-03")
+    wb = openpyxl.load_workbook(io.BytesIO(report.render(pk, "xlsx")))
+    texts = []
+    for ws in wb.worksheets:
+        assert EVIL_VENDOR not in ws.title
+        for r in ws.iter_rows():
+            for c in r:
+                assert c.data_type != "f", (ws.title, c.coordinate, c.value)
+                if isinstance(c.value, str):
+                    assert not c.value.startswith(downloads.FORMULA_START), (ws.title, c.coordinate, c.value)
+                    texts.append(c.value)
+    # The hostile text is there, shown inert, not dropped: on the cover and in the tables.
+    cover = [c.value for r in wb["Summary"].iter_rows() for c in r]
+    assert "'" + EVIL_VENDOR in cover
+    assert any(t.startswith("'" + EVIL_VENDOR + " met ") for t in cover if isinstance(t, str))
+    for value in EVIL_TEXT.values():
+        assert "'" + value in texts, value
+    assert isinstance(cover[cover.index("Critical levels missed") + 1], int)
+
+
 # -- the PDF as a person reads it ------------------------------------------------------------------------------
 
 def test_pdf_renders_with_the_numbers(pack, sample_store, pdf_text, tmp_path):

@@ -239,11 +239,11 @@ def test_screening_leaves_out_moving_ranges_above_3_267_times_the_mean():
 
 def test_describe_in_plain_words():
     c = spc.xmr([9, 11, 9, 11, 9, 11, 9, 11, 12.5, 13, 12.5, 13, 12.5, 13, 12.5], direction="lower")
-    assert spc.describe(c) == "special cause (concern): 7 points in a row above the mean"
+    assert spc.describe(c) == "Special cause: concern (7 points in a row above the mean)"
     t = spc.xmr([5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 3.9, 3.8, 3.7, 3.6, 3.5, 3.4, 3.3], direction="higher")
-    assert spc.describe(t).startswith("special cause (concern): ")
+    assert spc.describe(t).startswith("Special cause: concern (")
     assert "8 points in a row each lower than the one before" in spc.describe(t)  # 5, 3.9, ..., 3.3
-    assert spc.describe(spc.xmr([1, 2, 1, 2], direction="lower")) == "common cause: within the expected variation"
+    assert spc.describe(spc.xmr([1, 2, 1, 2], direction="lower")) == "Common cause: no significant change"
 
 
 # -- limits within the possible range ---------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_whole_day_medians_after_a_step_get_no_signals():
     assert c["median"][0] == 3.0
     assert spc.variation(c) == "too_coarse" and spc.assurance(c, 3.0, "lower") == "too_coarse"
     assert spc.assurance(c, None, "lower") is None
-    assert spc.describe(c).startswith("no SPC reading: too coarse (")
+    assert spc.describe(c).startswith("No SPC reading: too coarse (")
 
 
 def test_the_chunky_rule_at_its_edge():

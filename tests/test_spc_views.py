@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opsdash import annotations, catalog, charts, icons, spc, views
+from opsdash import annotations, catalog, charts, icons, labels, spc, views
 from opsdash.ingest.loader import load_file
 from opsdash.store import Scope, Store
 from tests.helpers import csv_text
@@ -120,7 +120,7 @@ def test_turnaround_in_whole_days_is_a_run_chart_rebased_at_the_process_change(a
     assert v.chart["coarse"].all() and not v.chart["special_cause"].any()
     assert spc.variation(v.chart) == "too_coarse" and v.chart["upl"].isna().all()
     words = v.words()
-    assert "no SPC reading: too coarse" in words and "run chart around the median" in words
+    assert "No SPC reading: too coarse" in words and "run chart around the median" in words
     assert "starts afresh" in words and "30 Mar 2026" in words
     whole = spc.xmr(known["value"].tolist(), direction="lower", settings=spc.Settings(screen_coarse=False))
     assert whole["special_cause"].any()  # what the chart said before: signals from the round-off
@@ -161,8 +161,8 @@ def test_limits_beyond_100_percent_are_shown_at_100_percent_and_said():
 def test_tiles_and_what_changed_say_too_coarse(acme):
     f = views.Filters(grain="week", vendors=(ACME,))
     t = views.tile(acme, "claim_turnaround_days", f)
-    assert t.variation == "too_coarse" and t.words.startswith("no SPC reading: too coarse")
-    assert views.reading_words(t.variation, icons.VARIATION_WORDS) == "No SPC reading: too coarse"
+    assert t.variation == "too_coarse" and t.words.startswith("No SPC reading: too coarse (")
+    assert labels.variation_words(t.variation) == "No SPC reading: too coarse"
     changed = views.what_changed(acme, views.Filters(grain="week"), ("claim_turnaround_days",))
     assert changed.empty
     coarse = views.too_coarse(acme, views.Filters(grain="week"), ("claim_turnaround_days",))
@@ -188,7 +188,7 @@ def test_events_are_drawn_as_lines_with_escaped_labels_and_hover(acme):
     assert "&lt;b&gt;scrubber&lt;/b&gt;" in label.text and "<b>" not in label.text
     assert "30 Mar 2026" in label.hovertext and "limits recalculated" in label.hovertext
     names = [t.name for t in fig.data]
-    assert "median (run chart)" in names and "no SPC reading (too coarse)" in names
+    assert "median (run chart)" in names and labels.VARIATION_WORDS["too_coarse"] in names
     median = next(t for t in fig.data if t.name == "median (run chart)")
     assert None in median.y  # one line per segment: a gap at the rebase
     assert {y for y in median.y if y is not None} == {4.0, 2.0}
@@ -215,7 +215,7 @@ def test_variation_icons(variation, side, colour, letter):
     assert root.find(f"{ns}circle").get("stroke") == colour
     texts = [t.text for t in root.iter(f"{ns}text")]
     assert texts == ([letter] if letter else [])
-    assert root.find(f"{ns}title").text.startswith(icons.VARIATION_WORDS.get(variation or "", icons.NO_READING))
+    assert root.find(f"{ns}title").text == labels.variation_words(variation, side)
     assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing fetched
 
 
@@ -232,10 +232,10 @@ def test_assurance_icons(assurance, colour, letter):
 def test_the_legend_has_every_reading_in_words():
     words = [w for _, w in icons.legend()]
     for v in ("improvement", "concern", "neutral", "common_cause", "too_coarse"):
-        assert any(w.startswith(icons.VARIATION_WORDS[v]) for w in words), v
+        assert any(w.startswith(labels.VARIATION_WORDS[v]) for w in words), v
     for a in ("consistently_pass", "consistently_fail", "hit_and_miss"):
-        assert icons.ASSURANCE_WORDS[a] in words
-    assert set(icons.VARIATION_WORDS) == set(spc.POINT_TYPES) and set(icons.ASSURANCE_WORDS) == set(spc.ASSURANCE)
+        assert labels.ASSURANCE_WORDS[a] in words
+    assert set(labels.VARIATION_WORDS) == set(spc.POINT_TYPES) and set(labels.ASSURANCE_WORDS) == set(spc.ASSURANCE)
 
 
 def test_latest_side():

@@ -279,8 +279,8 @@ def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None =
         mask = chart["point_type"] == ptype
         if mask.any():
             fig.add_trace(go.Scatter(x=[x[i] for i in mask[mask].index], y=chart.loc[mask, "value"], mode="markers",
-                                     name=ptype.replace("_", " "), marker={"color": colour, "size": 9},
-                                     hovertemplate=f"{ptype.replace('_', ' ')}: {_hover(kpi)}<extra></extra>"))
+                                     name=labels.VARIATION_WORDS[ptype], marker={"color": colour, "size": 9},
+                                     hovertemplate=f"{labels.VARIATION_WORDS[ptype]}<br>{_hover(kpi)}<extra></extra>"))
 
     def flagged(col: str) -> pd.Series:
         return chart[col].fillna(False).astype(bool) if col in chart else pd.Series(False, index=chart.index)
@@ -291,11 +291,11 @@ def spc(chart: pd.DataFrame, periods: Sequence, kpi: Kpi, *, title: str | None =
             fig.add_trace(go.Scatter(x=[x[i] for i in mask[mask].index], y=chart.loc[mask, "value"], mode="markers",
                                      name=name, marker={"color": colour, "size": 10 if symbol == "diamond-open" else 9,
                                                         "symbol": symbol, "line": {"width": 2}},
-                                     hovertemplate=f"{name}: {_hover(kpi)}<extra></extra>"))
+                                     hovertemplate=f"{name}<br>{_hover(kpi)}<extra></extra>"))
 
     open_points(flagged("to_date"), "to date (not in the limits yet)", "#808080", "diamond-open")
     coarse = flagged("coarse")
-    open_points(coarse, "no SPC reading (too coarse)", "#999999", "circle-open")
+    open_points(coarse, labels.VARIATION_WORDS["too_coarse"], "#999999", "circle-open")
     if coarse.any():
         median = chart["median"].where(coarse)
         xs, ys = _by_segment(x, chart.assign(median=median), "median")

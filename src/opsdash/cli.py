@@ -485,7 +485,9 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
         _echo(f"{kpi.label} ({kpi_id}), by {grain}" + (f" and {', '.join(by)}" if by else ""))
         cut = metrics.data_cut(store, (kpi.table,), wheres.get("vendor", ()), end.date() if end else None)
         cut = min(cut, as_of.date()) if cut is not None and as_of is not None else cut
-        _print_frame(labels.frame(df, grain, kpi_col=None, kpi=kpi_id, as_of=cut), "table")
+        # The running period is marked "to date" in the Period column; its spc_to_date flag is for machines.
+        _print_frame(labels.frame(df.drop(columns=["spc_to_date"], errors="ignore"), grain, kpi_col=None, kpi=kpi_id,
+                                  as_of=cut), "table")
         if cut is not None and len(df):
             _echo(_period_note(cut, grain, df["period_start"].max()))
         return
@@ -591,7 +593,7 @@ def scorecard_command(vendor: str, period: str, grain: str | None, settings_path
     Example:
         opsdash scorecard --vendor 'Helix Health Services' --period 2026-10
     """
-    from opsdash import catalog, settings, sla
+    from opsdash import settings, sla
 
     try:
         conf = settings.load(settings_path)
@@ -623,24 +625,35 @@ def scorecard_command(vendor: str, period: str, grain: str | None, settings_path
     if fmt == "csv":
         _print_frame(card.levels, "csv")
         return
-    _echo(f"{vendor}: {card.grain} {period} ({card.start} to {card.end})")
-    _echo(f"service levels met: {s['levels_met']} of {s['levels_scored']} scored"
-               + (f" ({s['levels_without_data']} without data)" if s["levels_without_data"] else ""))
-    _echo(f"critical levels missed: {s['critical_missed']}")
+    from opsdash import labels, periods
+
+    window = periods.window(card.start, card.grain, latest)
+    _echo(f"{vendor}: {periods.label(card.start, card.grain)} ({labels.date(card.start)} to {labels.date(card.end)}"
+          + (f", data to {labels.date(window.through)})" if window.partial else ")"))
+    _echo(f"service levels met: {s['levels_met']:,} of {s['levels_scored']:,} scored"
+          + (f" ({s['levels_without_data']:,} without data)" if s["levels_without_data"] else ""))
+    _echo(f"critical levels missed: {s['critical_missed']:,}")
     if s["credits_due"] is not None:
         capped = " (capped at the amount at risk)" if s["credits_capped"] else ""
-        _echo(f"credits due: {s['currency']} {s['credits_due']:,.2f} of {s['at_risk']:,.2f} at risk{capped}")
+        _echo(f"credits due: {labels.money(s['credits_due'], s['currency'])} of {labels.money(s['at_risk'])} at "
+              f"risk{capped}")
     elif s["note"]:
         _echo(s["note"])
     elif s["credit_pct_total"]:
-        _echo(f"credits due: {s['credit_pct_total'] * 100:.1f}% of the at-risk amount (no amount set for this vendor)")
-    view = card.levels.copy()
-    for col in ("value", "target", "minimum"):
-        view[col] = [catalog.format_value(catalog.KPIS[k], v) if k in catalog.KPIS and v is not None and not pd.isna(v)
-                     else "" for k, v in zip(view["kpi"], view[col])]
-    view["credit"] = [f"{c:,.2f}" if c is not None and not pd.isna(c) else "" for c in view["credit"]]
-    _print_frame(view[["label", "process", "priority", "level", "target", "minimum", "value", "status",
-                       "consecutive_missed", "credit"]].fillna(""), "table")
+        _echo(f"credits due: {labels.percent(s['credit_pct_total'])} of the at-risk amount (no amount set for this "
+              "vendor)")
+    _print_frame(scorecard_table(card.levels, card.grain, s["currency"]), "table")
+
+
+def scorecard_table(levels: pd.DataFrame, grain: str, currency: str) -> pd.DataFrame:
+    """A scorecard's levels as people read them (labels.py): KPI labels, processes, priorities, levels and
+    statuses in words, values in each KPI's unit, misses in a row counted in the card's periods, credits as money."""
+    from opsdash import labels
+
+    cols = ["kpi", "label", "process", "priority", "level", "target", "minimum", "value", "status",
+            "consecutive_missed", "credit"]
+    return labels.frame(levels[cols], grain, drop=("kpi",)).rename(columns={
+        "Periods missed in a row": f"{grain.capitalize()}s missed in a row", "Credit": f"Credit ({currency})"})
 
 
 @main.command("reconcile")

@@ -66,6 +66,43 @@ PROCESSES: dict[str, str] = {
     "transcription": "Transcription", "scheduling": "Scheduling",
 }
 
+
+#: The SPC readings (spc.POINT_TYPES, spc.ASSURANCE) in words, after NHS England's Making Data Count: the one
+#: wording of the tiles, the icons' titles and legend, the charts' legends, the pack and the CLI.
+VARIATION_WORDS: dict[str, str] = {
+    "improvement": "Special cause: improvement",
+    "concern": "Special cause: concern",
+    "neutral": "Special cause: neither improvement nor concern",
+    "common_cause": "Common cause: no significant change",
+    "too_coarse": "No SPC reading: too coarse",
+}
+ASSURANCE_WORDS: dict[str, str] = {
+    "consistently_pass": "Will consistently meet the target",
+    "consistently_fail": "Will consistently miss the target",
+    "hit_and_miss": "Will hit and miss the target",
+    "too_coarse": "No SPC reading: too coarse",
+}
+#: What a chart without a variation or assurance reading (no data, no limits, no target) says instead.
+NO_VARIATION = "No SPC reading"
+NO_ASSURANCE = "No assurance reading"
+
+
+def variation_words(reading: str | None, side: str | None = None) -> str:
+    """A variation reading (spc.variation) in words; a special cause names the side of the mean its latest
+    values lie on (spc.latest_side): 'Special cause: concern (values higher)'. None: 'No SPC reading'."""
+    words = VARIATION_WORDS.get(reading or "", NO_VARIATION)
+    if side in ("higher", "lower") and reading in ("improvement", "concern", "neutral"):
+        words += f" (values {side})"
+    return words
+
+
+def assurance_words(reading: str | None, has_target: bool = False) -> str:
+    """An assurance reading (spc.assurance) in words; None says why there is none (no target, or no limits)."""
+    if reading in ASSURANCE_WORDS:
+        return ASSURANCE_WORDS[reading]
+    return NO_ASSURANCE if has_target else f"{NO_ASSURANCE}: no target"
+
+
 #: Tokens of codes (statuses, processes, queues, outcomes, levels, flags) with their words.
 VALUES: dict[str, str] = {
     # service-level statuses and flags
@@ -78,10 +115,8 @@ VALUES: dict[str, str] = {
     "stat": "Stat", "urgent": "Urgent", "routine": "Routine",
     "paid": "Paid", "partially_paid": "Partially paid", "denied": "Denied",
     "professional": "Professional", "institutional": "Institutional",
-    # SPC readings
-    "improvement": "Improvement", "concern": "Concern", "neutral": "Special cause", "common_cause": "Common cause",
-    "consistently_pass": "Consistently meets target", "consistently_fail": "Consistently misses target",
-    "hit_and_miss": "Hits and misses target", "too_coarse": "No SPC reading: too coarse",
+    # SPC readings: their one wording, below
+    **VARIATION_WORDS, **ASSURANCE_WORDS,
     # KPI directions and load states
     "higher": "Higher is better", "lower": "Lower is better",
     "loaded": "Loaded", "failed": "Failed", "refused": "Refused", "running": "Running",

@@ -119,6 +119,12 @@ def end_of_day(d: dt.date) -> dt.datetime:
     return dt.datetime.combine(_date(d), dt.time.max)
 
 
+def label_of(code_text: str) -> str:
+    """A period's code as people write it: 2026-11 -> Nov 2026, 2026-W45 -> Week of 2 Nov 2026, 2026-Q4 -> Q4 2026."""
+    grain, start, _ = parse(code_text)
+    return label(start, grain)
+
+
 def is_complete(start: dt.date, grain: str, as_of: dt.date | dt.datetime | pd.Timestamp) -> bool:
     """True when the data cut-off falls on or after the period's last day."""
     return _date(as_of) >= end(start, grain)

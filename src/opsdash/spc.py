@@ -7,7 +7,7 @@ limits and no point type. Each rebase starts a segment with its own mean, limits
 Two guards keep a chart from misleading. Limits are clipped to the values the measure can take (a rate
 within 0-100%, a count or duration at least 0): drawn and checked at that edge. A segment whose values
 move in steps too large for its variation ("chunky" data, Wheeler) gets no limits and no signals: it is
-shown as a run chart around its median and read as "no SPC reading: too coarse".
+shown as a run chart around its median, with no SPC reading (``too_coarse``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from opsdash import labels
 
 LIMIT = 2.66  # 3 / d2 for n = 2 (1.128)
 NEAR = 2 * LIMIT / 3
@@ -244,15 +246,16 @@ def assurance(chart: pd.DataFrame, target: float | None, direction: str) -> str 
 
 
 def describe(chart: pd.DataFrame) -> str:
-    """Plain words for the latest point, e.g. 'special cause (concern): 7 points in a row above the mean'."""
+    """Plain words for the latest point, its reading in labels.py's one wording and why, e.g. 'Special cause:
+    concern (7 points in a row above the mean)'."""
     last = chart.dropna(subset=["point_type"])
     if last.empty:
         return "no data"
     row = last.iloc[-1]
     if row.get("coarse", False):
-        return f"no SPC reading: too coarse ({row['coarse_reason']})"
+        return f"{labels.VARIATION_WORDS[TOO_COARSE]} ({row['coarse_reason']})"
     if not row["special_cause"]:
-        return "common cause: within the expected variation"
+        return labels.VARIATION_WORDS["common_cause"]
     why = []
     if row["beyond_limits"]:
         why.append("beyond a process limit")
@@ -266,7 +269,7 @@ def describe(chart: pd.DataFrame) -> str:
         why.append(f"{run} points in a row each {'higher' if step[-1] > 0 else 'lower'} than the one before")
     if row["two_in_three"]:
         why.append("2 of 3 points near a process limit")
-    return f"special cause ({row['point_type']}): " + "; ".join(why)
+    return f"{labels.VARIATION_WORDS[row['point_type']]} ({'; '.join(why)})"
 
 
 def _run_length(flags: np.ndarray) -> int:

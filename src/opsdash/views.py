@@ -314,11 +314,6 @@ class SpcView:
         return " ".join(parts)
 
 
-def reading_words(reading: str | None, words: dict[str, str]) -> str:
-    """A variation or assurance reading in words (icons.VARIATION_WORDS / ASSURANCE_WORDS); "" for none."""
-    return words.get(reading, reading.replace("_", " ")) if reading else ""
-
-
 def chart_target_words(view: SpcView, f: Filters) -> str:
     """Where the chart's target line comes from, or why there is none (with one vendor picked, its contract
     sets no level for the KPI; otherwise the catalogue has no default and a vendor's contract would)."""

@@ -1,6 +1,8 @@
 """The pack as a workbook: a cover sheet with the summary in words, then one sheet per table, frozen header
 rows, headers in words with their units, and numbers as numbers with a format per cell (percentages for
-rates, one decimal for days and hours, money with two): a reader can sum, sort and chart them."""
+rates, one decimal for days and hours, money with two): a reader can sum, sort and chart them. Every text cell,
+on every sheet, is escaped against formula injection as the CSV downloads are (downloads.escape_cell): a vendor
+named ``=HYPERLINK(...)`` is shown, never run."""
 
 from __future__ import annotations
 
@@ -77,14 +79,13 @@ def _sheet(wb: Workbook, name: str, t: Table | pd.DataFrame, currency: str, grai
     kinds = {**(t.kinds if isinstance(t, Table) else {}), **(kinds or {})}
     df = df.drop(columns=[c for c in ("label",) if c in df and "kpi" in df]).reset_index(drop=True)
     ws = wb.create_sheet(name[:31])
-    safe = downloads.safe_frame(df)
     headers = t.headers if isinstance(t, Table) else {}
     ws.append([headers.get(str(c)) or _header(str(c), kinds.get(str(c)), currency) for c in df.columns])
     for cell in ws[1]:
         cell.font, cell.fill = Font(bold=True), HEADER
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     kpis = list(df["kpi"]) if "kpi" in df else [None] * len(df)
-    for r, row in enumerate(safe.itertuples(index=False), start=2):
+    for r, row in enumerate(df.itertuples(index=False), start=2):
         for c, value in enumerate(row, start=1):
             if _missing(value):
                 continue
@@ -102,6 +103,18 @@ def _sheet(wb: Workbook, name: str, t: Table | pd.DataFrame, currency: str, grai
     for col in ws.columns:
         width = max((len(str(c.value)) for c in col[1:] if c.value is not None), default=8)
         ws.column_dimensions[col[0].column_letter].width = min(60, max(12, len(str(col[0].value)) // 2, width + 2))
+
+
+def _defuse(wb: Workbook) -> None:
+    """Every text cell of every sheet made inert as the CSV downloads make it (an apostrophe before a leading
+    =, +, -, @, tab or CR, and on every line): one gate at the end, so no cell written above can slip past it.
+    openpyxl stores a text starting with = as a formula; the escaped text is stored as text. Numbers, dates
+    and empty cells are left as they are."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.value = downloads.escape_cell(cell.value)
 
 
 def render(pack: Pack) -> bytes:
@@ -147,6 +160,7 @@ def render(pack: Pack) -> bytes:
         kpi = next((k for k in catalog.KPIS.values() if c.title.startswith(k.label)), None)
         unit = {"value": kpi.unit, "spc_mean": kpi.unit, "spc_lpl": kpi.unit, "spc_upl": kpi.unit} if kpi else {}
         _sheet(wb, f"Chart {i} data", c.frame, currency, pack.grain, {**unit, "spc_point_type": "code"})
+    _defuse(wb)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -110,6 +110,26 @@ def one_of(options: Sequence[str]) -> Callable[[str], bool]:
     return lambda v: v in allowed
 
 
+def linked_selectbox(container: Any, label: str, options: Sequence[str], key: str, words: Callable[[str], str],
+                     expected: str, **kw: Any) -> str | None:
+    """A select box showing `words` of its options while the link keeps their codes (``month_of=2026-10``).
+
+    Streamlit (1.67) writes a bound box's shown label into the address: with a format_func, ``bind="query-
+    params"`` would turn a link's 2026-10 into "Oct 2026". So the box is unbound and this keeps the parameter
+    `key` itself: checked like every other link value (vet), read before the box is drawn (the address
+    decides, so a link opens where it says), and written when the reader picks. Returns the picked code."""
+    vet(key, one_of(options), expected)
+    linked = st.query_params.get(key)
+    if linked in options and st.session_state.get(key) != linked:
+        st.session_state[key] = linked
+    return container.selectbox(label, list(options), key=key, format_func=words, on_change=_link, args=(key,), **kw)
+
+
+def _link(key: str) -> None:
+    """Callback: the picked code goes into the address, so the view is a link."""
+    st.query_params[key] = str(st.session_state[key])
+
+
 #: Streamlit 1.67's date field applies a typed date when focus leaves it with the mouse or on Escape, not on Enter:
 #: its key handler knows only Escape (which applies a complete range and closes the calendar), Alt+ArrowDown and
 #: Tab, and leaving by keyboard while the calendar is open applies nothing. This constant script (no text from

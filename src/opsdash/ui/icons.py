@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from opsdash import icons, spc
+from opsdash import icons, labels, spc
 from opsdash.ui.text import md
 from opsdash.views import SpcView
 
@@ -22,16 +22,12 @@ def _row(svg: str, words: str, container: Any = None) -> None:
 
 
 def reading_words(view: SpcView) -> tuple[str, str, str | None, str | None]:
-    """The chart's variation and assurance readings in words, and the readings themselves."""
+    """The chart's variation and assurance readings in words (labels.py's one wording), and the readings."""
     variation = spc.variation(view.chart) if len(view.chart) else None
     assurance = spc.assurance(view.chart, view.target, view.kpi.direction) if len(view.chart) else None
     side = spc.latest_side(view.chart) if len(view.chart) else None
-    words_v = icons.VARIATION_WORDS.get(variation or "", icons.NO_READING)
-    if side and variation in ("improvement", "concern", "neutral"):
-        words_v += f" (values {side})"
-    words_a = (icons.ASSURANCE_WORDS.get(assurance, assurance) if assurance else
-               "No assurance reading: no target" if view.target is None else "No assurance reading")
-    return words_v, words_a, variation, assurance
+    return (labels.variation_words(variation, side), labels.assurance_words(assurance, view.target is not None),
+            variation, assurance)
 
 
 def reading(view: SpcView) -> None:

@@ -22,15 +22,6 @@ VARIATION_ICONS = {"improvement": ":material/trending_up:", "concern": ":materia
                    "neutral": ":material/change_circle:", "common_cause": ":material/drag_handle:"}
 #: Badge colours after Making Data Count (blue improvement, orange concern), safe for colour-blind readers.
 VARIATION_BADGES = {"improvement": "blue", "concern": "orange", "neutral": "violet", "common_cause": "gray"}
-VARIATION_WORDS = {"improvement": "special cause: improvement", "concern": "special cause: concern",
-                   "neutral": "special cause", "common_cause": "common cause",
-                   "too_coarse": "no SPC reading: too coarse"}
-ASSURANCE_WORDS = {"consistently_pass": "will consistently meet the target",
-                   "consistently_fail": "will consistently miss the target",
-                   "hit_and_miss": "will hit and miss the target",
-                   "too_coarse": "cannot be judged against the target (too coarse)"}
-
-
 BUSY = ("A load is writing to the store right now, so {what} cannot be read; it comes back when the load "
         "finishes, usually within a minute.")
 
@@ -155,6 +146,11 @@ def _change_line(k: catalog.Kpi, change: float | None, against: str) -> str:
     return f'<div class="opsdash-tile-change {cls}">{arrow} {esc(f"{words} vs {against}")}</div>'
 
 
+def _lower_first(words: str) -> str:
+    """A reading's words inside a sentence: 'Will hit and miss' -> 'will hit and miss' ('SPC' stays)."""
+    return words[:1].lower() + words[1:]
+
+
 def tile_html(t: Tile, grain: str) -> str:
     """One headline KPI as markup: status first (pill with shape and word), the title (wrapping), the period,
     the value with its target, the change on the previous period, the SPC reading, the current period to
@@ -164,7 +160,8 @@ def tile_html(t: Tile, grain: str) -> str:
     if t.target is not None:
         help_lines.append(f"Target from {t.target_source}." if t.target_source else "")
     if t.assurance:
-        help_lines.append(f"Assurance: the process {ASSURANCE_WORDS[t.assurance]} ({catalog.format_value(k, t.target)}).")
+        help_lines.append(f"Assurance: {_lower_first(labels.assurance_words(t.assurance))} "
+                          f"({catalog.format_value(k, t.target)}).")
     if t.year_ago is not None:
         help_lines.append(f"Same {grain} last year: {catalog.format_value(k, t.year_ago)} "
                           f"({_signed(k, t.change_vs_year_ago)}).")
@@ -179,9 +176,11 @@ def tile_html(t: Tile, grain: str) -> str:
                   f'<div class="opsdash-tile-value">{esc(catalog.format_value(k, t.value))}'
                   f'<span class="opsdash-tile-target"> · {esc(views.target_words(k, t.target))}</span></div>',
                   _change_line(k, t.change, prev)]
-        reading = VARIATION_WORDS.get(t.variation or "", "no SPC reading")
-        assurance = f"; {ASSURANCE_WORDS[t.assurance]}" if t.assurance else ""
-        parts.append(f'<div class="opsdash-tile-spc">{esc(f"SPC: {reading[:1].upper()}{reading[1:]}{assurance}")}</div>')
+        reading = labels.variation_words(t.variation, t.side)
+        # too coarse for limits is too coarse for assurance too: the reading says so once
+        assurance = (f"; {_lower_first(labels.assurance_words(t.assurance))}"
+                     if t.assurance and t.assurance != t.variation else "")
+        parts.append(f'<div class="opsdash-tile-spc">{esc(f"SPC: {reading}{assurance}")}</div>')
     else:
         parts.append(f'<div class="opsdash-tile-period">{esc(f"No complete {grain} with data yet")}</div>')
     if t.current is not None:
