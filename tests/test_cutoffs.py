@@ -144,6 +144,8 @@ def test_the_running_period_is_drawn_but_kept_out_of_the_spc_limits(sample_store
     typed = [t for t in fig.data if t.name in {labels.VARIATION_WORDS[p] for p in charts.POINT_COLOURS}]
     assert typed and all(dt.date(2026, 11, 1) not in list(t.x) for t in typed)
     assert view.words().startswith(f"Latest complete month: {spc.describe(ref).replace('points', 'months')}")
+    assert view.words().endswith("until the period is complete.")  # after the reading and its reasons
+    assert view.kind == "XmR chart with process limits"  # the open point is no run chart
 
 
 def test_one_vendor_s_process_change_rebases_its_own_chart_only(sample_store):
@@ -155,7 +157,8 @@ def test_one_vendor_s_process_change_rebases_its_own_chart_only(sample_store):
     assert dt.date(2025, 12, 15) in set(own.events["event_date"])
     assert own.chart["segment"].max() == 1
     assert every.chart["segment"].max() == 0
-    assert "starts afresh" in own.words() and "starts afresh" not in every.words()
+    assert "starts afresh (new mean" in own.words() and "starts afresh (new mean" not in every.words()
+    assert f"A vendor's process change ({MERIDIAN}'s of 15 Dec 2025) is drawn but starts no new limits" in every.words()
     vals = every.chart[~every.chart["to_date"]]["value"].tolist()
     ref = spc.xmr(vals, direction="lower", bounds=(0.0, None))
     np.testing.assert_allclose(every.chart[~every.chart["to_date"]]["upl"].to_numpy(float), ref["upl"].to_numpy(float))

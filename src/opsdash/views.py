@@ -259,6 +259,7 @@ class SpcView:
     target_source: str
     grain: str
     to_date: periods.Window | None = None  # the running period, drawn but outside the limits and the reading
+    rebased: bool = True  # whether process changes among the events may start new limits (a chart of one vendor)
 
     @property
     def has_data(self) -> bool:
@@ -274,7 +275,8 @@ class SpcView:
     @property
     def kind(self) -> str:
         """What the chart is, for its title: an XmR chart, a run chart (too coarse throughout), or both."""
-        coarse = self.chart["coarse"].dropna().astype(bool) if len(self.chart) else pd.Series(dtype=bool)
+        typed = self.chart[~self.chart["to_date"].astype(bool)] if len(self.chart) else self.chart
+        coarse = typed["coarse"].dropna().astype(bool) if len(typed) else pd.Series(dtype=bool)
         if coarse.all() and len(coarse):
             return "run chart (too coarse for process limits)"
         return "XmR chart and run chart" if coarse.any() else "XmR chart with process limits"
@@ -288,10 +290,6 @@ class SpcView:
         if self.chart["point_type"].notna().any():
             parts.append(f"Latest complete {self.grain}: "
                          f"{spc.describe(self.chart).replace('points', self.grain + 's')}.")
-        if self.to_date is not None:
-            parts.append(f"{periods.label(self.to_date.start, self.grain)} runs to date "
-                         f"({periods.span(self.to_date)}): its point is drawn open and is not counted in the mean, "
-                         "the limits or the reading until the period is complete.")
         typed = self.chart.dropna(subset=["point_type"])
         if len(typed) and bool(typed["coarse"].iloc[-1]):
             last = typed[typed["segment"] == typed["segment"].iloc[-1]]["value"].to_numpy(dtype=float)
@@ -305,12 +303,21 @@ class SpcView:
             when = ", ".join(f"{d:%d %b %Y}" for d in changes["event_date"])
             parts.append(f"The chart starts afresh (new mean and limits, runs counted anew) at the process "
                          f"change of {when}.")
+        elif len(changes) and not self.rebased:
+            whose = "; ".join(f"{v}'s of {d:%d %b %Y}" for v, d in zip(changes["vendor"], changes["event_date"]))
+            parts.append(f"A vendor's process change ({whose}) is drawn but starts no new limits on a chart of "
+                         "several vendors: the others' process did not change. Pick the vendor to see its chart "
+                         "start afresh there.")
         clipped = [w for c, w in (("upl_at_bound", "upper"), ("lpl_at_bound", "lower")) if self.chart[c].any()]
         if clipped:
             edge = {"upper": catalog.format_value(self.kpi, spc.BOUNDS[self.kpi.unit][1]),
                     "lower": catalog.format_value(self.kpi, spc.BOUNDS[self.kpi.unit][0])}
             parts.append(" ".join(f"The {w} process limit lies beyond what is possible and is shown at "
                                   f"{edge[w]}." for w in clipped))
+        if self.to_date is not None:
+            parts.append(f"{periods.label(self.to_date.start, self.grain)} runs to date "
+                         f"({periods.span(self.to_date)}): its point is drawn open and is not counted in the mean, "
+                         "the limits or the reading until the period is complete.")
         return " ".join(parts)
 
 
@@ -342,7 +349,8 @@ def spc_view(store: Store, kpi_id: str, f: Filters, target: float | None | str =
     if target == "contract":
         target, source = target_for(store, kpi_id, f)
     w = periods.window(df[running]["period_start"].iloc[-1], f.grain, cut) if running.any() and cut else None
-    return SpcView(kpi, df, chart, ev, target if not isinstance(target, str) else None, source, f.grain, w)
+    return SpcView(kpi, df, chart, ev, target if not isinstance(target, str) else None, source, f.grain, w,
+                   one_vendor(store, f))
 
 
 def with_to_date(chart: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
