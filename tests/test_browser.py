@@ -64,6 +64,24 @@ def _tiles(page) -> dict[str, str]:
     return {t.strip(): v.strip() for t, v in zip(titles, values)}
 
 
+def test_every_tile_draws_its_status_shape_spc_icons_and_sparkline(server, browser):
+    """The tiles' drawings are SVG: a renderer that sanitises them away (st.html's HTML-only profile did) leaves
+    the status without its shape and the SPC reading without its icons."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open(page, server)
+    page.wait_for_selector(".opsdash-tile .opsdash-tile-value", timeout=60_000)
+    drawn = page.locator(".opsdash-tile").evaluate_all("""tiles => tiles.map(t => ({
+        shape: t.querySelectorAll('.opsdash-tile-status svg').length,
+        icons: [...t.querySelectorAll('.opsdash-tile-spc-icon svg')].filter(s => s.getBoundingClientRect().width > 0).length,
+        titles: [...t.querySelectorAll('.opsdash-tile-spc-icon svg title')].map(x => x.textContent),
+        svgs: t.querySelectorAll('svg').length}))""")
+    assert len(drawn) >= 6
+    for d in drawn:
+        assert d["shape"] == 1 and d["icons"] >= 1 and d["titles"], d
+    assert any(d["svgs"] >= 4 for d in drawn), drawn  # shape, two icons and a sparkline where there is a series
+    page.close()
+
+
 def test_a_link_to_a_page_opened_first_on_a_fresh_server_shows_the_whole_app(server, browser):
     """The first request this server gets: a link straight to a page, with a filter."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})

@@ -203,14 +203,18 @@ def tiles(ts: list[Tile], grain: str) -> None:
     selection are left out and named in one line."""
     shown, missing = views.split_tiles(ts)
     if shown:
-        st.html(TILE_CSS + '<div class="opsdash-tiles">' + "".join(tile_html(t, grain) for t in shown) + "</div>")
+        # Markdown with raw HTML, not st.html: st.html sanitises with DOMPurify's HTML-only profile, which drops
+        # every SVG (the status shapes, the MDC icons and the sparklines). The markup is opsdash's own, escaped.
+        st.markdown(TILE_CSS + '<div class="opsdash-tiles">' + "".join(tile_html(t, grain) for t in shown) + "</div>",
+                    unsafe_allow_html=True)
     if missing:
         st.caption(f"No data for the selection, so left out: {text_md(', '.join(missing))}.")
 
 
 def tile(t: Tile, grain: str, container: Any = None) -> None:
     """One headline KPI alone (the grid of `tiles` for several)."""
-    (container or st).html(TILE_CSS + '<div class="opsdash-tiles">' + tile_html(t, grain) + "</div>")
+    (container or st).markdown(TILE_CSS + '<div class="opsdash-tiles">' + tile_html(t, grain) + "</div>",
+                               unsafe_allow_html=True)
 
 
 def change_colour(kpi: catalog.Kpi, change: float | None) -> str:
