@@ -93,8 +93,8 @@ with widgets.guard("removing an event"):
             n = data.remove_event(pick)
             data.record(audit.Event(user_name=who.user, role=who.role, action="event_edit", page="Events",
                                     what=f"removed the event of {pick.vendor} on {pick.event_date:%Y-%m-%d} "
-                                         f"(KPI {pick.kpi or 'any'}, process {pick.process or 'any'}): "
-                                         f"{pick.description[:80]}", row_count=n))
+                                         f"(KPI {pick.kpi or 'any'}, process {pick.process or 'any'})",
+                                    row_count=n))  # never its description: the audit trail holds no row data
             st.session_state["ev_flash"] = f"Removed {n} event(s)."
             st.rerun()
     else:

@@ -106,15 +106,19 @@ def _sheet(wb: Workbook, name: str, t: Table | pd.DataFrame, currency: str, grai
 
 
 def _defuse(wb: Workbook) -> None:
-    """Every text cell of every sheet made inert as the CSV downloads make it (an apostrophe before a leading
-    =, +, -, @, tab or CR, and on every line): one gate at the end, so no cell written above can slip past it.
-    openpyxl stores a text starting with = as a formula; the escaped text is stored as text. Numbers, dates
-    and empty cells are left as they are."""
+    """Every text cell of every sheet made inert: one gate at the end, so no cell written above can slip past it.
+    A text starting with =, +, -, @, tab or CR is stored as text (openpyxl would store one starting with = as a
+    formula) with Excel's quote prefix, so it stays text when someone edits the cell, and reads exactly as
+    written: no apostrophe shows, as it would if one were put into the text (the CSV downloads' way). Numbers,
+    dates and empty cells are left as they are."""
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for cell in row:
-                if isinstance(cell.value, str):
-                    cell.value = downloads.escape_cell(cell.value)
+                if isinstance(cell.value, str) and cell.value.startswith(downloads.FORMULA_START):
+                    text = cell.value
+                    cell.value = text
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
 
 
 def render(pack: Pack) -> bytes:
