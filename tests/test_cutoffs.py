@@ -165,3 +165,76 @@ def test_one_vendor_s_process_change_rebases_its_own_chart_only(sample_store):
     # The Overview's tile of every vendor is read the same way.
     assert views.tile(sample_store, "claim_turnaround_p90_days", views.Filters()).words == \
         spc.describe(ref).replace("points", "months")
+
+
+def _ends_apart(store: Store, tmp_path: Path) -> None:
+    """Claims of Acme to 20 Oct and of Beta to 26 Nov, a few a day, some unclean."""
+    rows = []
+    for vendor, last in (("Acme", "2026-10-20"), ("Beta", "2026-11-26")):
+        for i, day in enumerate(pd.date_range("2026-01-01", last)):
+            for k in range(2):
+                rows.append(row("claims", claim_id=f"{vendor}{i}-{k}", vendor=vendor,
+                                received_date=f"{day - pd.Timedelta(days=3):%Y-%m-%d}", submitted_date=f"{day:%Y-%m-%d}",
+                                adjudicated_date=f"{day:%Y-%m-%d}", initial_outcome="paid",
+                                clean_submission="false" if (i * 2 + k) % (5 + day.month % 3) == 0 else "true"))
+    load_clean(store, tmp_path, {"claims.csv": csv_text(rows)})
+
+
+def test_a_vendor_whose_data_ends_earlier_gets_no_empty_running_period(store: Store, tmp_path: Path):
+    """Acme's claims end on 20 Oct while the table runs to 26 Nov: Acme's October runs to date (out of the limits),
+    and Acme has no November at all: no '(to 1 Nov)', no empty running point, no half October among the signals."""
+    import io
+
+    from click.testing import CliRunner
+
+    from opsdash.cli import main
+
+    _ends_apart(store, tmp_path)
+    acme = views.Filters(vendors=("Acme",))
+    view = views.spc_view(store, "clean_claim_rate", acme)
+    assert view.series["period_start"].iloc[-1] == dt.date(2026, 10, 1)
+    assert view.to_date is not None and periods.span(view.to_date) == "1–20 Oct"
+    assert bool(view.chart["to_date"].iloc[-1]) and not view.chart["to_date"].iloc[:-1].any()
+    assert "Nov 2026" not in view.words()
+    # The Overview's "what changed" reads each vendor's complete periods by its own cut-off.
+    charts_by = {v: part for k, v, part, _c in views._latest_charts(store, views.Filters(), ("clean_claim_rate",))}
+    assert charts_by["Acme"]["period_start"].iloc[-1] == dt.date(2026, 9, 1)
+    assert charts_by["Beta"]["period_start"].iloc[-1] == dt.date(2026, 10, 1)
+    # The CLI: the table says where Acme's data ends; the CSV keeps the engine's rows, SPC only where it applies.
+    store.close()  # the command opens the file itself
+    run = lambda *a: CliRunner().invoke(main, [*a, "--db", str(store.path)], catch_exceptions=False).output  # noqa: E731
+    table = run("kpi", "clean_claim_rate", "--where", "vendor=Acme", "--spc")
+    assert "Oct 2026 (to 20 Oct)" in table and "to 1 Nov" not in table
+    assert "Oct 2026 is to date (data to 20 Oct 2026)" in table and "Latest complete month: Sep 2026" in table
+    got = pd.read_csv(io.StringIO(run("kpi", "clean_claim_rate", "--where", "vendor=Acme", "--spc", "--format", "csv")),
+                      parse_dates=["period_start"]).set_index("period_start")
+    assert bool(got.loc["2026-10-01", "spc_to_date"]) and pd.isna(got.loc["2026-10-01", "spc_point_type"])
+    if pd.Timestamp("2026-11-01") in got.index:  # the engine's empty November, with no SPC
+        assert not got.loc["2026-11-01", "spc_to_date"] and pd.isna(got.loc["2026-11-01", "spc_mean"])
+    complete = got[got.index <= "2026-09-01"]
+    ref = spc.xmr(complete["value"].tolist(), direction="higher", bounds=(0.0, 1.0))
+    np.testing.assert_allclose(complete["spc_mean"].to_numpy(float), ref["mean"].to_numpy(float))
+    # --as-of is the cut-off of the SPC columns too: Beta's October is half known on 15 Oct.
+    asof = pd.read_csv(io.StringIO(run("kpi", "clean_claim_rate", "--where", "vendor=Beta", "--spc", "--as-of",
+                                       "2026-10-15", "--format", "csv")), parse_dates=["period_start"])
+    asof = asof.set_index("period_start")
+    assert bool(asof.loc["2026-10-01", "spc_to_date"]) and not asof.loc["2026-09-01", "spc_to_date"]
+    assert asof[asof.index > "2026-10-01"]["spc_mean"].isna().all()
+
+
+def test_a_chart_with_no_complete_period_says_so():
+    kpi = views.catalog.get("clean_claim_rate")
+    series = pd.DataFrame({"period_start": [dt.date(2026, 11, 1)], "value": [0.9]})
+    chart = views.with_to_date(views.xmr_for(kpi, series.iloc[0:0], pd.DataFrame(columns=views.EVENT_COLUMNS),
+                                             "month"), series["value"])
+    view = views.SpcView(kpi, series, chart, pd.DataFrame(columns=views.EVENT_COLUMNS), None, "", "month",
+                         periods.window(dt.date(2026, 11, 1), "month", dt.date(2026, 11, 26)))
+    assert view.kind == "no complete month yet, so no process limits"
+    assert view.words().startswith("Nov 2026 runs to date (1–26 Nov)")
+
+
+def test_the_attainment_line_says_which_vendor_s_data_ends_earlier():
+    att = pd.DataFrame({"vendor": ["A", "A", "B"], "month": pd.to_datetime(["2026-11-01"] * 3),
+                        "status": ["met", "missed", "met"]})
+    line = views.attainment_summary(att, dt.date(2026, 11, 26), {"A": dt.date(2026, 11, 20), "B": dt.date(2026, 11, 26)})
+    assert line == "Nov 2026 (to 26 Nov): A 1 of 2 levels met (data to 20 Nov); B 1 of 1 levels met."

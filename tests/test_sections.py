@@ -67,6 +67,9 @@ def test_a_link_to_no_section_opens_the_first_with_a_notice(monkeypatch, sample_
     at = _app(monkeypatch, sample_store.path, "sla", params={"sla_view": "<b>nope</b>"})
     assert not at.exception
     assert at.session_state["sla_view"] == "Attainment"
+    notice = [c.value for c in at.caption if "Ignored from the link" in c.value]
+    assert len(notice) == 1 and "`sla_view`" in notice[0]
+    assert "<b>" not in notice[0] and "\\<b\\>nope" in notice[0]  # shown as text, never markup
     assert _charts(at) == 1
 
 

@@ -477,19 +477,20 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
                             answer_threshold_s=answer_threshold, short_abandon_s=short_abandon)
     except metrics.MetricsError as exc:
         raise click.UsageError(str(exc)) from exc
+    cut = metrics.data_cut(store, (kpi.table,), wheres.get("vendor", ()), end.date() if end else None)
+    cut = min(cut, as_of.date()) if cut is not None and as_of is not None else cut
     if spc:
-        df = add_spc_columns(store, df, kpi, list(by), grain, wheres, end.date() if end else None)
+        df = add_spc_columns(store, df, kpi, list(by), grain, wheres, end.date() if end else None,
+                             as_of.date() if as_of is not None else None)
     if fmt == "table":
         from opsdash import labels, periods
 
         _echo(f"{kpi.label} ({kpi_id}), by {grain}" + (f" and {', '.join(by)}" if by else ""))
-        cut = metrics.data_cut(store, (kpi.table,), wheres.get("vendor", ()), end.date() if end else None)
-        cut = min(cut, as_of.date()) if cut is not None and as_of is not None else cut
         # The running period is marked "to date" in the Period column; its spc_to_date flag is for machines.
         _print_frame(labels.frame(df.drop(columns=["spc_to_date"], errors="ignore"), grain, kpi_col=None, kpi=kpi_id,
                                   as_of=cut), "table")
         if cut is not None and len(df):
-            _echo(_period_note(cut, grain, df["period_start"].max()))
+            _echo(_period_note(cut, grain, min(df["period_start"].max(), periods.start_of(cut, grain))))
         return
     _print_records(df, fmt)
 
@@ -508,11 +509,14 @@ def _period_note(cut: Any, grain: str, last: Any) -> str:
 
 
 def add_spc_columns(store: Store, df: Any, kpi: Any, by: list[str], grain: str | None,
-                    where: dict[str, list[str]], end: Any = None) -> Any:
+                    where: dict[str, list[str]], end: Any = None, as_of: Any = None) -> Any:
     """XmR limits and point type per breakdown group, in period order, as the dashboard draws them: limits
     within the KPI's possible range, rebased at the process changes that concern the group (a vendor's own, on a
     chart of that vendor alone), no limits for a series too coarse for XmR, and a period that runs to date
-    (spc_to_date) outside the limits and without a point type."""
+    (spc_to_date) outside the limits and without a point type. The group's own data cut-off decides (capped at
+    `as_of`); periods starting after it have no SPC columns."""
+    import numpy as np
+
     from opsdash import catalog, periods, views
 
     col = catalog.PROCESS_COLUMN.get(kpi.table)
@@ -528,15 +532,18 @@ def add_spc_columns(store: Store, df: Any, kpi: Any, by: list[str], grain: str |
             vendor = dict(zip(by, key if isinstance(key, tuple) else (key,)))["vendor"]
             f, ev = replace(base, vendors=(vendor,)), every[every["vendor"] == vendor]
         cut = views.data_cut(store, kpi.id, f) if grain else None
-        running = part["period_start"] > periods.latest_complete(cut, grain) if cut is not None and grain else \
-            pd.Series(False, index=part.index)
-        complete = part[~running].reset_index(drop=True)
-        ev = views.events_on(views.rebasing(store, f, ev), complete["period_start"], grain)
+        cut = min(cut, as_of) if cut is not None and as_of is not None else cut
+        none = pd.Series(False, index=part.index)
+        after = part["period_start"] > periods.start_of(cut, grain) if cut is not None and grain else none
+        running = (part["period_start"] > periods.latest_complete(cut, grain)) & ~after if cut is not None and grain \
+            else none
+        complete = part[~running & ~after].reset_index(drop=True)
+        ev = views.events_on(views.rebasing(store, f, ev, kpi.table), complete["period_start"], grain)
         chart = views.with_to_date(views.xmr_for(kpi, complete, ev, grain), part[running]["value"])
-        part = part.assign(spc_mean=chart["mean"].to_numpy(), spc_lpl=chart["lpl"].to_numpy(),
-                           spc_upl=chart["upl"].to_numpy(), spc_point_type=chart["point_type"].to_numpy(),
-                           spc_to_date=chart["to_date"].to_numpy())
-        parts.append(part)
+        pad = int(after.sum())  # periods after the cut-off come last: no SPC for them
+        fill = {"mean": np.nan, "lpl": np.nan, "upl": np.nan, "point_type": None, "to_date": False}
+        cols = {f"spc_{c}": [*chart[c].tolist(), *[v] * pad] for c, v in fill.items()}
+        parts.append(part.assign(**cols))
     return pd.concat(parts) if parts else df.assign(spc_mean=[], spc_lpl=[], spc_upl=[], spc_point_type=[],
                                                     spc_to_date=[])
 

@@ -155,15 +155,20 @@ class Window:
 
     @property
     def label(self) -> str:
-        """Nov 2026, or Nov 2026 (to 26 Nov) for a period that runs to date."""
+        """Nov 2026, Nov 2026 (to 26 Nov) for a period that runs to date, Nov 2026 (no data yet) for one that
+        starts after the data cut-off."""
         text = label(self.start, self.grain)
+        if self.through < self.start:
+            return f"{text} (no data yet)"
         return f"{text} (to {self.through.day} {self.through:%b})" if self.partial else text
 
 
 def window(start: dt.date, grain: str, as_of: dt.date | dt.datetime | pd.Timestamp) -> Window:
-    """The period starting on `start`, cut at the data cut-off when it runs to date."""
+    """The period starting on `start`, cut at the data cut-off when it runs to date; a period starting after the
+    cut-off covers no day (its `through` is the day before its start)."""
     last = end(start, grain)
-    return Window(grain, start, last, min(last, max(_date(as_of), start)))
+    cut = _date(as_of)
+    return Window(grain, start, last, min(last, cut) if cut >= start else start - dt.timedelta(days=1))
 
 
 def like_for_like(w: Window) -> Window:

@@ -276,6 +276,8 @@ class SpcView:
     def kind(self) -> str:
         """What the chart is, for its title: an XmR chart, a run chart (too coarse throughout), or both."""
         typed = self.chart[~self.chart["to_date"].astype(bool)] if len(self.chart) else self.chart
+        if not typed["value"].notna().any() if len(typed) else True:
+            return f"no complete {self.grain} yet, so no process limits"
         coarse = typed["coarse"].dropna().astype(bool) if len(typed) else pd.Series(dtype=bool)
         if coarse.all() and len(coarse):
             return "run chart (too coarse for process limits)"
@@ -337,20 +339,23 @@ def spc_view(store: Store, kpi_id: str, f: Filters, target: float | None | str =
     the possible range; the target is the contract's in force (``"contract"``, see target_for) or as given."""
     kpi = catalog.get(kpi_id)
     df = series(store, kpi_id, f, **kw)
-    ev = events_on(events_for(events(store, f), kpi_id, f), df["period_start"], f.grain)
     cut = data_cut(store, kpi_id, f)
+    if cut is not None and len(df):  # no period starting after the cut-off of the vendors picked
+        df = df[df["period_start"] <= periods.start_of(cut, f.grain)].reset_index(drop=True)
+    ev = events_on(events_for(events(store, f), kpi_id, f), df["period_start"], f.grain)
     running = (df["period_start"] > periods.latest_complete(cut, f.grain)) if cut is not None and len(df) else \
         pd.Series(False, index=df.index)
     complete = df[~running].reset_index(drop=True)
     chart = pd.DataFrame()
     if len(df):
-        chart = with_to_date(xmr_for(kpi, complete, rebasing(store, f, ev), f.grain), df[running]["value"])
+        chart = with_to_date(xmr_for(kpi, complete, rebasing(store, f, ev, kpi.table), f.grain),
+                             df[running]["value"])
     source = ""
     if target == "contract":
         target, source = target_for(store, kpi_id, f)
     w = periods.window(df[running]["period_start"].iloc[-1], f.grain, cut) if running.any() and cut else None
     return SpcView(kpi, df, chart, ev, target if not isinstance(target, str) else None, source, f.grain, w,
-                   one_vendor(store, f))
+                   one_vendor(store, f, kpi.table))
 
 
 def with_to_date(chart: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
@@ -411,20 +416,22 @@ def coverage_note(kpis: Any, through: Any, window: periods.Window) -> str:
     return " ".join(notes)
 
 
-def one_vendor(store: Store, f: Filters) -> bool:
-    """Whether a chart under the filters is of one vendor's work (one picked, or one in the reader's scope)."""
+def one_vendor(store: Store, f: Filters, table: str | None = None) -> bool:
+    """Whether a chart under the filters is of one vendor's work: one picked, or only one with rows in the
+    chart's table (every table when none is named) that this reader may see."""
     if len(f.vendors) == 1:
         return True
-    from opsdash import sla
+    if f.vendors:
+        return False
+    tables = (table,) if table else tuple(catalog.EVENT_TIMES)
+    return len({v for t in tables for v in metrics.dimension_values(store, t, "vendor")}) == 1
 
-    return not f.vendors and len(sla.vendors(store)) == 1
 
-
-def rebasing(store: Store, f: Filters, ev: pd.DataFrame) -> pd.DataFrame:
+def rebasing(store: Store, f: Filters, ev: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
     """The events that may rebase a chart under the filters: a vendor's process change starts new limits on a
     chart of that vendor alone, never on one that adds up several vendors (the others' process did not change);
     there it is only drawn."""
-    return ev if one_vendor(store, f) or ev.empty else ev.iloc[0:0]
+    return ev if ev.empty or one_vendor(store, f, table) else ev.iloc[0:0]
 
 
 def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
@@ -451,7 +458,7 @@ def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
         target, source = target_for(store, kpi_id, f)
         return Tile(kpi, None, None, None, None, target, None, None, "no data", [], target_source=source,
                     current=current)
-    chart = xmr_for(kpi, complete, rebasing(store, f, events_for(events(store, f), kpi_id, f)), f.grain)
+    chart = xmr_for(kpi, complete, rebasing(store, f, events_for(events(store, f), kpi_id, f), kpi.table), f.grain)
     t = trends.add_trends(complete, f.grain)
     last = t[t["value"].notna()].iloc[-1]
     start = last["period_start"]
@@ -486,7 +493,13 @@ def _latest_charts(store: Store, f: Filters,
         if df.empty:
             continue
         for vendor, part in df.groupby("vendor", sort=True):
-            part = part.reset_index(drop=True)
+            # The vendor's own cut-off decides which of its periods are complete (its data may end earlier).
+            own = data_cut(store, kpi_id, replace(f, vendors=(vendor,)))
+            if own is None:
+                continue
+            part = part[part["period_start"] <= periods.latest_complete(own, f.grain)].reset_index(drop=True)
+            if part.empty:
+                continue
             ev = events_for(every[every["vendor"] == vendor], kpi_id, f)
             yield kpi, vendor, part, xmr_for(kpi, part, ev, f.grain)
 
@@ -528,24 +541,31 @@ def too_coarse(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> pd
     return pd.DataFrame(rows, columns=["kpi", "KPI", "vendor", "what"])
 
 
-def attainment_summary(att: pd.DataFrame, as_of: dt.date | None = None) -> str:
+def attainment_summary(att: pd.DataFrame, as_of: dt.date | None = None,
+                       cuts: dict[str, dt.date] | None = None) -> str:
     """Every vendor's contract levels at the latest month of an attainment frame (sla.attainment), in one line
     for people: 'Nov 2026: Helix Health Services 5 of 6 levels met; Meridian Revenue Partners 2 of 3 met.'
     Levels without data are not counted; a month the data (to `as_of`) does not cover whole reads 'Nov 2026 (to
-    26 Nov)'. Names are data: the caller escapes the line for its medium."""
+    26 Nov)', and a vendor whose own data (`cuts`, metrics.data_cut) ends earlier in it says so. Names are data:
+    the caller escapes the line for its medium."""
     from opsdash import sla
 
     if att.empty:
         return ""
     last = att["month"].max()
+    first = pd.Timestamp(last).date()
+    window = periods.window(first, "month", as_of) if as_of else None
     month = att[att["month"] == last]
     parts = []
     for vendor, part in month.groupby("vendor", sort=True):
         scored = int(part["status"].isin(("met", *sla.MISSED)).sum())
         met = int((part["status"] == "met").sum())
-        parts.append(f"{vendor} {met} of {scored} levels met" if scored else f"{vendor} no level with data")
-    first = pd.Timestamp(last).date()
-    when = periods.window(first, "month", as_of).label if as_of else periods.label(first, "month")
+        text = f"{vendor} {met} of {scored} levels met" if scored else f"{vendor} no level with data"
+        own = (cuts or {}).get(vendor)
+        if own is not None and window is not None and first <= own < window.through:
+            text += f" (data to {own.day} {own:%b})"
+        parts.append(text)
+    when = window.label if window else periods.label(first, "month")
     return f"{when}: " + "; ".join(parts) + "."
 
 
