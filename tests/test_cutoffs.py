@@ -158,7 +158,7 @@ def test_one_vendor_s_process_change_rebases_its_own_chart_only(sample_store):
     assert own.chart["segment"].max() == 1
     assert every.chart["segment"].max() == 0
     assert "starts afresh (new mean" in own.words() and "starts afresh (new mean" not in every.words()
-    assert f"A vendor's process change ({MERIDIAN}'s of 15 Dec 2025) is drawn but starts no new limits" in every.words()
+    assert f"A vendor's process change ({MERIDIAN}, 15 Dec 2025) is drawn but starts no new limits" in every.words()
     vals = every.chart[~every.chart["to_date"]]["value"].tolist()
     ref = spc.xmr(vals, direction="lower", bounds=(0.0, None))
     np.testing.assert_allclose(every.chart[~every.chart["to_date"]]["upl"].to_numpy(float), ref["upl"].to_numpy(float))

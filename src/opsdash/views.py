@@ -306,7 +306,7 @@ class SpcView:
             parts.append(f"The chart starts afresh (new mean and limits, runs counted anew) at the process "
                          f"change of {when}.")
         elif len(changes) and not self.rebased:
-            whose = "; ".join(f"{v}'s of {d:%d %b %Y}" for v, d in zip(changes["vendor"], changes["event_date"]))
+            whose = "; ".join(f"{v}, {d:%d %b %Y}" for v, d in zip(changes["vendor"], changes["event_date"]))
             parts.append(f"A vendor's process change ({whose}) is drawn but starts no new limits on a chart of "
                          "several vendors: the others' process did not change. Pick the vendor to see its chart "
                          "start afresh there.")
