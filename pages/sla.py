@@ -41,8 +41,7 @@ with attainment:
     if attainment.open and not att.empty:
         with widgets.guard("contract attainment"):
             att["shown"] = [catalog.format_value(catalog.KPIS[k], v) for k, v in zip(att["kpi"], att["value"])]
-            cuts = {v: c.date() for v in att["vendor"].unique() if (c := data.latest_event(db, ver, v)) is not None}
-            st.caption(md(views.attainment_summary(att, end, cuts)) + " Pick a vendor to see its levels month by month.")
+            st.caption(md(views.attainment_summary(att, end, data.vendor_cuts(db, ver))) + " Pick a vendor to see its levels month by month.")
             scored = sorted(att["vendor"].unique())
             filters.vet("sla_vendor", filters.one_of(scored), "a vendor with contract levels in the selection",
                         echo=False)

@@ -480,8 +480,7 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
     cut = metrics.data_cut(store, (kpi.table,), wheres.get("vendor", ()), end.date() if end else None)
     cut = min(cut, as_of.date()) if cut is not None and as_of is not None else cut
     if spc:
-        df = add_spc_columns(store, df, kpi, list(by), grain, wheres, end.date() if end else None,
-                             as_of.date() if as_of is not None else None)
+        df = add_spc_columns(store, df, kpi, list(by), grain, wheres, end.date() if end else None, cut)
     if fmt == "table":
         from opsdash import labels, periods
 
@@ -509,12 +508,12 @@ def _period_note(cut: Any, grain: str, last: Any) -> str:
 
 
 def add_spc_columns(store: Store, df: Any, kpi: Any, by: list[str], grain: str | None,
-                    where: dict[str, list[str]], end: Any = None, as_of: Any = None) -> Any:
+                    where: dict[str, list[str]], end: Any = None, cut: Any = None) -> Any:
     """XmR limits and point type per breakdown group, in period order, as the dashboard draws them: limits
     within the KPI's possible range, rebased at the process changes that concern the group (a vendor's own, on a
     chart of that vendor alone), no limits for a series too coarse for XmR, and a period that runs to date
-    (spc_to_date) outside the limits and without a point type. The group's own data cut-off decides (capped at
-    `as_of`); periods starting after it have no SPC columns."""
+    (spc_to_date) outside the limits and without a point type. `cut` is the request's data cut-off (capped at
+    its --as-of); a vendor's group is cut at its own, when earlier. Periods starting after it have no SPC."""
     import numpy as np
 
     from opsdash import catalog, periods, views
@@ -523,22 +522,22 @@ def add_spc_columns(store: Store, df: Any, kpi: Any, by: list[str], grain: str |
     base = views.Filters(vendors=tuple(where.get("vendor", ())), end=end, grain=grain or "month").with_extra(
         **({col: tuple(where[col])} if col and col in where else {}))
     every = views.events_for(views.events(store, base), kpi.id, base)
+    single = views.one_vendor(store, base, kpi.table)  # of a group not broken down by vendor
     parts = []
     groups = df.groupby(by, dropna=False, sort=False) if by else [((), df)]
     for key, part in groups:
         part = part.sort_values("period_start").reset_index(drop=True)
-        f, ev = base, every
+        ev, own, one = every, cut if grain else None, single
         if "vendor" in by:
             vendor = dict(zip(by, key if isinstance(key, tuple) else (key,)))["vendor"]
-            f, ev = replace(base, vendors=(vendor,)), every[every["vendor"] == vendor]
-        cut = views.data_cut(store, kpi.id, f) if grain else None
-        cut = min(cut, as_of) if cut is not None and as_of is not None else cut
+            ev, one = every[every["vendor"] == vendor], True
+            mine = views.data_cut(store, kpi.id, replace(base, vendors=(vendor,))) if own is not None else None
+            own = min(own, mine) if mine is not None else own
         none = pd.Series(False, index=part.index)
-        after = part["period_start"] > periods.start_of(cut, grain) if cut is not None and grain else none
-        running = (part["period_start"] > periods.latest_complete(cut, grain)) & ~after if cut is not None and grain \
-            else none
+        after = part["period_start"] > periods.start_of(own, grain) if own is not None else none
+        running = (part["period_start"] > periods.latest_complete(own, grain)) & ~after if own is not None else none
         complete = part[~running & ~after].reset_index(drop=True)
-        ev = views.events_on(views.rebasing(store, f, ev, kpi.table), complete["period_start"], grain)
+        ev = views.events_on(views.rebasing(store, base, ev, single=one), complete["period_start"], grain)
         chart = views.with_to_date(views.xmr_for(kpi, complete, ev, grain), part[running]["value"])
         pad = int(after.sum())  # periods after the cut-off come last: no SPC for them
         fill = {"mean": np.nan, "lpl": np.nan, "upl": np.nan, "point_type": None, "to_date": False}

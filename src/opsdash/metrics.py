@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from opsdash import catalog, rollups
+from opsdash import catalog, periods, rollups
 from opsdash.catalog import Kpi
 from opsdash.store import Store
 from opsdash.store import quote_ident as qi
@@ -60,25 +60,29 @@ def validate(req: Request) -> Kpi:
     return kpi
 
 
-# Per store file, vendor scope, table and latest load: data only ever changes through a load.
-_LATEST: dict[tuple[str, Any, str, Any], dt.datetime | None] = {}
+# Per store file, vendor scope, table, vendors and latest load: data only ever changes through a load.
+_LATEST: dict[tuple[str, Any, str, tuple[str, ...], Any], dt.datetime | None] = {}
+
+
+def _latest(store: Store, table: str, vendors: Sequence[str] = ()) -> dt.datetime | None:
+    """The latest event time in the table, of `vendors` (every vendor this store's reader may see when none)."""
+    version = store.fetchone("SELECT max(load_id), count(*) FROM loads")
+    key = (str(store.path.resolve()), store.scope, table, tuple(sorted(vendors)), version)
+    if key not in _LATEST:
+        # Rows outside the dates opsdash reports on are not counted, so they cannot move as-of either (a
+        # placeholder 9999-12-31 would otherwise stretch every chart over eight thousand years).
+        cols = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in catalog.EVENT_TIMES[table])
+        cond = " AND list_contains(?, vendor)" if vendors else ""
+        row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)} WHERE {catalog.in_window(table)}{cond}",
+                             [list(vendors)] if vendors else None)
+        _LATEST[key] = row[0] if row else None
+    return _LATEST[key]
 
 
 def default_as_of(store: Store, table: str) -> dt.datetime | None:
     """The latest event time in the table that this store's reader may see (received/submitted/... never a due
     time)."""
-    version = store.fetchone("SELECT max(load_id), count(*) FROM loads")
-    key = (str(store.path.resolve()), store.scope, table, version)
-    if key not in _LATEST:
-        # Rows outside the dates opsdash reports on are not counted, so they cannot move as-of either (a
-        # placeholder 9999-12-31 would otherwise stretch every chart over eight thousand years).
-        cols = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in catalog.EVENT_TIMES[table])
-        row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)} WHERE {catalog.in_window(table)}")
-        _LATEST[key] = row[0] if row else None
-    return _LATEST[key]
-
-
-_CUTS: dict[tuple[str, Any, tuple[str, ...], tuple[str, ...], Any], dt.date | None] = {}
+    return _latest(store, table)
 
 
 def data_cut(store: Store, tables: Sequence[str], vendors: Sequence[str] = (), end: dt.date | None = None
@@ -89,19 +93,8 @@ def data_cut(store: Store, tables: Sequence[str], vendors: Sequence[str] = (), e
 
     A vendor's own data decides: when its claims end on 26 Nov and another vendor's calls on 30 Nov, its
     November claims run to date (compared like for like), whatever the rest of the store holds."""
-    version = store.fetchone("SELECT max(load_id), count(*) FROM loads")
-    key = (str(store.path.resolve()), store.scope, tuple(sorted(tables)), tuple(sorted(vendors)), version)
-    if key not in _CUTS:
-        days = []
-        for table in key[2]:
-            cols = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in catalog.EVENT_TIMES[table])
-            cond = " AND list_contains(?, vendor)" if vendors else ""
-            row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)} WHERE {catalog.in_window(table)}{cond}",
-                                 [list(vendors)] if vendors else None)
-            if row and row[0] is not None:
-                days.append(row[0].date())
-        _CUTS[key] = max(days, default=None)
-    cut = _CUTS[key]
+    days = [t.date() for t in (_latest(store, table, vendors) for table in tables) if t is not None]
+    cut = max(days, default=None)
     return None if cut is None else min(cut, end) if end else cut
 
 
@@ -399,7 +392,7 @@ def to_date(store: Store, kpi_id: str, *, grain: str = "month", as_of: dt.dateti
     prev_end = min((pd.Timestamp(prev_start) + pd.Timedelta(days=elapsed)).date(), start - dt.timedelta(days=1))
     current = total(store, kpi_id, start, today, as_of=cut, where=where, **kw)
     # The previous days as they stood at the end of their last day: what was still open then counts as open.
-    previous = total(store, kpi_id, prev_start, prev_end, as_of=dt.datetime.combine(prev_end, dt.time.max),
+    previous = total(store, kpi_id, prev_start, prev_end, as_of=periods.end_of_day(prev_end),
                      where=where, **kw)
     change = None if current is None or previous is None else current - previous
     return {"current": current, "current_range": (start, today), "previous": previous,

@@ -369,18 +369,16 @@ def with_previous(store: Store, card: Scorecard, vendor: str, grain: str,
     levels = card.levels.copy()
     tables = [catalog.KPIS[k].table if k in catalog.KPIS else None for k in levels["kpi"]]
     windows = {t: level_window(store, vendor, t, card.start, card.end, grain) for t in set(tables) if t}
-    cuts: dict[Any, dict[str, Any]] = {}
-    for w in windows.values():
-        cut = periods.end_of_day(periods.like_for_like(w).through) if w.partial else None
-        if cut not in cuts:
-            before = periods.like_for_like(w)
-            prev = scorecard(store, vendor, periods.code(before.start, grain), grain=grain, settings=settings,
-                             as_of=cut)
-            cuts[cut] = dict(zip(_level_key(prev.levels), prev.levels["value"])) if not prev.levels.empty else {}
-    keys = _level_key(levels)
-    rows_cut = [periods.end_of_day(periods.like_for_like(windows[t]).through) if t and windows[t].partial else None
-                for t in tables]
-    levels["previous"] = [cuts.get(c, {}).get(k) for k, c in zip(keys, rows_cut)]
+    # The previous period is scored once per cut-off its levels need (as it stood at the end of the same days
+    # when a level's data runs to date, else whole).
+    cut_of = {t: periods.end_of_day(periods.like_for_like(w).through) if w.partial else None
+              for t, w in windows.items()}
+    previous = periods.code(periods.previous(card.start, grain), grain)
+    previous_by_cut: dict[Any, dict[str, Any]] = {}
+    for cut in set(cut_of.values()):
+        prev = scorecard(store, vendor, previous, grain=grain, settings=settings, as_of=cut)
+        previous_by_cut[cut] = dict(zip(_level_key(prev.levels), prev.levels["value"])) if len(prev.levels) else {}
+    levels["previous"] = [previous_by_cut.get(cut_of.get(t), {}).get(k) for k, t in zip(_level_key(levels), tables)]
     levels["through"] = [windows[t].through if t else card.end for t in tables]
     levels["change"] = [labels.shown_change(k, v, p) for k, v, p in zip(levels["kpi"], levels["value"],
                                                                          levels["previous"])]

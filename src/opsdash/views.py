@@ -276,7 +276,7 @@ class SpcView:
     def kind(self) -> str:
         """What the chart is, for its title: an XmR chart, a run chart (too coarse throughout), or both."""
         typed = self.chart[~self.chart["to_date"].astype(bool)] if len(self.chart) else self.chart
-        if not typed["value"].notna().any() if len(typed) else True:
+        if typed.empty or typed["value"].isna().all():
             return f"no complete {self.grain} yet, so no process limits"
         coarse = typed["coarse"].dropna().astype(bool) if len(typed) else pd.Series(dtype=bool)
         if coarse.all() and len(coarse):
@@ -346,16 +346,16 @@ def spc_view(store: Store, kpi_id: str, f: Filters, target: float | None | str =
     running = (df["period_start"] > periods.latest_complete(cut, f.grain)) if cut is not None and len(df) else \
         pd.Series(False, index=df.index)
     complete = df[~running].reset_index(drop=True)
+    single = one_vendor(store, f, kpi.table)
     chart = pd.DataFrame()
     if len(df):
-        chart = with_to_date(xmr_for(kpi, complete, rebasing(store, f, ev, kpi.table), f.grain),
+        chart = with_to_date(xmr_for(kpi, complete, rebasing(store, f, ev, single=single), f.grain),
                              df[running]["value"])
     source = ""
     if target == "contract":
         target, source = target_for(store, kpi_id, f)
     w = periods.window(df[running]["period_start"].iloc[-1], f.grain, cut) if running.any() and cut else None
-    return SpcView(kpi, df, chart, ev, target if not isinstance(target, str) else None, source, f.grain, w,
-                   one_vendor(store, f, kpi.table))
+    return SpcView(kpi, df, chart, ev, target if not isinstance(target, str) else None, source, f.grain, w, single)
 
 
 def with_to_date(chart: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
@@ -427,11 +427,14 @@ def one_vendor(store: Store, f: Filters, table: str | None = None) -> bool:
     return len({v for t in tables for v in metrics.dimension_values(store, t, "vendor")}) == 1
 
 
-def rebasing(store: Store, f: Filters, ev: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
+def rebasing(store: Store, f: Filters, ev: pd.DataFrame, table: str | None = None,
+             single: bool | None = None) -> pd.DataFrame:
     """The events that may rebase a chart under the filters: a vendor's process change starts new limits on a
-    chart of that vendor alone, never on one that adds up several vendors (the others' process did not change);
-    there it is only drawn."""
-    return ev if ev.empty or one_vendor(store, f, table) else ev.iloc[0:0]
+    chart of that vendor alone (`single`, else one_vendor), never on one that adds up several vendors (the
+    others' process did not change); there it is only drawn."""
+    if ev.empty:
+        return ev
+    return ev if (one_vendor(store, f, table) if single is None else single) else ev.iloc[0:0]
 
 
 def tile(store: Store, kpi_id: str, f: Filters) -> Tile:

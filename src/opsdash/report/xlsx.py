@@ -115,9 +115,7 @@ def _defuse(wb: Workbook) -> None:
         for row in ws.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str) and cell.value.startswith(downloads.FORMULA_START):
-                    text = cell.value
-                    cell.value = text
-                    cell.data_type = "s"
+                    cell.data_type = "s"  # openpyxl typed a text starting with = as a formula when it was set
                     cell.quotePrefix = True
 
 

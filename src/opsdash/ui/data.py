@@ -225,8 +225,16 @@ def latest_event(db: Source, ver: tuple, vendor: str | None = None) -> Any:
     if vendor is None:
         events = [d for d in freshness(db, ver)["latest event"] if pd.notna(d)]
         return max(events, default=None)
-    cut = metrics.data_cut(_store(db), tuple(catalog.EVENT_TIMES), (vendor,))
+    cut = vendor_cuts(db, ver).get(vendor)
     return None if cut is None else pd.Timestamp(cut)
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def vendor_cuts(db: Source, ver: tuple) -> dict[str, dt.date]:
+    """Each vendor's data cut-off over every table (metrics.data_cut), for the vendors this reader may see."""
+    store = _store(db)
+    cuts = {v: metrics.data_cut(store, tuple(catalog.EVENT_TIMES), (v,)) for v in sla.vendors(store)}
+    return {v: c for v, c in cuts.items() if c is not None}
 
 
 @st.cache_data(show_spinner="Scoring every contract level month by month…", max_entries=50)
