@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from opsdash import access, audit, catalog, metrics, sla, views
+from opsdash import access, audit, catalog, lifecycle, metrics, sla, views
 from opsdash.access import AccessError
 from opsdash.store import Scope, Store
 from tests.conftest import ROOT
@@ -113,7 +113,7 @@ def test_events_reach_the_audit_table_once_and_hold_no_rows(tmp_path):
     spool = audit.spool_path(db)
     spool.write_text(spool.read_text() + spool.read_text().splitlines()[0] + "\n" + '{"event_id": "cut', "utf-8")
     assert audit.pending(db) == 4
-    with Store(db) as s:  # every opening for writing moves the kept events in
+    with lifecycle.open_store(db) as s:  # every opening for writing moves the kept events in
         trail = audit.trail(s)
     assert audit.pending(db) == 0
     assert len(trail) == 2, "the repeated event was stored twice, or the cut-short line broke the move"
@@ -131,7 +131,7 @@ def test_events_wait_beside_a_busy_store_and_are_never_lost(tmp_path):
     with held(db):
         audit.record(db, audit.Event("boss@hospital.org", "executive", "sign_in"))
         assert audit.pending(db) == 1
-    with Store(db) as s:
+    with lifecycle.open_store(db) as s:
         assert list(audit.trail(s)["User"]) == ["boss@hospital.org"]
 
 
@@ -329,7 +329,7 @@ def test_sign_ins_are_audited_and_admins_read_the_trail(monkeypatch, store_copy,
     from opsdash.ui import data
 
     data._pool(str(store_copy)).close()  # the app's idle connection, which it would let go of by itself
-    with Store(store_copy):  # any opening for writing moves kept events into the table
+    with lifecycle.open_store(store_copy):  # any opening for writing moves kept events into the table
         pass
     at = _signed_in(monkeypatch, store_copy, "admin@hospital.org", page="audit")
     assert not at.exception and not at.error

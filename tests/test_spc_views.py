@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opsdash import annotations, catalog, charts, icons, labels, spc, views
+from opsdash import annotations, catalog, charts, icons, labels, lifecycle, spc, views
 from opsdash.ingest.loader import load_file
 from opsdash.store import Scope, Store
 from tests.helpers import csv_text
@@ -319,7 +319,7 @@ def test_an_admin_adds_and_removes_an_event_on_the_events_page(tmp_path):
         settled(page)
         page.get_by_role("button", name="Remove event").click()
         page.get_by_text("Removed 1 event(s).").wait_for(timeout=60_000)
-    with Store(path) as s:  # opening for writing moves the audit spool into the table
+    with lifecycle.open_store(path) as s:  # opening for writing moves the audit spool into the table
         assert s.fetchone("SELECT count(*) FROM events")[0] == 0
         actions = s.fetchall("SELECT what FROM audit WHERE action = 'event_edit' ORDER BY event_at")
     assert len(actions) == 2

@@ -13,7 +13,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from opsdash import __version__, contract
+from opsdash import __version__, contract, lifecycle
 from opsdash.store import Store, StoreError, default_db_path
 
 EXIT_REFUSED = 1
@@ -48,7 +48,7 @@ RATE = _Rate()
 
 def _open(db: Path | None, read_only: bool = False, wait: float = 0.0) -> Store:
     try:
-        return Store(db or default_db_path(), read_only=read_only, wait=wait)
+        return lifecycle.open_store(db or default_db_path(), read_only=read_only, wait=wait)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -124,7 +124,10 @@ def capture_days(tx: Tx, table: str, rows_sql: str) -> bool:
 
 
 def refresh(tx: Tx, table: str, load_id: int, captured: bool) -> None:
-    """After a load: recompute the roll-ups' days that lost rows (captured first) or gained rows of this load."""
+    """After a load: recompute the roll-ups' days that lost rows (captured first) or gained rows of this load.
+    A store without this catalogue's roll-ups (opened by ``Store`` rather than ``lifecycle.open_store``) gets them
+    built here, from the table as this load leaves it."""
+    ensure(tx)
     for i, r in enumerate(for_table(table)):
         old = f"SELECT d{i} AS _day FROM _rollup_gone WHERE d{i} IS NOT NULL UNION " if captured else ""
         tx.execute(f"CREATE OR REPLACE TEMP TABLE _rollup_days AS {old}SELECT DISTINCT CAST({r.period} AS DATE) "

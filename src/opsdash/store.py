@@ -12,7 +12,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,8 +241,11 @@ class ReadPool:
     only while someone reads: ``opsdash ingest`` in another process gets in between bursts (it waits for the
     lock). Thread-safe; ``writer()`` takes the file for writing inside this process (uploads, audit records)."""
 
-    def __init__(self, path: Path, linger: float = 0.5, wait: float = 3.0, busy_for: float = 5.0) -> None:
+    def __init__(self, path: Path, linger: float = 0.5, wait: float = 3.0, busy_for: float = 5.0,
+                 prepare: Callable[[Store], Store] | None = None) -> None:
         self.path = path
+        # What opening for writing brings up to date beyond the tables (lifecycle.prepare, passed in from above).
+        self._prepare = prepare or (lambda s: s)
         self.linger = linger
         # When another process writes: a read waits up to `wait` seconds for it (a small load is over by
         # then), and once that wait has failed, reads in the next `busy_for` seconds fail at once, so a page
@@ -349,7 +352,7 @@ class ReadPool:
             if self._exclusive == HANDED_OVER:
                 raise self._busy()
         with self._taken(WRITING), Store(self.path, wait=wait) as s:
-            yield s
+            yield self._prepare(s)
 
     def _shutdown(self) -> None:
         with self._cond:
@@ -379,9 +382,6 @@ class Store:
         self._src: _Owned | ReadPool = _Owned(_connect(self.path, read_only, memory_limit, wait))
         if not read_only:
             self._ensure_schema(timezone)
-            from opsdash import audit  # builds on this module
-
-            audit.flush(self)  # events kept while another process held the store
 
     @classmethod
     def shared(cls, pool: ReadPool, scope: Scope = ALL) -> Store:
@@ -415,9 +415,6 @@ class Store:
                 tx.execute(ddl)
             for table in contract.TABLES.values():
                 tx.execute(_data_table_ddl(table))
-            from opsdash import rollups  # reads the catalogue, which builds on this module
-
-            rollups.ensure(tx)
             existing = dict(tx.fetchall("SELECT key, value FROM meta"))
             wanted_tz = timezone or os.environ.get("OPSDASH_TIMEZONE")
             if "timezone" not in existing:

@@ -16,6 +16,7 @@ import streamlit as st
 
 from opsdash import access, audit
 from opsdash.access import Grant
+from opsdash.ui import connection
 from opsdash.ui.text import md
 
 GRANT = "_grant"
@@ -66,11 +67,9 @@ def _access() -> access.AccessFile:
 
 
 def _record(grant_or_user: Grant | str, action: str, **kw: Any) -> None:
-    from opsdash.ui import data
-
     user, role = ((grant_or_user.user, grant_or_user.role) if isinstance(grant_or_user, Grant)
                   else (grant_or_user, ""))
-    data.record(audit.Event(user_name=user, role=role, action=action, **kw))
+    connection.record(audit.Event(user_name=user, role=role, action=action, **kw))
 
 
 def sign_in() -> Grant:

@@ -10,8 +10,6 @@ by the store's load version, so a finished load changes the key and the next rer
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,31 +18,10 @@ import streamlit as st
 
 from opsdash import audit, catalog, metrics, periods, sla, views
 from opsdash.settings import load as load_settings
-from opsdash.store import ALL, QueryError, ReadPool, Scope, Store, StoreBusy, StoreError, default_db_path
+from opsdash.store import QueryError, Store, StoreBusy, StoreError
 from opsdash.ui import auth, boot
+from opsdash.ui.connection import Source, _pool, _store, path, record  # noqa: F401  (pages read them here)
 from opsdash.ui.text import md
-
-
-@dataclass(frozen=True)
-class Source:
-    """A store file as one user may read it: the first argument of every cached query, so the scope is in
-    every cache key."""
-
-    path: str
-    scope: Scope = ALL
-
-
-@st.cache_resource(show_spinner=False)
-def _pool(path: str) -> ReadPool:
-    return ReadPool(Path(path))
-
-
-def _store(src: Source) -> Store:
-    return Store.shared(_pool(src.path), src.scope)
-
-
-def path() -> str:
-    return str(default_db_path())
 
 
 def source() -> Source:
@@ -131,24 +108,6 @@ def load_in_worker(files: list[Path], mapping: Path | None, user: str) -> list[A
         raise StoreError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else
                          f"the load stopped (exit {done.returncode})")
     return [LoadReport(**r) for r in json.loads(done.stdout)]
-
-
-_flushing = threading.Lock()
-
-
-def record(event: audit.Event) -> None:
-    """Keep an audit event, and move kept events into the store unless it is busy (then a later write does)."""
-    p = Path(path())
-    audit.record(p, event)
-    if not p.exists() or not _flushing.acquire(blocking=False):
-        return
-    try:
-        with _pool(str(p)).writer():  # opening for writing moves the spool into the audit table
-            pass
-    except StoreError:
-        pass  # another process holds the store; its next writer (or ours) moves the events
-    finally:
-        _flushing.release()
 
 
 def remove_event(key: Any) -> int:
