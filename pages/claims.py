@@ -63,8 +63,7 @@ with denials:
         widgets.vendor_trend("initial_denial_rate", f, "cl_denial_trend", target=catalog.KPIS["initial_denial_rate"].target,
                              drill=True)
 
-        widgets.pareto("claims", "denial_reason", f, "adjudicated_date", "initial_outcome = 'denied'",
-                       "Denial reasons (Pareto), by adjudication date", "Denied claims (count)", "cl_pareto", "denials")
+        widgets.pareto("denied_claims", "denial_reason", f, "Denial reasons (Pareto), by adjudication date", "cl_pareto")
 with backlog:
     if backlog.open:
         widgets.vendor_trend("unbilled_backlog", f, "cl_backlog", title=f"Unbilled claims at the end of each {f.grain}, by vendor")

@@ -25,13 +25,11 @@ with glossary_tab:
 
 MAX_DOWNLOAD = 5_000_000  # rows in a raw CSV download
 MAX_XLSX = 1_000_000  # Excel's sheet holds 1,048,576 rows
-TIME_COLUMN = {"claims": "received_date", "qa_audits": "audit_date", "work_items": "opened_at", "calls": "offered_at",
-               "sla_targets": "effective_from", "reported_kpis": "period_start"}
 with raw_tab:
-    table = st.selectbox("Table", list(TIME_COLUMN), format_func=lambda t: contract.TABLES[t].label, key="dt_table")
+    table = st.selectbox("Table", list(contract.LISTED_BY), format_func=lambda t: contract.TABLES[t].label, key="dt_table")
     with widgets.guard("raw records"):
-        rows, total = data.raw_rows(db, ver, table, f, TIME_COLUMN[table])
-        st.caption(f"{total:,} rows match the sidebar filters (by {labels.column(TIME_COLUMN[table]).label.lower()})"
+        rows, total = data.raw_rows(db, ver, table, f)
+        st.caption(f"{total:,} rows match the sidebar filters (by {labels.column(contract.LISTED_BY[table]).label.lower()})"
                    + (f"; the latest {len(rows):,} are shown, the downloads hold all {total:,}" if total > len(rows)
                       else "") + ".")
         raw_downloads = auth.grant().raw_downloads
@@ -39,7 +37,7 @@ with raw_tab:
             widgets.no_data(contract.TABLES[table].label.lower(), f)
         else:
             widgets.table(rows, f"raw_{table}", f, f"Raw {table}", key="dt_raw", xlsx=total <= MAX_XLSX,
-                          full=lambda: data.all_raw_rows(db, table, f, TIME_COLUMN[table], MAX_DOWNLOAD),
+                          full=lambda: data.all_raw_rows(db, table, f, MAX_DOWNLOAD),
                           downloadable=raw_downloads, labels=True)
             if not raw_downloads:
                 st.caption(":material/lock: Your role does not include raw-record downloads; the figures on the "

@@ -48,6 +48,5 @@ with rates:
                     widgets.no_data(f"{kpi.label} of {labels.value_word(process)}", one)
 with categories:
     if categories.open:
-        widgets.pareto("qa_audits", "error_category", f, "audit_date", "errors > 0",
-                       "Error categories (Pareto) of audits with errors", "Audits with errors (count)", "qa_pareto",
-                       "audits with errors")
+        widgets.pareto("audits_with_errors", "error_category", f, "Error categories (Pareto) of audits with errors",
+                       "qa_pareto")

@@ -4,7 +4,7 @@ previous period, SPC signals, reconciliation of what the vendor reported, top er
 import pandas as pd
 import streamlit as st
 
-from opsdash import audit, periods, sla, views
+from opsdash import audit, catalog, periods, sla, views
 from opsdash.ui import auth, data, filters, widgets
 from opsdash.ui.text import md
 from opsdash.views import Filters
@@ -121,15 +121,14 @@ with widgets.guard("reconciliation"):
                       labels=True, kinds={"period_start": "date"})
 
 pf = Filters(period_start, period_end, grain, (vendor,), ())
-TOP_LISTS = (("Top error categories", "qa_audits", "error_category", "audit_date", "errors > 0", "audits with errors"),
-             ("Top denial reasons", "claims", "denial_reason", "adjudicated_date", "initial_outcome = 'denied'",
-              "denials"))
-for col, (title, table, column, time_col, condition, what) in zip(st.columns(2), TOP_LISTS):
+TOP_LISTS = (("Top error categories", "audits_with_errors", "error_category"),
+             ("Top denial reasons", "denied_claims", "denial_reason"))
+for col, (title, row_set, column) in zip(st.columns(2), TOP_LISTS):
     with col, widgets.guard(title.lower()):
         st.subheader(title)
-        top = data.counts_by(db, ver, table, column, pf, time_col, condition).head(5)
+        top = data.counts_by(db, ver, row_set, column, pf).head(5)
         if top.empty:
-            widgets.no_data(what, pf)
+            widgets.no_data(catalog.ROW_SETS[row_set].label.lower(), pf)
         else:
             widgets.table(top, f"{title.lower().replace(' ', '_')}_{vendor}", pf, f"{title} {vendor} {period}",
                           key=f"sc_{column}", xlsx=False, labels=True)

@@ -6,6 +6,7 @@ Imports are read from the syntax tree, inside functions too, so a lazy import co
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,45 @@ def test_only_the_store_imports_duckdb_and_only_ui_imports_streamlit():
             assert name == "opsdash.store", f"{name} imports duckdb"
         if "streamlit" in roots:
             assert name.startswith("opsdash.ui"), f"{name} imports streamlit"
+
+
+#: The modules that write SQL: the gateway, the named queries, the KPI compiler and its roll-ups, the catalogue's
+#: declarations, and ingest's staging.
+SQL_MODULES = ("opsdash.store", "opsdash.queries", "opsdash.metrics", "opsdash.rollups", "opsdash.catalog",
+               "opsdash.ingest")
+_STATEMENT = re.compile(r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|"
+                        r"(CREATE|DROP)\s+(OR\s+REPLACE\s+)?(TEMP\s+)?(TABLE|VIEW|SEQUENCE)|read_csv|read_parquet)",
+                        re.S)  # opsdash writes SQL keywords in capitals; words for people are not
+_RUNS_SQL = {"query", "fetchone", "fetchall", "execute"}
+
+
+def sql_written_in(path: Path) -> list[str]:
+    """Where a file writes a SQL statement (a string or f-string shaped like one) or runs one on a store."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _RUNS_SQL:
+            text = f"SELECT … FROM (.{node.func.attr} call)"
+        else:
+            continue
+        if _STATEMENT.search(text):
+            found.append(f"{path.name}:{node.lineno}")
+    return sorted(set(found), key=lambda hit: int(hit.rpartition(":")[2]))
+
+
+def test_the_sql_finder_sees_statements_and_store_calls(tmp_path):
+    page = tmp_path / "page.py"
+    page.write_text('x = f"SELECT a FROM {t}"\nstore.fetchone(q)\nwords = "select a colour from the list"\n'
+                    'ok = "initial_outcome = \'denied\'"\n', encoding="utf-8")
+    assert sql_written_in(page) == ["page.py:1", "page.py:2"]
+
+
+def test_sql_is_written_only_in_the_store_facing_modules():
+    """Pages, ui/, views, the CLI, sla, the review pack and the rest call queries' named functions."""
+    outside = [p for name, p in MODULES.items() if not any(_under(name, m) for m in SQL_MODULES)]
+    outside += [*PAGES.glob("*.py"), PAGES.parent / "app.py"]
+    written = [hit for p in outside for hit in sql_written_in(p)]
+    assert written == []

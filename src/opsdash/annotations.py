@@ -12,16 +12,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from opsdash import catalog, contract, labels
+from opsdash import catalog, contract, labels, queries
 from opsdash.store import Store
-from opsdash.store import quote_ident as qi
 
 #: A store's or a transaction's ``fetchall(sql, params)``.
-Fetch = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+Fetch = queries.Fetch
 
 
 class EventKey(NamedTuple):
@@ -67,12 +66,7 @@ def write_entry(folder: Path, data: bytes, when: dt.datetime | None = None) -> P
 def remove(store: Store, key: EventKey) -> int:
     """Delete the one event with this key (an empty KPI or process matching empty); the number of rows removed.
     Another event of the same vendor on the same day stays."""
-    cond = " AND ".join(f"{qi(k)} IS NOT DISTINCT FROM ?" for k in contract.TABLES["events"].key)
-    params = [getattr(key, k) for k in contract.TABLES["events"].key]
-    with store.transaction() as tx:
-        n = tx.fetchone(f"SELECT count(*) FROM events WHERE {cond}", params)
-        tx.execute(f"DELETE FROM events WHERE {cond}", params)
-    return int(n[0]) if n else 0
+    return queries.remove_event(store, {k: getattr(key, k) for k in contract.TABLES["events"].key})
 
 
 def process_codes(fetchall: Fetch, kpi: str | None, registry: bool = False) -> list[str] | None:
@@ -83,9 +77,7 @@ def process_codes(fetchall: Fetch, kpi: str | None, registry: bool = False) -> l
     columns = [(t, catalog.PROCESS_COLUMN[t]) for t in tables if t in catalog.PROCESS_COLUMN]
     if not columns:
         return None
-    sql = " UNION ".join(f"SELECT DISTINCT CAST({qi(c)} AS VARCHAR) FROM {qi(t)} WHERE {qi(c)} IS NOT NULL"
-                         for t, c in columns)
-    codes = {r[0] for r in fetchall(sql, [])} | (set(labels.PROCESSES) if registry else set())
+    codes = set(queries.distinct_values(fetchall, columns)) | (set(labels.PROCESSES) if registry else set())
     return sorted(codes)
 
 

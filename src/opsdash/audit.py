@@ -17,11 +17,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opsdash import catalog
+from opsdash import queries
 from opsdash.store import Store, StoreError
 
 ACTIONS = ("sign_in", "denied", "download", "upload", "review_pack", "event_edit")
-COLUMNS = ("event_id", "event_at", "user_name", "role", "action", "page", "what", "filters", "row_count", "load_ids")
+COLUMNS = queries.AUDIT_COLUMNS
+#: The trail's columns as admins read them.
+TRAIL_HEADINGS = {"event_at": "When (UTC)", "user_name": "User", "role": "Role", "action": "Action", "page": "Page",
+                  "what": "What", "filters": "Filters", "row_count": "Rows", "load_ids": "Loads"}
 
 
 @dataclass(frozen=True)
@@ -78,13 +81,10 @@ def flush(store: Store) -> int:
                 events.append(json.loads(line))
             except json.JSONDecodeError:
                 continue  # a line cut short by a crash mid-write: the rest still count
-        with store.transaction() as tx:
-            for e in events:
-                tx.execute(f"INSERT OR IGNORE INTO audit ({', '.join(COLUMNS)}) "
-                           f"VALUES ({', '.join('?' * len(COLUMNS))})",
-                           [e.get("event_id"), e.get("event_at"), e.get("user_name"), e.get("role"), e.get("action"),
-                            e.get("page"), e.get("what"), json.dumps(e.get("filters") or {}, ensure_ascii=False),
-                            e.get("row_count"), e.get("load_ids") or []])
+        queries.add_audit_events(store, ([
+            e.get("event_id"), e.get("event_at"), e.get("user_name"), e.get("role"), e.get("action"), e.get("page"),
+            e.get("what"), json.dumps(e.get("filters") or {}, ensure_ascii=False), e.get("row_count"),
+            e.get("load_ids") or []] for e in events))
         spool.write_text("", encoding="utf-8")
         return len(events)
 
@@ -98,7 +98,7 @@ def version(store: Store) -> tuple[Any, ...]:
     """Changes whenever events join the table (a move of the spool changes neither the load version nor, once the
     spool is emptied, its count): the cache key of anything showing the trail."""
     try:
-        return tuple(store.fetchone("SELECT count(*), max(event_at), max(event_id) FROM audit") or ())
+        return queries.audit_version(store)
     except StoreError:
         return ()  # a store from before the audit trail, or one another process holds: nothing to key on
 
@@ -106,13 +106,8 @@ def version(store: Store) -> tuple[Any, ...]:
 def trail(store: Store, limit: int = 5000) -> Any:
     """The newest events first, for admins."""
     try:
-        # An event time no calendar can show (only a store edited by hand holds one) stays empty.
-        return store.query(f"SELECT CASE WHEN {catalog.timestamp_within('event_at')} THEN event_at END AS \"When (UTC)\", user_name AS \"User\", role AS \"Role\", "
-                           "action AS \"Action\", page AS \"Page\", what AS \"What\", filters AS \"Filters\", "
-                           "row_count AS \"Rows\", load_ids AS \"Loads\" FROM audit ORDER BY event_at DESC LIMIT ?",
-                           [limit])
+        return queries.audit_trail(store, limit).rename(columns=TRAIL_HEADINGS)
     except StoreError:
         import pandas as pd  # a store from before the audit trail: nothing recorded yet
 
-        return pd.DataFrame(columns=["When (UTC)", "User", "Role", "Action", "Page", "What", "Filters", "Rows",
-                                     "Loads"])
+        return pd.DataFrame(columns=list(TRAIL_HEADINGS.values()))

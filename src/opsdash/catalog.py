@@ -193,6 +193,23 @@ READ_FROM, READ_TO = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 WINDOW_WORDS = f"{READ_FROM:%Y-%m-%d} to {READ_TO:%Y-%m-%d}"
 
 
+@dataclass(frozen=True)
+class RowSet:
+    """Rows a page counts by category (a Pareto, a top-five list), chosen by name: the condition is declared
+    here, never passed from a page."""
+
+    id: str
+    table: str
+    label: str  # for people: "Denied claims"
+    rows: str  # SQL condition over the table's row
+    time_column: str  # the date that places a row in the filters' range
+
+
+ROW_SETS: dict[str, RowSet] = {r.id: r for r in (
+    RowSet("denied_claims", "claims", "Denied claims", "initial_outcome = 'denied'", "adjudicated_date"),
+    RowSet("audits_with_errors", "qa_audits", "Audits with errors", "errors > 0", "audit_date"),
+)}
+
 #: Every date ("date") and time ("timestamp") column of the contract's tables (the contract imports this
 #: module, so they are listed here; a test checks them against the contract).
 TIME_COLUMNS: dict[str, dict[str, str]] = {

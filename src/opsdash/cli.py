@@ -256,15 +256,11 @@ def loads(db: Path | None, fmt: str) -> None:
     Example:
         opsdash loads --format csv > loads.csv
     """
-    from opsdash import catalog
+    from opsdash import queries
 
     store = _open(db, read_only=True)
-    df = store.query(
-        "SELECT load_id, file_name, table_name, mapping_name, rows_read, rows_loaded, rows_rejected, rows_skipped, "
-        "rows_replaced, rows_superseded, array_to_string(phi_columns_dropped, ', ') AS phi_columns_dropped, "
-        f"CASE WHEN {catalog.timestamp_within('started_at')} THEN started_at END AS started_at, "
-        f"CASE WHEN {catalog.timestamp_within('finished_at')} THEN finished_at END AS finished_at, "
-        "sha256 FROM loads ORDER BY load_id")  # a time no calendar can show (a store edited by hand) stays empty
+    df = queries.load_history(store).drop(columns=["loaded_by"])
+    df = df[[c for c in df if c != "sha256"] + ["sha256"]]
     if fmt == "table":
         from opsdash import labels
 
@@ -287,15 +283,12 @@ def rejects(db: Path | None, load_id: int | None, out: Path | None) -> None:
     Example:
         opsdash rejects --load 12 --out rejects-12.csv
     """
+    from opsdash import queries
+
     store = _open(db, read_only=True)
-    sql = "SELECT load_id, file_name, line, column_name, kind, reason, raw_values FROM rejects"
-    params: list[Any] = []
-    if load_id is not None:
-        if not store.fetchone("SELECT 1 FROM loads WHERE load_id = ?", [load_id]):
-            raise click.UsageError(f"no load {load_id}; see `opsdash loads`")
-        sql += " WHERE load_id = ?"
-        params.append(load_id)
-    df = store.query(sql + " ORDER BY load_id, line", params)
+    if load_id is not None and not queries.load_exists(store, load_id):
+        raise click.UsageError(f"no load {load_id}; see `opsdash loads`")
+    df = queries.rejects(store, load_id)
     text = _csv(df)
     if out:
         out.write_text(text, encoding="utf-8")

@@ -376,6 +376,12 @@ TABLES: dict[str, Table] = {
 }
 
 #: Columns added to every stored row: the load it came from and its line in the file.
+#: Per table, the date or time by which its stored records are filtered and listed, newest first (the Data
+#: page's raw records).
+LISTED_BY: dict[str, str] = {"claims": "received_date", "qa_audits": "audit_date", "work_items": "opened_at",
+                             "calls": "offered_at", "sla_targets": "effective_from", "reported_kpis": "period_start",
+                             "events": "event_date"}
+
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (("_load_id", "BIGINT"), ("_line", "BIGINT"))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from opsdash import catalog, periods, rollups
+from opsdash import catalog, periods, queries, rollups
 from opsdash.catalog import Kpi
 from opsdash.store import Store
 from opsdash.store import quote_ident as qi
@@ -72,9 +72,8 @@ def _latest(store: Store, table: str, vendors: Sequence[str] = ()) -> dt.datetim
         # Rows outside the dates opsdash reports on are not counted, so they cannot move as-of either (a
         # placeholder 9999-12-31 would otherwise stretch every chart over eight thousand years).
         cols = ", ".join(f"max(CAST({qi(c)} AS TIMESTAMP))" for c in catalog.EVENT_TIMES[table])
-        cond = " AND list_contains(?, vendor)" if vendors else ""
-        row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)} WHERE {catalog.in_window(table)}{cond}",
-                             [list(vendors)] if vendors else None)
+        w = queries.Where().rows(catalog.in_window(table)).dimensions({"vendor": vendors} if vendors else {})
+        row = store.fetchone(f"SELECT greatest({cols}) FROM {qi(table)} WHERE {w.sql}", w.params)
         _LATEST[key] = row[0] if row else None
     return _LATEST[key]
 
@@ -121,14 +120,16 @@ def _loads_without_completed_at(store: Store) -> list[int]:
 def _params(req: Request, as_of: dt.datetime) -> dict[str, Any]:
     p: dict[str, Any] = {"as_of": as_of, "answer_threshold_s": float(req.answer_threshold_s),
                          "short_abandon_s": float(req.short_abandon_s), "start": req.start, "end": req.end}
-    for i, col in enumerate(req.where):
-        p[f"w{i}"] = [str(v) for v in req.where[col]]
-    return p
+    return {**p, **_dimensions(req).params}
+
+
+def _dimensions(req: Request) -> queries.Where:
+    """The request's breakdown filters, bound as $w0, $w1, ... (the same names in the SQL and the parameters)."""
+    return queries.Where("w").dimensions(req.where)
 
 
 def _filtered(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Rollup | None = None) -> str:
-    conds = [f"list_contains($w{i}, CAST({qi(col)} AS VARCHAR))" for i, col in enumerate(req.where)]
-    where = " AND ".join(conds) if conds else "true"
+    where = _dimensions(req).sql
     view = (f"SELECT * FROM {qi(rollup.name)}" if rollup
             else (catalog.LATEST_VIEWS if latest else catalog.AS_OF_VIEWS)[kpi.table])
     return (f"src AS NOT MATERIALIZED ({view}), "
@@ -369,9 +370,7 @@ def dimension_values(store: Store, table: str, column: str) -> list[str]:
     """The distinct values of a breakdown column (for messages and pickers)."""
     if column not in catalog.DIMENSIONS.get(table, ()):
         raise MetricsError(f"{column!r} is not a dimension of {table}")
-    rows = store.fetchall(f"SELECT DISTINCT CAST({qi(column)} AS VARCHAR) FROM {qi(table)} "
-                          f"WHERE {qi(column)} IS NOT NULL ORDER BY 1")
-    return [r[0] for r in rows]
+    return queries.distinct_values(store.fetchall, [(table, column)])
 
 
 def to_date(store: Store, kpi_id: str, *, grain: str = "month", as_of: dt.datetime | None = None,

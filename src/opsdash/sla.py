@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from opsdash import catalog, metrics, periods
+from opsdash import catalog, metrics, periods, queries
 from opsdash.settings import Settings
 from opsdash.store import Store
 
@@ -37,16 +37,11 @@ def parse_period(text: str, grain: str | None = None) -> tuple[str, dt.date, dt.
 
 
 def vendors(store: Store) -> list[str]:
-    rows = store.fetchall("SELECT DISTINCT vendor FROM (SELECT vendor FROM claims UNION SELECT vendor FROM work_items "
-                          "UNION SELECT vendor FROM calls UNION SELECT vendor FROM qa_audits "
-                          "UNION SELECT vendor FROM sla_targets WHERE vendor <> '*') ORDER BY 1")
-    return [r[0] for r in rows]
+    return queries.vendors(store)
 
 
 def targets_for(store: Store, vendor: str) -> pd.DataFrame:
-    df = store.query("SELECT vendor, kpi, process, priority, target, minimum, level, credit_pct, effective_from, "
-                     f"effective_to FROM sla_targets WHERE (vendor = ? OR vendor = '*') "
-                     f"AND {catalog.in_window('sla_targets')}", [vendor])
+    df = queries.targets(store, vendor)
     df["effective_from"] = pd.to_datetime(df["effective_from"])
     df["effective_to"] = pd.to_datetime(df["effective_to"])
     return df
@@ -80,8 +75,7 @@ def restriction(kpi: catalog.Kpi, vendor: str, process: Any, priority: Any) -> d
 
 
 def _tables_with_rows(store: Store, vendor: str) -> set[str]:
-    return {t for t in catalog.DIMENSIONS
-            if store.fetchone(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {t} WHERE vendor = ? LIMIT 1)", [vendor])[0]}
+    return {t for t in catalog.DIMENSIONS if queries.has_rows(store, t, vendor)}
 
 
 def status(kpi: catalog.Kpi, value: float | None, target: float, minimum: float | None) -> str:
@@ -192,10 +186,7 @@ def reconcile(store: Store, vendor: str | None = None, *, as_of: dt.datetime | N
     """Each reported_kpis row beside the value measured from the raw rows for the same vendor, KPI, process
     and dates; flagged when they differ beyond tolerance (0.5 points for rates, 1% otherwise) or the raw
     rows are missing. Discrepancies first."""
-    sql = ("SELECT vendor, kpi, process, period_start, period_end, value AS reported FROM reported_kpis "
-           f"WHERE {catalog.in_window('reported_kpis')}")
-    rep = store.query(sql + (" AND vendor = ?" if vendor else "") + " ORDER BY vendor, kpi, process, period_start",
-                      [vendor] if vendor else [])
+    rep = queries.reported(store, vendor)
     if vendor and rep.empty and vendor not in vendors(store):
         raise SlaError(f"unknown vendor {vendor!r}; expected one of {', '.join(vendors(store))}")
     rep["period_start"] = pd.to_datetime(rep["period_start"]).dt.date
@@ -325,17 +316,9 @@ def breaches(store: Store, vendor: str, start: dt.date, end: dt.date, *, as_of: 
     hours_late; the cut-off is kept in ``attrs["as_of"]``."""
     as_of = as_of or metrics.default_as_of(store, "work_items")
     if as_of is None:
-        df = pd.DataFrame(columns=["item_id", "process", "priority", "due_at", "completed_at", "still_open",
-                                   "hours_late"])
+        df = pd.DataFrame(columns=queries.BREACH_COLUMNS)
     else:
-        df = store.query(
-            "SELECT item_id, process, priority, due_at, completed_at, completed_at IS NULL AS still_open, "
-            "round(epoch(coalesce(completed_at, ?) - due_at) / 3600.0, 1) AS hours_late "
-            f"FROM work_items WHERE vendor = ? AND CAST(due_at AS DATE) BETWEEN ? AND ? "
-            f"AND {catalog.in_window('work_items')} "
-            "AND (completed_at > due_at OR (completed_at IS NULL AND due_at <= ?)) "
-            "ORDER BY due_at DESC, item_id" + (f" LIMIT {int(limit)}" if limit is not None else ""),
-            [as_of, vendor, start, end, as_of])
+        df = queries.breaches(store, vendor, start, end, as_of, limit)
     df.attrs["as_of"] = as_of
     return df
 
@@ -344,13 +327,7 @@ def breach_count(store: Store, vendor: str, start: dt.date, end: dt.date, *,
                  as_of: dt.datetime | None = None) -> tuple[int, int]:
     """(breaches, of which still open) among the work items due in [start, end], as ``breaches`` lists them."""
     as_of = as_of or metrics.default_as_of(store, "work_items")
-    if as_of is None:
-        return 0, 0
-    row = store.fetchone(
-        "SELECT count(*), count(*) FILTER (WHERE completed_at IS NULL) FROM work_items "
-        f"WHERE vendor = ? AND CAST(due_at AS DATE) BETWEEN ? AND ? AND {catalog.in_window('work_items')} "
-        "AND (completed_at > due_at OR (completed_at IS NULL AND due_at <= ?))", [vendor, start, end, as_of])
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    return (0, 0) if as_of is None else queries.breach_count(store, vendor, start, end, as_of)
 
 
 def _level_key(df: pd.DataFrame) -> pd.Series:

@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from opsdash import catalog, metrics, periods, spc, trends
+from opsdash import catalog, metrics, periods, queries, spc, trends
 from opsdash.store import Store, StoreError
-from opsdash.store import quote_ident as qi
 
 #: Headline KPIs of the overview, in reading order: money first, then quality, service and access.
 HEADLINE = ("clean_claim_rate", "initial_denial_rate", "claim_turnaround_days", "unbilled_backlog",
@@ -176,27 +175,15 @@ def target_for(store: Store, kpi_id: str, f: Filters) -> tuple[float | None, str
 
 # -- SPC with events -----------------------------------------------------------------------------
 
-EVENT_COLUMNS = ("vendor", "event_date", "kpi", "process", "description", "is_process_change", "source")
+EVENT_COLUMNS = queries.EVENT_COLUMNS
 
 
 def events(store: Store, f: Filters, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     """The events of the filters' vendors (every vendor in scope when none is picked) from start to end
     (default: the filters' range), oldest first. Columns: EVENT_COLUMNS. A store from before the events table
     (opened read-only, so not yet upgraded) has none."""
-    start, end = start or f.start, end or f.end
-    conds, params = [catalog.in_window("events")], []
-    if f.vendors:
-        conds.append("list_contains(?, vendor)")
-        params.append(list(f.vendors))
-    if start:
-        conds.append("event_date >= ?")
-        params.append(start)
-    if end:
-        conds.append("event_date <= ?")
-        params.append(end)
     try:
-        df = store.query(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {' AND '.join(conds)} "
-                         "ORDER BY event_date, vendor, kpi NULLS FIRST, process NULLS FIRST, description", params)
+        df = queries.events(store, f.vendors, start or f.start, end or f.end)
     except StoreError:
         return pd.DataFrame(columns=list(EVENT_COLUMNS))
     df["event_date"] = pd.to_datetime(df["event_date"]).dt.date
@@ -577,104 +564,53 @@ def freshness(store: Store, today: dt.date | None = None) -> pd.DataFrame:
     today = today or dt.date.today()
     rows = []
     for table in catalog.EVENT_TIMES:
-        n = store.fetchone(f"SELECT count(*) FROM {qi(table)}")[0]  # type: ignore[index]
         latest = metrics.default_as_of(store, table)
-        last = store.fetchone(f"SELECT max(finished_at) FROM loads WHERE table_name = ? "
-                              f"AND {catalog.timestamp_within('finished_at')}", [table])
         age = (today - latest.date()).days if latest else None
-        rows.append({"table": table, "rows": n, "latest event": latest, "last load": last[0] if last else None,
+        rows.append({"table": table, "rows": queries.row_count(store, table), "latest event": latest,
+                     "last load": queries.last_load(store, table),
                      "days old": age, "stale": bool(age is not None and age > STALE_AFTER_DAYS)})
     return pd.DataFrame(rows)
 
 
 def outside_window(store: Store) -> pd.DataFrame:
-    """Rows left out of every figure because a date or time of theirs lies outside catalog.READ_FROM..READ_TO:
-    per table, column and load, how many and the earliest and latest such value as stored (as text: a year
-    such as 5881580 has no Python date). Columns: table, column, load, file, rows, earliest, latest."""
-    from opsdash import contract
-
-    parts = []
-    for table in contract.TABLES:
-        for col in catalog.time_columns(table):
-            c = qi(col)
-            parts.append(f"SELECT '{table}' AS \"table\", '{col}' AS \"column\", _load_id AS load, count(*) AS rows, "
-                         f"CAST(min({c}) AS VARCHAR) AS earliest, CAST(max({c}) AS VARCHAR) AS latest "
-                         f"FROM {qi(table)} WHERE NOT {catalog.within(col, table)} GROUP BY _load_id")
-    out = store.query(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3")
-    names = dict(store.fetchall("SELECT load_id, file_name FROM loads")) if store.scope.everything else {}
+    """Rows left out of every figure because a date or time of theirs lies outside catalog.READ_FROM..READ_TO
+    (queries.outside_window), with each load's file name. Columns: table, column, load, file, rows, earliest,
+    latest."""
+    out = queries.outside_window(store)
+    names = queries.load_files(store)
     out.insert(3, "file", [names.get(i) for i in out["load"]])
     return out
-
-
-def outside_rows(store: Store) -> dict[str, int]:
-    """Per table, the rows left out (a row with several such values counts once); tables with none omitted."""
-    from opsdash import contract
-
-    counts = {t: store.fetchone(f"SELECT count(*) FROM {qi(t)} WHERE NOT ({catalog.in_window(t)})")[0]  # type: ignore[index]
-              for t in contract.TABLES}
-    return {t: int(n) for t, n in counts.items() if n}
 
 
 # -- other pages ----------------------------------------------------------------------------------
 
 def distribution(store: Store, f: Filters) -> pd.DataFrame:
-    """Claims submitted in the range by whole days from receipt to submission (the turnaround KPI's rows),
-    counted in the store: columns days, claims."""
-    where, params = _where_sql("claims", f, "submitted_date")
-    return store.query(f"SELECT date_diff('day', received_date, submitted_date) AS days, count(*) AS claims "
-                       f"FROM claims WHERE submitted_date IS NOT NULL AND {where} GROUP BY 1 ORDER BY 1", params)
+    """Claims submitted in the range by whole days from receipt to submission (the turnaround KPI's own rows and
+    value), counted in the store: columns days, claims."""
+    kpi = catalog.KPIS["claim_turnaround_days"]
+    df = queries.distribution(store, kpi.id, f.where(kpi.table), f.start, f.end)
+    return df.rename(columns={"value": "days", "rows": "claims"})
 
 
-def counts_by(store: Store, table: str, column: str, f: Filters, time_col: str, condition: str = "true") -> pd.DataFrame:
-    """Rows per value of a category (denial reasons, error categories) under the filters, for Paretos."""
-    if column not in catalog.DIMENSIONS[table]:
-        raise ValueError(f"{column!r} is not a dimension of {table}")
-    where, params = _where_sql(table, f, time_col)
-    return store.query(f"SELECT {qi(column)} AS {qi(column)}, count(*) AS rows FROM {qi(table)} "
-                       f"WHERE {qi(column)} IS NOT NULL AND ({condition}) AND {where} GROUP BY 1 ORDER BY 2 DESC",
-                       params)
+def counts_by(store: Store, row_set: str, column: str, f: Filters) -> pd.DataFrame:
+    """Rows of a catalogue row set (catalog.ROW_SETS) per value of a category under the filters, for Paretos:
+    columns `column`, rows; most first."""
+    return queries.counts_by(store, row_set, column, f.where(catalog.ROW_SETS[row_set].table), f.start, f.end)
 
 
-def _where_sql(table: str, f: Filters, time_col: str) -> tuple[str, dict[str, Any]]:
-    """A WHERE condition for the filters, with named parameters ($f0, $f1, ...)."""
-    conds, params = [catalog.in_window(table)], {}  # rows outside the reported dates are in no view
-    for i, (col, vals) in enumerate(f.where(table).items()):
-        conds.append(f"list_contains($f{i}, CAST({qi(col)} AS VARCHAR))")
-        params[f"f{i}"] = list(vals)
-    if f.start:
-        conds.append(f"CAST({qi(time_col)} AS DATE) >= $start")
-        params["start"] = f.start
-    if f.end:
-        conds.append(f"CAST({qi(time_col)} AS DATE) <= $end")
-        params["end"] = f.end
-    return (" AND ".join(conds) or "true"), params
-
-
-def raw_rows(store: Store, table: str, f: Filters, time_col: str, limit: int = 1_000) -> tuple[pd.DataFrame, int]:
-    """The stored rows under the filters, latest first (at most `limit`), and how many there are in all."""
-    from opsdash import contract
-
-    if table not in contract.TABLES:
-        raise ValueError(f"unknown table {table!r}")
-    where, params = _where_sql(table, f, time_col)
-    total = store.fetchone(f"SELECT count(*) FROM {qi(table)} WHERE {where}", params)[0]  # type: ignore[index]
-    cols = ", ".join(qi(c) for c in contract.TABLES[table].column_names)
-    df = store.query(f"SELECT {cols} FROM {qi(table)} WHERE {where} ORDER BY {qi(time_col)} DESC LIMIT {int(limit)}",
-                     params)
-    return df, int(total)
+def raw_rows(store: Store, table: str, f: Filters, limit: int = 1_000) -> tuple[pd.DataFrame, int]:
+    """The stored rows under the filters (by the table's contract.LISTED_BY time), latest first (at most
+    `limit`), and how many there are in all."""
+    return queries.raw_rows(store, table, f.where(table), f.start, f.end, limit)
 
 
 def calls_by_hour(store: Store, f: Filters, answer_threshold_s: float, short_abandon_s: float) -> pd.DataFrame:
     """Calls offered and service level by weekday (0 = Monday) and hour of offer, from the catalogue's own
     service-level conditions (the engine's grains are calendar periods, not hours of the week)."""
-    sl = catalog.KPIS["service_level"]
-    where, params = _where_sql("calls", f, "offered_at")
-    sql = (f"SELECT isodow(offered_at) - 1 AS weekday, hour(offered_at) AS hour, count(*) AS offered, "
-           f"count(*) FILTER (WHERE ({sl.rows}) AND ({sl.denominator})) AS denominator, "
-           f"count(*) FILTER (WHERE ({sl.rows}) AND ({sl.denominator}) AND ({sl.numerator})) AS numerator "
-           f"FROM calls WHERE {where} GROUP BY ALL ORDER BY 1, 2")
-    df = store.query(sql, {**params, "answer_threshold_s": float(answer_threshold_s),
-                           "short_abandon_s": float(short_abandon_s)})
+    df = queries.by_hour_of_week(store, "service_level", f.where("calls"), f.start, f.end,
+                                 {"answer_threshold_s": float(answer_threshold_s),
+                                  "short_abandon_s": float(short_abandon_s)})
+    df = df.rename(columns={"rows": "offered"})
     df["service_level"] = df["numerator"] / df["denominator"].where(df["denominator"] > 0)
     return df
 

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from opsdash import catalog, charts, contract, labels, metrics, periods, sla, views
+from opsdash import catalog, charts, contract, labels, metrics, periods, queries, sla, views
 from opsdash.settings import Settings
 from opsdash.store import Store
 
@@ -165,12 +165,12 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
         "Points outside the process limits or in an unusual run, at the latest complete period (SPC reads whole periods only).",
         {"value": "kpi", "mean": "kpi", "period": "period"}, "No special-cause signal in this period.")
     pf = views.Filters(start, end, grain, (vendor,))
-    errors = views.counts_by(store, "qa_audits", "error_category", pf, "audit_date", "errors > 0").head(TOP)
+    errors = views.counts_by(store, "audits_with_errors", "error_category", pf).head(TOP)
     errors = errors.rename(columns={"rows": "audits_with_errors"})
     tables["errors"] = Table("Top error categories", errors, _shown_counts(errors, "Audits with errors"),
                              kinds={"audits_with_errors": "count"}, empty="No audit found an error in this period.")
-    denials = views.counts_by(store, "claims", "denial_reason", pf, "adjudicated_date",
-                              "initial_outcome = 'denied'").head(TOP).rename(columns={"rows": "denied_claims"})
+    denials = views.counts_by(store, "denied_claims", "denial_reason", pf).head(TOP).rename(
+        columns={"rows": "denied_claims"})
     tables["denials"] = Table("Top denial reasons", denials, _shown_counts(denials, "Denied claims"),
                               kinds={"denied_claims": "count"}, empty="No claim was denied in this period.")
     late = sla.breaches(store, vendor, start, end, limit=BREACHES)
@@ -228,16 +228,7 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
 
 
 def _has_rows(store: Store, vendor: str, start: dt.date, end: dt.date) -> bool:
-    for table, cols in catalog.EVENT_TIMES.items():
-        cond = " OR ".join(f"CAST({c} AS DATE) BETWEEN ? AND ?" for c in cols)
-        params: list[Any] = [vendor]
-        for _ in cols:
-            params += [start, end]
-        row = store.fetchone(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {table} WHERE vendor = ? AND ({cond}) "
-                             f"AND {catalog.in_window(table)} LIMIT 1)", params)
-        if row and row[0]:
-            return True
-    return False
+    return any(queries.has_rows(store, table, vendor, start, end) for table in catalog.EVENT_TIMES)
 
 
 def _scope(process: Any, priority: Any) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from opsdash import audit, catalog, metrics, periods, sla, views
+from opsdash import audit, catalog, metrics, periods, queries, sla, views
 from opsdash.settings import load as load_settings
-from opsdash.store import QueryError, Store, StoreBusy, StoreError
+from opsdash.store import Store, StoreBusy, StoreError
 from opsdash.ui import auth, boot
 from opsdash.ui.connection import Source, _pool, _store, path, record  # noqa: F401  (pages read them here)
 from opsdash.ui.text import md
@@ -42,10 +42,6 @@ def store() -> Store | None:
 
 
 _LAST_VERSION: dict[str, tuple[Any, ...]] = {}
-#: What changes when the store's figures change: a finished load, or an event removed on the Events page
-#: (removal is no load, so the events' count and latest entry are part of the version).
-VERSION_SQL = ("SELECT max(load_id), count(*), max(finished_at), "
-               "(SELECT count(*) FROM events), (SELECT max(_load_id) FROM events) FROM loads")
 
 
 def require() -> Store:
@@ -76,10 +72,7 @@ def version() -> tuple[Any, ...]:
     last seen (figures cached before the load still show; others wait for it)."""
     p = path()
     try:
-        try:
-            ver = tuple(_store(Source(p)).fetchone(VERSION_SQL) or ())
-        except QueryError:  # a store from before the events table, opened only for reading so far
-            ver = tuple(_store(Source(p)).fetchone("SELECT max(load_id), count(*), max(finished_at) FROM loads") or ())
+        ver = queries.version(_store(Source(p)))
     except StoreBusy:
         if p not in _LAST_VERSION:
             raise
@@ -221,9 +214,8 @@ def distribution(db: Source, ver: tuple, f: views.Filters) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=100)
-def counts_by(db: Source, ver: tuple, table: str, column: str, f: views.Filters, time_col: str,
-              condition: str = "true") -> pd.DataFrame:
-    return views.counts_by(_store(db), table, column, f, time_col, condition)
+def counts_by(db: Source, ver: tuple, row_set: str, column: str, f: views.Filters) -> pd.DataFrame:
+    return views.counts_by(_store(db), row_set, column, f)
 
 
 @st.cache_data(show_spinner="Counting calls by hour…", max_entries=50)
@@ -232,13 +224,13 @@ def calls_by_hour(db: Source, ver: tuple, f: views.Filters, answer: float, short
 
 
 @st.cache_data(show_spinner="Reading the records…", max_entries=50)
-def raw_rows(db: Source, ver: tuple, table: str, f: views.Filters, time_col: str) -> tuple[pd.DataFrame, int]:
-    return views.raw_rows(_store(db), table, f, time_col)
+def raw_rows(db: Source, ver: tuple, table: str, f: views.Filters) -> tuple[pd.DataFrame, int]:
+    return views.raw_rows(_store(db), table, f)
 
 
-def all_raw_rows(db: Source, table: str, f: views.Filters, time_col: str, limit: int) -> pd.DataFrame:
+def all_raw_rows(db: Source, table: str, f: views.Filters, limit: int) -> pd.DataFrame:
     """Every filtered row, up to `limit`, for a download made on click (not cached: it can be large)."""
-    return views.raw_rows(_store(db), table, f, time_col, limit)[0]
+    return views.raw_rows(_store(db), table, f, limit)[0]
 
 
 @st.cache_data(show_spinner="Scoring the contract levels…", max_entries=50)
@@ -267,30 +259,31 @@ def vendors(db: Source, ver: tuple) -> list[str]:
     return sla.vendors(_store(db))
 
 
+#: The Loads page's columns, as people read them.
+LOAD_HEADINGS = {"load_id": "Load", "file_name": "File", "table_name": "Table", "mapping_name": "Mapping",
+                 "rows_read": "Rows read", "rows_loaded": "Loaded", "rows_rejected": "Rejected",
+                 "rows_replaced": "Replaced", "phi_columns_dropped": "PHI columns dropped", "sha256": "SHA-256",
+                 "loaded_by": "Loaded by", "finished_at": "Loaded at"}
+REJECT_HEADINGS = {"load_id": "Load", "file_name": "File", "line": "Line", "column_name": "Column", "kind": "Kind",
+                   "reason": "Reason", "raw_values": "Raw values (SSNs masked)"}
+
+
 @st.cache_data(show_spinner=False, max_entries=20)
 def load_history(db: Source, ver: tuple) -> pd.DataFrame:
-    return _store(db).query(
-        "SELECT load_id AS \"Load\", file_name AS \"File\", table_name AS \"Table\", mapping_name AS \"Mapping\", "
-        "rows_read AS \"Rows read\", rows_loaded AS \"Loaded\", rows_rejected AS \"Rejected\", "
-        "rows_replaced AS \"Replaced\", array_to_string(phi_columns_dropped, ', ') AS \"PHI columns dropped\", "
-        "sha256 AS \"SHA-256\", loaded_by AS \"Loaded by\", "
-        f"CASE WHEN {catalog.timestamp_within('finished_at')} THEN finished_at END AS \"Loaded at\" "
-        "FROM loads ORDER BY load_id DESC")  # a load time no calendar can show stays empty
+    df = queries.load_history(_store(db)).iloc[::-1].reset_index(drop=True)  # newest first
+    return df[list(LOAD_HEADINGS)].rename(columns=LOAD_HEADINGS)
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
 def rejected_rows(db: Source, ver: tuple) -> pd.DataFrame:
-    return _store(db).query(
-        "SELECT load_id AS \"Load\", file_name AS \"File\", line AS \"Line\", column_name AS \"Column\", "
-        "kind AS \"Kind\", reason AS \"Reason\", raw_values AS \"Raw values (SSNs masked)\" "
-        "FROM rejects ORDER BY load_id, line")
+    return queries.rejects(_store(db)).rename(columns=REJECT_HEADINGS)
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
 def outside_window(db: Source, ver: tuple) -> tuple[pd.DataFrame, dict[str, int]]:
     """Rows left out because a date of theirs lies outside the reported dates: by column and load, and per table."""
     store = _store(db)
-    return views.outside_window(store), views.outside_rows(store)
+    return views.outside_window(store), queries.outside_rows(store)
 
 
 @st.cache_data(show_spinner=False, max_entries=20)

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, views
+from opsdash import catalog, queries, views
 from opsdash.store import Store
 from opsdash.ui import data
 from opsdash.ui.text import md
@@ -28,15 +28,7 @@ GRAIN_WORDS = ("day", "week", "month", "quarter")
 @st.cache_data(show_spinner=False, max_entries=20)
 def _bounds(db: data.Source, ver: tuple) -> tuple[dt.date, dt.date] | None:
     """The first and last event dates of the rows the pages report on (inside catalog.READ_FROM..READ_TO)."""
-    store = data._store(db)
-    firsts, lasts = [], []
-    for table, cols in catalog.EVENT_TIMES.items():
-        row = store.fetchone(f"SELECT min(CAST({cols[0]} AS DATE)), max(CAST(greatest({', '.join(cols)}) AS DATE)) "
-                             f"FROM {table} WHERE {catalog.in_window(table)}")
-        if row and row[0]:
-            firsts.append(row[0])
-            lasts.append(row[1])
-    return (min(firsts), max(lasts)) if firsts else None
+    return queries.event_bounds(data._store(db))
 
 
 # -- links are input: every value in the address is checked before a widget reads it ------------------

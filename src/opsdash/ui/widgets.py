@@ -438,16 +438,19 @@ def vendor_trend(kpi_id: str, f: Filters, key: str, title: str | None = None, ta
               on_select=(lambda: filters.drill_period(key, f.grain)) if drill else None, unit=kpi.unit)
 
 
-def pareto(table: str, column: str, f: Filters, time_col: str, condition: str, title: str, count_title: str,
-           key: str, what: str) -> None:
-    """Rows per category, largest first with the cumulative share, or a 'no data' message."""
+def pareto(row_set: str, column: str, f: Filters, title: str, key: str) -> None:
+    """Rows of a catalogue row set (catalog.ROW_SETS) per category, largest first with the cumulative share, or a
+    'no data' message."""
+    from opsdash import catalog
     from opsdash import charts
     from opsdash.ui import data
 
+    rows = catalog.ROW_SETS[row_set]
+    what = rows.label.lower()
     with guard(what):
-        counts = data.counts_by(data.source(), data.version(), table, column, f, time_col, condition)
+        counts = data.counts_by(data.source(), data.version(), row_set, column, f)
         if counts.empty:
             no_data(what, f)
             return
-        chart(charts.pareto(counts, column, "rows", title=title, count_title=count_title), counts,
+        chart(charts.pareto(counts, column, "rows", title=title, count_title=f"{rows.label} (count)"), counts,
               column + "_pareto", f, key=key)

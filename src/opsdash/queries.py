@@ -1,0 +1,359 @@
+"""Named queries: every SQL statement opsdash runs besides the KPI compiler (metrics, rollups) and ingest's
+staging. Pages, ``ui/``, views, the CLI, sla and the review pack call these functions and never write SQL.
+
+Values are bound parameters; identifiers come only from declarations (the contract, the catalogue), checked
+here against them. Conditions are built by one ``Where`` (after datasette's ``Filters``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from opsdash import catalog, contract
+from opsdash.store import Store, StoreError
+from opsdash.store import quote_ident as qi
+
+#: A ``fetchall(sql, params)``: a store's, or a transaction's inside a load.
+Fetch = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+
+class Where:
+    """A WHERE clause: conditions from declarations joined by AND, each value bound as ``$<prefix><n>``.
+
+    >>> w = Where("f").values_in("vendor", ["Acme"]).on_or_after("received_date", dt.date(2026, 1, 1))
+    >>> w.sql
+    '(list_contains($f0, CAST("vendor" AS VARCHAR))) AND (CAST("received_date" AS DATE) >= $f1)'
+    """
+
+    def __init__(self, prefix: str = "p") -> None:
+        self.prefix = prefix
+        self.conditions: list[str] = []
+        self.params: dict[str, Any] = {}
+
+    def bind(self, value: Any) -> str:
+        """A parameter holding `value`, as SQL."""
+        name = f"{self.prefix}{len(self.params)}"
+        self.params[name] = value
+        return f"${name}"
+
+    def rows(self, condition: str) -> Where:
+        """A condition written in a declaration (the catalogue's, the contract's): never user text."""
+        self.conditions.append(condition)
+        return self
+
+    def values_in(self, column: str, values: Iterable[Any]) -> Where:
+        """The column's value, as text, is one of `values`."""
+        return self.rows(f"list_contains({self.bind([str(v) for v in values])}, CAST({qi(column)} AS VARCHAR))")
+
+    def equals(self, column: str, value: Any) -> Where:
+        return self.rows(f"{qi(column)} = {self.bind(value)}")
+
+    def on_or_after(self, column: str, day: dt.date | None) -> Where:
+        return self if day is None else self.rows(f"CAST({qi(column)} AS DATE) >= {self.bind(day)}")
+
+    def on_or_before(self, column: str, day: dt.date | None) -> Where:
+        return self if day is None else self.rows(f"CAST({qi(column)} AS DATE) <= {self.bind(day)}")
+
+    def dimensions(self, where: Mapping[str, Sequence[Any]]) -> Where:
+        """Each column of `where` restricted to its values (the columns are the catalogue's dimensions)."""
+        for column, values in where.items():
+            self.values_in(column, values)
+        return self
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(f"({c})" for c in self.conditions) or "true"
+
+
+def _time_column(table: str, column: str) -> str:
+    if column not in catalog.TIME_COLUMNS.get(table, {}):
+        raise ValueError(f"{column!r} is not a date or time column of {table}")
+    return column
+
+
+def reported_rows(table: str, where: Mapping[str, Sequence[Any]], time_column: str,
+                  start: dt.date | None, end: dt.date | None, prefix: str = "f") -> Where:
+    """The rows a page reports on: inside the reported dates, the filters' dimensions, and `time_column` (a date
+    or time column of the table) within [start, end]."""
+    unknown = [c for c in where if c not in catalog.DIMENSIONS.get(table, contract.TABLES[table].column_names)]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} is not a column {table} can be filtered by")
+    column = _time_column(table, time_column)
+    return (Where(prefix).rows(catalog.in_window(table)).dimensions(where)
+            .on_or_after(column, start).on_or_before(column, end))
+
+
+# -- vendors and their contracts ---------------------------------------------------------------------------
+
+def vendors(store: Store) -> list[str]:
+    """Every vendor with rows in a data table or a contract level of its own, sorted."""
+    parts = [f"SELECT vendor FROM {qi(t)}" for t in catalog.DIMENSIONS]
+    rows = store.fetchall(f"SELECT DISTINCT vendor FROM ({' UNION '.join(parts)} "
+                          "UNION SELECT vendor FROM sla_targets WHERE vendor <> '*') ORDER BY 1")
+    return [r[0] for r in rows]
+
+
+def targets(store: Store, vendor: str) -> pd.DataFrame:
+    """The contract levels that apply to a vendor (its own and those for every vendor, '*')."""
+    return store.query("SELECT vendor, kpi, process, priority, target, minimum, level, credit_pct, effective_from, "
+                       "effective_to FROM sla_targets WHERE (vendor = ? OR vendor = '*') "
+                       f"AND {catalog.in_window('sla_targets')}", [vendor])
+
+
+def reported(store: Store, vendor: str | None = None) -> pd.DataFrame:
+    """The KPIs vendors reported themselves (of one vendor when named), by vendor, KPI, process and period."""
+    w = Where().rows(catalog.in_window("reported_kpis"))
+    if vendor:
+        w.equals("vendor", vendor)
+    return store.query("SELECT vendor, kpi, process, period_start, period_end, value AS reported FROM reported_kpis "
+                       f"WHERE {w.sql} ORDER BY vendor, kpi, process, period_start", w.params)
+
+
+def has_rows(store: Store, table: str, vendor: str, start: dt.date | None = None, end: dt.date | None = None) -> bool:
+    """Whether the table holds a reported row of the vendor; with dates, one with an event in [start, end]."""
+    w = Where().rows(catalog.in_window(table)).equals("vendor", vendor)
+    if start is not None and end is not None:
+        lo, hi = w.bind(start), w.bind(end)
+        w.rows(" OR ".join(f"CAST({qi(c)} AS DATE) BETWEEN {lo} AND {hi}" for c in catalog.EVENT_TIMES[table]))
+    row = store.fetchone(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {qi(table)} WHERE {w.sql} LIMIT 1)", w.params)
+    return bool(row and row[0])
+
+
+BREACH_COLUMNS = ["item_id", "process", "priority", "due_at", "completed_at", "still_open", "hours_late"]
+
+
+def _breached(vendor: str, start: dt.date, end: dt.date, as_of: dt.datetime) -> Where:
+    """Work items of the vendor due in [start, end], completed after their due time or still open past it."""
+    w = Where().equals("vendor", vendor).rows(catalog.in_window("work_items"))
+    w.rows(f"CAST(due_at AS DATE) BETWEEN {w.bind(start)} AND {w.bind(end)}")
+    return w.rows(f"completed_at > due_at OR (completed_at IS NULL AND due_at <= {w.bind(as_of)})")
+
+
+def breaches(store: Store, vendor: str, start: dt.date, end: dt.date, as_of: dt.datetime,
+             limit: int | None = None) -> pd.DataFrame:
+    """The breached items (see sla.breaches), latest due first, an open one's hours late run to `as_of`."""
+    w = _breached(vendor, start, end, as_of)
+    cut = w.bind(as_of)
+    bound = f" LIMIT {w.bind(int(limit))}" if limit is not None else ""
+    return store.query("SELECT item_id, process, priority, due_at, completed_at, completed_at IS NULL AS still_open, "
+                       f"round(epoch(coalesce(completed_at, {cut}) - due_at) / 3600.0, 1) AS hours_late "
+                       f"FROM work_items WHERE {w.sql} ORDER BY due_at DESC, item_id{bound}", w.params)
+
+
+def breach_count(store: Store, vendor: str, start: dt.date, end: dt.date, as_of: dt.datetime) -> tuple[int, int]:
+    """(breached items, of which still open)."""
+    w = _breached(vendor, start, end, as_of)
+    row = store.fetchone(f"SELECT count(*), count(*) FILTER (WHERE completed_at IS NULL) FROM work_items "
+                         f"WHERE {w.sql}", w.params)
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+# -- loads and rejects ---------------------------------------------------------------------------------------
+
+def load_history(store: Store) -> pd.DataFrame:
+    """Every load, newest last, with machine names; a time no calendar can show (a store edited by hand) empty."""
+    return store.query(
+        "SELECT load_id, file_name, table_name, mapping_name, rows_read, rows_loaded, rows_rejected, rows_skipped, "
+        "rows_replaced, rows_superseded, array_to_string(phi_columns_dropped, ', ') AS phi_columns_dropped, "
+        "sha256, loaded_by, "
+        f"CASE WHEN {catalog.timestamp_within('started_at')} THEN started_at END AS started_at, "
+        f"CASE WHEN {catalog.timestamp_within('finished_at')} THEN finished_at END AS finished_at "
+        "FROM loads ORDER BY load_id")
+
+
+def load_exists(store: Store, load_id: int) -> bool:
+    return store.fetchone("SELECT 1 FROM loads WHERE load_id = ?", [load_id]) is not None
+
+
+def rejects(store: Store, load_id: int | None = None) -> pd.DataFrame:
+    """Rejected and skipped rows (of one load when given), by load and line."""
+    w = Where()
+    if load_id is not None:
+        w.equals("load_id", load_id)
+    return store.query("SELECT load_id, file_name, line, column_name, kind, reason, raw_values FROM rejects "
+                       f"WHERE {w.sql} ORDER BY load_id, line", w.params)
+
+
+def last_load(store: Store, table: str) -> Any:
+    """When the last load of a table finished (None when never, or at a time no calendar can show)."""
+    row = store.fetchone(f"SELECT max(finished_at) FROM loads WHERE table_name = ? "
+                         f"AND {catalog.timestamp_within('finished_at')}", [table])
+    return row[0] if row else None
+
+
+def version(store: Store) -> tuple[Any, ...]:
+    """What changes when the store's figures change: a finished load, or an event removed (no load, so the
+    events' count and latest entry count too). A store from before the events table has only its loads'."""
+    try:
+        row = store.fetchone("SELECT max(load_id), count(*), max(finished_at), "
+                             "(SELECT count(*) FROM events), (SELECT max(_load_id) FROM events) FROM loads")
+    except StoreError as exc:
+        if "events" not in str(exc):
+            raise
+        row = store.fetchone("SELECT max(load_id), count(*), max(finished_at) FROM loads")
+    return tuple(row or ())
+
+
+def row_count(store: Store, table: str) -> int:
+    return int(store.fetchone(f"SELECT count(*) FROM {qi(contract.TABLES[table].name)}")[0])  # type: ignore[index]
+
+
+# -- dates the pages report on --------------------------------------------------------------------------------
+
+def event_bounds(store: Store) -> tuple[dt.date, dt.date] | None:
+    """The first and last event dates of the rows the pages report on (inside catalog.READ_FROM..READ_TO)."""
+    firsts, lasts = [], []
+    for table, cols in catalog.EVENT_TIMES.items():
+        row = store.fetchone(f"SELECT min(CAST({qi(cols[0])} AS DATE)), "
+                             f"max(CAST(greatest({', '.join(map(qi, cols))}) AS DATE)) "
+                             f"FROM {qi(table)} WHERE {catalog.in_window(table)}")
+        if row and row[0]:
+            firsts.append(row[0])
+            lasts.append(row[1])
+    return (min(firsts), max(lasts)) if firsts else None
+
+
+def outside_window(store: Store) -> pd.DataFrame:
+    """Rows left out of every figure because a date or time of theirs lies outside catalog.READ_FROM..READ_TO:
+    per table, column and load, how many and the earliest and latest such value as stored (as text: a year
+    such as 5881580 has no Python date). Columns: table, column, load, rows, earliest, latest."""
+    w, parts = Where(), []
+    for table in contract.TABLES:
+        for col in catalog.time_columns(table):
+            c = qi(col)
+            parts.append(f"SELECT {w.bind(table)} AS \"table\", {w.bind(col)} AS \"column\", _load_id AS load, "
+                         f"count(*) AS rows, CAST(min({c}) AS VARCHAR) AS earliest, "
+                         f"CAST(max({c}) AS VARCHAR) AS latest "
+                         f"FROM {qi(table)} WHERE NOT {catalog.within(col, table)} GROUP BY _load_id")
+    return store.query(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3", w.params)
+
+
+def load_files(store: Store) -> dict[int, str]:
+    """Each load's file name (a scoped reader sees none)."""
+    return dict(store.fetchall("SELECT load_id, file_name FROM loads")) if store.scope.everything else {}
+
+
+def outside_rows(store: Store) -> dict[str, int]:
+    """Per table, the rows left out (a row with several such values counts once); tables with none omitted."""
+    counts = {t: store.fetchone(f"SELECT count(*) FROM {qi(t)} WHERE NOT ({catalog.in_window(t)})")[0]  # type: ignore[index]
+              for t in contract.TABLES}
+    return {t: int(n) for t, n in counts.items() if n}
+
+
+# -- rows and counts for pages ------------------------------------------------------------------------------
+
+def distinct_values(fetchall: Fetch, columns: Sequence[tuple[str, str]]) -> list[str]:
+    """The distinct non-empty values, as text, of the (table, column) pairs together, sorted."""
+    for table, column in columns:
+        if column not in contract.TABLES[table].column_names:
+            raise ValueError(f"{column!r} is not a column of {table}")
+    if not columns:
+        return []
+    sql = " UNION ".join(f"SELECT DISTINCT CAST({qi(c)} AS VARCHAR) AS v FROM {qi(t)} WHERE {qi(c)} IS NOT NULL"
+                         for t, c in columns)
+    return sorted(r[0] for r in fetchall(f"SELECT v FROM ({sql})", []))
+
+
+def counts_by(store: Store, row_set: str, column: str, where: Mapping[str, Sequence[Any]],
+              start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    """Rows of a catalogue row set (catalog.ROW_SETS, e.g. denied claims) per value of a dimension, most first."""
+    rs = catalog.ROW_SETS[row_set]
+    if column not in catalog.DIMENSIONS[rs.table]:
+        raise ValueError(f"{column!r} is not a dimension of {rs.table}")
+    w = reported_rows(rs.table, where, rs.time_column, start, end).rows(rs.rows).rows(f"{qi(column)} IS NOT NULL")
+    return store.query(f"SELECT {qi(column)} AS {qi(column)}, count(*) AS rows FROM {qi(rs.table)} "
+                       f"WHERE {w.sql} GROUP BY 1 ORDER BY 2 DESC, 1", w.params)
+
+
+def raw_rows(store: Store, table: str, where: Mapping[str, Sequence[Any]], start: dt.date | None,
+             end: dt.date | None, limit: int) -> tuple[pd.DataFrame, int]:
+    """A table's stored rows under the filters by its raw-records time (contract), latest first (at most
+    `limit`), and how many there are in all."""
+    t, listed_by = contract.TABLES[table], contract.LISTED_BY[table]
+    w = reported_rows(table, where, listed_by, start, end)
+    total = store.fetchone(f"SELECT count(*) FROM {qi(table)} WHERE {w.sql}", w.params)[0]  # type: ignore[index]
+    cols = ", ".join(qi(c) for c in t.column_names)
+    df = store.query(f"SELECT {cols} FROM {qi(table)} WHERE {w.sql} ORDER BY {qi(listed_by)} DESC "
+                     f"LIMIT {w.bind(int(limit))}", w.params)
+    return df, int(total)
+
+
+def distribution(store: Store, kpi_id: str, where: Mapping[str, Sequence[Any]], start: dt.date | None,
+                 end: dt.date | None) -> pd.DataFrame:
+    """A whole-days quantile KPI's rows in the range counted per value (claims per day of turnaround): the
+    KPI's own value, rows and period from the catalogue. Columns: value, rows."""
+    kpi = catalog.get(kpi_id)
+    if not (kpi.kind == "quantile" and kpi.discrete):
+        raise ValueError(f"{kpi_id} is not a quantile of whole values")
+    w = reported_rows(kpi.table, where, kpi.period, start, end).rows(kpi.rows or "true")
+    return store.query(f"SELECT {kpi.value} AS value, count(*) AS rows FROM {qi(kpi.table)} WHERE {w.sql} "
+                       "GROUP BY 1 ORDER BY 1", w.params)
+
+
+def by_hour_of_week(store: Store, kpi_id: str, where: Mapping[str, Sequence[Any]], start: dt.date | None,
+                    end: dt.date | None, params: Mapping[str, Any]) -> pd.DataFrame:
+    """A ratio KPI's rows counted by weekday (0 = Monday) and hour of its period time, with the KPI's own
+    conditions: columns weekday, hour, rows (every row of the range), denominator, numerator. `params` are the
+    KPI's own (thresholds)."""
+    kpi = catalog.get(kpi_id)
+    if not kpi.is_ratio or kpi.sums:
+        raise ValueError(f"{kpi_id} is not a ratio of counted rows")
+    w = reported_rows(kpi.table, where, kpi.period, start, end)
+    den = f"({kpi.rows or 'true'}) AND ({kpi.denominator})"
+    num = (kpi.numerator or "false").replace("_den", "true")  # counted among denominator rows only
+    return store.query(f"SELECT isodow({kpi.period}) - 1 AS weekday, hour({kpi.period}) AS hour, count(*) AS rows, "
+                       f"count(*) FILTER (WHERE {den}) AS denominator, "
+                       f"count(*) FILTER (WHERE {den} AND ({num})) AS numerator "
+                       f"FROM {qi(kpi.table)} WHERE {w.sql} GROUP BY ALL ORDER BY 1, 2", {**w.params, **params})
+
+
+# -- events ---------------------------------------------------------------------------------------------
+
+EVENT_COLUMNS = ("vendor", "event_date", "kpi", "process", "description", "is_process_change", "source")
+
+
+def events(store: Store, vendors: Sequence[str], start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    """The events of `vendors` (every vendor in scope when none) from start to end, oldest first."""
+    w = reported_rows("events", {"vendor": vendors} if vendors else {}, "event_date", start, end)
+    return store.query(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {w.sql} "
+                       "ORDER BY event_date, vendor, kpi NULLS FIRST, process NULLS FIRST, description", w.params)
+
+
+def remove_event(store: Store, key: Mapping[str, Any]) -> int:
+    """Delete the events matching every key column (empty matching empty); the number removed."""
+    w = Where()
+    for column in contract.TABLES["events"].key:
+        w.rows(f"{qi(column)} IS NOT DISTINCT FROM {w.bind(key[column])}")
+    with store.transaction() as tx:
+        n = tx.fetchone(f"SELECT count(*) FROM events WHERE {w.sql}", w.params)
+        tx.execute(f"DELETE FROM events WHERE {w.sql}", w.params)
+    return int(n[0]) if n else 0
+
+
+# -- the audit trail ------------------------------------------------------------------------------------
+
+AUDIT_COLUMNS = ("event_id", "event_at", "user_name", "role", "action", "page", "what", "filters", "row_count",
+                 "load_ids")
+
+
+def add_audit_events(store: Store, rows: Iterable[Sequence[Any]]) -> None:
+    """Store audit events (values in AUDIT_COLUMNS order) in one transaction; an id already stored is skipped."""
+    with store.transaction() as tx:
+        for values in rows:
+            tx.execute(f"INSERT OR IGNORE INTO audit ({', '.join(AUDIT_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})", list(values))
+
+
+def audit_version(store: Store) -> tuple[Any, ...]:
+    return tuple(store.fetchone("SELECT count(*), max(event_at), max(event_id) FROM audit") or ())
+
+
+def audit_trail(store: Store, limit: int) -> pd.DataFrame:
+    """The newest events first, with machine names; a time no calendar can show (a store edited by hand) empty."""
+    return store.query(f"SELECT CASE WHEN {catalog.timestamp_within('event_at')} THEN event_at END AS event_at, "
+                       "user_name, role, action, page, what, filters, row_count, load_ids "
+                       "FROM audit ORDER BY event_at DESC LIMIT ?", [limit])
