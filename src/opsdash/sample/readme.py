@@ -64,5 +64,8 @@ def text(manifest: dict[str, Any], folders: list[str]) -> str:
     return "\n".join(lines)
 
 
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
 def _words(n: int) -> str:
-    return ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")[n] if n <= 10 else str(n)
+    return NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)

@@ -239,7 +239,8 @@ def qa_audits(seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
             opp = r.integers(8, 31, n) if process != "transcription" else r.integers(40, 160, n)
             p = np.full(n, p_err)
             if v.key == GO_LIVE.vendor and process == "coding":
-                p = np.where(np.repeat(days.to_numpy(), counts) >= np.datetime64(tl.go_live), p * GO_LIVE.coding_errors, p)
+                after = np.repeat(days.to_numpy(), counts) >= np.datetime64(tl.go_live)
+                p = np.where(after, p * GO_LIVE.coding_errors, p)
             errors = r.binomial(opp, p)
             critical = r.binomial(errors, 0.15)
             cats = ERROR_CATEGORIES[process]
