@@ -29,13 +29,13 @@ AS_OF = dt.date(2026, 11, 26)
 
 MAKE_CSV = """
 import datetime as dt, sys
-from opsdash import generate
+from opsdash import sample
 rows, path = int(sys.argv[1]), sys.argv[2]
 as_of = dt.date.fromisoformat(sys.argv[3])
-base = generate.flat_table("claims", 1, 24, 1.0, as_of).num_rows
-table = generate.flat_table("claims", 1, 24, rows / base * 1.03, as_of)
+base = sample.flat_table("claims", 1, 24, 1.0, as_of).num_rows
+table = sample.flat_table("claims", 1, 24, rows / base * 1.03, as_of)
 assert table.num_rows >= rows, (table.num_rows, rows)
-generate.write_csv(table.slice(0, rows), path)
+sample.write_csv(table.slice(0, rows), path)
 """
 
 

@@ -28,13 +28,13 @@ HERE = Path(__file__).resolve().parent
 AS_OF = "2026-11-26"
 MAKE = """
 import datetime as dt, sys
-from opsdash import generate
+from opsdash import sample
 table, rows, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 as_of = dt.date.fromisoformat(sys.argv[4])
-base = generate.flat_table(table, 1, 24, 1.0, as_of).num_rows
-t = generate.flat_table(table, 1, 24, rows / base * 1.03, as_of)
+base = sample.flat_table(table, 1, 24, 1.0, as_of).num_rows
+t = sample.flat_table(table, 1, 24, rows / base * 1.03, as_of)
 assert t.num_rows >= rows, (t.num_rows, rows)
-generate.write_csv(t.slice(0, rows), path)
+sample.write_csv(t.slice(0, rows), path)
 """
 
 

@@ -33,9 +33,9 @@ import bench_kpis  # noqa: E402  (the 10M claims + 10M work items store)
 CALLS = 5_000_000
 SMALL = """
 import datetime as dt, sys
-from opsdash import generate
+from opsdash import sample
 table, path, as_of = sys.argv[1], sys.argv[2], dt.date.fromisoformat(sys.argv[3])
-generate.write_csv(generate.flat_table(table, 1, 24, 1.0, as_of), path)
+sample.write_csv(sample.flat_table(table, 1, 24, 1.0, as_of), path)
 """
 
 

@@ -8,7 +8,7 @@ import hashlib
 import pandas as pd
 import pytest
 
-from opsdash import generate
+from opsdash import sample
 from opsdash.ingest.folders import export_files
 from tests.conftest import SAMPLE
 
@@ -20,15 +20,15 @@ def _digest(folder):
 
 def test_committed_sample_is_exactly_what_the_generator_writes(tmp_path, manifest):
     g = manifest["generator"]
-    generate.write_sample(tmp_path, g["seed"], g["months"], g["scale"], dt.date.fromisoformat(g["as_of"]))
+    sample.write_sample(tmp_path, g["seed"], g["months"], g["scale"], dt.date.fromisoformat(g["as_of"]))
     assert _digest(tmp_path) == _digest(SAMPLE)
 
 
 def test_generation_is_deterministic_and_seed_dependent(tmp_path):
     day = dt.date(2026, 3, 15)
-    generate.write_flat(tmp_path / "a", 1, 3, 0.2, day, ["claims", "calls"])
-    generate.write_flat(tmp_path / "b", 1, 3, 0.2, day, ["claims", "calls"])
-    generate.write_flat(tmp_path / "c", 2, 3, 0.2, day, ["claims", "calls"])
+    sample.write_flat(tmp_path / "a", 1, 3, 0.2, day, ["claims", "calls"])
+    sample.write_flat(tmp_path / "b", 1, 3, 0.2, day, ["claims", "calls"])
+    sample.write_flat(tmp_path / "c", 2, 3, 0.2, day, ["claims", "calls"])
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b") != _digest(tmp_path / "c")
 
 

@@ -316,14 +316,17 @@ def generate(out: Path, seed: int, months: int, scale: float, as_of: Any, flat: 
         opsdash generate --out /tmp/exports --seed 7 --months 12
         opsdash generate --out /tmp/big --flat --tables claims --scale 200
     """
-    from opsdash import generate as gen
+    from opsdash import sample  # the runtime never imports the sample; only this command does
 
     wanted = [t.strip() for t in tables.split(",") if t.strip()]
     unknown = [t for t in wanted if t not in contract.TABLES]
     if unknown:
         raise click.UsageError(f"unknown table(s) {', '.join(unknown)}; expected some of {', '.join(contract.TABLES)}")
     day = as_of.date() if as_of else None
-    written = gen.write_flat(out, seed, months, scale, day, wanted) if flat else gen.write_sample(out, seed, months, scale, day)
+    if flat:
+        written = sample.write_flat(out, seed, months, scale, day, wanted)
+    else:
+        written = sample.write_sample(out, seed, months, scale, day)
     _echo(f"{len(written)} file(s) written to {out}")
 
 

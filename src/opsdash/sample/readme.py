@@ -1,0 +1,71 @@
+"""The sample folder's README.md: what is in it, what it shows and which rows are bad on purpose.
+
+It states no measured figure: the stories are told by their dates (from the manifest) and by the figures
+the stories declare (what Helix reports), so the page cannot disagree with what the dashboard computes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from opsdash.sample.stories import DENIAL_DRIFT
+
+
+def text(manifest: dict[str, Any], folders: list[str]) -> str:
+    """The README of a sample written with `manifest`; `folders` holds each data file's folder (one per file)."""
+    g, s = manifest["generator"], manifest["stories"]
+    counts = Counter(folders)
+    lines = [
+        "# Sample data",
+        "",
+        "Fictional exports from four fictional BPO partners serving three fictional hospitals. Nothing here",
+        "describes a real organisation or person (patient names and MRNs in Helix's files are invented, and",
+        "opsdash drops those columns on load).",
+        "",
+        f"Written by `opsdash generate --out sample_data --seed {g['seed']} --months {g['months']} "
+        f"--scale {g['scale']:g} --as-of {g['as_of']}`; this page is written by the same command.",
+        "",
+        "| folder | files |",
+        "|---|---|",
+        *[f"| `{k}` | {n} |" for k, n in sorted(counts.items())],
+        "",
+        "## What the data shows",
+        "- Winter volume peaks in claims, work items and calls; Monday peaks in calls.",
+        f"- Meridian Revenue Partners automated claim scrubbing on {s['meridian_automation_go_live']}: turnaround and",
+        "  coding errors fall from then on, and the contract tightened its turnaround target about three months later.",
+        f"- Helix Health Services' initial denial rate drifts upward from {s['helix_denial_drift_start']} (prior-authorisation",
+        "  denials, CO-197, mostly Aetna and UnitedHealthcare); Helix keeps reporting about "
+        f"{DENIAL_DRIFT.reported_cap:.0%} for the last {_words(DENIAL_DRIFT.reported_months)} months.",
+        f"- ClearView Diagnostics Reading had an outage in the week of {s['clearview_outage_week_start']}: radiology reads and",
+        "  transcriptions missed their SLAs; ClearView's own report for that month leaves the outage out.",
+        "- Denial reasons differ by payer (CO-50 medical necessity at Medicare, CO-27 coverage at Medicaid, ...).",
+        "",
+        "## Formats",
+        "- Meridian: comma-separated UTF-8 with the contract's headers.",
+        "- Helix: headers in Title Case, UTF-8 with a byte-order mark, Y/N and upper-case codes, ISO 8601",
+        "  timestamps with `Z`, and two patient-identifier columns that are dropped on load.",
+        "- ClearView: Parquet work items.",
+        "- Ibérica: semicolon-separated Latin-1, Spanish headers, day-first dates and decimal commas, read",
+        "  through the `mapping.toml` beside the files.",
+        "- The contract's service levels are an Excel workbook (`contracts/sla_targets.xlsx`).",
+        "- The hospital's event log (`contracts/events.csv`): Meridian's go-live is marked as a process change, so",
+        "  its SPC charts start new limits there; the outage, the tightened target and the payers' new rules are",
+        "  annotations only.",
+        "",
+        "## Rows made bad on purpose",
+        "Loading must reject exactly these rows (and nothing else):",
+        "",
+        "| file | line | column | why |",
+        "|---|---|---|---|",
+        *[f"| `{d['file']}` | {d['line']} | {d['column']} | {d['why']} |" for d in manifest["deliberate_rejects"]],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _words(n: int) -> str:
+    return NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)

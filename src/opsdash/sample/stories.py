@@ -1,0 +1,202 @@
+"""Who the sample's vendors are and what their data must show, as declarations.
+
+Four fictional BPO partners serve three fictional hospitals. The stories planted in the data: winter
+volume peaks, Monday call peaks, Meridian's turnaround improving after an automation go-live, Helix's
+denial rate drifting upward (prior-authorisation denials) while Helix keeps reporting about 5%, a
+ClearView outage week that collapses its reading SLA (left out of ClearView's own report), and
+payer-specific denial reasons. ``tables.py`` builds the rows from these; nothing here draws a random number.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+FACILITIES = ("St Brendan's General Hospital", "Riverside Community Hospital", "Lakeshore Children's Hospital")
+FACILITY_WEIGHTS = (0.5, 0.32, 0.18)
+
+PAYERS = ("Medicare", "Medicaid", "BlueCross BlueShield", "Aetna", "UnitedHealthcare", "Cigna")
+PAYER_WEIGHTS = (0.32, 0.18, 0.16, 0.12, 0.14, 0.08)
+PAYER_DENIAL = (0.055, 0.085, 0.045, 0.065, 0.075, 0.05)
+DENIAL_REASONS: dict[str, tuple[tuple[str, float], ...]] = {
+    "Medicare": (("CO-50 Not medically necessary", 0.45), ("CO-16 Missing or invalid information", 0.25),
+                 ("CO-18 Duplicate claim", 0.15), ("CO-29 Timely filing limit expired", 0.15)),
+    "Medicaid": (("CO-27 Coverage terminated", 0.5), ("CO-16 Missing or invalid information", 0.3),
+                 ("CO-97 Bundled service", 0.2)),
+    "BlueCross BlueShield": (("CO-29 Timely filing limit expired", 0.3), ("CO-16 Missing or invalid information", 0.4),
+                             ("CO-18 Duplicate claim", 0.3)),
+    "Aetna": (("CO-197 Prior authorization absent", 0.55), ("CO-16 Missing or invalid information", 0.2),
+              ("CO-50 Not medically necessary", 0.25)),
+    "UnitedHealthcare": (("CO-197 Prior authorization absent", 0.35), ("CO-16 Missing or invalid information", 0.4),
+                         ("CO-97 Bundled service", 0.25)),
+    "Cigna": (("CO-11 Diagnosis inconsistent with procedure", 0.5), ("CO-16 Missing or invalid information", 0.5)),
+}
+PRIOR_AUTH_DENIAL = "CO-197 Prior authorization absent"
+
+
+@dataclass(frozen=True)
+class VendorSpec:
+    """One vendor's volumes and quality before any story changes them."""
+
+    key: str
+    name: str
+    claims_per_day: float = 0.0
+    turnaround_days: float = 0.0  # median days received -> submitted
+    clean_rate: float = 0.0
+    processes: tuple[tuple[str, float, tuple[tuple[str, float], ...]], ...] = ()  # process, items/day, priorities
+    qa_processes: tuple[tuple[str, float], ...] = ()  # process, error probability per opportunity
+    calls_per_day: float = 0.0
+
+
+VENDORS = (
+    VendorSpec("meridian", "Meridian Revenue Partners", claims_per_day=45, turnaround_days=4.5, clean_rate=0.945,
+               processes=(("coding", 14, (("urgent", 0.2), ("routine", 0.8))),
+                          ("claim_follow_up", 8, (("routine", 1.0),))),
+               qa_processes=(("coding", 0.0032), ("billing", 0.0022))),
+    VendorSpec("helix", "Helix Health Services", claims_per_day=35, turnaround_days=3.2, clean_rate=0.945,
+               processes=(("eligibility", 16, (("urgent", 0.3), ("routine", 0.7))),
+                          ("prior_auth", 7, (("stat", 0.1), ("urgent", 0.3), ("routine", 0.6)))),
+               qa_processes=(("eligibility", 0.0022), ("prior_auth", 0.0026))),
+    VendorSpec("clearview", "ClearView Diagnostics Reading",
+               processes=(("radiology_read", 20, (("stat", 0.2), ("urgent", 0.25), ("routine", 0.55))),
+                          ("transcription", 12, (("stat", 0.15), ("routine", 0.85)))),
+               qa_processes=(("transcription", 0.0004),)),
+    VendorSpec("iberica", "Ibérica Salud Contact Services", calls_per_day=60,
+               processes=(("scheduling", 10, (("routine", 1.0),)),),
+               qa_processes=(("scheduling", 0.0024),)),
+)
+VENDOR_NAMES = {v.key: v.name for v in VENDORS}
+
+SLA_HOURS = {
+    ("radiology_read", "stat"): 1, ("radiology_read", "urgent"): 4, ("radiology_read", "routine"): 24,
+    ("transcription", "stat"): 4, ("transcription", "routine"): 48,
+    ("prior_auth", "stat"): 24, ("prior_auth", "urgent"): 72, ("prior_auth", "routine"): 120,
+    ("eligibility", "urgent"): 4, ("eligibility", "routine"): 24,
+    ("coding", "urgent"): 24, ("coding", "routine"): 72, ("claim_follow_up", "routine"): 120,
+    ("scheduling", "routine"): 24,
+}
+AROUND_THE_CLOCK = ("radiology_read", "transcription")  # processes worked day and night, every day
+ERROR_CATEGORIES = {
+    "coding": ("wrong code", "missing modifier", "unbundling", "DRG assignment"),
+    "billing": ("charge entry", "wrong payer", "demographics"),
+    "eligibility": ("wrong plan", "coverage dates", "coordination of benefits"),
+    "prior_auth": ("missing clinicals", "wrong CPT", "late submission"),
+    "transcription": ("medication", "laterality", "omission", "formatting"),
+    "scheduling": ("wrong slot type", "missing referral", "wrong location"),
+}
+QUEUES = (("scheduling", 0.6), ("billing_inquiry", 0.25), ("eligibility", 0.15))
+# How the Latin-1 vendor writes its codes (its mapping files, mappings/iberica_*.toml, read them back).
+IBERICA_QUEUES = {"scheduling": "Citas", "billing_inquiry": "Facturación", "eligibility": "Seguros"}
+FAKE_FIRST = ("Alex", "Sam", "Jordan", "Casey", "Riley", "Morgan", "Taylor", "Jamie")
+FAKE_LAST = ("Testperson", "Example", "Sample", "Placeholder", "Fictional")
+
+# -- seasons ---------------------------------------------------------------------------------------
+WEEKDAY_WORK = np.array([1.25, 1.1, 1.0, 0.95, 0.9, 0.25, 0.15])  # Mon..Sun, back-office work
+WEEKDAY_CALLS = np.array([1.5, 1.15, 1.0, 0.95, 0.85, 0.3, 0.0])  # Monday peak, closed Sunday
+WINTER_SWING = 0.22  # volumes swing this far above and below the mean, highest around 20 January
+GROWTH = (0.95, 1.08)  # volume multiplier at the first and the last day of the history
+
+
+# -- the planted stories -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GoLive:
+    """Meridian automates claim scrubbing (at ``Timeline.go_live``): claims go out faster and cleaner,
+    coding is faster and more accurate, and the contract tightens its turnaround target a while later."""
+
+    vendor: str = "meridian"
+    turnaround_days: float = 1.8  # median days received -> submitted from the go-live
+    clean_rate: float = 0.97
+    coding_time: float = 0.7  # coding items take this share of their time before
+    coding_errors: float = 0.55  # coding audits find this share of the errors before
+    target_tightened_after: dt.timedelta = dt.timedelta(days=92)  # then the 1st of that month
+
+
+@dataclass(frozen=True)
+class DenialDrift:
+    """Helix's denials stay under the 5% target until ``Timeline.drift_start``, then prior-authorisation
+    denials climb every month; Helix goes on reporting under 5% for its last months."""
+
+    vendor: str = "helix"
+    base_factor: float = 0.7  # of each payer's denial rate, before and after the drift starts
+    per_month: float = 0.009  # extra denial probability per month since the drift started
+    reason: str = PRIOR_AUTH_DENIAL
+    reported_cap: float = 0.049  # what Helix reports at most ...
+    reported_months: int = 4  # ... for its last complete months
+
+
+@dataclass(frozen=True)
+class Outage:
+    """ClearView's reading platform is down for a week (from ``Timeline.outage_start``): its items take several
+    times longer; ClearView's report for that month leaves the outage out."""
+
+    vendor: str = "clearview"
+    days: int = 7
+    slowdown: tuple[float, float] = (3, 9)  # items take uniformly this many times longer
+    reported_floor: float = 0.962  # the radiology SLA adherence ClearView reports for the outage month
+
+
+GO_LIVE = GoLive()
+DENIAL_DRIFT = DenialDrift()
+OUTAGE = Outage()
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The months the sample covers, ending in the as-of date's month, and the stories' dates."""
+
+    as_of: dt.date
+    months: int
+
+    @property
+    def start(self) -> dt.date:
+        y, m = self.as_of.year, self.as_of.month - (self.months - 1)
+        while m < 1:
+            y, m = y - 1, m + 12
+        return dt.date(y, m, 1)
+
+    @property
+    def days(self) -> pd.DatetimeIndex:
+        return pd.date_range(self.start, self.as_of, freq="D")
+
+    def month_starts(self) -> list[dt.date]:
+        return [d.date() for d in pd.date_range(self.start, self.as_of, freq="MS")]
+
+    def _offset_month(self, k: int, day: int) -> dt.date:
+        ms = self.month_starts()
+        d = ms[min(max(k, 0), len(ms) - 1)]
+        return d.replace(day=min(day, calendar.monthrange(d.year, d.month)[1]))
+
+    @property
+    def go_live(self) -> dt.date:
+        """Meridian's automation go-live: a Monday in the middle of the history."""
+        d = self._offset_month(self.months // 2, 15)
+        return d + dt.timedelta(days=(7 - d.weekday()) % 7)
+
+    @property
+    def target_tightened(self) -> dt.date:
+        """The first day of Meridian's tighter turnaround target, about three months after its go-live."""
+        return (self.go_live + GO_LIVE.target_tightened_after).replace(day=1)
+
+    @property
+    def outage_start(self) -> dt.date:
+        """ClearView's outage: the Monday of a week about four months before as-of."""
+        d = self._offset_month(self.months - 5, 8)
+        return d + dt.timedelta(days=(7 - d.weekday()) % 7)
+
+    @property
+    def drift_start(self) -> dt.date:
+        """Helix's denial rate starts drifting upward ten months before as-of."""
+        return self._offset_month(self.months - 10, 1)
+
+    def complete_months(self) -> list[tuple[dt.date, dt.date]]:
+        """First and last day of each month that is over by as-of: a vendor reports a month once it is over."""
+        out = []
+        for ms in self.month_starts():
+            me = ms.replace(day=calendar.monthrange(ms.year, ms.month)[1])
+            if me < self.as_of:
+                out.append((ms, me))
+        return out
