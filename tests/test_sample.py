@@ -6,7 +6,6 @@ The committed sample's bytes, its loading and its stories measured from raw rows
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import hashlib
 import tomllib
@@ -179,20 +178,3 @@ def test_write_sample_is_deterministic_and_seed_dependent(tmp_path):
     a, b, c = (_digest(tmp_path / n) for n in "abc")
     assert a == b != c and set(a) == set(c)
     assert a["reported/helix_reported_kpis.csv"] != c["reported/helix_reported_kpis.csv"]
-
-
-def test_the_runtime_never_imports_the_sample():
-    """Only the command line imports opsdash.sample; the dashboard and engine work without it."""
-    package = ROOT / "src" / "opsdash"
-    importers = set()
-    for path in package.rglob("*.py"):
-        rel = path.relative_to(package).as_posix()
-        if rel.startswith("sample/"):
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                     [f"{node.module}.{a.name}" for a in node.names] if isinstance(node, ast.ImportFrom) and node.module
-                     else [])
-            if any(n == "opsdash.sample" or n.startswith("opsdash.sample.") for n in names):
-                importers.add(rel)
-    assert importers == {"cli.py"}
