@@ -104,3 +104,15 @@ def test_load_history_and_rejects_are_the_load_records(sample_store):
     assert len(queries.rejects(sample_store)) == int(rejects["n"].sum())
     assert queries.load_exists(sample_store, int(stored["load_id"].iloc[0]))
     assert not queries.load_exists(sample_store, 10**9)
+
+
+def test_the_version_of_a_store_from_before_the_events_table_is_its_loads(store, tmp_path):
+    from opsdash.store import Store
+
+    with store.transaction() as tx:
+        tx.execute("DROP TABLE events")
+    store.close()
+    with Store(store.path, read_only=True) as old:
+        assert queries.version(old) == (None, 0, None)
+    with Store(store.path) as fresh:  # opened for writing, the table is made again, and the version has its count
+        assert queries.version(fresh) == (None, 0, None, 0, None)

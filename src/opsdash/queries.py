@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from opsdash import catalog, contract
-from opsdash.store import Store, StoreError
+from opsdash.store import QueryError, Store
 from opsdash.store import quote_ident as qi
 
 #: A ``fetchall(sql, params)``: a store's, or a transaction's inside a load.
@@ -191,9 +191,7 @@ def version(store: Store) -> tuple[Any, ...]:
     try:
         row = store.fetchone("SELECT max(load_id), count(*), max(finished_at), "
                              "(SELECT count(*) FROM events), (SELECT max(_load_id) FROM events) FROM loads")
-    except StoreError as exc:
-        if "events" not in str(exc):
-            raise
+    except QueryError:  # no events table: a store from before it, opened only for reading so far
         row = store.fetchone("SELECT max(load_id), count(*), max(finished_at) FROM loads")
     return tuple(row or ())
 
