@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from opsdash import periods
+from opsdash.periods import READ_FROM, READ_TO
+
 #: Kinds of KPI the engine knows how to compute.
 KINDS = ("count", "ratio", "quantile", "mean", "backlog")
-GRAINS = ("day", "week", "month", "quarter")
-#: Length of one period of each grain, as pandas offsets.
-GRAIN_OFFSETS = {"day": {"days": 1}, "week": {"days": 7}, "month": {"months": 1}, "quarter": {"months": 3}}
+GRAINS = periods.GRAINS  # declared in periods: SQL step, pandas offset, codes and labels of each
 UNITS = {"count": "", "days": "days", "hours": "hours", "seconds": "s", "fraction": "%"}
 DIRECTIONS = ("higher", "lower", "neutral")
 
@@ -183,13 +184,8 @@ EVENT_TIMES: dict[str, tuple[str, ...]] = {
     "calls": ("offered_at", "answered_at", "abandoned_at"),
 }
 
-#: The dates opsdash reports on. A stored date or time outside them (a typo such as 0026 or 20026, a
-#: placeholder such as 9999-12-31 or 0001-01-01, a BC date) is no fact about a 21st-century vendor: a row holding
-#: one in any of its date or time columns is left out of every figure, chart, filter bound and download (as if
-#: it had been rejected; new loads reject such values), and the Loads page lists those rows by load and column.
-#: The window also keeps every date within what pandas and Python can represent.
-READ_FROM, READ_TO = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
-#: The same window, for load times and audit events (system tables, shown but never filtered out).
+#: READ_FROM..READ_TO (periods): the dates opsdash reports on; a row with a date or time outside them is in no
+#: figure. The same window, for load times and audit events (system tables, shown but never filtered out).
 WINDOW_WORDS = f"{READ_FROM:%Y-%m-%d} to {READ_TO:%Y-%m-%d}"
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from opsdash import phi
+from opsdash import periods, phi
 
 CONTRACT_VERSION = 1
 
@@ -19,16 +19,10 @@ CONTRACT_VERSION = 1
 MAX_TEXT_LENGTH = 2000
 
 
-def _reported_range() -> tuple[dt.date, dt.date]:
-    from opsdash.catalog import READ_FROM, READ_TO  # the pages report this range; the contract accepts only it
-
-    return READ_FROM, READ_TO
-
-
 #: Dates and timestamps outside this range (inclusive, whole days) are row errors: a service date in year 10000
-#: or 0045 BC is a typing slip, not an event. It is the range the pages report (catalog.READ_FROM/READ_TO), so a
+#: or 0045 BC is a typing slip, not an event. It is the range the pages report (periods.READ_FROM/READ_TO), so a
 #: stored row is never one no page shows; a settings file's [ingest] table may narrow it.
-DATE_RANGE: tuple[dt.date, dt.date] = _reported_range()
+DATE_RANGE: tuple[dt.date, dt.date] = (periods.READ_FROM, periods.READ_TO)
 
 
 #: Characters that show nothing (or nothing different) and would make look-alike vendors, keys and codes:

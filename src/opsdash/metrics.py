@@ -18,7 +18,6 @@ from opsdash.catalog import Kpi
 from opsdash.store import Store
 from opsdash.store import quote_ident as qi
 
-STEP = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY", "month": "INTERVAL 1 MONTH", "quarter": "INTERVAL 3 MONTH"}
 NULL_KEY = "\x00"  # stands in for an empty breakdown value inside ASOF joins (which match on equality)
 
 
@@ -139,10 +138,10 @@ def _periods(grain: str | None) -> str:
     """Periods of the range `rng(lo, hi)`, each with its exclusive end."""
     if grain is None:
         return "periods AS (SELECT CAST(lo AS DATE) AS period_start, CAST(hi AS TIMESTAMP) + INTERVAL 1 DAY AS next_start FROM rng)"
-    step = STEP[grain]
+    step, unit = periods.sql_step(grain), periods.sql_unit(grain)
     return (f"periods AS (SELECT CAST(p AS DATE) AS period_start, CAST(p AS TIMESTAMP) + {step} AS next_start "
-            f"FROM rng, unnest(generate_series(CAST(date_trunc('{grain}', lo) AS TIMESTAMP), "
-            f"CAST(date_trunc('{grain}', hi) AS TIMESTAMP), {step})) AS g(p))")
+            f"FROM rng, unnest(generate_series(CAST(date_trunc('{unit}', lo) AS TIMESTAMP), "
+            f"CAST(date_trunc('{unit}', hi) AS TIMESTAMP), {step})) AS g(p))")
 
 
 def _row_end(grain: str | None, has_end: bool) -> str:
@@ -155,7 +154,7 @@ def _row_end(grain: str | None, has_end: bool) -> str:
     if has_end:
         return f"CAST(least(CAST($end AS DATE), {as_of_day}) AS TIMESTAMP) + INTERVAL 1 DAY"
     if grain:
-        return f"CAST(date_trunc('{grain}', {as_of_day}) AS TIMESTAMP) + {STEP[grain]}"
+        return f"CAST(date_trunc('{periods.sql_unit(grain)}', {as_of_day}) AS TIMESTAMP) + {periods.sql_step(grain)}"
     return f"CAST({as_of_day} AS TIMESTAMP) + INTERVAL 1 DAY"
 
 
@@ -204,7 +203,7 @@ def compile_sql(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Ro
         aggs = f"count(_v) AS n, quantile_cont(_v, {float(kpi.quantile or 0.5)!r}) AS value"
         out = "a.n, a.value"
     t = "_day" if two_level or kpi.discrete else "_t"
-    bucket = "TIMESTAMP '1970-01-01'" if req.grain is None else f"date_trunc('{req.grain}', {t})"
+    bucket = "TIMESTAMP '1970-01-01'" if req.grain is None else f"date_trunc('{periods.sql_unit(req.grain)}', {t})"
     first = f", min({t}) AS _first" if req.grain is None and req.start is None else ""
     lo = ("CAST(min(_first) AS DATE)" if first else "CAST(min(period_start) AS DATE)")
     on_period = "true" if req.grain is None else "CAST(a.period_start AS DATE) = p.period_start"
@@ -385,11 +384,9 @@ def to_date(store: Store, kpi_id: str, *, grain: str = "month", as_of: dt.dateti
     if cut is None:
         return {"current": None, "previous": None}
     today = cut.date()
-    start = pd.Timestamp(today).to_period({"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q"}[grain]).start_time.date()
-    step = pd.DateOffset(**catalog.GRAIN_OFFSETS[grain])
-    prev_start = (pd.Timestamp(start) - step).date()
-    elapsed = (today - start).days
-    prev_end = min((pd.Timestamp(prev_start) + pd.Timedelta(days=elapsed)).date(), start - dt.timedelta(days=1))
+    now = periods.window(periods.start_of(today, grain), grain, today)
+    before = periods.like_for_like(now)
+    start, prev_start, prev_end = now.start, before.start, before.through
     current = total(store, kpi_id, start, today, as_of=cut, where=where, **kw)
     # The previous days as they stood at the end of their last day: what was still open then counts as open.
     previous = total(store, kpi_id, prev_start, prev_end, as_of=periods.end_of_day(prev_end),

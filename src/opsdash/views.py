@@ -340,11 +340,10 @@ def spc_view(store: Store, kpi_id: str, f: Filters, target: float | None | str =
     kpi = catalog.get(kpi_id)
     df = series(store, kpi_id, f, **kw)
     cut = data_cut(store, kpi_id, f)
-    if cut is not None and len(df):  # no period starting after the cut-off of the vendors picked
-        df = df[df["period_start"] <= periods.start_of(cut, f.grain)].reset_index(drop=True)
+    # no period starting after the cut-off of the vendors picked
+    df = df[~periods.split_at_cut(df["period_start"], cut, f.grain).after].reset_index(drop=True)
     ev = events_on(events_for(events(store, f), kpi_id, f), df["period_start"], f.grain)
-    running = (df["period_start"] > periods.latest_complete(cut, f.grain)) if cut is not None and len(df) else \
-        pd.Series(False, index=df.index)
+    running = periods.split_at_cut(df["period_start"], cut, f.grain).running
     complete = df[~running].reset_index(drop=True)
     single = one_vendor(store, f, kpi.table)
     chart = pd.DataFrame()
@@ -389,13 +388,6 @@ def value_over(store: Store, kpi_id: str, f: Filters, w: periods.Window, *, as_k
     as_of = periods.end_of_day(w.through) if as_known else None
     df = series(store, kpi_id, replace(f, start=w.start, end=w.through), grain=None, as_of=as_of)
     return _f(df["value"].iloc[0]) if len(df) else None
-
-
-def vendor_window(store: Store, vendor: str, start: dt.date, grain: str) -> periods.Window:
-    """A review period as the vendor's data covers it: to date when the vendor's latest event in any table falls
-    within it (metrics.data_cut), whole otherwise."""
-    cut = metrics.data_cut(store, tuple(catalog.EVENT_TIMES), (vendor,))
-    return periods.window(start, grain, cut if cut is not None and cut >= start else periods.end(start, grain))
 
 
 def coverage_note(kpis: Any, through: Any, window: periods.Window) -> str:
@@ -447,7 +439,7 @@ def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
         target, source = target_for(store, kpi_id, f)
         return Tile(kpi, None, None, None, None, target, None, None, "no data", [], target_source=source)
     last_complete = periods.latest_complete(cut, f.grain)
-    complete = df[df["period_start"] <= last_complete].reset_index(drop=True)
+    complete = df[periods.split_at_cut(df["period_start"], cut, f.grain).complete].reset_index(drop=True)
     known = complete[complete["value"].notna()]
     current = None
     cur_start = periods.start_of(cut, f.grain)
@@ -500,7 +492,7 @@ def _latest_charts(store: Store, f: Filters,
             own = data_cut(store, kpi_id, replace(f, vendors=(vendor,)))
             if own is None:
                 continue
-            part = part[part["period_start"] <= periods.latest_complete(own, f.grain)].reset_index(drop=True)
+            part = part[periods.split_at_cut(part["period_start"], own, f.grain).complete].reset_index(drop=True)
             if part.empty:
                 continue
             ev = events_for(every[every["vendor"] == vendor], kpi_id, f)

@@ -138,7 +138,7 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
         raise NoDataError(f"no data for {vendor} in {period} ({start} to {end}): nothing was loaded for that "
                           "vendor in those dates")
     fresh = views.freshness(store)
-    window = views.vendor_window(store, vendor, start, grain)
+    window = sla.data_window(store, vendor, start, grain)
     before = periods.like_for_like(window)
     card = sla.scorecard(store, vendor, period, grain=grain, settings=settings)
     currency = settings.currency
@@ -441,8 +441,7 @@ def _charts(store: Store, levels: pd.DataFrame, vendor: str, grain: str, end: dt
         if kpi is None:
             continue
         where = sla.restriction(kpi, vendor, lv.process, lv.priority)
-        first = (pd.Timestamp(end) - pd.DateOffset(**{("weeks" if grain == "week" else "months"):
-                                                       TREND_PERIODS[grain] - 1})).date()
+        first = periods.shift(end, grain, 1 - TREND_PERIODS[grain])
         df = metrics.series(store, kpi.id, grain=grain, where=where, start=first, end=end)
         if not df["value"].notna().any():
             continue

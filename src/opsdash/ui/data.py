@@ -294,7 +294,7 @@ def scorecard_levels(db: Source, ver: tuple, vendor: str, period: str,
     the period as the data covers it, and the period it is compared with."""
     store, settings = _store(db), load_settings()
     card = sla.scorecard(store, vendor, period, grain=grain, settings=settings)
-    window = views.vendor_window(store, vendor, card.start, grain)
+    window = sla.data_window(store, vendor, card.start, grain)
     return sla.with_previous(store, card, vendor, grain, settings), window, periods.like_for_like(window)
 
 
