@@ -690,3 +690,84 @@ def formatted(df: pd.DataFrame, kpi_col: str = "kpi",
         out["credit_pct"] = [None if pd.isna(v) else f"{float(v) * 100:.1f}%" for v in out["credit_pct"]]
     return out
 
+
+
+# -- what pages lay out (no Streamlit: each is tested on its own) ---------------------------------
+
+#: How many periods the scorecard offers, latest first.
+REVIEW_PERIODS = {"week": 26, "month": 24}
+#: Months the SLA page scores when the date range does not say.
+SLA_MONTHS = 12
+
+
+def review_periods(latest: dt.date | dt.datetime | pd.Timestamp, grain: str) -> list[str]:
+    """The codes of the periods a scorecard offers (2026-11, 2026-W48), latest first, up to the one holding the
+    vendor's latest data."""
+    return [periods.code(d, grain) for d in periods.latest(latest, grain, REVIEW_PERIODS[grain])]
+
+
+def review_dates(period: str, grain: str, latest: dt.date | dt.datetime | pd.Timestamp) -> tuple[dt.date, dt.date]:
+    """A scorecard period's first and last day, from its name; for a name that names no such period, the period
+    holding the latest data up to that day (the sections below the scorecard still know which dates to show)."""
+    try:
+        _, start, end = periods.parse(str(period), grain)
+    except periods.PeriodError:
+        day = periods._date(latest)
+        return periods.start_of(day, grain), day
+    return start, end
+
+
+def compared_words(window: periods.Window, before: periods.Window) -> str:
+    """What a review period is compared with: like for like when it runs to date, else the whole previous one."""
+    if window.partial:
+        return (f"The {window.grain} runs to date ({periods.span(window)} {window.through.year}): compared like for "
+                f"like with {periods.span(before)}, not the whole {window.grain}.")
+    return f"Compared with {periods.label(before.start, window.grain)}."
+
+
+def sla_months(start: dt.date | None, end: dt.date | None, latest: Any,
+               today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The SLA page's range: the filters' dates, else the last SLA_MONTHS months to the latest data (or today)."""
+    if end is None:
+        end = periods._date(latest) if latest is not None else (today or dt.date.today())
+    if start is None:
+        start = periods.shift(periods.start_of(end, "month"), "month", 1 - SLA_MONTHS)
+    return start, end
+
+
+def level_names(att: pd.DataFrame) -> pd.Series:
+    """Each contract level of an attainment frame in words: 'SLA adherence · Prior authorisation · Stat (critical)'."""
+    from opsdash import labels
+
+    def part(v: Any) -> str:
+        return f" · {labels.value_word(v)}" if isinstance(v, str) else ""
+
+    return (att["label"] + att["process"].map(part) + att["priority"].map(part)
+            + " (" + att["level"].map(labels.value_word).str.lower() + ")")
+
+
+def missed_levels(att: pd.DataFrame) -> pd.DataFrame:
+    """The levels missed (or below minimum) of an attainment frame, latest month first, then by vendor."""
+    from opsdash import sla
+
+    return att[att["status"].isin(sla.MISSED)].sort_values(["month", "vendor"], ascending=[False, True])
+
+
+def missed_in_a_row(att: pd.DataFrame) -> pd.DataFrame:
+    """The levels missed at the latest month of an attainment frame, longest run of misses first."""
+    last = att[(att["month"] == att["month"].max()) & (att["consecutive_missed"] > 0)]
+    return last.sort_values("consecutive_missed", ascending=False)
+
+
+def stale_words(fresh: pd.DataFrame) -> str:
+    """The tables whose data is stale (freshness), in one line for people; empty when none is."""
+    from opsdash import labels
+
+    stale = fresh[fresh["stale"]]
+    return "; ".join(f"{labels.value_word(r['table'])} latest {r['latest event']:%d %b %Y} ({r['days old']} days old)"
+                     for _, r in stale.iterrows())
+
+
+def spc_title(view: SpcView, what: str | None = None) -> str:
+    """An SPC chart's title: the KPI (of what, when narrowed), the grain and what kind of chart it is."""
+    return f"{view.kpi.label}{f', {what},' if what else ''} by {view.grain}: {view.kind}"
