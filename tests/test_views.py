@@ -345,3 +345,38 @@ def test_spc_title_names_the_kpi_grain_and_chart(sample_store):
     view = views.spc_view(sample_store, "claim_turnaround_days", views.Filters(vendors=(VENDOR,), grain="month"))
     assert views.spc_title(view) == f"Claim turnaround (median) by month: {view.kind}"
     assert views.spc_title(view, "Coding") == f"Claim turnaround (median), Coding, by month: {view.kind}"
+
+
+def test_one_glossary_feeds_the_data_page_and_the_docs():
+    rows = catalog.glossary()
+    assert [r["id"] for r in rows] == list(catalog.KPIS)
+    assert [r["id"] for r in catalog.glossary(["service_level", "nope", "claim_volume"])] == ["claim_volume",
+                                                                                              "service_level"]
+    table = views.glossary_table()
+    sl = table.set_index("id").loc["service_level"]
+    assert (sl["KPI"], sl["table"], sl["unit"], sl["better when"], sl["default target"]) == (
+        "Service level", "Calls", "%", "higher", "80.0%")
+    vol = table.set_index("id").loc["claim_volume"]
+    assert (vol["better when"], vol["default target"]) == ("neither (a volume)", "Not set")
+    from opsdash import docs
+
+    for r in rows:  # the docs' table is the same rows
+        assert f"| `{r['id']}` | {r['label']} | {r['table']} |" in docs.render_kpis()
+
+
+def test_call_thresholds_are_declared_once():
+    import inspect
+
+    from opsdash import cli, docs, metrics
+    from opsdash.report import pack
+
+    assert catalog.CALL_THRESHOLDS == {"answer_threshold_s": 30.0, "short_abandon_s": 5.0}
+    assert (metrics.Request("service_level").answer_threshold_s, metrics.Request("service_level").short_abandon_s) == (
+        catalog.ANSWER_THRESHOLD_S, catalog.SHORT_ABANDON_S)
+    params = inspect.signature(metrics.series).parameters
+    assert params["answer_threshold_s"].default == 30.0 and params["short_abandon_s"].default == 5.0
+    opts = {p.name: p.default for p in cli.main.commands["kpi"].params}
+    assert (opts["answer_threshold"], opts["short_abandon"]) == (30.0, 5.0)
+    assert "answer threshold (default 30 s) and the short-abandon window (default 5 s)" in " ".join(
+        docs.render_kpis().split("\n"))
+    assert (pack.ANSWER_THRESHOLD_S, pack.SHORT_ABANDON_S) == (30.0, 5.0)

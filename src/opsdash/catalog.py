@@ -8,7 +8,9 @@ time, never pasted). Adding a KPI of an existing kind is one more entry here and
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from opsdash import periods
 from opsdash.periods import READ_FROM, READ_TO
@@ -53,6 +55,13 @@ class Kpi:
     def is_ratio(self) -> bool:
         return self.kind == "ratio"
 
+
+#: Call thresholds in seconds, declared once (the defaults every page, command, pack and document uses; a
+#: request may set its own): a call answered within the answer threshold counts for the service level; one
+#: abandoned within the short-abandon window is left out of every call KPI but volume (the ICMI formula).
+ANSWER_THRESHOLD_S = 30.0
+SHORT_ABANDON_S = 5.0
+CALL_THRESHOLDS = {"answer_threshold_s": ANSWER_THRESHOLD_S, "short_abandon_s": SHORT_ABANDON_S}
 
 # Calls left out of every call KPI but volume: abandoned within the short-abandon window.
 NOT_SHORT_ABANDON = "NOT coalesce(epoch(abandoned_at - offered_at) <= $short_abandon_s, false)"
@@ -257,6 +266,17 @@ LATEST_VIEWS: dict[str, str] = {t: f"SELECT * FROM {t} WHERE {in_window(t)}" for
 
 #: The column a target's `process` restricts, per table.
 PROCESS_COLUMN = {"work_items": "process", "qa_audits": "process", "calls": "queue"}
+
+
+def glossary(ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The KPI glossary, one row per KPI (every one, or those of `ids` that are catalogued, in catalogue order):
+    the facts each place that explains KPIs (Data page, review pack, docs, `opsdash kpis`) formats its own way.
+    Keys: id, label, description, table, period_words, kind, unit, direction, target, target_source, breakdowns."""
+    wanted = set(KPIS) if ids is None else set(ids)
+    return [{"id": k.id, "label": k.label, "description": k.description, "table": k.table,
+             "period_words": k.period_words, "kind": k.kind, "unit": k.unit, "direction": k.direction,
+             "target": k.target, "target_source": k.target_source, "breakdowns": DIMENSIONS[k.table]}
+            for k in KPIS.values() if k.id in wanted]
 
 
 def get(kpi_id: str) -> Kpi:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from opsdash import __version__, contract, periods
+from opsdash import __version__, catalog, contract, periods
 from opsdash.store import Store, StoreError, default_db_path
 
 EXIT_REFUSED = 1
@@ -396,9 +396,9 @@ def kpis_command(fmt: str) -> None:
     """
     from opsdash import catalog
 
-    rows = [{"id": k.id, "label": k.label, "table": k.table, "by": k.period_words, "unit": k.unit,
-             "better": k.direction, "target": k.target, "target_source": k.target_source,
-             "breakdowns": ", ".join(catalog.DIMENSIONS[k.table])} for k in catalog.KPIS.values()]
+    rows = [{"id": k["id"], "label": k["label"], "table": k["table"], "by": k["period_words"], "unit": k["unit"],
+             "better": k["direction"], "target": k["target"], "target_source": k["target_source"],
+             "breakdowns": ", ".join(k["breakdowns"])} for k in catalog.glossary()]
     df = pd.DataFrame(rows)
     if fmt == "table":
         from opsdash import labels
@@ -441,9 +441,9 @@ def _where(ctx_table: str, pairs: tuple[str, ...], store: Store) -> dict[str, li
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day of the range.")
 @click.option("--as-of", "as_of", type=click.DateTime(TIMESTAMP_FORMATS), default=None,
               help="Data cut-off (default: the latest event time in the KPI's table).")
-@click.option("--answer-threshold", type=click.FloatRange(0), default=30.0, show_default=True,
+@click.option("--answer-threshold", type=click.FloatRange(0), default=catalog.ANSWER_THRESHOLD_S, show_default=True,
               help="Calls: seconds within which an answer counts for the service level.")
-@click.option("--short-abandon", type=click.FloatRange(0), default=5.0, show_default=True,
+@click.option("--short-abandon", type=click.FloatRange(0), default=catalog.SHORT_ABANDON_S, show_default=True,
               help="Calls: abandons within this many seconds are left out of call KPIs but volume.")
 @click.option("--spc", is_flag=True, help="Add spc_mean, spc_lpl, spc_upl, spc_point_type and spc_to_date (a period running to "
                    "date, outside the limits) per breakdown group.")

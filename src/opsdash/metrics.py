@@ -34,8 +34,8 @@ class Request:
     start: dt.date | None = None
     end: dt.date | None = None
     as_of: dt.datetime | None = None
-    answer_threshold_s: float = 30.0
-    short_abandon_s: float = 5.0
+    answer_threshold_s: float = catalog.ANSWER_THRESHOLD_S
+    short_abandon_s: float = catalog.SHORT_ABANDON_S
 
 
 def validate(req: Request) -> Kpi:
@@ -305,8 +305,8 @@ ORDER BY {"".join(f"x.{d} NULLS LAST, " for d in dims)}x.period_start"""
 
 def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequence[str] = (),
            where: Mapping[str, Sequence[str]] | None = None, start: dt.date | None = None,
-           end: dt.date | None = None, as_of: dt.datetime | None = None, answer_threshold_s: float = 30.0,
-           short_abandon_s: float = 5.0) -> pd.DataFrame:
+           end: dt.date | None = None, as_of: dt.datetime | None = None, answer_threshold_s: float = catalog.ANSWER_THRESHOLD_S,
+           short_abandon_s: float = catalog.SHORT_ABANDON_S) -> pd.DataFrame:
     """A KPI by period (and breakdown): period_start, the breakdown columns, [numerator, denominator | n], value.
 
     Every period of the range appears for every breakdown group; a period with no rows has a null value.

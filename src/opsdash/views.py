@@ -771,3 +771,16 @@ def stale_words(fresh: pd.DataFrame) -> str:
 def spc_title(view: SpcView, what: str | None = None) -> str:
     """An SPC chart's title: the KPI (of what, when narrowed), the grain and what kind of chart it is."""
     return f"{view.kpi.label}{f', {what},' if what else ''} by {view.grain}: {view.kind}"
+
+
+def glossary_table() -> pd.DataFrame:
+    """The KPI glossary as the Data page shows it (catalog.glossary in words for people; `id` for downloads)."""
+    from opsdash import contract, labels
+
+    return pd.DataFrame([{
+        "KPI": k["label"], "id": k["id"], "definition": labels.prose(k["description"]),
+        "table": contract.TABLES[k["table"]].label, "placed by": labels.prose(k["period_words"]),
+        "unit": catalog.UNITS.get(k["unit"]) or k["unit"],
+        "better when": {"higher": "higher", "lower": "lower"}.get(k["direction"], "neither (a volume)"),
+        "default target": "Not set" if k["target"] is None else catalog.format_value(catalog.KPIS[k["id"]], k["target"]),
+        "target source": k["target_source"]} for k in catalog.glossary()])
