@@ -19,8 +19,8 @@ with glossary_tab:
 
 MAX_DOWNLOAD = 5_000_000  # rows in a raw CSV download
 MAX_XLSX = 1_000_000  # Excel's sheet holds 1,048,576 rows
-TIME_COLUMN = {"claims": "received_date", "qa_audits": "audit_date", "work_items": "opened_at", "calls": "offered_at",
-               "sla_targets": "effective_from", "reported_kpis": "period_start"}
+# The date or time that lists each table's rows, as the contract declares it (events have their own page).
+TIME_COLUMN = {t.name: t.dated_by for t in contract.TABLES.values() if t.dated_by}
 with raw_tab:
     table = st.selectbox("Table", list(TIME_COLUMN), format_func=lambda t: contract.TABLES[t].label, key="dt_table")
     with widgets.guard("raw records"):

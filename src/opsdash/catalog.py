@@ -185,7 +185,9 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
     "calls": ("vendor", "queue"),
 }
 
-#: Event times of each table: their latest value is the default as-of (never a due time).
+#: Event times of each table: their latest value is the default as-of (never a due time). The contract declares
+#: them (contract.Table.events, with what each carries and its kind); it imports this module, so they are
+#: listed here too and a test checks both agree.
 EVENT_TIMES: dict[str, tuple[str, ...]] = {
     "claims": ("received_date", "submitted_date", "adjudicated_date"),
     "qa_audits": ("audit_date",),
@@ -235,34 +237,6 @@ def in_window(table: str) -> str:
     """SQL over a contract table's row: every date and time column is null or inside the window."""
     return " AND ".join(within(c, table) for c in time_columns(table)) or "true"
 
-
-#: How a table looks as known at $as_of: later events, and what they carry, are not known yet. Rows outside
-#: the window are not there at all.
-AS_OF_VIEWS: dict[str, str] = {
-    "claims": (
-        "SELECT * REPLACE ("
-        "CASE WHEN submitted_date <= CAST($as_of AS DATE) THEN submitted_date END AS submitted_date, "
-        "CASE WHEN submitted_date <= CAST($as_of AS DATE) THEN clean_submission END AS clean_submission, "
-        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN adjudicated_date END AS adjudicated_date, "
-        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN initial_outcome END AS initial_outcome, "
-        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN denial_reason END AS denial_reason, "
-        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN paid_amount END AS paid_amount) "
-        "FROM claims WHERE received_date <= CAST($as_of AS DATE) AND " + in_window("claims")),
-    "qa_audits": "SELECT * FROM qa_audits WHERE audit_date <= CAST($as_of AS DATE) AND " + in_window("qa_audits"),
-    "work_items": (
-        "SELECT * REPLACE (CASE WHEN completed_at <= $as_of THEN completed_at END AS completed_at) "
-        "FROM work_items WHERE opened_at <= $as_of AND " + in_window("work_items")),
-    "calls": (
-        "SELECT * REPLACE ("
-        "CASE WHEN answered_at <= $as_of THEN answered_at END AS answered_at, "
-        "CASE WHEN abandoned_at <= $as_of THEN abandoned_at END AS abandoned_at, "
-        "CASE WHEN answered_at <= $as_of THEN handle_seconds END AS handle_seconds, "
-        "CASE WHEN answered_at <= $as_of THEN first_contact_resolved END AS first_contact_resolved) "
-        "FROM calls WHERE offered_at <= $as_of AND " + in_window("calls")),
-}
-
-#: Tables as they are when as-of is at or after their latest event: nothing to blank, nothing to drop.
-LATEST_VIEWS: dict[str, str] = {t: f"SELECT * FROM {t} WHERE {in_window(t)}" for t in AS_OF_VIEWS}
 
 #: The column a target's `process` restricts, per table.
 PROCESS_COLUMN = {"work_items": "process", "qa_audits": "process", "calls": "queue"}

@@ -159,6 +159,16 @@ Rule = Compare | Bound | Needs | NotBoth | OneOf
 
 
 @dataclass(frozen=True)
+class Happens:
+    """An event column: the date or time something happened to a row (received, submitted, answered). Until the
+    data cut-off (as-of) reaches it, the event is not known, nor are the columns it `carries` (an outcome is
+    known once the claim is adjudicated). Whether it is a DATE or a TIMESTAMP is its column's type."""
+
+    column: str
+    carries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     label: str
@@ -167,6 +177,17 @@ class Table:
     key: tuple[str, ...]
     rules: tuple[Rule, ...] = field(default=())
     codes: tuple[ProcessCode, ...] = field(default=())  # columns whose values are read as the codes they name
+    #: The events of a row, the first its arrival (the row is not known before it); never a due time. Its
+    #: latest value is the table's default as-of, and as-of views are generated from these (metrics).
+    events: tuple[Happens, ...] = field(default=())
+    dated_by: str | None = None  # the date or time that lists a row (the raw-record explorer's filter and order)
+
+    def event_kind(self, column: str) -> ColType:
+        """DATE or TIMESTAMP: how an event (or any time column) of the table compares with as-of."""
+        kind = self.column(column).type
+        if kind not in (ColType.DATE, ColType.TIMESTAMP):
+            raise KeyError(f"{self.name}.{column} is no date or time column")
+        return kind
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -225,6 +246,9 @@ TABLES: dict[str, Table] = {
                 _c("paid_amount", N, meaning="amount paid"),
             ),
             key=("vendor", "claim_id"),
+            events=(Happens("received_date"), Happens("submitted_date", ("clean_submission",)),
+                    Happens("adjudicated_date", ("initial_outcome", "denial_reason", "paid_amount"))),
+            dated_by="received_date",
             rules=(
                 Compare("submitted_date", ">=", "received_date"),
                 Needs("adjudicated_date", "submitted_date"),
@@ -251,6 +275,8 @@ TABLES: dict[str, Table] = {
                 _c("error_category", T, meaning="dominant error category of the item"),
             ),
             key=("vendor", "audit_id"),
+            events=(Happens("audit_date"),),
+            dated_by="audit_date",
             rules=(
                 Bound("opportunities", ">", 0),
                 Bound("errors", ">=", 0),
@@ -276,6 +302,8 @@ TABLES: dict[str, Table] = {
                 _c("sla_met", B, meaning="the source system's own SLA verdict, used only where due_at is empty"),
             ),
             key=("vendor", "item_id"),
+            events=(Happens("opened_at"), Happens("completed_at")),
+            dated_by="opened_at",
             rules=(
                 Compare("due_at", ">=", "opened_at"),
                 Compare("completed_at", ">=", "opened_at"),
@@ -296,6 +324,9 @@ TABLES: dict[str, Table] = {
                 _c("first_contact_resolved", B, meaning="resolved on this first contact"),
             ),
             key=("vendor", "call_id"),
+            events=(Happens("offered_at"), Happens("answered_at", ("handle_seconds", "first_contact_resolved")),
+                    Happens("abandoned_at")),
+            dated_by="offered_at",
             rules=(
                 Compare("answered_at", ">=", "offered_at"),
                 Compare("abandoned_at", ">=", "offered_at"),
@@ -320,6 +351,7 @@ TABLES: dict[str, Table] = {
                 _c("effective_to", D, meaning="last day the level applies; empty = open-ended"),
             ),
             key=("vendor", "kpi", "process", "priority", "effective_from"),
+            dated_by="effective_from",
             rules=(
                 OneOf("kpi", KPI_IDS),
                 OneOf("level", ("critical", "key")),
@@ -341,6 +373,7 @@ TABLES: dict[str, Table] = {
                 _c("value", N, True, "the reported value, in the KPI's unit"),
             ),
             key=("vendor", "kpi", "process", "period_start"),
+            dated_by="period_start",
             rules=(OneOf("kpi", KPI_IDS), Compare("period_end", ">=", "period_start")),
         ),
         Table(
@@ -368,6 +401,10 @@ TABLES: dict[str, Table] = {
         ),
     )
 }
+
+#: Per table with events, its event columns, arrival first (a due time is none).
+EVENT_COLUMNS: dict[str, tuple[str, ...]] = {t.name: tuple(e.column for e in t.events) for t in TABLES.values()
+                                             if t.events}
 
 #: Columns added to every stored row: the load it came from and its line in the file.
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (("_load_id", "BIGINT"), ("_line", "BIGINT"))

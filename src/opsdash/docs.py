@@ -102,6 +102,13 @@ def render_data_contract() -> str:
             out += ["", "Row rules: " + "; ".join(r.describe() for r in t.rules) + "."]
         if t.codes:
             out += ["", "Codes: " + "; ".join(c.describe() for c in t.codes) + "."]
+        if t.events:
+            out += ["", "Events (what is known at an as-of time: a row once it arrives, each later event and what it "
+                    "carries once it happens): " + "; ".join(
+                        f"`{e.column}` ({t.event_kind(e.column).value}"
+                        + (", the arrival" if i == 0 else "")
+                        + (f", carries {', '.join(f'`{c}`' for c in e.carries)}" if e.carries else "") + ")"
+                        for i, e in enumerate(t.events)) + "."]
         out.append("")
     out += [
         "Every text column: at most " + f"{contract.MAX_TEXT_LENGTH:,}" + " characters, and no value that looks like a",

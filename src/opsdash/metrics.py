@@ -13,12 +13,35 @@ from typing import Any
 
 import pandas as pd
 
-from opsdash import catalog, periods, rollups
+from opsdash import catalog, contract, periods, rollups
 from opsdash.catalog import Kpi
 from opsdash.store import Store
 from opsdash.store import quote_ident as qi
 
 NULL_KEY = "\x00"  # stands in for an empty breakdown value inside ASOF joins (which match on equality)
+
+
+def _known(table: contract.Table, column: str) -> str:
+    """SQL: the event of `column` has happened by $as_of (a DATE compares with as-of's day)."""
+    day = table.event_kind(column) == contract.ColType.DATE
+    return f"{qi(column)} <= {'CAST($as_of AS DATE)' if day else '$as_of'}"
+
+
+def as_of_view(name: str) -> str:
+    """How a table looks as known at $as_of, generated from its events (contract.Table.events): rows that arrived
+    by then, later events and what they carry blanked. Rows outside the reported dates are not there at all."""
+    table = contract.TABLES[name]
+    arrival, *later = table.events
+    blanks = [f"CASE WHEN {_known(table, e.column)} THEN {qi(c)} END AS {qi(c)}"
+              for e in later for c in (e.column, *e.carries)]
+    replace = f" REPLACE ({', '.join(blanks)})" if blanks else ""
+    return (f"SELECT *{replace} FROM {qi(name)} WHERE {_known(table, arrival.column)} "
+            f"AND {catalog.in_window(name)}")
+
+
+#: Each KPI table as known at $as_of, and as it is when as-of is at or after its latest event (nothing to blank).
+AS_OF_VIEWS: dict[str, str] = {t: as_of_view(t) for t in contract.EVENT_COLUMNS}
+LATEST_VIEWS: dict[str, str] = {t: f"SELECT * FROM {qi(t)} WHERE {catalog.in_window(t)}" for t in contract.EVENT_COLUMNS}
 
 
 class MetricsError(ValueError):
@@ -129,7 +152,7 @@ def _filtered(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Roll
     conds = [f"list_contains($w{i}, CAST({qi(col)} AS VARCHAR))" for i, col in enumerate(req.where)]
     where = " AND ".join(conds) if conds else "true"
     view = (f"SELECT * FROM {qi(rollup.name)}" if rollup
-            else (catalog.LATEST_VIEWS if latest else catalog.AS_OF_VIEWS)[kpi.table])
+            else (LATEST_VIEWS if latest else AS_OF_VIEWS)[kpi.table])
     return (f"src AS NOT MATERIALIZED ({view}), "
             f"f AS NOT MATERIALIZED (SELECT * FROM src WHERE {where})")
 
@@ -265,7 +288,8 @@ def _backlog_sql(kpi: Kpi, req: Request, dims: list[str], latest: bool = False) 
     key_list = "".join(f", {k}" for k in key)
     dim_list = "".join(f", {d}" for d in dims)
     t_in, t_out = qi(kpi.backlog_in or ""), qi(kpi.backlog_out or "")
-    is_date = kpi.table == "claims"  # received_date / submitted_date are dates; work-item times are timestamps
+    # The contract says whether the backlog's events are dates (claims) or timestamps (work items).
+    is_date = contract.TABLES[kpi.table].event_kind(kpi.backlog_in or "") == contract.ColType.DATE
     if is_date:
         day_in, day_of_out = t_in, t_out
         in_ok, out_ok = f"{t_in} <= CAST($as_of AS DATE)", f"{t_out} <= CAST($as_of AS DATE)"
