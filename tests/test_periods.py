@@ -88,6 +88,12 @@ def test_each_grain_is_declared_once_for_sql_pandas_and_people(grain: str) -> No
     assert periods.parse(periods.code(start, grain)) == (grain, start, periods.end(start, grain))
     with pytest.raises(periods.PeriodError, match="unknown grain"):
         periods.grain_of("fortnight")
+    # Tables write the label with the grain's moment.js format: the same words.
+    import re
+
+    tokens = {"YYYY": f"{start.year}", "MMM": f"{start:%b}", "D": f"{start.day}", "Q": f"{(start.month - 1) // 3 + 1}"}
+    shown = re.sub(r"\[([^\]]*)\]|YYYY|MMM|D|Q", lambda m: m[1] if m[1] is not None else tokens[m[0]], g.moment)
+    assert shown == periods.label(start, grain)
 
 
 def test_covered_is_to_date_only_when_the_cut_falls_within() -> None:

@@ -47,6 +47,7 @@ class Grain:
     label_of: Callable[[dt.date], str]
     start_of: Callable[[dt.date], dt.date]
     example: str
+    moment: str  # the label as a moment.js date format, for tables that keep periods as sortable dates
 
     @property
     def offset(self) -> pd.DateOffset:
@@ -92,16 +93,16 @@ def _quarter(d: dt.date) -> int:
 #: Every grain, finest first. Weeks are ISO weeks (Monday to Sunday), quarters calendar quarters.
 GRAIN: dict[str, Grain] = {g.name: g for g in (
     Grain("day", "day", (("days", 1),), "D", r"(\d{4})-(\d{2})-(\d{2})", _day,
-          lambda d: f"{d:%Y-%m-%d}", lambda d: f"{d.day} {d:%b %Y}", lambda d: d, "2026-10-05"),
+          lambda d: f"{d:%Y-%m-%d}", lambda d: f"{d.day} {d:%b %Y}", lambda d: d, "2026-10-05", "D MMM YYYY"),
     Grain("week", "week", (("days", 7),), "W-MON", r"(\d{4})-W(\d{1,2})", _iso_week,
           _week_code, lambda d: f"Week of {d.day} {d:%b %Y}", lambda d: d - dt.timedelta(days=d.weekday()),
-          "2026-W43"),
+          "2026-W43", "[Week of] D MMM YYYY"),
     Grain("month", "month", (("months", 1),), "MS", r"(\d{4})-(\d{1,2})", _month,
-          lambda d: f"{d:%Y-%m}", lambda d: f"{d:%b %Y}", lambda d: d.replace(day=1), "2026-10"),
+          lambda d: f"{d:%Y-%m}", lambda d: f"{d:%b %Y}", lambda d: d.replace(day=1), "2026-10", "MMM YYYY"),
     Grain("quarter", "quarter", (("months", 3),), "QS", r"(\d{4})-Q([1-4])",
           lambda m: dt.date(int(m[1]), 3 * int(m[2]) - 2, 1),
           lambda d: f"{d.year}-Q{_quarter(d)}", lambda d: f"Q{_quarter(d)} {d.year}",
-          lambda d: dt.date(d.year, 3 * (_quarter(d) - 1) + 1, 1), "2026-Q3"),
+          lambda d: dt.date(d.year, 3 * (_quarter(d) - 1) + 1, 1), "2026-Q3", "[Q]Q YYYY"),
 )}
 GRAINS = tuple(GRAIN)
 

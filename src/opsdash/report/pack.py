@@ -396,7 +396,7 @@ def summarise(vendor: str, grain: str, window: periods.Window, before: periods.W
     critical = missed[missed["level"] == "critical"]
     if grain != "month":
         out.append(Sentence("credits", f"Service credits are settled by month: see the "
-                                       f"{periods.label(window.start.replace(day=1), 'month')} pack."))
+                                       f"{periods.label(periods.start_of(window.start, 'month'), 'month')} pack."))
     elif critical.empty:
         out.append(Sentence("credits", "No service credit is due: no critical level was missed."))
     elif at_risk is None:
