@@ -1,5 +1,7 @@
-"""Time in one place: period ends, previous periods, codes (2026-11, 2026-W45, 2026-Q4), labels for people,
-the latest complete period and like-for-like comparisons of a partial period. Pure functions, no I/O.
+"""Time in one place: each grain declared once (GRAIN: its SQL unit and step, pandas offset and frequency, code,
+label), period ends, previous periods, codes (2026-11, 2026-W45, 2026-Q4), labels for people, the latest complete
+period, the split of a series at a data cut-off and like-for-like comparisons of a partial period, and the dates
+opsdash reports on (READ_FROM..READ_TO). Pure functions, no I/O.
 
 A period is *complete* when the data cut-off (`as_of`) falls on or after its last day; otherwise it runs
 "to date" and is compared with the same number of days at the start of the previous period, never with the

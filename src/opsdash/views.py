@@ -691,7 +691,6 @@ def formatted(df: pd.DataFrame, kpi_col: str = "kpi",
     return out
 
 
-
 # -- what pages lay out (no Streamlit: each is tested on its own) ---------------------------------
 
 #: How many periods the scorecard offers, latest first.
@@ -712,7 +711,7 @@ def review_dates(period: str, grain: str, latest: dt.date | dt.datetime | pd.Tim
     try:
         _, start, end = periods.parse(str(period), grain)
     except periods.PeriodError:
-        day = periods._date(latest)
+        day = pd.Timestamp(latest).date()
         return periods.start_of(day, grain), day
     return start, end
 
@@ -729,7 +728,7 @@ def sla_months(start: dt.date | None, end: dt.date | None, latest: Any,
                today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """The SLA page's range: the filters' dates, else the last SLA_MONTHS months to the latest data (or today)."""
     if end is None:
-        end = periods._date(latest) if latest is not None else (today or dt.date.today())
+        end = pd.Timestamp(latest).date() if latest is not None else (today or dt.date.today())
     if start is None:
         start = periods.shift(periods.start_of(end, "month"), "month", 1 - SLA_MONTHS)
     return start, end
