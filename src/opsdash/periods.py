@@ -35,8 +35,9 @@ class Grain:
 
     `unit` is DuckDB's date_trunc unit, `step` the length of one period (pandas DateOffset keywords, also the
     SQL interval), `freq` the pandas frequency of period starts, `pattern` and `first_day` parse its code
-    (2026-11, 2026-W45, 2026-Q4, 2026-11-03) and `code_of`/`label_of` write a period's start for machines and
-    for people.
+    (2026-11, 2026-W45, 2026-Q4, 2026-11-03; `example` is one), `code_of`/`label_of` write a period's start for
+    machines and for people (`moment`: the label as a table's date format), `start_of` finds the period of a
+    day. Previous periods, ends and the partial-period test (is_complete) follow from these.
     """
 
     name: str
