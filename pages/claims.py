@@ -24,7 +24,7 @@ with turnaround:
             view = data.spc_view(db, ver, measure, f)
             if view.has_data:
                 fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
-                                 title=f"{kpi.label} by {f.grain}: {view.kind}")
+                                 title=views.spc_title(view))
                 st.caption(md(view.words()) + " " + md(views.chart_target_words(view, f)) + " "
                            + "Select a point to narrow the page to its period.")
                 widgets.chart(fig, view.frame, measure, f, key="cl_spc", on_select=lambda: filters.drill_period("cl_spc", f.grain))

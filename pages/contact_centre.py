@@ -15,9 +15,11 @@ universe = data.vendors(db, ver)
 with st.sidebar:
     filters.vet("answer_s", filters.whole_number(0, 600), "a whole number of seconds from 0 to 600")
     filters.vet("short_s", filters.whole_number(0, 60), "a whole number of seconds from 0 to 60")
-    answer = st.number_input("Answer threshold (seconds)", min_value=0, max_value=600, value=30, step=5,
+    answer = st.number_input("Answer threshold (seconds)", min_value=0, max_value=600,
+                             value=int(catalog.ANSWER_THRESHOLD_S), step=5,
                              key="answer_s", bind="query-params")
-    short = st.number_input("Short-abandon window (seconds)", min_value=0, max_value=60, value=5, step=1,
+    short = st.number_input("Short-abandon window (seconds)", min_value=0, max_value=60,
+                            value=int(catalog.SHORT_ABANDON_S), step=1,
                             key="short_s", bind="query-params")
 st.info(f"**Service level** = calls answered within {answer} s ÷ calls answered or abandoned, leaving out calls "
         f"abandoned within {short} s (the ICMI formula). **Abandonment** = calls abandoned ÷ calls answered or "

@@ -1,9 +1,8 @@
 """Data: the KPI glossary and a raw-record explorer under the sidebar filters."""
 
-import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, contract, labels
+from opsdash import contract, labels, views
 from opsdash.ui import auth, data, filters, widgets
 
 st.title("Data")
@@ -13,12 +12,7 @@ db, ver = data.source(), data.version()
 
 glossary_tab, raw_tab = st.tabs(["KPI glossary", "Raw records"])
 with glossary_tab:
-    glossary = pd.DataFrame([{
-        "KPI": k.label, "id": k.id, "definition": labels.prose(k.description), "table": contract.TABLES[k.table].label,
-        "placed by": labels.prose(k.period_words), "unit": catalog.UNITS.get(k.unit) or k.unit,
-        "better when": {"higher": "higher", "lower": "lower"}.get(k.direction, "neither (a volume)"),
-        "default target": "Not set" if k.target is None else catalog.format_value(k, k.target),
-        "target source": k.target_source} for k in catalog.KPIS.values()])
+    glossary = views.glossary_table()
     # People read the KPI's label; its id (for analysts writing SQL or settings) is in the downloads.
     widgets.table(glossary.drop(columns=["id"]), "kpi_glossary", {}, "KPI glossary", key="dt_glossary",
                   full=lambda: glossary, labels=True)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from opsdash import catalog, charts, labels, views
+from opsdash import catalog, charts, views
 from opsdash.ui import data, filters, widgets
 from opsdash.ui.text import md
 
@@ -17,12 +17,9 @@ st.caption(f"Headline KPIs for the latest complete {f.grain} with data, under th
            "NHS Making Data Count. Hover a tile for the definition, the target's source and the SPC reading in words.")
 
 with widgets.guard("data freshness"):
-    fresh = data.freshness(db, ver)
-    stale = fresh[fresh["stale"]]
-    if not stale.empty:
-        st.warning("Stale data: " + "; ".join(
-            f"{labels.value_word(row['table'])} latest {row['latest event']:%d %b %Y} ({row['days old']} days old)"
-            for _, row in stale.iterrows()))
+    stale = views.stale_words(data.freshness(db, ver))
+    if stale:
+        st.warning("Stale data: " + stale)
 
 with widgets.guard("the headline KPIs"):
     widgets.tiles([data.tile(db, ver, kpi_id, f) for kpi_id in views.HEADLINE], f.grain)

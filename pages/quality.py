@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from opsdash import catalog, charts, labels
+from opsdash import catalog, charts, labels, views
 from opsdash.ui import data, filters, icons, sections, widgets
 from opsdash.ui.text import md
 
@@ -40,7 +40,7 @@ with rates:
                 if view.has_data:
                     st.caption(md(view.words()))
                     fig = charts.spc(view.chart, view.series["period_start"], kpi, target=view.target, events=view.events,
-                                     title=f"{kpi.label}, {labels.value_word(process)}, by {f.grain}: {view.kind}")
+                                     title=views.spc_title(view, labels.value_word(process)))
                     widgets.chart(fig, view.frame, f"{kpi_id}_{process}_spc", one, key="qa_spc")
                     icons.reading(view)
                     icons.legend()

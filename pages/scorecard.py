@@ -4,7 +4,7 @@ previous period, SPC signals, reconciliation of what the vendor reported, top er
 import pandas as pd
 import streamlit as st
 
-from opsdash import audit, catalog, periods, sla, views
+from opsdash import audit, catalog, periods, views
 from opsdash.ui import auth, data, filters, widgets
 from opsdash.ui.text import md
 from opsdash.views import Filters
@@ -30,12 +30,7 @@ grain = c2.segmented_control("Review", ["month", "week"], default="month", requi
                              bind="query-params")
 grain = grain if grain in ("month", "week") else "month"
 latest = data.latest_event(db, ver, vendor) or data.latest_event(db, ver) or pd.Timestamp.today()
-if grain == "week":
-    starts = pd.date_range(end=latest, periods=26, freq="W-MON")[::-1]
-    options = [f"{d.isocalendar().year}-W{d.isocalendar().week:02d}" for d in starts]
-else:
-    starts = pd.date_range(end=latest, periods=24, freq="MS")[::-1]
-    options = [f"{d:%Y-%m}" for d in starts]
+options = views.review_periods(latest, grain)
 period = filters.linked_selectbox(
     c3, "Period", options, key=f"{grain}_of", words=periods.label_of,
     expected=f"one of the last {len(options)} {grain}s, e.g. {options[0]}",
@@ -44,10 +39,7 @@ period = filters.linked_selectbox(
 
 # The period's dates come from its name, not from the scorecard: when the scorecard cannot be made (the store
 # is busy, a stored value is unreadable), the sections below still know which dates to show.
-try:
-    _, period_start, period_end = sla.parse_period(str(period), grain)
-except sla.SlaError:
-    period_start, period_end = starts[0].date(), latest.date() if hasattr(latest, "date") else latest
+period_start, period_end = views.review_dates(period, grain, latest)
 
 with widgets.guard("the scorecard"):
     card = data.scorecard(db, ver, vendor, period, grain)
@@ -67,9 +59,7 @@ with widgets.guard("the scorecard"):
     shown = levels[["kpi", "label", "process", "priority", "level", "target", "minimum", "value", "previous",
                     "change", "status", "consecutive_missed", "credit_pct", "credit"]]
     st.subheader(f"{md(vendor)}, {md(window.label)}")
-    st.caption((f"The {grain} runs to date ({periods.span(window)} {window.through.year}): compared like for like "
-                f"with {periods.span(before)}, not the whole {grain}." if window.partial else
-                f"Compared with {periods.label(before.start, grain)}.")
+    st.caption(views.compared_words(window, before)
                + " Changes are the difference of the values shown; credits only on missed critical levels. "
                + views.coverage_note(levels["kpi"], levels["through"], window))
     widgets.table(shown, f"scorecard_{vendor}_{period}", {"vendor": vendor, "period": period},

@@ -1,12 +1,10 @@
 """SLA & contracts: attainment month by month, breaches, credits, consecutive misses, overdue backlog,
 turnaround by process and priority."""
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, charts, labels, sla, views
+from opsdash import catalog, charts, sla, views
 from opsdash.settings import load as load_settings
 from opsdash.ui import data, filters, sections, widgets
 from opsdash.ui.text import md
@@ -17,9 +15,7 @@ f = filters.current()
 db, ver = data.source(), data.version()
 universe = data.vendors(db, ver)
 
-latest = data.latest_event(db, ver)
-end = f.end or (latest.date() if latest is not None else dt.date.today())
-start = f.start or (pd.Timestamp(end) - pd.DateOffset(months=11)).date().replace(day=1)
+start, end = views.sla_months(f.start, f.end, data.latest_event(db, ver))
 st.caption(f"Months {start:%b %Y} to {end:%b %Y} (the last 12 months unless the date range says otherwise). "
            "Each level is scored with the target in force that month; vendor rows override all-vendor (*) rows.")
 
@@ -31,11 +27,7 @@ if attainment.open or breaches_tab.open:
         if att.empty:
             widgets.no_data("contract service levels", f)
         else:
-            att["service level"] = (att["label"] + att["process"].map(lambda p: f" · {labels.value_word(p)}"
-                                                                      if isinstance(p, str) else "")
-                                    + att["priority"].map(lambda p: f" · {labels.value_word(p)}"
-                                                          if isinstance(p, str) else "")
-                                    + " (" + att["level"].map(labels.value_word).str.lower() + ")")
+            att["service level"] = views.level_names(att)
 
 with attainment:
     if attainment.open and not att.empty:
@@ -57,7 +49,7 @@ with breaches_tab:
     if breaches_tab.open and not att.empty:
         with widgets.guard("breaches and credits"):
             st.subheader("Breaches")
-            breaches = att[att["status"].isin(sla.MISSED)].sort_values(["month", "vendor"], ascending=[False, True])
+            breaches = views.missed_levels(att)
             if breaches.empty:
                 st.success("No level missed in these months.")
             else:
@@ -80,13 +72,11 @@ with breaches_tab:
                                        "credit_due": f"Credit due ({settings.currency})"})
 
             st.subheader("Consecutive months missed")
-            last_month = att["month"].max()
-            streaks = att[(att["month"] == last_month) & (att["consecutive_missed"] > 0)]
+            streaks = views.missed_in_a_row(att)
             if streaks.empty:
-                st.success(f"No level missed in {last_month:%B %Y}.")
+                st.success(f"No level missed in {att['month'].max():%B %Y}.")
             else:
-                widgets.table(streaks[["vendor", "service level", "status", "consecutive_missed"]]
-                              .sort_values("consecutive_missed", ascending=False), "sla_consecutive", f,
+                widgets.table(streaks[["vendor", "service level", "status", "consecutive_missed"]], "sla_consecutive", f,
                               "Consecutive months missed", key="sla_streaks", labels=True)
 
 with backlog:

@@ -4,13 +4,10 @@ does, with the per-file report."""
 import tempfile
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from opsdash import audit
+from opsdash import uploading
 from opsdash.ingest import uploads
-from opsdash.ingest.errors import FileRefused
-from opsdash.ingest.loader import LoadReport, reject_warning
 from opsdash.ui import auth, boot, data, widgets
 from opsdash.ui.text import md
 
@@ -36,39 +33,16 @@ if submitted:
     else:
         with tempfile.TemporaryDirectory(prefix="opsdash-upload-") as tmp, \
                 st.status(f"Loading {len(files)} file(s)…", expanded=True) as status, widgets.guard("the upload"):
-            refused, accepted = [], []
-            for up in files:  # checked before anything reads them: size, extension, content, name
-                try:
-                    accepted.append(uploads.check(up.name, up.getvalue()))
-                except FileRefused as exc:
-                    refused.append(LoadReport(file=uploads.safe_name(up.name), status="refused", message=str(exc)))
-            map_path = None
-            if mapping is not None:
-                map_dir = Path(tmp) / "mapping"  # apart from the exports, so names never collide
-                map_dir.mkdir()
-                try:
-                    map_path = uploads.save([uploads.check(mapping.name, mapping.getvalue(), mapping=True)], map_dir)[0]
-                except FileRefused as exc:
-                    refused.append(LoadReport(file=uploads.safe_name(mapping.name), status="refused", message=str(exc)))
-                    accepted = []  # the exports were meant to be read through it
-            reports = list(refused)
-            if accepted:
-                paths = uploads.save(accepted, Path(tmp))
-                st.write(f"Loading {len(paths)} file(s) in a separate process, exactly as `opsdash ingest` does…")
-                reports += data.load_in_worker(paths, map_path, who.user)
-            report = pd.DataFrame([r.as_dict() for r in reports])[
-                ["file", "status", "table", "rows_read", "rows_loaded", "rows_rejected", "rows_replaced",
-                 "phi_columns_dropped", "warnings", "message"]]
-            for r in reports:  # every file, refused ones too: who tried to load what
-                data.record(audit.Event(user_name=who.user, role=who.role, action="upload", page="Upload",
-                                        what=f"{r.file}: {r.status}", row_count=r.rows_loaded if r.load_id else None,
-                                        load_ids=(r.load_id,) if r.load_id else ()))
-            bad = int((report["status"] == "refused").sum())
-            status.update(label=f"{len(reports) - bad} of {len(reports)} file(s) loaded or already present",
-                          state="error" if bad else "complete")
-            st.session_state["up_report"] = report
-            st.session_state["up_warnings"] = [f"{r.file}: {w}" for r in reports if r.status == "loaded"
-                                               and (w := reject_warning(r.rows_read, r.rows_rejected))]
+            outcome = uploading.run(
+                [uploading.Sent(up.name, up.getvalue()) for up in files],
+                uploading.Sent(mapping.name, mapping.getvalue()) if mapping is not None else None, Path(tmp),
+                lambda paths, map_path: data.load_in_worker(paths, map_path, who.user),
+                lambda n: st.write(f"Loading {n} file(s) in a separate process, exactly as `opsdash ingest` does…"))
+            for event in outcome.audit_events(who.user, who.role):
+                data.record(event)
+            status.update(label=outcome.summary, state=outcome.state)
+            st.session_state["up_report"] = outcome.frame
+            st.session_state["up_warnings"] = outcome.warnings
 
 if "up_report" in st.session_state:
     st.subheader("Last upload")

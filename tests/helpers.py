@@ -101,3 +101,21 @@ def overview_tiles(at: Any) -> dict[str, dict[str, str | None]]:
             out[kpi_id] = {"status": re.search(r'data-status="([^"]+)"', body)[1],  # type: ignore[index]
                            "value": html.unescape(value[1]) if value else None, "text": " ".join(text.split())}
     return out
+
+
+def plotted(at: Any, index: int = 0) -> list[dict[str, Any]]:
+    """The traces of the `index`-th Plotly chart an AppTest run drew, as drawn: name, x and y as plain lists
+    (Plotly's typed arrays, {'dtype', 'bdata'}, decoded)."""
+    import base64
+    import json
+
+    import numpy as np
+
+    def values(v: Any) -> Any:
+        if isinstance(v, dict) and "bdata" in v:
+            return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
+        return v
+
+    spec = json.loads(at.get("plotly_chart")[index].proto.spec)
+    return [{"name": t.get("name"), "x": values(t.get("x")), "y": values(t.get("y")),
+             "customdata": values(t.get("customdata"))} for t in spec["data"]]

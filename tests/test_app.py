@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from opsdash import catalog, labels, metrics, views
 from opsdash.store import Store
 from tests.conftest import ROOT
-from tests.helpers import held, overview_tiles
+from tests.helpers import held, overview_tiles, plotted
 
 PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload", "events"]
 
@@ -174,12 +174,41 @@ def test_page_filters_come_from_the_url(monkeypatch, sample_store):
     at = _app(monkeypatch, sample_store.path, "claims", params={"payer": ["Medicare"], "vendor": ["Helix Health Services"]})
     assert at.multiselect(key="payer").value == ["Medicare"]
     assert not at.exception and not at.error
+    # The figures drawn are the filtered ones: the SPC chart's points are the engine's median turnaround of
+    # Helix's Medicare claims, and the histogram counts those claims by days, in pandas from the stored rows.
+    where = {"vendor": ["Helix Health Services"], "payer": ["Medicare"]}
+    s = metrics.series(sample_store, "claim_turnaround_days", where=where).dropna(subset=["value"])
+    by_period = {str(p): float(v) for p, v in zip(s["period_start"], s["value"])}
+    points = next(t for t in plotted(at, 0) if t["name"] == "value")
+    assert len(points["x"]) >= 12
+    assert {str(x)[:10]: y for x, y in zip(points["x"], points["y"]) if y is not None} == {
+        str(x)[:10]: by_period[str(x)[:10]] for x in points["x"] if str(x)[:10] in by_period}
+    everyone = metrics.series(sample_store, "claim_turnaround_days", where={"vendor": ["Helix Health Services"]})
+    assert not np.allclose(everyone["value"].astype(float).tail(12), s["value"].astype(float).tail(12))  # power
+    rows = sample_store.query("SELECT * FROM claims")
+    rows = rows[(rows["vendor"] == "Helix Health Services") & (rows["payer"] == "Medicare") & rows["submitted_date"].notna()]
+    days = (pd.to_datetime(rows["submitted_date"]) - pd.to_datetime(rows["received_date"])).dt.days.value_counts()
+    hist = plotted(at, 1)[0]
+    assert dict(zip(hist["x"], hist["y"])) == {int(d): int(n) for d, n in days.items()}
 
 
 def test_contact_centre_thresholds_from_the_url_change_the_formula_shown(monkeypatch, sample_store):
     at = _app(monkeypatch, sample_store.path, "contact_centre", params={"answer_s": "20", "short_s": "0"})
     assert at.number_input(key="answer_s").value == 20
     assert any("within 20 s" in i.value and "within 0 s" in i.value for i in at.info)
+    # The figures follow the thresholds: the service level by queue and vendor is the engine's at 20 s / 0 s,
+    # which differs from the declared defaults' (so the check has power).
+    want = metrics.series(sample_store, "service_level", grain=None, by=("vendor", "queue"), answer_threshold_s=20,
+                          short_abandon_s=0).dropna(subset=["value"])
+    default = metrics.series(sample_store, "service_level", grain=None, by=("vendor", "queue")).dropna(subset=["value"])
+    drawn = {(t["name"], q): v for t in plotted(at, 1) if t["name"] in set(want["vendor"])
+             for q, v in zip(t["y"], t["x"])}
+    assert drawn == pytest.approx({(v, q): float(x)
+                                   for v, q, x in zip(want["vendor"], want["queue"], want["value"])})
+    assert not np.allclose(want["value"].astype(float), default["value"].astype(float))
+    fresh = _app(monkeypatch, sample_store.path, "contact_centre")
+    assert (fresh.number_input(key="answer_s").value, fresh.number_input(key="short_s").value) == (
+        catalog.ANSWER_THRESHOLD_S, catalog.SHORT_ABANDON_S)
 
 
 def test_scorecard_shows_the_engines_scorecard(monkeypatch, sample_store):
@@ -273,6 +302,13 @@ def test_reset_clears_every_filter(monkeypatch, sample_store):
     assert at.date_input(key="dates").value[1] == dt.date(2026, 11, 26)  # the whole range again
     assert at.session_state["_filters"] == views.Filters()
     assert not at.exception
+    # The tiles show every vendor's latest complete month again (October), not Helix's weeks.
+    kpi = catalog.KPIS["clean_claim_rate"]
+    every = metrics.series(sample_store, kpi.id, end=dt.date(2026, 10, 31)).dropna(subset=["value"])
+    helix = metrics.series(sample_store, kpi.id, grain="week", where={"vendor": ["Helix Health Services"]},
+                           start=dt.date(2026, 1, 5), end=dt.date(2026, 9, 27)).dropna(subset=["value"])
+    assert every["value"].iloc[-1] != helix["value"].iloc[-1]
+    assert overview_tiles(at)["clean_claim_rate"]["value"] == catalog.format_value(kpi, float(every["value"].iloc[-1]))
 
 
 def test_shared_filters_apply_on_every_page(monkeypatch, sample_store):
@@ -282,6 +318,15 @@ def test_shared_filters_apply_on_every_page(monkeypatch, sample_store):
     assert at.session_state["_filters"].where("qa_audits")["vendor"] == ["Meridian Revenue Partners"]
     table = at.multiselect(key="process").value
     assert table == ["coding"]
+    # The rate drawn is the engine's over Meridian's coding audits only, and equals pandas on the stored rows.
+    where = {"vendor": ["Meridian Revenue Partners"], "process": ["coding"]}
+    want = metrics.series(sample_store, "accuracy_rate", grain=None, by=("vendor", "process"), where=where)
+    drawn = [t for t in plotted(at, 0) if t["name"] == "Meridian Revenue Partners"]
+    assert len(drawn) == 1 and drawn[0]["y"] == ["coding"]
+    assert drawn[0]["x"] == pytest.approx([float(want["value"].iloc[0])])
+    rows = sample_store.query("SELECT vendor, process, errors FROM qa_audits")
+    rows = rows[(rows["vendor"] == "Meridian Revenue Partners") & (rows["process"] == "coding")]
+    assert drawn[0]["x"][0] == pytest.approx((rows["errors"] == 0).mean())
 
 
 def test_upload_loads_files_like_the_cli_and_the_pages_see_them(monkeypatch, tmp_path):

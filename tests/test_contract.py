@@ -75,3 +75,45 @@ def test_the_closest_table_names_the_missing_columns_and_the_likely_headers():
     # Too few of a table's columns to say which it is: no hint.
     assert closest_table(["ticket", "owner", "state"]) is None
     assert closest_table(["vendor", "payer", "a", "b", "c"]) is None
+
+
+def test_event_columns_are_declared_once_in_the_contract():
+    from opsdash import catalog, metrics
+
+    # The catalogue's list (it is imported by the contract, so it cannot read it) agrees with the declaration.
+    assert contract.EVENT_COLUMNS == catalog.EVENT_TIMES
+    for name, cols in contract.EVENT_COLUMNS.items():
+        table = contract.TABLES[name]
+        assert "due_at" not in cols  # a due time is no event
+        for e in table.events:
+            assert {e.column, *e.carries} <= set(table.column_names)
+            assert table.event_kind(e.column) in (contract.ColType.DATE, contract.ColType.TIMESTAMP)
+        # The generated as-of view compares each event the way its kind says.
+        view = metrics.AS_OF_VIEWS[name]
+        for col in cols:
+            cast = "CAST($as_of AS DATE)" if table.column(col).type == contract.ColType.DATE else "$as_of"
+            assert f'"{col}" <= {cast}' in view
+    with pytest.raises(KeyError, match="no date or time column"):
+        contract.TABLES["claims"].event_kind("payer")
+
+
+def test_the_as_of_view_blanks_later_events_and_what_they_carry(store, write, load):
+    import datetime as dt
+
+    from opsdash import metrics
+
+    load(write("calls.csv", "call_id,vendor,queue,offered_at,answered_at,abandoned_at,handle_seconds,first_contact_resolved\n"
+                            "1,A,q,2026-11-01 09:00,2026-11-01 09:00:20,,100,true\n"
+                            "2,A,q,2026-11-01 09:00,2026-11-01 11:00,,200,false\n"
+                            "3,A,q,2026-11-01 09:00,,2026-11-01 10:30,,\n"
+                            "4,A,q,2026-11-02 09:00,,,,\n"))
+    got = store.query(metrics.AS_OF_VIEWS["calls"] + " ORDER BY call_id", {"as_of": dt.datetime(2026, 11, 1, 10)})
+    # Call 4 had not arrived; call 2's answer (with its handle time and resolution) and call 3's abandon are later.
+    assert got["call_id"].tolist() == ["1", "2", "3"]
+    assert got["answered_at"].notna().tolist() == [True, False, False]
+    assert got["handle_seconds"].tolist()[0] == 100.0 and got["handle_seconds"].isna().tolist()[1:] == [True, True]
+    assert got["first_contact_resolved"].tolist()[0] and got["first_contact_resolved"].isna().tolist()[1:] == [True, True]
+    assert got["abandoned_at"].isna().all()
+    later = store.query(metrics.AS_OF_VIEWS["calls"] + " ORDER BY call_id", {"as_of": dt.datetime(2026, 11, 3)})
+    assert later["handle_seconds"].tolist()[:2] == [100.0, 200.0] and later["abandoned_at"].notna().tolist() == [
+        False, False, True, False]

@@ -81,6 +81,21 @@ def test_the_attainment_grid_shows_one_vendor_at_a_time_from_the_link(monkeypatc
     assert at.selectbox(key="sla_vendor").value == vendors[-1]
     fig = at.get("plotly_chart")[0].proto.spec
     assert f"{vendors[-1]}: service levels by month" in fig
+    # Each cell is the engine's attainment of that vendor's level and month: its status and value in words.
+    from opsdash import catalog, charts, views
+    from opsdash.settings import load
+    from tests.helpers import plotted
+
+    start, end = views.sla_months(None, None, max(d for d in views.freshness(sample_store)["latest event"]))
+    att = sla.attainment(sample_store, start, end, vendors_=[vendors[-1]], settings=load())
+    grid = plotted(at, 0)[0]
+    cells = {(r, m): c for r, row in zip(grid["y"], grid["customdata"]) for m, c in zip(grid["x"], row)}
+    names = views.level_names(att)
+    assert len(att) and len(cells) >= len(att)
+    for name, month, status, kpi, value in zip(names, att["month"], att["status"], att["kpi"], att["value"]):
+        shown = catalog.format_value(catalog.KPIS[kpi], None if pd.isna(value) else float(value))
+        words = charts.STATUS_WORDS.get(status, charts.STATUS_WORDS["no_data"])
+        assert cells[(name, f"{pd.Timestamp(month):%b %Y}")] == (f"{words}, {shown}" if shown else words)
 
 
 def test_the_attainment_section_names_every_vendor_s_latest_month(monkeypatch, sample_store):

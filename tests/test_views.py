@@ -273,3 +273,112 @@ def test_the_what_changed_download_holds_numbers_not_text(sample_store):
     assert {"kpi", value, mean} <= set(back.columns)
     assert back[value].dtype == float and back[mean].dtype == float
     assert back[value].tolist() == pytest.approx(changed["value"].tolist())
+
+
+# -- logic moved out of the pages (no Streamlit) -------------------------------------------------
+
+def test_review_periods_are_the_latest_periods_to_the_vendors_data():
+    # Data to Thursday 26 Nov 2026: the week of Monday 23 Nov is the first option, 26 weeks back to 1 Jun.
+    weeks = views.review_periods(dt.datetime(2026, 11, 26, 17), "week")
+    assert len(weeks) == 26 and weeks[:3] == ["2026-W48", "2026-W47", "2026-W46"] and weeks[-1] == "2026-W23"
+    assert dt.date.fromisocalendar(2026, 23, 1) == dt.date(2026, 6, 1)
+    months = views.review_periods(pd.Timestamp("2026-01-05"), "month")
+    assert len(months) == 24 and months[:2] == ["2026-01", "2025-12"] and months[-1] == "2024-02"
+    # The same starts pandas lists (the page's old arithmetic), latest first.
+    want = pd.date_range(end="2026-11-26", periods=26, freq="W-MON")[::-1]
+    assert weeks == [f"{d.isocalendar().year}-W{d.isocalendar().week:02d}" for d in want]
+
+
+def test_review_dates_come_from_the_periods_name_or_the_latest_data():
+    assert views.review_dates("2026-W48", "week", dt.date(2026, 11, 26)) == (dt.date(2026, 11, 23), dt.date(2026, 11, 29))
+    assert views.review_dates("2026-02", "month", dt.date(2026, 11, 26)) == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    # A name of another grain or none: the period holding the latest data, to that day.
+    assert views.review_dates("2026-02", "week", pd.Timestamp("2026-11-26")) == (dt.date(2026, 11, 23),
+                                                                                 dt.date(2026, 11, 26))
+    assert views.review_dates("junk", "month", dt.date(2026, 11, 26)) == (dt.date(2026, 11, 1), dt.date(2026, 11, 26))
+
+
+def test_compared_words_say_like_for_like_only_for_a_period_to_date():
+    w = views.periods.window(dt.date(2026, 11, 1), "month", dt.date(2026, 11, 26))
+    assert views.compared_words(w, views.periods.like_for_like(w)) == (
+        "The month runs to date (1–26 Nov 2026): compared like for like with 1–26 Oct, not the whole month.")
+    whole = views.periods.window(dt.date(2026, 10, 1), "month", dt.date(2026, 11, 26))
+    assert views.compared_words(whole, views.periods.like_for_like(whole)) == "Compared with Sep 2026."
+
+
+def test_sla_months_are_the_last_twelve_to_the_latest_data_unless_the_range_says():
+    assert views.sla_months(None, None, pd.Timestamp("2026-11-26 10:00")) == (dt.date(2025, 12, 1), dt.date(2026, 11, 26))
+    assert views.sla_months(None, dt.date(2026, 2, 10), None) == (dt.date(2025, 3, 1), dt.date(2026, 2, 10))
+    assert views.sla_months(dt.date(2026, 5, 3), None, None, today=dt.date(2026, 6, 1)) == (dt.date(2026, 5, 3),
+                                                                                             dt.date(2026, 6, 1))
+
+
+def _attainment() -> pd.DataFrame:
+    m = [dt.date(2026, 10, 1), dt.date(2026, 11, 1)]
+    return pd.DataFrame({
+        "vendor": ["B", "A", "A", "B", "A"], "month": [m[0], m[0], m[1], m[1], m[1]],
+        "label": ["SLA adherence", "Service level", "Service level", "SLA adherence", "Clean claim rate"],
+        "process": ["prior_auth", None, None, "prior_auth", None], "priority": ["stat", None, None, "stat", None],
+        "level": ["critical", "key", "key", "critical", "critical"],
+        "status": ["missed", "met", "below_minimum", "missed", "met"], "consecutive_missed": [1, 0, 1, 2, 0]})
+
+
+def test_sla_tables_of_an_attainment_frame():
+    att = _attainment()
+    assert views.level_names(att).tolist()[:2] == ["SLA adherence · Prior authorisation · Stat (critical)",
+                                                   "Service level (key)"]
+    missed = views.missed_levels(att)
+    assert list(zip(missed["month"], missed["vendor"])) == [(dt.date(2026, 11, 1), "A"), (dt.date(2026, 11, 1), "B"),
+                                                            (dt.date(2026, 10, 1), "B")]
+    streaks = views.missed_in_a_row(att)
+    assert list(zip(streaks["vendor"], streaks["consecutive_missed"])) == [("B", 2), ("A", 1)]
+    assert views.missed_in_a_row(att[att["status"] == "met"]).empty
+
+
+def test_stale_words_name_each_stale_table(sample_store):
+    fresh = views.freshness(sample_store, today=dt.date(2026, 12, 31))
+    words = views.stale_words(fresh)
+    for _, r in fresh.iterrows():  # 35 days after the sample's claims end: every table is stale
+        assert f"latest {r['latest event']:%d %b %Y} ({(dt.date(2026, 12, 31) - r['latest event'].date()).days} days old)" in words
+    assert views.stale_words(views.freshness(sample_store, today=dt.date(2026, 11, 27))) == ""
+
+
+def test_spc_title_names_the_kpi_grain_and_chart(sample_store):
+    view = views.spc_view(sample_store, "claim_turnaround_days", views.Filters(vendors=(VENDOR,), grain="month"))
+    assert views.spc_title(view) == f"Claim turnaround (median) by month: {view.kind}"
+    assert views.spc_title(view, "Coding") == f"Claim turnaround (median), Coding, by month: {view.kind}"
+
+
+def test_one_glossary_feeds_the_data_page_and_the_docs():
+    rows = catalog.glossary()
+    assert [r["id"] for r in rows] == list(catalog.KPIS)
+    assert [r["id"] for r in catalog.glossary(["service_level", "nope", "claim_volume"])] == ["claim_volume",
+                                                                                              "service_level"]
+    table = views.glossary_table()
+    sl = table.set_index("id").loc["service_level"]
+    assert (sl["KPI"], sl["table"], sl["unit"], sl["better when"], sl["default target"]) == (
+        "Service level", "Calls", "%", "higher", "80.0%")
+    vol = table.set_index("id").loc["claim_volume"]
+    assert (vol["better when"], vol["default target"]) == ("neither (a volume)", "Not set")
+    from opsdash import docs
+
+    for r in rows:  # the docs' table is the same rows
+        assert f"| `{r['id']}` | {r['label']} | {r['table']} |" in docs.render_kpis()
+
+
+def test_call_thresholds_are_declared_once():
+    import inspect
+
+    from opsdash import cli, docs, metrics
+    from opsdash.report import pack
+
+    assert catalog.CALL_THRESHOLDS == {"answer_threshold_s": 30.0, "short_abandon_s": 5.0}
+    assert (metrics.Request("service_level").answer_threshold_s, metrics.Request("service_level").short_abandon_s) == (
+        catalog.ANSWER_THRESHOLD_S, catalog.SHORT_ABANDON_S)
+    params = inspect.signature(metrics.series).parameters
+    assert params["answer_threshold_s"].default == 30.0 and params["short_abandon_s"].default == 5.0
+    opts = {p.name: p.default for p in cli.main.commands["kpi"].params}
+    assert (opts["answer_threshold"], opts["short_abandon"]) == (30.0, 5.0)
+    assert "answer threshold (default 30 s) and the short-abandon window (default 5 s)" in " ".join(
+        docs.render_kpis().split("\n"))
+    assert (pack.ANSWER_THRESHOLD_S, pack.SHORT_ABANDON_S) == (30.0, 5.0)

@@ -8,13 +8,16 @@ time, never pasted). Adding a KPI of an existing kind is one more entry here and
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from opsdash import periods
+from opsdash.periods import READ_FROM, READ_TO
 
 #: Kinds of KPI the engine knows how to compute.
 KINDS = ("count", "ratio", "quantile", "mean", "backlog")
-GRAINS = ("day", "week", "month", "quarter")
-#: Length of one period of each grain, as pandas offsets.
-GRAIN_OFFSETS = {"day": {"days": 1}, "week": {"days": 7}, "month": {"months": 1}, "quarter": {"months": 3}}
+GRAINS = periods.GRAINS  # declared in periods: SQL step, pandas offset, codes and labels of each
 UNITS = {"count": "", "days": "days", "hours": "hours", "seconds": "s", "fraction": "%"}
 DIRECTIONS = ("higher", "lower", "neutral")
 
@@ -52,6 +55,13 @@ class Kpi:
     def is_ratio(self) -> bool:
         return self.kind == "ratio"
 
+
+#: Call thresholds in seconds, declared once (the defaults every page, command, pack and document uses; a
+#: request may set its own): a call answered within the answer threshold counts for the service level; one
+#: abandoned within the short-abandon window is left out of every call KPI but volume (the ICMI formula).
+ANSWER_THRESHOLD_S = 30.0
+SHORT_ABANDON_S = 5.0
+CALL_THRESHOLDS = {"answer_threshold_s": ANSWER_THRESHOLD_S, "short_abandon_s": SHORT_ABANDON_S}
 
 # Calls left out of every call KPI but volume: abandoned within the short-abandon window.
 NOT_SHORT_ABANDON = "NOT coalesce(epoch(abandoned_at - offered_at) <= $short_abandon_s, false)"
@@ -175,7 +185,9 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
     "calls": ("vendor", "queue"),
 }
 
-#: Event times of each table: their latest value is the default as-of (never a due time).
+#: Event times of each table: their latest value is the default as-of (never a due time). The contract declares
+#: them (contract.Table.events, with what each carries and its kind); it imports this module, so they are
+#: listed here too and a test checks both agree.
 EVENT_TIMES: dict[str, tuple[str, ...]] = {
     "claims": ("received_date", "submitted_date", "adjudicated_date"),
     "qa_audits": ("audit_date",),
@@ -183,13 +195,8 @@ EVENT_TIMES: dict[str, tuple[str, ...]] = {
     "calls": ("offered_at", "answered_at", "abandoned_at"),
 }
 
-#: The dates opsdash reports on. A stored date or time outside them (a typo such as 0026 or 20026, a
-#: placeholder such as 9999-12-31 or 0001-01-01, a BC date) is no fact about a 21st-century vendor: a row holding
-#: one in any of its date or time columns is left out of every figure, chart, filter bound and download (as if
-#: it had been rejected; new loads reject such values), and the Loads page lists those rows by load and column.
-#: The window also keeps every date within what pandas and Python can represent.
-READ_FROM, READ_TO = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
-#: The same window, for load times and audit events (system tables, shown but never filtered out).
+#: READ_FROM..READ_TO (periods): the dates opsdash reports on; a row with a date or time outside them is in no
+#: figure. The same window, for load times and audit events (system tables, shown but never filtered out).
 WINDOW_WORDS = f"{READ_FROM:%Y-%m-%d} to {READ_TO:%Y-%m-%d}"
 
 
@@ -248,36 +255,19 @@ def in_window(table: str) -> str:
     return " AND ".join(within(c, table) for c in time_columns(table)) or "true"
 
 
-#: How a table looks as known at $as_of: later events, and what they carry, are not known yet. Rows outside
-#: the window are not there at all.
-AS_OF_VIEWS: dict[str, str] = {
-    "claims": (
-        "SELECT * REPLACE ("
-        "CASE WHEN submitted_date <= CAST($as_of AS DATE) THEN submitted_date END AS submitted_date, "
-        "CASE WHEN submitted_date <= CAST($as_of AS DATE) THEN clean_submission END AS clean_submission, "
-        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN adjudicated_date END AS adjudicated_date, "
-        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN initial_outcome END AS initial_outcome, "
-        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN denial_reason END AS denial_reason, "
-        "CASE WHEN adjudicated_date <= CAST($as_of AS DATE) THEN paid_amount END AS paid_amount) "
-        "FROM claims WHERE received_date <= CAST($as_of AS DATE) AND " + in_window("claims")),
-    "qa_audits": "SELECT * FROM qa_audits WHERE audit_date <= CAST($as_of AS DATE) AND " + in_window("qa_audits"),
-    "work_items": (
-        "SELECT * REPLACE (CASE WHEN completed_at <= $as_of THEN completed_at END AS completed_at) "
-        "FROM work_items WHERE opened_at <= $as_of AND " + in_window("work_items")),
-    "calls": (
-        "SELECT * REPLACE ("
-        "CASE WHEN answered_at <= $as_of THEN answered_at END AS answered_at, "
-        "CASE WHEN abandoned_at <= $as_of THEN abandoned_at END AS abandoned_at, "
-        "CASE WHEN answered_at <= $as_of THEN handle_seconds END AS handle_seconds, "
-        "CASE WHEN answered_at <= $as_of THEN first_contact_resolved END AS first_contact_resolved) "
-        "FROM calls WHERE offered_at <= $as_of AND " + in_window("calls")),
-}
-
-#: Tables as they are when as-of is at or after their latest event: nothing to blank, nothing to drop.
-LATEST_VIEWS: dict[str, str] = {t: f"SELECT * FROM {t} WHERE {in_window(t)}" for t in AS_OF_VIEWS}
-
 #: The column a target's `process` restricts, per table.
 PROCESS_COLUMN = {"work_items": "process", "qa_audits": "process", "calls": "queue"}
+
+
+def glossary(ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The KPI glossary, one row per KPI (every one, or those of `ids` that are catalogued, in catalogue order):
+    the facts each place that explains KPIs (Data page, review pack, docs, `opsdash kpis`) formats its own way.
+    Keys: id, label, description, table, period_words, kind, unit, direction, target, target_source, breakdowns."""
+    wanted = set(KPIS) if ids is None else set(ids)
+    return [{"id": k.id, "label": k.label, "description": k.description, "table": k.table,
+             "period_words": k.period_words, "kind": k.kind, "unit": k.unit, "direction": k.direction,
+             "target": k.target, "target_source": k.target_source, "breakdowns": DIMENSIONS[k.table]}
+            for k in KPIS.values() if k.id in wanted]
 
 
 def get(kpi_id: str) -> Kpi:

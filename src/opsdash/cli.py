@@ -13,7 +13,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from opsdash import __version__, contract, lifecycle
+from opsdash import __version__, catalog, contract, lifecycle, periods
 from opsdash.store import Store, StoreError, default_db_path
 
 EXIT_REFUSED = 1
@@ -392,9 +392,9 @@ def kpis_command(fmt: str) -> None:
     """
     from opsdash import catalog
 
-    rows = [{"id": k.id, "label": k.label, "table": k.table, "by": k.period_words, "unit": k.unit,
-             "better": k.direction, "target": k.target, "target_source": k.target_source,
-             "breakdowns": ", ".join(catalog.DIMENSIONS[k.table])} for k in catalog.KPIS.values()]
+    rows = [{"id": k["id"], "label": k["label"], "table": k["table"], "by": k["period_words"], "unit": k["unit"],
+             "better": k["direction"], "target": k["target"], "target_source": k["target_source"],
+             "breakdowns": ", ".join(k["breakdowns"])} for k in catalog.glossary()]
     df = pd.DataFrame(rows)
     if fmt == "table":
         from opsdash import labels
@@ -428,7 +428,7 @@ def _where(ctx_table: str, pairs: tuple[str, ...], store: Store) -> dict[str, li
 @main.command("kpi")
 @click.argument("kpi_id")
 @db_option
-@click.option("--grain", type=click.Choice(["day", "week", "month", "quarter"]), default="month", show_default=True,
+@click.option("--grain", type=click.Choice(list(periods.GRAINS)), default="month", show_default=True,
               help="Period length (weeks are ISO weeks starting Monday).")
 @click.option("--by", "by", multiple=True, help="Break down by a column (repeatable), e.g. --by vendor --by payer.")
 @click.option("--where", "where", multiple=True,
@@ -437,9 +437,9 @@ def _where(ctx_table: str, pairs: tuple[str, ...], store: Store) -> dict[str, li
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day of the range.")
 @click.option("--as-of", "as_of", type=click.DateTime(TIMESTAMP_FORMATS), default=None,
               help="Data cut-off (default: the latest event time in the KPI's table).")
-@click.option("--answer-threshold", type=click.FloatRange(0), default=30.0, show_default=True,
+@click.option("--answer-threshold", type=click.FloatRange(0), default=catalog.ANSWER_THRESHOLD_S, show_default=True,
               help="Calls: seconds within which an answer counts for the service level.")
-@click.option("--short-abandon", type=click.FloatRange(0), default=5.0, show_default=True,
+@click.option("--short-abandon", type=click.FloatRange(0), default=catalog.SHORT_ABANDON_S, show_default=True,
               help="Calls: abandons within this many seconds are left out of call KPIs but volume.")
 @click.option("--spc", is_flag=True, help="Add spc_mean, spc_lpl, spc_upl, spc_point_type and spc_to_date (a period running to "
                    "date, outside the limits) per breakdown group.")
@@ -512,7 +512,7 @@ def add_spc_columns(store: Store, df: Any, kpi: Any, by: list[str], grain: str |
     its --as-of); a vendor's group is cut at its own, when earlier. Periods starting after it have no SPC."""
     import numpy as np
 
-    from opsdash import catalog, periods, views
+    from opsdash import catalog, views
 
     col = catalog.PROCESS_COLUMN.get(kpi.table)
     base = views.Filters(vendors=tuple(where.get("vendor", ())), end=end, grain=grain or "month").with_extra(
@@ -529,10 +529,9 @@ def add_spc_columns(store: Store, df: Any, kpi: Any, by: list[str], grain: str |
             ev, one = every[every["vendor"] == vendor], True
             mine = views.data_cut(store, kpi.id, replace(base, vendors=(vendor,))) if own is not None else None
             own = min(own, mine) if mine is not None else own
-        none = pd.Series(False, index=part.index)
-        after = part["period_start"] > periods.start_of(own, grain) if own is not None else none
-        running = (part["period_start"] > periods.latest_complete(own, grain)) & ~after if own is not None else none
-        complete = part[~running & ~after].reset_index(drop=True)
+        cut_at = periods.split_at_cut(part["period_start"], own, grain)
+        after, running = cut_at.after, cut_at.running
+        complete = part[cut_at.complete].reset_index(drop=True)
         ev = views.events_on(views.rebasing(store, base, ev, single=one), complete["period_start"], grain)
         chart = views.with_to_date(views.xmr_for(kpi, complete, ev, grain), part[running]["value"])
         pad = int(after.sum())  # periods after the cut-off come last: no SPC for them
@@ -569,10 +568,7 @@ def _latest_event(store: Store, vendor: str) -> Any:
 
 def _period_of(day: Any, grain: str) -> str:
     """The period of a grain a day falls in, written as --period takes it (2026-11, 2026-W48, 2026-Q4)."""
-    if grain == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}" if grain == "quarter" else f"{day:%Y-%m}"
+    return periods.code(periods.start_of(day, grain), grain)
 
 
 @main.command("scorecard")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from opsdash import phi
+from opsdash import periods, phi
 
 CONTRACT_VERSION = 1
 
@@ -19,16 +19,10 @@ CONTRACT_VERSION = 1
 MAX_TEXT_LENGTH = 2000
 
 
-def _reported_range() -> tuple[dt.date, dt.date]:
-    from opsdash.catalog import READ_FROM, READ_TO  # the pages report this range; the contract accepts only it
-
-    return READ_FROM, READ_TO
-
-
 #: Dates and timestamps outside this range (inclusive, whole days) are row errors: a service date in year 10000
-#: or 0045 BC is a typing slip, not an event. It is the range the pages report (catalog.READ_FROM/READ_TO), so a
+#: or 0045 BC is a typing slip, not an event. It is the range the pages report (periods.READ_FROM/READ_TO), so a
 #: stored row is never one no page shows; a settings file's [ingest] table may narrow it.
-DATE_RANGE: tuple[dt.date, dt.date] = _reported_range()
+DATE_RANGE: tuple[dt.date, dt.date] = (periods.READ_FROM, periods.READ_TO)
 
 
 #: Characters that show nothing (or nothing different) and would make look-alike vendors, keys and codes:
@@ -165,6 +159,16 @@ Rule = Compare | Bound | Needs | NotBoth | OneOf
 
 
 @dataclass(frozen=True)
+class Happens:
+    """An event column: the date or time something happened to a row (received, submitted, answered). Until the
+    data cut-off (as-of) reaches it, the event is not known, nor are the columns it `carries` (an outcome is
+    known once the claim is adjudicated). Whether it is a DATE or a TIMESTAMP is its column's type."""
+
+    column: str
+    carries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     label: str
@@ -173,6 +177,17 @@ class Table:
     key: tuple[str, ...]
     rules: tuple[Rule, ...] = field(default=())
     codes: tuple[ProcessCode, ...] = field(default=())  # columns whose values are read as the codes they name
+    #: The events of a row, the first its arrival (the row is not known before it); never a due time. Its
+    #: latest value is the table's default as-of, and as-of views are generated from these (metrics).
+    events: tuple[Happens, ...] = field(default=())
+    dated_by: str | None = None  # the date or time that lists a row (the raw-record explorer's filter and order)
+
+    def event_kind(self, column: str) -> ColType:
+        """DATE or TIMESTAMP: how an event (or any time column) of the table compares with as-of."""
+        kind = self.column(column).type
+        if kind not in (ColType.DATE, ColType.TIMESTAMP):
+            raise KeyError(f"{self.name}.{column} is no date or time column")
+        return kind
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -231,6 +246,9 @@ TABLES: dict[str, Table] = {
                 _c("paid_amount", N, meaning="amount paid"),
             ),
             key=("vendor", "claim_id"),
+            events=(Happens("received_date"), Happens("submitted_date", ("clean_submission",)),
+                    Happens("adjudicated_date", ("initial_outcome", "denial_reason", "paid_amount"))),
+            dated_by="received_date",
             rules=(
                 Compare("submitted_date", ">=", "received_date"),
                 Needs("adjudicated_date", "submitted_date"),
@@ -257,6 +275,8 @@ TABLES: dict[str, Table] = {
                 _c("error_category", T, meaning="dominant error category of the item"),
             ),
             key=("vendor", "audit_id"),
+            events=(Happens("audit_date"),),
+            dated_by="audit_date",
             rules=(
                 Bound("opportunities", ">", 0),
                 Bound("errors", ">=", 0),
@@ -282,6 +302,8 @@ TABLES: dict[str, Table] = {
                 _c("sla_met", B, meaning="the source system's own SLA verdict, used only where due_at is empty"),
             ),
             key=("vendor", "item_id"),
+            events=(Happens("opened_at"), Happens("completed_at")),
+            dated_by="opened_at",
             rules=(
                 Compare("due_at", ">=", "opened_at"),
                 Compare("completed_at", ">=", "opened_at"),
@@ -302,6 +324,9 @@ TABLES: dict[str, Table] = {
                 _c("first_contact_resolved", B, meaning="resolved on this first contact"),
             ),
             key=("vendor", "call_id"),
+            events=(Happens("offered_at"), Happens("answered_at", ("handle_seconds", "first_contact_resolved")),
+                    Happens("abandoned_at")),
+            dated_by="offered_at",
             rules=(
                 Compare("answered_at", ">=", "offered_at"),
                 Compare("abandoned_at", ">=", "offered_at"),
@@ -326,6 +351,7 @@ TABLES: dict[str, Table] = {
                 _c("effective_to", D, meaning="last day the level applies; empty = open-ended"),
             ),
             key=("vendor", "kpi", "process", "priority", "effective_from"),
+            dated_by="effective_from",
             rules=(
                 OneOf("kpi", KPI_IDS),
                 OneOf("level", ("critical", "key")),
@@ -347,6 +373,7 @@ TABLES: dict[str, Table] = {
                 _c("value", N, True, "the reported value, in the KPI's unit"),
             ),
             key=("vendor", "kpi", "process", "period_start"),
+            dated_by="period_start",
             rules=(OneOf("kpi", KPI_IDS), Compare("period_end", ">=", "period_start")),
         ),
         Table(
@@ -369,18 +396,22 @@ TABLES: dict[str, Table] = {
             # The description is part of the key: two things that happened to one vendor on one day are two
             # events, while a file sent again replaces its own events instead of adding them twice.
             key=("vendor", "event_date", "kpi", "process", "description"),
+            dated_by="event_date",
             rules=(OneOf("kpi", KPI_IDS),),
             codes=(ProcessCode("process", "kpi"),),
         ),
     )
 }
 
-#: Columns added to every stored row: the load it came from and its line in the file.
+#: Per table with events, its event columns, arrival first (a due time is none).
+EVENT_COLUMNS: dict[str, tuple[str, ...]] = {t.name: tuple(e.column for e in t.events) for t in TABLES.values()
+                                             if t.events}
+
 #: Per table, the date or time by which its stored records are filtered and listed, newest first (the Data
-#: page's raw records).
-LISTED_BY: dict[str, str] = {"claims": "received_date", "qa_audits": "audit_date", "work_items": "opened_at",
-                             "calls": "offered_at", "sla_targets": "effective_from", "reported_kpis": "period_start",
-                             "events": "event_date"}
+#: page's raw records): each table's `dated_by`.
+LISTED_BY: dict[str, str] = {t.name: t.dated_by for t in TABLES.values() if t.dated_by}
+
+#: Columns added to every stored row: the load it came from and its line in the file.
 
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (("_load_id", "BIGINT"), ("_line", "BIGINT"))
 

@@ -102,6 +102,13 @@ def render_data_contract() -> str:
             out += ["", "Row rules: " + "; ".join(r.describe() for r in t.rules) + "."]
         if t.codes:
             out += ["", "Codes: " + "; ".join(c.describe() for c in t.codes) + "."]
+        if t.events:
+            out += ["", "Events (what is known at an as-of time: a row once it arrives, each later event and what it "
+                    "carries once it happens): " + "; ".join(
+                        f"`{e.column}` ({t.event_kind(e.column).value}"
+                        + (", the arrival" if i == 0 else "")
+                        + (f", carries {', '.join(f'`{c}`' for c in e.carries)}" if e.carries else "") + ")"
+                        for i, e in enumerate(t.events)) + "."]
         out.append("")
     out += [
         "Every text column: at most " + f"{contract.MAX_TEXT_LENGTH:,}" + " characters, and no value that looks like a",
@@ -265,14 +272,16 @@ def render_kpis() -> str:
            "first day).", "",
            "| id | label | table | placed by | unit | better | default target | target source |",
            "|---|---|---|---|---|---|---|---|"]
-    for k in catalog.KPIS.values():
-        target = "" if k.target is None else (f"{k.target:.0%}" if k.unit == "fraction" else f"{k.target:g}")
-        out.append(f"| `{k.id}` | {k.label} | {k.table} | {k.period_words} | {k.unit} | {k.direction} | {target} | "
-                   f"{k.target_source} |")
+    rows = catalog.glossary()
+    for k in rows:
+        t = k["target"]
+        target = "" if t is None else (f"{t:.0%}" if k["unit"] == "fraction" else f"{t:g}")
+        out.append(f"| `{k['id']}` | {k['label']} | {k['table']} | {k['period_words']} | {k['unit']} | "
+                   f"{k['direction']} | {target} | {k['target_source']} |")
     out += ["", "## Definitions", ""]
-    for k in catalog.KPIS.values():
-        out += [f"### {k.label} (`{k.id}`)", "", k.description, "",
-                f"Kind: {k.kind}. Breakdowns: {', '.join(catalog.DIMENSIONS[k.table])}.", ""]
+    for k in rows:
+        out += [f"### {k['label']} (`{k['id']}`)", "", k["description"], "",
+                f"Kind: {k['kind']}. Breakdowns: {', '.join(k['breakdowns'])}.", ""]
     from opsdash import rollups
 
     rolled = [f"`{k.id}`" for k in catalog.KPIS.values() if rollups.for_kpi(k)]
@@ -284,8 +293,9 @@ def render_kpis() -> str:
             "refreshed inside each load's transaction, and rebuilt when a store is opened for writing by a version",
             f"of opsdash that declares them differently: {', '.join(rolled)}.", ""]
     out += ["## Calls", "",
-            "Two settings apply to every call KPI: the answer threshold (default 30 s) and the short-abandon",
-            "window (default 5 s). Calls abandoned within the window are left out of every call KPI except",
+            f"Two settings apply to every call KPI: the answer threshold (default {catalog.ANSWER_THRESHOLD_S:g} s) "
+            "and the short-abandon",
+            f"window (default {catalog.SHORT_ABANDON_S:g} s). Calls abandoned within the window are left out of every call KPI except",
             "`call_volume`. Service level is the ICMI formula: calls answered within the threshold divided by",
             "calls answered or abandoned (short abandons excluded).", "",
             "## SPC", "",

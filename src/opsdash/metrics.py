@@ -13,13 +13,35 @@ from typing import Any
 
 import pandas as pd
 
-from opsdash import catalog, periods, queries, rollups
+from opsdash import catalog, contract, periods, queries, rollups
 from opsdash.catalog import Kpi
 from opsdash.store import Store
 from opsdash.store import quote_ident as qi
 
-STEP = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY", "month": "INTERVAL 1 MONTH", "quarter": "INTERVAL 3 MONTH"}
 NULL_KEY = "\x00"  # stands in for an empty breakdown value inside ASOF joins (which match on equality)
+
+
+def _known(table: contract.Table, column: str) -> str:
+    """SQL: the event of `column` has happened by $as_of (a DATE compares with as-of's day)."""
+    day = table.event_kind(column) == contract.ColType.DATE
+    return f"{qi(column)} <= {'CAST($as_of AS DATE)' if day else '$as_of'}"
+
+
+def as_of_view(name: str) -> str:
+    """How a table looks as known at $as_of, generated from its events (contract.Table.events): rows that arrived
+    by then, later events and what they carry blanked. Rows outside the reported dates are not there at all."""
+    table = contract.TABLES[name]
+    arrival, *later = table.events
+    blanks = [f"CASE WHEN {_known(table, e.column)} THEN {qi(c)} END AS {qi(c)}"
+              for e in later for c in (e.column, *e.carries)]
+    replace = f" REPLACE ({', '.join(blanks)})" if blanks else ""
+    return (f"SELECT *{replace} FROM {qi(name)} WHERE {_known(table, arrival.column)} "
+            f"AND {catalog.in_window(name)}")
+
+
+#: Each KPI table as known at $as_of, and as it is when as-of is at or after its latest event (nothing to blank).
+AS_OF_VIEWS: dict[str, str] = {t: as_of_view(t) for t in contract.EVENT_COLUMNS}
+LATEST_VIEWS: dict[str, str] = {t: f"SELECT * FROM {qi(t)} WHERE {catalog.in_window(t)}" for t in contract.EVENT_COLUMNS}
 
 
 class MetricsError(ValueError):
@@ -35,8 +57,8 @@ class Request:
     start: dt.date | None = None
     end: dt.date | None = None
     as_of: dt.datetime | None = None
-    answer_threshold_s: float = 30.0
-    short_abandon_s: float = 5.0
+    answer_threshold_s: float = catalog.ANSWER_THRESHOLD_S
+    short_abandon_s: float = catalog.SHORT_ABANDON_S
 
 
 def validate(req: Request) -> Kpi:
@@ -131,7 +153,7 @@ def _dimensions(req: Request) -> queries.Where:
 def _filtered(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Rollup | None = None) -> str:
     where = _dimensions(req).sql
     view = (f"SELECT * FROM {qi(rollup.name)}" if rollup
-            else (catalog.LATEST_VIEWS if latest else catalog.AS_OF_VIEWS)[kpi.table])
+            else (LATEST_VIEWS if latest else AS_OF_VIEWS)[kpi.table])
     return (f"src AS NOT MATERIALIZED ({view}), "
             f"f AS NOT MATERIALIZED (SELECT * FROM src WHERE {where})")
 
@@ -140,10 +162,10 @@ def _periods(grain: str | None) -> str:
     """Periods of the range `rng(lo, hi)`, each with its exclusive end."""
     if grain is None:
         return "periods AS (SELECT CAST(lo AS DATE) AS period_start, CAST(hi AS TIMESTAMP) + INTERVAL 1 DAY AS next_start FROM rng)"
-    step = STEP[grain]
+    step, unit = periods.sql_step(grain), periods.sql_unit(grain)
     return (f"periods AS (SELECT CAST(p AS DATE) AS period_start, CAST(p AS TIMESTAMP) + {step} AS next_start "
-            f"FROM rng, unnest(generate_series(CAST(date_trunc('{grain}', lo) AS TIMESTAMP), "
-            f"CAST(date_trunc('{grain}', hi) AS TIMESTAMP), {step})) AS g(p))")
+            f"FROM rng, unnest(generate_series(CAST(date_trunc('{unit}', lo) AS TIMESTAMP), "
+            f"CAST(date_trunc('{unit}', hi) AS TIMESTAMP), {step})) AS g(p))")
 
 
 def _row_end(grain: str | None, has_end: bool) -> str:
@@ -156,7 +178,7 @@ def _row_end(grain: str | None, has_end: bool) -> str:
     if has_end:
         return f"CAST(least(CAST($end AS DATE), {as_of_day}) AS TIMESTAMP) + INTERVAL 1 DAY"
     if grain:
-        return f"CAST(date_trunc('{grain}', {as_of_day}) AS TIMESTAMP) + {STEP[grain]}"
+        return f"CAST(date_trunc('{periods.sql_unit(grain)}', {as_of_day}) AS TIMESTAMP) + {periods.sql_step(grain)}"
     return f"CAST({as_of_day} AS TIMESTAMP) + INTERVAL 1 DAY"
 
 
@@ -205,7 +227,7 @@ def compile_sql(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Ro
         aggs = f"count(_v) AS n, quantile_cont(_v, {float(kpi.quantile or 0.5)!r}) AS value"
         out = "a.n, a.value"
     t = "_day" if two_level or kpi.discrete else "_t"
-    bucket = "TIMESTAMP '1970-01-01'" if req.grain is None else f"date_trunc('{req.grain}', {t})"
+    bucket = "TIMESTAMP '1970-01-01'" if req.grain is None else f"date_trunc('{periods.sql_unit(req.grain)}', {t})"
     first = f", min({t}) AS _first" if req.grain is None and req.start is None else ""
     lo = ("CAST(min(_first) AS DATE)" if first else "CAST(min(period_start) AS DATE)")
     on_period = "true" if req.grain is None else "CAST(a.period_start AS DATE) = p.period_start"
@@ -267,7 +289,8 @@ def _backlog_sql(kpi: Kpi, req: Request, dims: list[str], latest: bool = False) 
     key_list = "".join(f", {k}" for k in key)
     dim_list = "".join(f", {d}" for d in dims)
     t_in, t_out = qi(kpi.backlog_in or ""), qi(kpi.backlog_out or "")
-    is_date = kpi.table == "claims"  # received_date / submitted_date are dates; work-item times are timestamps
+    # The contract says whether the backlog's events are dates (claims) or timestamps (work items).
+    is_date = contract.TABLES[kpi.table].event_kind(kpi.backlog_in or "") == contract.ColType.DATE
     if is_date:
         day_in, day_of_out = t_in, t_out
         in_ok, out_ok = f"{t_in} <= CAST($as_of AS DATE)", f"{t_out} <= CAST($as_of AS DATE)"
@@ -307,8 +330,8 @@ ORDER BY {"".join(f"x.{d} NULLS LAST, " for d in dims)}x.period_start"""
 
 def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequence[str] = (),
            where: Mapping[str, Sequence[str]] | None = None, start: dt.date | None = None,
-           end: dt.date | None = None, as_of: dt.datetime | None = None, answer_threshold_s: float = 30.0,
-           short_abandon_s: float = 5.0) -> pd.DataFrame:
+           end: dt.date | None = None, as_of: dt.datetime | None = None, answer_threshold_s: float = catalog.ANSWER_THRESHOLD_S,
+           short_abandon_s: float = catalog.SHORT_ABANDON_S) -> pd.DataFrame:
     """A KPI by period (and breakdown): period_start, the breakdown columns, [numerator, denominator | n], value.
 
     Every period of the range appears for every breakdown group; a period with no rows has a null value.
@@ -384,11 +407,9 @@ def to_date(store: Store, kpi_id: str, *, grain: str = "month", as_of: dt.dateti
     if cut is None:
         return {"current": None, "previous": None}
     today = cut.date()
-    start = pd.Timestamp(today).to_period({"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q"}[grain]).start_time.date()
-    step = pd.DateOffset(**catalog.GRAIN_OFFSETS[grain])
-    prev_start = (pd.Timestamp(start) - step).date()
-    elapsed = (today - start).days
-    prev_end = min((pd.Timestamp(prev_start) + pd.Timedelta(days=elapsed)).date(), start - dt.timedelta(days=1))
+    now = periods.window(periods.start_of(today, grain), grain, today)
+    before = periods.like_for_like(now)
+    start, prev_start, prev_end = now.start, before.start, before.through
     current = total(store, kpi_id, start, today, as_of=cut, where=where, **kw)
     # The previous days as they stood at the end of their last day: what was still open then counts as open.
     previous = total(store, kpi_id, prev_start, prev_end, as_of=periods.end_of_day(prev_end),

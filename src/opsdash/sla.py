@@ -167,8 +167,7 @@ def _score_level(store: Store, vendor: str, lv: pd.Series, targets: pd.DataFrame
     streak = 0
     if state in MISSED:
         for p in sorted((p for p in by_period if p <= start), reverse=True):
-            p_end = (pd.Timestamp(p) + pd.DateOffset(**catalog.GRAIN_OFFSETS[grain]) - pd.Timedelta(days=1)).date()
-            rule = applicable(same, p, p_end)
+            rule = applicable(same, p, periods.end(p, grain))
             if rule.empty or status(kpi, _none(by_period[p]), rule.iloc[0]["target"],
                                     rule.iloc[0]["minimum"]) not in MISSED:
                 break
@@ -199,8 +198,8 @@ def reconcile(store: Store, vendor: str | None = None, *, as_of: dt.datetime | N
             continue
         kpi = catalog.KPIS[r.kpi]
         where = restriction(kpi, r.vendor, r.process, None)
-        whole_month = r.period_start.day == 1 and r.period_end == (
-            pd.Timestamp(r.period_start) + pd.DateOffset(months=1) - pd.Timedelta(days=1)).date()
+        whole_month = (r.period_start == periods.start_of(r.period_start, "month")
+                       and r.period_end == periods.end(r.period_start, "month"))
         if whole_month:  # one monthly series per vendor, KPI and process serves all its months
             key = (r.kpi, r.vendor, r.process)
             if key not in cache:
@@ -240,8 +239,8 @@ def attainment(store: Store, start: dt.date, end: dt.date, *, vendors_: list[str
     consecutive_missed, credit_pct, credit.
     """
     settings = settings or Settings()
-    first = dt.date(start.year, start.month, 1)
-    months = [d.date() for d in pd.date_range(first, end, freq="MS")]
+    first = periods.start_of(start, "month")
+    months = periods.between(first, end, "month")
     rows: list[dict[str, Any]] = []
     for vendor in vendors_ or vendors(store):
         targets = targets_for(store, vendor)
@@ -259,7 +258,7 @@ def attainment(store: Store, start: dt.date, end: dt.date, *, vendors_: list[str
             rules = same.to_dict("records")
             streak = 0
             for m in months:
-                m_end = (pd.Timestamp(m) + pd.DateOffset(months=1) - pd.Timedelta(days=1)).date()
+                m_end = periods.end(m, "month")
                 r = _rule_in_force(rules, m, m_end)
                 if r is None:
                     continue
@@ -345,7 +344,7 @@ def with_previous(store: Store, card: Scorecard, vendor: str, grain: str,
 
     levels = card.levels.copy()
     tables = [catalog.KPIS[k].table if k in catalog.KPIS else None for k in levels["kpi"]]
-    windows = {t: level_window(store, vendor, t, card.start, card.end, grain) for t in set(tables) if t}
+    windows = {t: data_window(store, vendor, card.start, grain, (t,)) for t in set(tables) if t}
     # The previous period is scored once per cut-off its levels need (as it stood at the end of the same days
     # when a level's data runs to date, else whole).
     cut_of = {t: periods.end_of_day(periods.like_for_like(w).through) if w.partial else None
@@ -365,8 +364,9 @@ def with_previous(store: Store, card: Scorecard, vendor: str, grain: str,
     return levels
 
 
-def level_window(store: Store, vendor: str, table: str, start: dt.date, end: dt.date, grain: str) -> periods.Window:
-    """The period as the vendor's data in `table` covers it: to date when that data ends within it (complete when
-    it ends after it, or before it starts: then there is nothing to compare like for like)."""
-    cut = metrics.data_cut(store, (table,), (vendor,))
-    return periods.window(start, grain, cut if cut is not None and cut >= start else end)
+def data_window(store: Store, vendor: str, start: dt.date, grain: str,
+                tables: tuple[str, ...] | None = None) -> periods.Window:
+    """A review period as the vendor's data in `tables` (default: every table) covers it: to date when that data
+    ends within it, whole when it ends after it or before it starts (periods.covered; metrics.data_cut)."""
+    cut = metrics.data_cut(store, tables or tuple(catalog.EVENT_TIMES), (vendor,))
+    return periods.covered(start, grain, cut)

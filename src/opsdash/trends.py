@@ -8,18 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from opsdash import periods
 
-def year_ago(period_start: dt.date, grain: str) -> dt.date | None:
-    """The start of the same period a year earlier (ISO week number for weeks; None when it has no twin)."""
-    if grain == "week":
-        year, week, _ = period_start.isocalendar()
-        try:
-            return dt.date.fromisocalendar(year - 1, week, 1)
-        except ValueError:  # week 53 in a 52-week year
-            return None
-    if period_start.month == 2 and period_start.day == 29:
-        return period_start.replace(year=period_start.year - 1, day=28)
-    return period_start.replace(year=period_start.year - 1)
+
+year_ago = periods.year_ago  # the same period a year earlier: time arithmetic lives in periods
 
 
 def _relative(change: pd.Series, base: pd.Series) -> pd.Series:

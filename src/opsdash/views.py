@@ -327,11 +327,10 @@ def spc_view(store: Store, kpi_id: str, f: Filters, target: float | None | str =
     kpi = catalog.get(kpi_id)
     df = series(store, kpi_id, f, **kw)
     cut = data_cut(store, kpi_id, f)
-    if cut is not None and len(df):  # no period starting after the cut-off of the vendors picked
-        df = df[df["period_start"] <= periods.start_of(cut, f.grain)].reset_index(drop=True)
+    # no period starting after the cut-off of the vendors picked
+    df = df[~periods.split_at_cut(df["period_start"], cut, f.grain).after].reset_index(drop=True)
     ev = events_on(events_for(events(store, f), kpi_id, f), df["period_start"], f.grain)
-    running = (df["period_start"] > periods.latest_complete(cut, f.grain)) if cut is not None and len(df) else \
-        pd.Series(False, index=df.index)
+    running = periods.split_at_cut(df["period_start"], cut, f.grain).running
     complete = df[~running].reset_index(drop=True)
     single = one_vendor(store, f, kpi.table)
     chart = pd.DataFrame()
@@ -376,13 +375,6 @@ def value_over(store: Store, kpi_id: str, f: Filters, w: periods.Window, *, as_k
     as_of = periods.end_of_day(w.through) if as_known else None
     df = series(store, kpi_id, replace(f, start=w.start, end=w.through), grain=None, as_of=as_of)
     return _f(df["value"].iloc[0]) if len(df) else None
-
-
-def vendor_window(store: Store, vendor: str, start: dt.date, grain: str) -> periods.Window:
-    """A review period as the vendor's data covers it: to date when the vendor's latest event in any table falls
-    within it (metrics.data_cut), whole otherwise."""
-    cut = metrics.data_cut(store, tuple(catalog.EVENT_TIMES), (vendor,))
-    return periods.window(start, grain, cut if cut is not None and cut >= start else periods.end(start, grain))
 
 
 def coverage_note(kpis: Any, through: Any, window: periods.Window) -> str:
@@ -434,7 +426,7 @@ def tile(store: Store, kpi_id: str, f: Filters) -> Tile:
         target, source = target_for(store, kpi_id, f)
         return Tile(kpi, None, None, None, None, target, None, None, "no data", [], target_source=source)
     last_complete = periods.latest_complete(cut, f.grain)
-    complete = df[df["period_start"] <= last_complete].reset_index(drop=True)
+    complete = df[periods.split_at_cut(df["period_start"], cut, f.grain).complete].reset_index(drop=True)
     known = complete[complete["value"].notna()]
     current = None
     cur_start = periods.start_of(cut, f.grain)
@@ -487,7 +479,7 @@ def _latest_charts(store: Store, f: Filters,
             own = data_cut(store, kpi_id, replace(f, vendors=(vendor,)))
             if own is None:
                 continue
-            part = part[part["period_start"] <= periods.latest_complete(own, f.grain)].reset_index(drop=True)
+            part = part[periods.split_at_cut(part["period_start"], own, f.grain).complete].reset_index(drop=True)
             if part.empty:
                 continue
             ev = events_for(every[every["vendor"] == vendor], kpi_id, f)
@@ -634,3 +626,96 @@ def formatted(df: pd.DataFrame, kpi_col: str = "kpi",
         out["credit_pct"] = [None if pd.isna(v) else f"{float(v) * 100:.1f}%" for v in out["credit_pct"]]
     return out
 
+
+# -- what pages lay out (no Streamlit: each is tested on its own) ---------------------------------
+
+#: How many periods the scorecard offers, latest first.
+REVIEW_PERIODS = {"week": 26, "month": 24}
+#: Months the SLA page scores when the date range does not say.
+SLA_MONTHS = 12
+
+
+def review_periods(latest: dt.date | dt.datetime | pd.Timestamp, grain: str) -> list[str]:
+    """The codes of the periods a scorecard offers (2026-11, 2026-W48), latest first, up to the one holding the
+    vendor's latest data."""
+    return [periods.code(d, grain) for d in periods.latest(latest, grain, REVIEW_PERIODS[grain])]
+
+
+def review_dates(period: str, grain: str, latest: dt.date | dt.datetime | pd.Timestamp) -> tuple[dt.date, dt.date]:
+    """A scorecard period's first and last day, from its name; for a name that names no such period, the period
+    holding the latest data up to that day (the sections below the scorecard still know which dates to show)."""
+    try:
+        _, start, end = periods.parse(str(period), grain)
+    except periods.PeriodError:
+        day = pd.Timestamp(latest).date()
+        return periods.start_of(day, grain), day
+    return start, end
+
+
+def compared_words(window: periods.Window, before: periods.Window) -> str:
+    """What a review period is compared with: like for like when it runs to date, else the whole previous one."""
+    if window.partial:
+        return (f"The {window.grain} runs to date ({periods.span(window)} {window.through.year}): compared like for "
+                f"like with {periods.span(before)}, not the whole {window.grain}.")
+    return f"Compared with {periods.label(before.start, window.grain)}."
+
+
+def sla_months(start: dt.date | None, end: dt.date | None, latest: Any,
+               today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The SLA page's range: the filters' dates, else the last SLA_MONTHS months to the latest data (or today)."""
+    if end is None:
+        end = pd.Timestamp(latest).date() if latest is not None else (today or dt.date.today())
+    if start is None:
+        start = periods.shift(periods.start_of(end, "month"), "month", 1 - SLA_MONTHS)
+    return start, end
+
+
+def level_names(att: pd.DataFrame) -> pd.Series:
+    """Each contract level of an attainment frame in words: 'SLA adherence · Prior authorisation · Stat (critical)'."""
+    from opsdash import labels
+
+    def part(v: Any) -> str:
+        return f" · {labels.value_word(v)}" if isinstance(v, str) else ""
+
+    return (att["label"] + att["process"].map(part) + att["priority"].map(part)
+            + " (" + att["level"].map(labels.value_word).str.lower() + ")")
+
+
+def missed_levels(att: pd.DataFrame) -> pd.DataFrame:
+    """The levels missed (or below minimum) of an attainment frame, latest month first, then by vendor."""
+    from opsdash import sla
+
+    return att[att["status"].isin(sla.MISSED)].sort_values(["month", "vendor"], ascending=[False, True])
+
+
+def missed_in_a_row(att: pd.DataFrame) -> pd.DataFrame:
+    """The levels missed at the latest month of an attainment frame, longest run of misses first."""
+    last = att[(att["month"] == att["month"].max()) & (att["consecutive_missed"] > 0)]
+    return last.sort_values("consecutive_missed", ascending=False)
+
+
+def stale_words(fresh: pd.DataFrame) -> str:
+    """The tables whose data is stale (freshness), in one line for people; empty when none is."""
+    from opsdash import labels
+
+    stale = fresh[fresh["stale"]]
+    return "; ".join(f"{labels.value_word(r['table'])} latest {r['latest event']:%d %b %Y} ({r['days old']} days old)"
+                     for _, r in stale.iterrows())
+
+
+def spc_title(view: SpcView, what: str | None = None) -> str:
+    """An SPC chart's title: the KPI (of what, when narrowed), the grain and what kind of chart it is."""
+    return f"{view.kpi.label}{f', {what},' if what else ''} by {view.grain}: {view.kind}"
+
+
+def glossary_table() -> pd.DataFrame:
+    """The KPI glossary as the Data page shows it (catalog.glossary in words for people; `id` for downloads)."""
+    from opsdash import contract, labels
+
+    return pd.DataFrame([{
+        "KPI": k["label"], "id": k["id"], "definition": labels.prose(k["description"]),
+        "table": contract.TABLES[k["table"]].label, "placed by": labels.prose(k["period_words"]),
+        "unit": catalog.UNITS.get(k["unit"]) or k["unit"],
+        "better when": {"higher": "higher", "lower": "lower"}.get(k["direction"], "neither (a volume)"),
+        "default target": "Not set" if k["target"] is None else catalog.format_value(catalog.KPIS[k["id"]], k["target"]),
+        "target source": k["target_source"]} for k in catalog.glossary()])

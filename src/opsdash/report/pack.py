@@ -30,7 +30,7 @@ TOP = 5
 BREACHES = 20
 #: Blank rows of the actions table beyond those suggested by the misses.
 ACTION_ROWS = 4
-ANSWER_THRESHOLD_S, SHORT_ABANDON_S = 30, 5
+ANSWER_THRESHOLD_S, SHORT_ABANDON_S = catalog.ANSWER_THRESHOLD_S, catalog.SHORT_ABANDON_S
 
 
 class ReportError(ValueError):
@@ -138,7 +138,7 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
         raise NoDataError(f"no data for {vendor} in {period} ({start} to {end}): nothing was loaded for that "
                           "vendor in those dates")
     fresh = views.freshness(store)
-    window = views.vendor_window(store, vendor, start, grain)
+    window = sla.data_window(store, vendor, start, grain)
     before = periods.like_for_like(window)
     card = sla.scorecard(store, vendor, period, grain=grain, settings=settings)
     currency = settings.currency
@@ -200,10 +200,10 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     tables["actions"] = _actions(levels, signals)
     used = sorted(set(levels["kpi"]) | set(headline["kpi"]))
     defs = pd.DataFrame([{
-        "kpi": k, "definition": labels.prose(catalog.KPIS[k].description),
-        "unit": catalog.UNITS.get(catalog.KPIS[k].unit) or "count",
-        "direction": catalog.KPIS[k].direction, "target_source": catalog.KPIS[k].target_source}
-        for k in used if k in catalog.KPIS], columns=["kpi", "definition", "unit", "direction", "target_source"])
+        "kpi": k["id"], "definition": labels.prose(k["description"]), "unit": catalog.UNITS.get(k["unit"]) or "count",
+        "direction": k["direction"], "target_source": k["target_source"]}
+        for k in sorted(catalog.glossary(used), key=lambda k: k["id"])],
+        columns=["kpi", "definition", "unit", "direction", "target_source"])
     tables["definitions"] = Table("KPI definitions used", defs, pd.DataFrame({
         "KPI": [labels.value_word(k) for k in defs["kpi"]], "Definition": defs["definition"],
         "Unit": defs["unit"], "Better when": [{"higher": "Higher", "lower": "Lower"}.get(d, "Not scored")
@@ -216,8 +216,8 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
               else f"not set for {vendor}: credits are not computed"),
              ("Service credits", "a missed critical level credits its share of the monthly amount at risk; a "
                                  "month's credits are capped at that amount"),
-             ("Calls answered in time", f"within {ANSWER_THRESHOLD_S} s; calls abandoned within "
-                                        f"{SHORT_ABANDON_S} s are not counted as offered")]
+             ("Calls answered in time", f"within {ANSWER_THRESHOLD_S:g} s; calls abandoned within "
+                                        f"{SHORT_ABANDON_S:g} s are not counted as offered")]
     sentences = summarise(vendor, grain, window, before, levels, card.summary, headline, signals, n_late, n_open,
                           cut, at_risk, currency)
     return Pack(vendor, period, grain, start, end, dt.datetime.now().replace(microsecond=0), card.summary, fresh,
@@ -387,7 +387,7 @@ def summarise(vendor: str, grain: str, window: periods.Window, before: periods.W
     critical = missed[missed["level"] == "critical"]
     if grain != "month":
         out.append(Sentence("credits", f"Service credits are settled by month: see the "
-                                       f"{periods.label(window.start.replace(day=1), 'month')} pack."))
+                                       f"{periods.label(periods.start_of(window.start, 'month'), 'month')} pack."))
     elif critical.empty:
         out.append(Sentence("credits", "No service credit is due: no critical level was missed."))
     elif at_risk is None:
@@ -432,8 +432,7 @@ def _charts(store: Store, levels: pd.DataFrame, vendor: str, grain: str, end: dt
         if kpi is None:
             continue
         where = sla.restriction(kpi, vendor, lv.process, lv.priority)
-        first = (pd.Timestamp(end) - pd.DateOffset(**{("weeks" if grain == "week" else "months"):
-                                                       TREND_PERIODS[grain] - 1})).date()
+        first = periods.shift(end, grain, 1 - TREND_PERIODS[grain])
         df = metrics.series(store, kpi.id, grain=grain, where=where, start=first, end=end)
         if not df["value"].notna().any():
             continue

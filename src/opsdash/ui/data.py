@@ -130,7 +130,8 @@ def audit_trail(src: Source, audit_ver: tuple) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=500)
 def series(db: Source, ver: tuple, kpi_id: str, f: views.Filters, by: tuple[str, ...] = (), grain: str | None = "",
-           answer_threshold_s: float = 30.0, short_abandon_s: float = 5.0) -> pd.DataFrame:
+           answer_threshold_s: float = catalog.ANSWER_THRESHOLD_S,
+           short_abandon_s: float = catalog.SHORT_ABANDON_S) -> pd.DataFrame:
     return views.series(_store(db), kpi_id, f, by, grain, answer_threshold_s=answer_threshold_s,
                         short_abandon_s=short_abandon_s)
 
@@ -142,7 +143,8 @@ def tile(db: Source, ver: tuple, kpi_id: str, f: views.Filters) -> views.Tile:
 
 @st.cache_data(show_spinner=False, max_entries=200)
 def spc_view(db: Source, ver: tuple, kpi_id: str, f: views.Filters, target: float | None | str = "contract",
-             answer_threshold_s: float = 30.0, short_abandon_s: float = 5.0) -> views.SpcView:
+             answer_threshold_s: float = catalog.ANSWER_THRESHOLD_S,
+             short_abandon_s: float = catalog.SHORT_ABANDON_S) -> views.SpcView:
     return views.spc_view(_store(db), kpi_id, f, target, answer_threshold_s=answer_threshold_s,
                           short_abandon_s=short_abandon_s)
 
@@ -245,7 +247,7 @@ def scorecard_levels(db: Source, ver: tuple, vendor: str, period: str,
     the period as the data covers it, and the period it is compared with."""
     store, settings = _store(db), load_settings()
     card = sla.scorecard(store, vendor, period, grain=grain, settings=settings)
-    window = views.vendor_window(store, vendor, card.start, grain)
+    window = sla.data_window(store, vendor, card.start, grain)
     return sla.with_previous(store, card, vendor, grain, settings), window, periods.like_for_like(window)
 
 

@@ -16,13 +16,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from opsdash import catalog, queries, views
+from opsdash import catalog, periods, queries, views
 from opsdash.store import Store
 from opsdash.ui import data
 from opsdash.ui.text import md
 from opsdash.views import Filters
 
-GRAIN_WORDS = ("day", "week", "month", "quarter")
+GRAIN_WORDS = periods.GRAINS
 
 
 @st.cache_data(show_spinner=False, max_entries=20)

@@ -286,7 +286,7 @@ def chart(fig: go.Figure, df: pd.DataFrame, name: str, f: Filters, key: str,
 
 
 #: Date formats (moment.js) of a period column, by grain: the dates stay dates, so the column sorts.
-PERIOD_FORMATS = {"day": "D MMM YYYY", "week": "[Week of] D MMM YYYY", "month": "MMM YYYY", "quarter": "[Q]Q YYYY"}
+PERIOD_FORMATS = {g.name: g.moment for g in periods.GRAIN.values()}
 #: printf formats of a KPI's values by unit (rates are shown multiplied by 100: still numbers, still sortable).
 UNIT_FORMATS = {"fraction": "%.1f%%", "days": "%.1f days", "hours": "%.1f hours", "seconds": "%.0f s",
                 "count": "%,d"}
