@@ -16,9 +16,9 @@ class Params:
 
     def __call__(self, value: Any) -> str:
         try:
-            key = (type(value), value)
+            key = (type(value), tuple(value) if isinstance(value, list) else value)
             at = self._seen.get(key)
-        except TypeError:  # a list or dict (read_csv's columns): bound as it is, never shared
+        except TypeError:  # a dict (read_csv's columns): bound as it is, never shared
             key, at = None, None
         if at is None:
             self.values.append(value)
