@@ -19,8 +19,9 @@ import signal
 import sys
 from pathlib import Path
 
+from opsdash import lifecycle
 from opsdash.ingest.loader import load_files, loaded_by
-from opsdash.store import Store, StoreError, default_db_path
+from opsdash.store import StoreError, default_db_path
 
 PR_SET_PDEATHSIG = 1
 EXIT_REFUSED = 1
@@ -44,7 +45,7 @@ def run(argv: list[str]) -> int:
     if args.mapping is not None and not args.mapping.is_file():
         ap.error(f"--mapping {args.mapping}: no such file")  # exit status 2, as the command's usage errors
     try:
-        store = Store(args.db or default_db_path(), wait=args.wait)
+        store = lifecycle.open_store(args.db or default_db_path(), wait=args.wait)  # as `opsdash ingest` opens it
     except StoreError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
