@@ -106,3 +106,4 @@ def _values(headers: list[str], evil: str) -> list[str]:
 def _json_keys(tx, header: str) -> str:
     """How a header is written as a key of a rejected row's raw values (bound, then JSON-escaped)."""
     return tx.fetchone("SELECT CAST(json_object(?, 1) AS VARCHAR)", [header])[0]
+

@@ -86,10 +86,10 @@ def quote_literal(value: str) -> str:
     other character (backslash, NUL, line breaks, any Unicode) kept as it is; DuckDB reads it back byte for
     byte (tests/test_sql_literals.py feeds it hostile text through real statements).
 
-    Use it only where DuckDB takes no bound parameter: statements that cannot be prepared (views, macros,
-    SET), i.e. the PHI-screening macros (ingest.validate.phi_macros), a scoped reader's vendor views
-    (_shadow) and the memory limit. Everywhere else a value travels as a bound parameter, including the
-    options of read_csv and read_parquet (path, columns, delimiter) and every value in the staging SELECT.
+    Use it only where DuckDB takes no bound parameter: the bodies of views and macros, which cannot be
+    prepared, i.e. the PHI-screening macros (ingest.validate.phi_macros) and a scoped reader's vendor views
+    (_shadow). Everywhere else a value travels as a bound parameter: DuckDB binds them in SET, in the
+    options of read_csv and read_parquet (path, columns, delimiter, quote) and in every part of a SELECT.
     """
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -266,7 +266,7 @@ def _connect(path: Path, read_only: bool, memory_limit: str | None, wait: float 
     limit = memory_limit or os.environ.get("OPSDASH_MEMORY_LIMIT") or (None if read_only else DEFAULT_WRITE_MEMORY)
     if limit:
         try:
-            con.execute(f"SET memory_limit = {quote_literal(limit)}")
+            con.execute("SET memory_limit = ?", [limit])
         except duckdb.Error as exc:
             con.close()
             raise StoreError(f"memory limit {limit!r} not understood; expected e.g. 1GB or 512MB") from exc
