@@ -76,6 +76,7 @@ class Digest:
 
 
 def malformed_reason(expected: int, found: int) -> str:
+    """Why a line with the wrong number of fields is malformed, in words."""
     return f"expected {expected} columns (as in the header), found {found}"
 
 
