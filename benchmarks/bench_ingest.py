@@ -8,7 +8,7 @@ and prints wall time, rows/s, peak memory (the process's max RSS) and the time r
 
     .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000 10000000] [--work DIR]
 
-Targets (2-core machine): 10M rows loaded in at most 3x the bare read's time, peak memory under 2 GB.
+Targets (2-core machine, issue 13): 10M rows loaded in at most 2x the bare read's time, peak memory under 1.5 GB.
 """
 
 from __future__ import annotations

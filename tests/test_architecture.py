@@ -105,8 +105,7 @@ def _under(name: str, package: str) -> bool:
 #: only from the command line.
 RULES: list = [
     ("opsdash.store", "opsdash", ("opsdash.contract",)),
-    pytest.param("opsdash.ingest", "opsdash.cli", (), marks=pytest.mark.xfail(
-        strict=True, reason="ingest/worker.py still runs the loader through cli; being moved on the ingest branch")),
+    ("opsdash.ingest", "opsdash.cli", ()),
     ("opsdash.ingest", "opsdash.ui", ()),
     ("opsdash", "opsdash.ui", ("opsdash.ui",)),
     ("opsdash", "opsdash.sample", ("opsdash.sample", "opsdash.cli")),

@@ -248,7 +248,7 @@ def test_a_refused_file_changes_nothing(write, load, store):
 
 
 def test_an_error_mid_load_rolls_the_whole_file_back(write, store, monkeypatch):
-    from opsdash.ingest import loader
+    from opsdash.ingest import commit
 
     load_file(store, write("ok.csv", csv_text([row("claims")])))
     before = snapshot(store)
@@ -256,7 +256,7 @@ def test_an_error_mid_load_rolls_the_whole_file_back(write, store, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(loader, "_user", boom)  # fails after the rows are inserted, before COMMIT
+    monkeypatch.setattr(commit, "_user", boom)  # fails after the rows are inserted, before COMMIT
     with pytest.raises(RuntimeError):
         load_file(store, write("more.csv", csv_text([row("claims", claim_id="C2"), row("claims", billed_amount="1")])))
     assert snapshot(store) == before

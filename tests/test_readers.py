@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from opsdash import phi
-from opsdash.ingest import loader, readers
+from opsdash.ingest import loader, readers, stage
 from opsdash.ingest.loader import load_file
 from opsdash.store import Store
 
@@ -254,7 +254,7 @@ def test_an_xlsx_member_that_expands_too_much_is_refused_as_a_zip_bomb(tmp_path,
 
 
 def test_too_many_malformed_lines_refuse_the_file(tmp_path, store, monkeypatch):
-    monkeypatch.setattr(loader, "MAX_MALFORMED", 3)
+    monkeypatch.setattr(stage, "MAX_MALFORMED", 3)
     p = tmp_path / "junk.csv"
     p.write_text(HEAD + rows("C", 2) + "a,b\n" * 5)
     rep = load_file(store, p)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,15 @@ def quote_ident(name: str) -> str:
 
 
 def quote_literal(value: str) -> str:
-    """Quote a string literal for SQL; used only for declaration-derived text such as messages."""
+    """The one way opsdash writes a text value into SQL as a literal: quoted, embedded quotes doubled, every
+    other character (backslash, NUL, line breaks, any Unicode) kept as it is; DuckDB reads it back byte for
+    byte (tests/test_sql_literals.py feeds it hostile text through real statements).
+
+    Use it only where DuckDB takes no bound parameter: the bodies of views and macros, which cannot be
+    prepared, i.e. the PHI-screening macros (ingest.validate.phi_macros) and a scoped reader's vendor views
+    (_shadow). Everywhere else a value travels as a bound parameter: DuckDB binds them in SET, in the
+    options of read_csv and read_parquet (path, columns, delimiter, quote) and in every part of a SELECT.
+    """
     return "'" + str(value).replace("'", "''") + "'"
 
 
@@ -92,18 +100,66 @@ def _data_table_ddl(table: contract.Table) -> str:
     return f"CREATE TABLE IF NOT EXISTS {quote_ident(table.name)} ({', '.join(cols)})"
 
 
+def _column(sql_type: str, bind: str = "?") -> Any:
+    """A field of a record that is also a column: its SQL type, and how its value is bound in the INSERT."""
+    return field(metadata={"sql_type": sql_type, "bind": bind})
+
+
+#: A moment given as seconds since the epoch, stored as the session's local time (TIMESTAMP).
+_EPOCH = "to_timestamp(?)::TIMESTAMP"
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    """One row of ``loads``, what a load records about itself. Its fields are the table's columns, in order:
+    the DDL (LOADS_DDL) and the INSERT (insert_sql) are both made from them, so they cannot drift apart."""
+
+    load_id: int = _column("BIGINT PRIMARY KEY")
+    file_name: str = _column("VARCHAR")
+    file_path: str = _column("VARCHAR")
+    sha256: str = _column("VARCHAR")
+    file_bytes: int = _column("BIGINT")
+    table_name: str = _column("VARCHAR")
+    file_format: str = _column("VARCHAR")
+    encoding: str | None = _column("VARCHAR")
+    delimiter: str | None = _column("VARCHAR")
+    mapping_name: str | None = _column("VARCHAR")
+    mapping_sha256: str | None = _column("VARCHAR")
+    rows_read: int = _column("BIGINT")
+    rows_loaded: int = _column("BIGINT")
+    rows_rejected: int = _column("BIGINT")
+    rows_skipped: int = _column("BIGINT")
+    rows_replaced: int = _column("BIGINT")
+    rows_superseded: int = _column("BIGINT")
+    phi_columns_dropped: list[str] = _column("VARCHAR[]")
+    ignored_columns: list[str] = _column("VARCHAR[]")
+    warnings: list[str] = _column("VARCHAR[]")
+    columns_present: list[str] = _column("VARCHAR[]")
+    started_at: float = _column("TIMESTAMP", _EPOCH)  # seconds since the epoch
+    finished_at: float = _column("TIMESTAMP", _EPOCH)
+    loaded_by: str = _column("VARCHAR")
+    opsdash_version: str = _column("VARCHAR")
+
+    @staticmethod
+    def insert_sql() -> str:
+        """INSERT of one record, its columns named and its values bound in the fields' order."""
+        cols = fields(LoadRecord)
+        return (f"INSERT INTO loads ({', '.join(c.name for c in cols)}) "
+                f"VALUES ({', '.join(c.metadata['bind'] for c in cols)})")
+
+    def values(self) -> list[Any]:
+        """The values insert_sql binds."""
+        return [getattr(self, c.name) for c in fields(self)]
+
+
+LOADS_DDL = ("CREATE TABLE IF NOT EXISTS loads ("
+             + ", ".join(f"{c.name} {c.metadata['sql_type']}" for c in fields(LoadRecord)) + ")")
+
+
 SYSTEM_DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE SEQUENCE IF NOT EXISTS load_id_seq START 1",
-    """CREATE TABLE IF NOT EXISTS loads (
-        load_id BIGINT PRIMARY KEY,
-        file_name VARCHAR, file_path VARCHAR, sha256 VARCHAR, file_bytes BIGINT,
-        table_name VARCHAR, file_format VARCHAR, encoding VARCHAR, delimiter VARCHAR,
-        mapping_name VARCHAR, mapping_sha256 VARCHAR,
-        rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, rows_skipped BIGINT,
-        rows_replaced BIGINT, rows_superseded BIGINT,
-        phi_columns_dropped VARCHAR[], ignored_columns VARCHAR[], warnings VARCHAR[], columns_present VARCHAR[],
-        started_at TIMESTAMP, finished_at TIMESTAMP, loaded_by VARCHAR, opsdash_version VARCHAR)""",
+    LOADS_DDL,
     """CREATE TABLE IF NOT EXISTS rejects (
         load_id BIGINT, file_name VARCHAR, line BIGINT, column_name VARCHAR,
         kind VARCHAR, reason VARCHAR, raw_values VARCHAR)""",
@@ -210,7 +266,7 @@ def _connect(path: Path, read_only: bool, memory_limit: str | None, wait: float 
     limit = memory_limit or os.environ.get("OPSDASH_MEMORY_LIMIT") or (None if read_only else DEFAULT_WRITE_MEMORY)
     if limit:
         try:
-            con.execute(f"SET memory_limit = {quote_literal(limit)}")
+            con.execute("SET memory_limit = ?", [limit])
         except duckdb.Error as exc:
             con.close()
             raise StoreError(f"memory limit {limit!r} not understood; expected e.g. 1GB or 512MB") from exc

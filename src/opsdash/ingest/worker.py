@@ -1,16 +1,61 @@
-"""``python -m opsdash.ingest.worker PARENT_PID ARGS...``: ``opsdash ingest ARGS...`` that dies with the process
-that started it (the dashboard), so a killed dashboard never leaves a load running on its own. Linux only
-(prctl PR_SET_PDEATHSIG); elsewhere it is plain ``opsdash ingest``."""
+"""``python -m opsdash.ingest.worker PARENT_PID [--db F] [--format json] [--wait S] [--loaded-by NAME]
+[--mapping F] FILES...``: the dashboard's loads, run by the loader itself in a process that dies with the one
+that started it, so a killed dashboard never leaves a load running on its own. Linux only (prctl
+PR_SET_PDEATHSIG); elsewhere the load simply runs on.
+
+It answers as ``opsdash ingest --format json`` does: the JSON reports on stdout, exit status 0 when every file
+loaded (or was already loaded), 1 when any was refused or the store could not be opened ("Error: ..." on
+stderr), 2 for usage errors.
+"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import sys
+from pathlib import Path
+
+from opsdash import lifecycle
+from opsdash.ingest.loader import load_files, loaded_by
+from opsdash.store import StoreError, default_db_path
 
 PR_SET_PDEATHSIG = 1
+EXIT_REFUSED = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m opsdash.ingest.worker", description=__doc__.splitlines()[0])
+    ap.add_argument("--db", type=Path, default=None, help="the store file (default $OPSDASH_DB or ./opsdash.duckdb)")
+    ap.add_argument("--format", choices=["json"], default="json", help="the report's format (JSON only)")
+    ap.add_argument("--wait", type=float, default=60.0, help="seconds to keep trying while the store is busy")
+    ap.add_argument("--loaded-by", default=None, help="who is recorded as having loaded the files")
+    ap.add_argument("--mapping", type=Path, default=None, help="a TOML mapping file")
+    ap.add_argument("files", nargs="+", type=Path)
+    return ap
+
+
+def run(argv: list[str]) -> int:
+    """Load the files the arguments name and print their reports as JSON; the exit status."""
+    ap = _parser()
+    args = ap.parse_args(argv)
+    if args.mapping is not None and not args.mapping.is_file():
+        ap.error(f"--mapping {args.mapping}: no such file")  # exit status 2, as the command's usage errors
+    try:
+        store = lifecycle.open_store(args.db or default_db_path(), wait=args.wait)  # as `opsdash ingest` opens it
+    except StoreError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        with loaded_by(args.loaded_by) if args.loaded_by else contextlib.nullcontext():
+            reports = load_files(store, args.files, mapping=args.mapping)
+    finally:
+        store.close()
+    print(json.dumps([r.as_dict() for r in reports], indent=2))
+    return EXIT_REFUSED if any(r.status == "refused" for r in reports) else 0
 
 
 def main(argv: list[str]) -> None:
@@ -19,9 +64,7 @@ def main(argv: list[str]) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
-    from opsdash.cli import main as cli
-
-    cli(args=["ingest", *argv[1:]], prog_name="opsdash")
+    sys.exit(run(argv[1:]))
 
 
 if __name__ == "__main__":
