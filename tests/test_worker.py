@@ -47,6 +47,23 @@ def test_a_store_that_cannot_be_opened_is_an_error_on_stderr(tmp_path):
     assert done.stderr.startswith("Error: ") and "dir.duckdb" in done.stderr
 
 
+def test_the_dashboard_says_why_when_the_worker_cannot_open_the_store(tmp_path, monkeypatch):
+    """Exit 1 without reports is no refused file: the page gets the worker's error, not a JSON parse failure."""
+    import pytest
+
+    from opsdash.store import StoreError
+    from opsdash.ui import data
+
+    (tmp_path / "dir.duckdb").mkdir()
+    f = tmp_path / "c.csv"
+    f.write_text(csv_text([row("claims")]))
+    monkeypatch.setenv("OPSDASH_DB", str(tmp_path / "dir.duckdb"))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT / "src"))
+    with pytest.raises(StoreError, match="dir.duckdb") as err:
+        data.load_in_worker([f], None, "ana@example.org")
+    assert not str(err.value).startswith("Error:")
+
+
 def test_a_missing_mapping_file_is_a_usage_error(tmp_path):
     f = tmp_path / "c.csv"
     f.write_text(csv_text([row("claims")]))

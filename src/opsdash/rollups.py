@@ -97,17 +97,19 @@ def signature() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def ensure(tx: Tx) -> None:
-    """Build every roll-up from scratch when the store's were made by other declarations (or never)."""
+def ensure(tx: Tx) -> bool:
+    """Build every roll-up from scratch when the store's were made by other declarations (or never); whether it
+    did."""
     row = tx.fetchone("SELECT value FROM meta WHERE key = ?", [META_KEY])
     if row and row[0] == signature():
-        return
+        return False
     for (name,) in tx.fetchall("SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
                                "AND starts_with(table_name, '_rollup_')"):
         tx.execute(f"DROP TABLE {qi(name)}")
     for name, r in all_rollups().items():
         tx.execute(f"CREATE TABLE {qi(name)} AS {r.select()}")
     tx.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [META_KEY, signature()])
+    return True
 
 
 def capture_days(tx: Tx, table: str, rows_sql: str) -> bool:
@@ -126,8 +128,10 @@ def capture_days(tx: Tx, table: str, rows_sql: str) -> bool:
 def refresh(tx: Tx, table: str, load_id: int, captured: bool) -> None:
     """After a load: recompute the roll-ups' days that lost rows (captured first) or gained rows of this load.
     A store without this catalogue's roll-ups (opened by ``Store`` rather than ``lifecycle.open_store``) gets them
-    built here, from the table as this load leaves it."""
-    ensure(tx)
+    built here, from the table as this load leaves it (nothing then to refresh)."""
+    if ensure(tx):
+        tx.execute("DROP TABLE IF EXISTS _rollup_gone")
+        return
     for i, r in enumerate(for_table(table)):
         old = f"SELECT d{i} AS _day FROM _rollup_gone WHERE d{i} IS NOT NULL UNION " if captured else ""
         tx.execute(f"CREATE OR REPLACE TEMP TABLE _rollup_days AS {old}SELECT DISTINCT CAST({r.period} AS DATE) "

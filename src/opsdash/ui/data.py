@@ -97,9 +97,10 @@ def load_in_worker(files: list[Path], mapping: Path | None, user: str) -> list[A
             "--wait", "60", "--loaded-by", user, *(["--mapping", str(mapping)] if mapping else []), *map(str, files)]
     with _pool(path()).hand_over():
         done = subprocess.run(args, capture_output=True, text=True)
-    if done.returncode not in (0, 1):
-        raise StoreError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else
-                         f"the load stopped (exit {done.returncode})")
+    # Exit 1 with reports is a refused file; with none (an unopenable store) its "Error: ..." is the answer.
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        said = done.stderr.strip().splitlines()[-1].removeprefix("Error: ") if done.stderr.strip() else ""
+        raise StoreError(said or f"the load stopped (exit {done.returncode})")
     return [LoadReport(**r) for r in json.loads(done.stdout)]
 
 
