@@ -274,10 +274,11 @@ def _backlog_sql(kpi: Kpi, req: Request, dims: list[str], latest: bool = False,
     cut = "CAST($as_of AS DATE)" if is_date else "CAST($as_of AS TIMESTAMP)"
     in_ok = f"{t_in} {'<' if kpi.backlog_in == 'due_at' else '<='} {cut}"
     out_ok = f"{t_out} IS NOT NULL AND {t_out} <= {cut}"
-    today = ""
-    if rollup:
+    entered_today = left_today = ""
+    if rollup:  # rows entering or leaving on as-of's day, on plain columns so the scan can skip earlier days
         day = "CAST($as_of AS DATE)" if is_date else "CAST(CAST($as_of AS DATE) AS TIMESTAMP)"
-        today = f" AND {{}} >= {day}"
+        day_in = f"{day} - INTERVAL 1 MICROSECOND" if kpi.backlog_in == "due_at" else day
+        entered_today, left_today = f" AND {t_in} >= {day_in}", f" AND ({t_in} >= {day_in} OR {t_out} >= {day})"
         parts = [(p, f"SELECT _day{key_list}, {sign}sum(_c) AS _n FROM {p}f WHERE _day < CAST($as_of AS DATE) "
                      f"GROUP BY ALL UNION ALL ") for p, sign in (("in_", ""), ("out_", "-"))]
         sources = "".join(f", {_filtered(kpi, req, latest, r, p)}" for r, (p, _) in zip(rollup, parts))
@@ -288,12 +289,12 @@ def _backlog_sql(kpi: Kpi, req: Request, dims: list[str], latest: bool = False,
     return f"""
 WITH {_filtered(kpi, req, latest)}{sources},
 ins AS MATERIALIZED ({from_rollup[0]}SELECT CAST({enter} AS DATE) AS _day{key_list}, count(*) AS _n FROM f
-        WHERE {in_ok}{today.format(enter)} GROUP BY ALL),
+        WHERE {in_ok}{entered_today} GROUP BY ALL),
 daily AS (SELECT _day{dim_list}, sum(_n) AS _n FROM (
             SELECT * FROM ins
             UNION ALL
             {from_rollup[1]}SELECT CAST({leave} AS DATE) AS _day{key_list}, -count(*) AS _n FROM f
-            WHERE {in_ok} AND {out_ok}{today.format(leave)} GROUP BY ALL) GROUP BY ALL),
+            WHERE {in_ok} AND {out_ok}{left_today} GROUP BY ALL) GROUP BY ALL),
 lv AS (SELECT _day{dim_list}, sum(_n) OVER ({f"PARTITION BY {', '.join(dims)} " if dims else ""}ORDER BY _day) AS level
        FROM daily),
 first_in AS (SELECT min(_day) AS first_day FROM ins),
