@@ -4,10 +4,12 @@ Pages ask the same KPIs again and again over tables of millions of rows. A roll-
 to what one KPI needs: for each day of the KPI's period column, each combination of the table's dimensions
 and each value of its keys (a ratio's two conditions, a whole-day quantile's value), how many rows there are
 (``_c``) and, for summed ratios, the sums. Counts, ratios and quantiles computed from it are exactly those
-computed from the rows. A backlog has two: its rows counted on the day they enter it and on the day they leave. The engine reads a roll-up only when as-of is at or after the table's latest event
-(the table as it stands) and the store holds it; every load refreshes the days it touched in its own
-transaction, and a store whose roll-ups were made by other declarations rebuilds them when next opened for
-writing (until then, KPIs whose roll-up it lacks are read from the rows).
+computed from the rows. A backlog has two: its rows counted on the day they enter it and on the day they
+leave it. The engine reads a roll-up only when as-of is at or after the table's latest event (the table as
+it stands; a backlog still reads as-of's own day from the rows) and the store holds it; every load
+refreshes the days it touched in its own transaction, and a store whose roll-ups were made by other
+declarations rebuilds them when next opened for writing (until then, KPIs whose roll-up it lacks are read
+from the rows).
 """
 
 from __future__ import annotations
