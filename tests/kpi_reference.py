@@ -48,8 +48,8 @@ def known_at(table: str, df: pd.DataFrame, as_of: pd.Timestamp, loads: pd.DataFr
     elif table == "work_items":
         df = df[df["opened_at"] <= as_of]
         df["completed_at"] = df["completed_at"].where(df["completed_at"] <= as_of)
-        present = loads.set_index("load_id")["columns_present"]
-        df["has_completed"] = df["_load_id"].map(lambda i: "completed_at" in list(present[i]))
+        with_column = loads.loc[loads["columns_present"].map(lambda cols: "completed_at" in list(cols)), "load_id"]
+        df["has_completed"] = df["_load_id"].isin(with_column)
     else:
         df = df[df["offered_at"] <= as_of]
         ans = df["answered_at"] <= as_of
@@ -132,6 +132,20 @@ def row_terms(kpi: str, d: pd.DataFrame, as_of: pd.Timestamp, answer: float, sho
     return out[keep & out["t"].notna()]
 
 
+def _periods(lo: pd.Timestamp, hi: pd.Timestamp, grain: str | None) -> list[pd.Timestamp]:
+    """Every period start from lo's period to hi's (one period starting at lo when there is no grain)."""
+    if grain is None:
+        return [lo]
+    first, last = period_start(pd.Series([lo, hi]), grain)
+    return list(pd.date_range(first, last, freq={"day": "D", "week": "7D", "month": "MS", "quarter": "3MS"}[grain]))
+
+
+def _every_period_and_group(periods: list[pd.Timestamp], groups: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """One row per period and group (periods outer, groups in order of first appearance)."""
+    frame = pd.DataFrame({"p": periods})
+    return frame.merge(groups[by].reset_index(drop=True), how="cross") if by else frame
+
+
 def reference(kpi: str, kind: str, table: str, raw: pd.DataFrame, loads: pd.DataFrame, grain: str | None,
               by: list[str], as_of: pd.Timestamp, start: dt.date | None = None, end: dt.date | None = None,
               where: dict[str, list[str]] | None = None, answer: float = 30, short: float = 5) -> pd.DataFrame:
@@ -153,80 +167,62 @@ def reference(kpi: str, kind: str, table: str, raw: pd.DataFrame, loads: pd.Data
     if terms.empty:
         return pd.DataFrame()
     lo = pd.Timestamp(start) if start else terms["t"].min().normalize()
-    if grain is None:
-        terms["p"] = lo
-        periods = [lo]
-    else:
-        terms["p"] = period_start(terms["t"], grain)
-        periods, p = [], period_start(pd.Series([lo]), grain)[0]
-        last = period_start(pd.Series([hi]), grain)[0]
-        while p <= last:
-            periods.append(p)
-            p = next_start(p, grain)
+    terms = terms.assign(p=lo if grain is None else period_start(terms["t"], grain),
+                         **{c: terms[c].astype(float) for c in ("num", "den", "v") if c in terms})
     groups = terms[by].drop_duplicates() if by else pd.DataFrame(index=[0])
-    rows = []
-    for p in periods:
-        for _, g in groups.iterrows():
-            sel = terms["p"] == p
-            for c in by:
-                sel &= terms[c].isna() if pd.isna(g[c]) else terms[c].eq(g[c])
-            part = terms[sel]
-            rec = {"period_start": p.date(), **{c: g[c] for c in by}}
-            if kind == "count":
-                rec["value"] = len(part) if len(part) else None
-            elif kind == "ratio":
-                num = part["num"].astype(float).sum() if len(part) else None
-                den = part["den"].astype(float).sum() if len(part) else None
-                rec.update(numerator=num, denominator=den, value=(num / den) if den else None)
-            else:
-                v = part["v"].dropna().astype(float)
-                rec["n"] = len(v) if len(part) else None
-                if kind == "mean":
-                    rec["value"] = v.mean() if len(v) else None
-                else:
-                    q = 0.9 if kpi.endswith("p90_days") else 0.5
-                    rec["value"] = float(np.quantile(v, q)) if len(v) else None  # numpy's default is continuous
-            rows.append(rec)
-    return pd.DataFrame(rows)
+    key = ["p", *by]
+    g = terms.groupby(key, dropna=False, sort=False)
+    agg = g.size().rename("_rows").to_frame()
+    if kind == "ratio":
+        agg["numerator"], agg["denominator"] = g["num"].sum(), g["den"].sum()
+    elif kind in ("mean", "quantile"):
+        agg["n"] = g["v"].count()
+        if kind == "mean":
+            agg["value"] = g["v"].agg(lambda x: x.dropna().mean())  # summed as a plain mean sums, not compensated
+        else:
+            q = 0.9 if kpi.endswith("p90_days") else 0.5
+            # numpy's default is continuous (linear between the order statistics either side)
+            agg["value"] = g["v"].agg(lambda x: float(np.quantile(x.dropna(), q)) if x.notna().any() else np.nan)
+    out = _every_period_and_group(_periods(lo, hi, grain), groups, by).merge(
+        agg.reset_index(), on=key, how="left")
+    seen = out["_rows"].fillna(0) > 0
+    if kind == "count":
+        out["value"] = out["_rows"].where(seen)
+    elif kind == "ratio":
+        out["value"] = (out["numerator"] / out["denominator"]).where(out["denominator"].fillna(0) != 0)
+    out["period_start"] = out["p"].dt.date
+    extra = {"count": [], "ratio": ["numerator", "denominator"]}.get(kind, ["n"])
+    return out[["period_start", *by, *extra, "value"]].astype({c: float for c in [*extra, "value"]})
 
 
 def _backlog(kpi: str, d: pd.DataFrame, grain: str | None, by: list[str], as_of: pd.Timestamp,
              start: dt.date | None, hi: pd.Timestamp) -> pd.DataFrame:
-    if kpi == "unbilled_backlog":
-        t_in = pd.to_datetime(d["received_date"])
-    else:
-        t_in = pd.to_datetime(d["due_at"])
+    """Per period end e (the period's last instant, as-of when earlier): the rows in the backlog at e, counted
+    over every row and every e at once."""
+    t_in = pd.to_datetime(d["received_date"] if kpi == "unbilled_backlog" else d["due_at"])
     # A group appears once it has an entry by as-of (a due time must have passed: due_at < as_of).
     entered = (t_in < as_of) if kpi == "overdue_backlog" else (t_in <= as_of)
     d = d[t_in.notna()]
-    t_in = t_in[t_in.notna()]
     if d.empty or not entered.any():
         return pd.DataFrame()
-    t_in = t_in[entered[t_in.index]]
-    lo = pd.Timestamp(start) if start else t_in.min().normalize()
-    if grain is None:
-        periods = [(lo, hi + pd.Timedelta(days=1))]
+    lo = pd.Timestamp(start) if start else t_in[entered].min().normalize()
+    periods = _periods(lo, hi, grain)
+    nexts = [hi + pd.Timedelta(days=1)] if grain is None else [next_start(p, grain) for p in periods]
+    ends = pd.DataFrame({"p": periods,
+                         "e": [min(n - US, as_of, hi + pd.Timedelta(days=1) - US) for n in nexts]})
+    x = d.merge(ends, how="cross")  # every row at every period end
+    if kpi == "unbilled_backlog":
+        seen = pd.to_datetime(x["received_date"]) <= x["e"]
+        sub = pd.to_datetime(x["submitted_date"])
+        x["_in"] = seen & (sub.isna() | (sub > x["e"]))
     else:
-        periods, p = [], period_start(pd.Series([lo]), grain)[0]
-        while p <= period_start(pd.Series([hi]), grain)[0]:
-            periods.append((p, next_start(p, grain)))
-            p = next_start(p, grain)
-    groups = d.loc[t_in.index, by].drop_duplicates() if by else pd.DataFrame(index=[0])
-    rows = []
-    for p, nxt in periods:
-        e = min(nxt - US, as_of, hi + pd.Timedelta(days=1) - US)
-        for _, g in groups.iterrows():
-            sel = pd.Series(True, index=d.index)
-            for c in by:
-                sel &= d[c].isna() if pd.isna(g[c]) else d[c].eq(g[c])
-            x = d[sel]
-            if kpi == "unbilled_backlog":
-                rec_ = pd.to_datetime(x["received_date"])
-                sub = pd.to_datetime(x["submitted_date"])
-                seen = rec_ <= e
-                value = int((seen & (sub.isna() | (sub > e))).sum())
-            else:
-                seen = x["due_at"] < e
-                value = int(((x["opened_at"] <= e) & seen & (x["completed_at"].isna() | (x["completed_at"] > e))).sum())
-            rows.append({"period_start": p.date(), **{c: g[c] for c in by}, "value": value if seen.any() else None})
-    return pd.DataFrame(rows)
+        seen = x["due_at"] < x["e"]
+        x["_in"] = (x["opened_at"] <= x["e"]) & seen & (x["completed_at"].isna() | (x["completed_at"] > x["e"]))
+    x["_seen"] = seen
+    key = ["p", *by]
+    agg = x.groupby(key, dropna=False, sort=False).agg(_in=("_in", "sum"), _seen=("_seen", "any")).reset_index()
+    groups = d.loc[entered[entered].index, by].drop_duplicates() if by else pd.DataFrame(index=[0])
+    out = _every_period_and_group(periods, groups, by).merge(agg, on=key, how="left")
+    out["value"] = out["_in"].astype(float).where(out["_seen"].eq(True))
+    out["period_start"] = out["p"].dt.date
+    return out[["period_start", *by, "value"]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shutil
 
 import pandas as pd
 import pytest
@@ -16,29 +17,28 @@ from streamlit.testing.v1 import AppTest
 from opsdash import catalog, contract, downloads, labels, metrics, queries, views
 from opsdash.cli import main
 from opsdash.store import Store
-from tests.conftest import ROOT, SAMPLE
-from tests.extremes import EXTREME_FILE, add_extremes, extreme_store
+from tests.conftest import ROOT
+from tests.extremes import EXTREME_FILE, add_extremes
 from tests.helpers import overview_tiles
 
 PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload", "audit"]
 
 
 @pytest.fixture(scope="session")
-def extremes(tmp_path_factory) -> Store:
-    path = extreme_store(tmp_path_factory.mktemp("extremes") / "x.duckdb", SAMPLE)
+def extremes(tmp_path_factory, sample_store) -> Store:
+    path = tmp_path_factory.mktemp("extremes") / "x.duckdb"
+    shutil.copy(sample_store.path, path)  # the sample as loaded once per session, not loaded again
+    add_extremes(path)
     s = Store(path, read_only=True)
     yield s
     s.close()
 
 
 @pytest.fixture(scope="session")
-def year_10000(tmp_path_factory) -> Store:
+def year_10000(tmp_path_factory, sample_store) -> Store:
     """The issue's reproduction: the sample plus one claim received on 10000-01-01."""
     path = tmp_path_factory.mktemp("y10000") / "y.duckdb"
-    with Store(path) as s:
-        from opsdash.ingest.folders import load_folder
-
-        load_folder(s, SAMPLE)
+    shutil.copy(sample_store.path, path)
     with Store(path) as s, s.transaction() as tx:
         tx.execute("INSERT INTO claims (claim_id, vendor, received_date, _load_id, _line) "
                    "VALUES ('Y9', 'Meridian Revenue Partners', DATE '10000-01-01', 1, 2)")

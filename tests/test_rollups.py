@@ -13,6 +13,7 @@ from opsdash.store import quote_ident as qi
 from tests.helpers import csv_text, row
 
 ROLLUP_KPIS = [k for k, kpi in catalog.KPIS.items() if rollups.for_kpi(kpi)]
+BACKLOGS = [k for k, kpi in catalog.KPIS.items() if rollups.for_backlog(kpi)]
 
 
 def rebuilt(store: Store, r: rollups.Rollup) -> list[tuple]:
@@ -30,7 +31,7 @@ def assert_rollups_match(store: Store) -> None:
 
 def test_which_kpis_have_rollups():
     # Counts, ratios and whole-day quantiles; the other call KPIs depend on thresholds chosen at query time,
-    # continuous medians and backlogs need the rows.
+    # continuous medians need the rows. Backlogs have two roll-ups each (below).
     assert set(ROLLUP_KPIS) == {"call_volume",
         "claim_volume", "claim_turnaround_days", "claim_turnaround_p90_days", "clean_claim_rate",
         "initial_denial_rate", "error_rate", "accuracy_rate", "critical_error_rate", "work_volume", "sla_adherence"}
@@ -40,6 +41,13 @@ def test_which_kpis_have_rollups():
     assert len(set(names.values())) == len(ROLLUP_KPIS) - 1
     for r in rollups.all_rollups().values():  # what a load computes cannot depend on as-of
         assert "$" not in r.select()
+    # Backlogs: rows counted on the day they enter and on the day they leave; every roll-up is in the store.
+    assert BACKLOGS == ["unbilled_backlog", "overdue_backlog"]
+    for k in BACKLOGS:
+        enter, leave = rollups.for_backlog(catalog.KPIS[k])
+        assert enter.name != leave.name and {enter.name, leave.name} <= set(rollups.all_rollups())
+    # Claims enter the unbilled backlog on the day they are received: the claim volume's roll-up serves both.
+    assert rollups.for_backlog(catalog.KPIS["unbilled_backlog"])[0] == rollups.for_kpi(catalog.KPIS["claim_volume"])
 
 
 def test_rollups_are_what_the_engine_reads(sample_store, tmp_path):
@@ -48,6 +56,7 @@ def test_rollups_are_what_the_engine_reads(sample_store, tmp_path):
     shutil.copy(sample_store.path, path)
     with Store(path) as s:
         before = {k: metrics.series(s, k, grain="month", by=["vendor"]) for k in ROLLUP_KPIS}
+        before_backlogs = {k: metrics.series(s, k, grain="month", by=["vendor"]) for k in BACKLOGS}
         with s.transaction() as tx:
             for r in rollups.all_rollups().values():
                 tx.execute(f"UPDATE {qi(r.name)} SET _c = 2 * _c" + "".join(f", {n} = 2 * {n}" for n, _ in r.sums))
@@ -57,6 +66,12 @@ def test_rollups_are_what_the_engine_reads(sample_store, tmp_path):
             for col in counts:
                 assert before[k][col].notna().any(), (k, col)
                 assert after[col].equals(2 * before[k][col]), (k, col)
+        for k in BACKLOGS:  # every month ends before as-of's day, which is read from the rows, except the last
+            as_of_month = metrics.default_as_of(s, catalog.KPIS[k].table).date().replace(day=1)
+            was = before_backlogs[k][before_backlogs[k]["period_start"] < as_of_month]
+            after = metrics.series(s, k, grain="month", by=["vendor"])
+            assert was["value"].sum() > 0, k
+            assert after[after["period_start"] < as_of_month]["value"].equals(2 * was["value"]), k
 
 
 def test_every_load_keeps_rollups_equal_to_their_tables(store, write):
@@ -90,7 +105,7 @@ def test_every_load_keeps_rollups_equal_to_their_tables(store, write):
 
 
 def test_both_paths_give_the_same_figures(sample_store, monkeypatch):
-    for k in ROLLUP_KPIS:
+    for k in ROLLUP_KPIS + BACKLOGS:
         dim = catalog.DIMENSIONS[catalog.KPIS[k].table][-1]
         fast = metrics.series(sample_store, k, grain="week", by=[dim])
         monkeypatch.setattr(metrics, "USE_ROLLUPS", False)
@@ -130,3 +145,52 @@ def test_open_items_are_judged_by_as_of_from_the_rollup(store, write, kpi_id):
     import datetime as dt
     later = metrics.series(store, kpi_id, grain=None, as_of=dt.datetime(2026, 1, 6, 9, 0))
     assert (later.numerator[0], later.denominator[0]) == (1, 2)  # due exactly at as-of: judged, missed
+
+
+def test_a_backlog_on_as_of_day_is_read_from_the_rows(store, write, monkeypatch):
+    """The roll-ups hold whole days; on as-of's own day only the due times passed and the completions made by
+    as-of count. At every as-of from the latest event on, at every grain, the roll-ups and the rows agree, and
+    agree with the reference."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from tests.kpi_reference import reference
+    from tests.test_metrics import assert_same
+
+    items = [row("work_items", item_id="W1", vendor="A", opened_at="2026-01-05 08:00", due_at="2026-01-06 09:00",
+                 completed_at=""),  # open, due on the 6th at 09:00
+             row("work_items", item_id="W2", vendor="A", opened_at="2026-01-05 09:00", due_at="2026-01-06 11:00",
+                 completed_at="2026-01-06 10:00"),  # done before its due time, on the latest event's day
+             row("work_items", item_id="W3", vendor="B", opened_at="2026-01-02 09:00", due_at="2026-01-03 09:00",
+                 completed_at="2026-01-06 10:30"),  # late, leaves on the 6th
+             row("work_items", item_id="W4", vendor="B", opened_at="2026-01-06 09:00", due_at="2026-01-06 23:59:59.999999",
+                 completed_at=""),  # due in the day's last instant: past due only on the 7th
+             row("work_items", item_id="W5", vendor="", opened_at="2026-01-01 09:00", due_at="2026-01-01 10:00",
+                 completed_at="2026-01-02 10:00"),
+             row("work_items", item_id="W6", vendor="B", opened_at="2026-01-05 09:00", due_at="2026-01-06 12:00",
+                 completed_at="")]  # open, due on the 6th after the latest event
+    claims = [row("claims", claim_id="C1", received_date="2026-01-04", submitted_date="2026-01-06"),
+              row("claims", claim_id="C2", received_date="2026-01-06", submitted_date=""),
+              row("claims", claim_id="C3", vendor="B", received_date="2026-01-05", submitted_date="2026-01-05")]
+    load_file(store, write("w.csv", csv_text(items)))
+    load_file(store, write("c.csv", csv_text(claims)))
+    for k in BACKLOGS:
+        kpi = catalog.KPIS[k]
+        df, loads = store.query(f"SELECT * FROM {kpi.table}"), store.query("SELECT load_id, columns_present FROM loads")
+        latest = metrics.default_as_of(store, kpi.table)
+        for as_of in (latest, latest + dt.timedelta(minutes=45), dt.datetime(2026, 1, 6, 11, 0),
+                      dt.datetime(2026, 1, 6, 23, 59, 59, 999999), dt.datetime(2026, 1, 7), dt.datetime(2026, 2, 3, 9)):
+            if as_of < latest:
+                continue
+            for grain in ("day", "week", None):
+                fast = metrics.series(store, k, grain=grain, by=["vendor"], as_of=as_of)
+                monkeypatch.setattr(metrics, "USE_ROLLUPS", False)
+                slow = metrics.series(store, k, grain=grain, by=["vendor"], as_of=as_of)
+                monkeypatch.setattr(metrics, "USE_ROLLUPS", True)
+                assert fast.equals(slow), (k, as_of, grain)
+                assert_same(fast, reference(k, kpi.kind, kpi.table, df, loads, grain, ["vendor"], pd.Timestamp(as_of)),
+                            ["vendor"])
+    # What the rows say at the latest event (10:30 on the 6th): W1 past due and open; W4 and W6 not yet due.
+    day = metrics.series(store, "overdue_backlog", grain="day", by=["vendor"]).set_index(["period_start", "vendor"])
+    assert day.loc[(dt.date(2026, 1, 6), "A"), "value"] == 1 and day.loc[(dt.date(2026, 1, 6), "B"), "value"] == 0

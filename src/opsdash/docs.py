@@ -284,12 +284,14 @@ def render_kpis() -> str:
                 f"Kind: {k['kind']}. Breakdowns: {', '.join(k['breakdowns'])}.", ""]
     from opsdash import rollups
 
-    rolled = [f"`{k.id}`" for k in catalog.KPIS.values() if rollups.for_kpi(k)]
+    rolled = [f"`{k.id}`" for k in catalog.KPIS.values() if rollups.for_kpi(k) or rollups.for_backlog(k)]
     out += ["## Daily roll-ups", "",
             "Every load also keeps, per KPI below, its rows counted per day and breakdown (and per value of what the",
             "KPI tests or takes the quantile of). When as-of is at or after the table's latest event (the default),",
             "these KPIs are computed from the roll-up instead of the rows, with the same result: counts and whole-day",
-            "values add up exactly. Other KPIs, and any earlier as-of, are computed from the rows. Roll-ups are",
+            "values add up exactly. A backlog keeps its rows counted on the day they enter it and on the day they",
+            "leave it, and reads as-of's own day from the rows (what counts on it depends on as-of's time of day).",
+            "Other KPIs, and any earlier as-of, are computed from the rows. Roll-ups are",
             "refreshed inside each load's transaction, and rebuilt when a store is opened for writing by a version",
             f"of opsdash that declares them differently: {', '.join(rolled)}.", ""]
     out += ["## Calls", "",

@@ -150,12 +150,13 @@ def _dimensions(req: Request) -> queries.Where:
     return queries.Where("w").dimensions(req.where)
 
 
-def _filtered(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Rollup | None = None) -> str:
+def _filtered(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Rollup | None = None,
+              prefix: str = "") -> str:
     where = _dimensions(req).sql
     view = (f"SELECT * FROM {qi(rollup.name)}" if rollup
             else (LATEST_VIEWS if latest else AS_OF_VIEWS)[kpi.table])
-    return (f"src AS NOT MATERIALIZED ({view}), "
-            f"f AS NOT MATERIALIZED (SELECT * FROM src WHERE {where})")
+    return (f"{prefix}src AS NOT MATERIALIZED ({view}), "
+            f"{prefix}f AS NOT MATERIALIZED (SELECT * FROM {prefix}src WHERE {where})")
 
 
 def _periods(grain: str | None) -> str:
@@ -182,16 +183,18 @@ def _row_end(grain: str | None, has_end: bool) -> str:
     return f"CAST({as_of_day} AS TIMESTAMP) + INTERVAL 1 DAY"
 
 
-def compile_sql(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Rollup | None = None) -> str:
+def compile_sql(kpi: Kpi, req: Request, latest: bool = False, rollup: rollups.Rollup | None = None,
+                backlog: tuple[rollups.Rollup, rollups.Rollup] | None = None) -> str:
     """The SQL for a request (named parameters: $as_of, $start, $end, $w0.., thresholds).
 
     The rows (or, given one, the KPI's daily roll-up, only valid when `latest`) are scanned once into a small
     per-period aggregate; the range, the empty periods and the groups are worked out on that aggregate.
+    A backlog may be given its two roll-ups (entries and exits per day), also only when `latest`.
     """
     dims = [qi(c) for c in req.by]
     dim_list = "".join(f", {d}" for d in dims)
     if kpi.kind == "backlog":
-        return _backlog_sql(kpi, req, dims, latest)
+        return _backlog_sql(kpi, req, dims, latest, backlog)
     period, rows = ("_day", "true") if rollup else (kpi.period, kpi.rows or "true")
     # A roll-up row stands for `_c` rows.
     n_rows = "sum(_c)" if rollup else "count(*)"
@@ -274,45 +277,51 @@ WHERE p.period_start IS NOT NULL
 ORDER BY {"".join(f"g.{d} NULLS LAST, " for d in dims)}p.period_start"""
 
 
-DAY_US = 86_400_000_000
-
-
-def _backlog_sql(kpi: Kpi, req: Request, dims: list[str], latest: bool = False) -> str:
+def _backlog_sql(kpi: Kpi, req: Request, dims: list[str], latest: bool = False,
+                 rollup: tuple[rollups.Rollup, rollups.Rollup] | None = None) -> str:
     """Backlog at each period's end e: rows in by e minus rows out by e.
 
     Entries and exits are counted per day (every e is the last instant of a day, or as-of with later events
-    left out), in one aggregation each, then summed up to each period's end through an ASOF join. A due time
-    counts only once passed (due_at < e), so it enters a microsecond later: exact, in integer arithmetic.
+    left out), then summed up to each period's end through an ASOF join. A due time counts only once passed
+    (due_at < e), so it enters a microsecond later; a row leaves on the later of its entry and exit days.
     A group appears once it has an entry by as-of; before its first entry its backlog is empty (null).
+    Given the backlog's roll-ups (only when `latest`), the days before as-of's are read from them and as-of's
+    own day from the rows: which of its entries and exits count depends on the time of day as-of falls at.
     """
     key = [f"coalesce(CAST({d} AS VARCHAR), '{NULL_KEY}') AS {d}" for d in dims]
     key_list = "".join(f", {k}" for k in key)
     dim_list = "".join(f", {d}" for d in dims)
     t_in, t_out = qi(kpi.backlog_in or ""), qi(kpi.backlog_out or "")
+    enter, leave = rollups.backlog_times(kpi)
     # The contract says whether the backlog's events are dates (claims) or timestamps (work items).
     is_date = contract.TABLES[kpi.table].event_kind(kpi.backlog_in or "") == contract.ColType.DATE
-    if is_date:
-        day_in, day_of_out = t_in, t_out
-        in_ok, out_ok = f"{t_in} <= CAST($as_of AS DATE)", f"{t_out} <= CAST($as_of AS DATE)"
-        e_day = "CAST(e AS DATE)"
+    cut = "CAST($as_of AS DATE)" if is_date else "CAST($as_of AS TIMESTAMP)"
+    in_ok = f"{t_in} {'<' if kpi.backlog_in == 'due_at' else '<='} {cut}"
+    out_ok = f"{t_out} IS NOT NULL AND {t_out} <= {cut}"
+    entered_today = left_today = ""
+    if rollup:  # rows entering or leaving on as-of's day, on plain columns so the scan can skip earlier days
+        day = "CAST($as_of AS DATE)" if is_date else "CAST(CAST($as_of AS DATE) AS TIMESTAMP)"
+        day_in = f"{day} - INTERVAL 1 MICROSECOND" if kpi.backlog_in == "due_at" else day
+        entered_today, left_today = f" AND {t_in} >= {day_in}", f" AND ({t_in} >= {day_in} OR {t_out} >= {day})"
+        parts = [(p, f"SELECT _day{key_list}, {sign}sum(_c) AS _n FROM {p}f WHERE _day < CAST($as_of AS DATE) "
+                     f"GROUP BY ALL UNION ALL ") for p, sign in (("in_", ""), ("out_", "-"))]
+        sources = "".join(f", {_filtered(kpi, req, latest, r, p)}" for r, (p, _) in zip(rollup, parts))
+        from_rollup = [sql for _, sql in parts]
     else:
-        shift = " + 1" if kpi.backlog_in == "due_at" else ""
-        day_in, day_of_out = f"(epoch_us({t_in}){shift}) // {DAY_US}", f"epoch_us({t_out}) // {DAY_US}"
-        in_ok = f"{t_in} {'<' if shift else '<='} CAST($as_of AS TIMESTAMP)"
-        out_ok = f"{t_out} <= CAST($as_of AS TIMESTAMP)"
-        e_day = f"epoch_us(e) // {DAY_US}"
+        sources, from_rollup = "", ["", ""]
     asof = "".join(f"g.{d} = lv.{d} AND " for d in dims)
     return f"""
-WITH {_filtered(kpi, req, latest)},
-ins AS (SELECT {day_in} AS _day{key_list}, count(*) AS _n FROM f WHERE {in_ok} GROUP BY ALL),
+WITH {_filtered(kpi, req, latest)}{sources},
+ins AS MATERIALIZED ({from_rollup[0]}SELECT CAST({enter} AS DATE) AS _day{key_list}, count(*) AS _n FROM f
+        WHERE {in_ok}{entered_today} GROUP BY ALL),
 daily AS (SELECT _day{dim_list}, sum(_n) AS _n FROM (
             SELECT * FROM ins
             UNION ALL
-            SELECT greatest({day_in}, {day_of_out}) AS _day{key_list}, -count(*) AS _n FROM f
-            WHERE {in_ok} AND {t_out} IS NOT NULL AND {out_ok} GROUP BY ALL) GROUP BY ALL),
+            {from_rollup[1]}SELECT CAST({leave} AS DATE) AS _day{key_list}, -count(*) AS _n FROM f
+            WHERE {in_ok} AND {out_ok}{left_today} GROUP BY ALL) GROUP BY ALL),
 lv AS (SELECT _day{dim_list}, sum(_n) OVER ({f"PARTITION BY {', '.join(dims)} " if dims else ""}ORDER BY _day) AS level
        FROM daily),
-first_in AS (SELECT {"min(_day)" if is_date else "DATE '1970-01-01' + CAST(min(_day) AS INTEGER)"} AS first_day FROM ins),
+first_in AS (SELECT min(_day) AS first_day FROM ins),
 rng AS (SELECT coalesce(CAST($start AS DATE), first_day) AS lo,
                least(coalesce(CAST($end AS DATE), CAST($as_of AS DATE)), CAST($as_of AS DATE)) AS hi FROM first_in),
 {_periods(req.grain)},
@@ -322,7 +331,7 @@ ends AS (SELECT period_start, least(next_start - INTERVAL 1 MICROSECOND, CAST($a
 groups AS (SELECT DISTINCT 1 AS _g{dim_list} FROM ins)
 SELECT x.period_start{"".join(f", nullif(x.{d}, '{NULL_KEY}') AS {d}" for d in dims)}, CAST(x.level AS BIGINT) AS value FROM (
   SELECT p.period_start{"".join(f", g.{d}" for d in dims)}, lv.level
-  FROM (SELECT period_start, {e_day} AS e_day FROM ends) p CROSS JOIN groups g
+  FROM (SELECT period_start, CAST(e AS DATE) AS e_day FROM ends) p CROSS JOIN groups g
   ASOF LEFT JOIN lv ON {asof}p.e_day >= lv._day) x
 WHERE x.period_start IS NOT NULL
 ORDER BY {"".join(f"x.{d} NULLS LAST, " for d in dims)}x.period_start"""
@@ -348,7 +357,9 @@ def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequen
     is_latest = latest is not None and cut >= latest
     rollup = rollups.for_kpi(kpi) if is_latest and USE_ROLLUPS else None
     rollup = rollup if rollup_in_store(store, rollup) else None
-    sql = compile_sql(kpi, req, latest=is_latest, rollup=rollup)
+    backlog = rollups.for_backlog(kpi) if is_latest and USE_ROLLUPS else None
+    backlog = backlog if backlog and all(rollup_in_store(store, r) for r in backlog) else None
+    sql = compile_sql(kpi, req, latest=is_latest, rollup=rollup, backlog=backlog)
     all_params = _params(req, cut)
     if "$loads_without_completed_at" in sql:
         all_params["loads_without_completed_at"] = _loads_without_completed_at(store)

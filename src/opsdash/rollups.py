@@ -4,10 +4,12 @@ Pages ask the same KPIs again and again over tables of millions of rows. A roll-
 to what one KPI needs: for each day of the KPI's period column, each combination of the table's dimensions
 and each value of its keys (a ratio's two conditions, a whole-day quantile's value), how many rows there are
 (``_c``) and, for summed ratios, the sums. Counts, ratios and quantiles computed from it are exactly those
-computed from the rows. The engine reads a roll-up only when as-of is at or after the table's latest event
-(the table as it stands) and the store holds it; every load refreshes the days it touched in its own
-transaction, and a store whose roll-ups were made by other declarations rebuilds them when next opened for
-writing (until then, KPIs whose roll-up it lacks are read from the rows).
+computed from the rows. A backlog has two: its rows counted on the day they enter it and on the day they
+leave it. The engine reads a roll-up only when as-of is at or after the table's latest event (the table as
+it stands; a backlog still reads as-of's own day from the rows) and the store holds it; every load
+refreshes the days it touched in its own transaction, and a store whose roll-ups were made by other
+declarations rebuilds them when next opened for writing (until then, KPIs whose roll-up it lacks are read
+from the rows).
 """
 
 from __future__ import annotations
@@ -81,9 +83,29 @@ def for_kpi(kpi: Kpi) -> Rollup | None:
     return None
 
 
+def backlog_times(kpi: Kpi) -> tuple[str, str]:
+    """SQL over a row of a backlog KPI's table: when the row enters the backlog, and when it leaves it (the later
+    of its entry and its exit, so it never leaves before it enters). A due time counts only once passed, so an
+    item enters a microsecond after it."""
+    t_in, t_out = kpi.backlog_in or "", kpi.backlog_out or ""
+    enter = f"({t_in} + INTERVAL 1 MICROSECOND)" if t_in == "due_at" else t_in
+    return enter, f"greatest({enter}, {t_out})"
+
+
+def for_backlog(kpi: Kpi) -> tuple[Rollup, Rollup] | None:
+    """A backlog's two roll-ups, rows entering it per day and rows leaving it per day; the backlog at the end of
+    a day is the sum of entries less exits up to that day. None for other KPIs."""
+    if kpi.kind != "backlog":
+        return None
+    enter, leave = backlog_times(kpi)
+    return (Rollup(kpi.table, enter, "true", (), ()),
+            Rollup(kpi.table, leave, f"{kpi.backlog_in} IS NOT NULL AND {kpi.backlog_out} IS NOT NULL", (), ()))
+
+
 def all_rollups() -> dict[str, Rollup]:
     """Every roll-up the catalogue needs, by table name."""
-    found = (for_kpi(k) for k in catalog.KPIS.values())
+    found = [for_kpi(k) for k in catalog.KPIS.values()]
+    found += [r for k in catalog.KPIS.values() for r in for_backlog(k) or ()]
     return {r.name: r for r in found if r is not None}
 
 
