@@ -60,8 +60,18 @@ chromium:
 poppler:
 	$(call apt_install,/usr/bin/pdftoppm,poppler-utils,the tests read the review packs' PDF pages with pdftoppm and pdftotext,the tests of PDF pages cannot run)
 
+# Every test, in two runs: all but the browser tests spread over the machine's cores (pytest-xdist; each worker
+# builds its own sample store), then the browser tests alone, so chromium never shares the cores with the rest.
+# PYTEST_ARGS picks tests instead (one run, one process): make test PYTEST_ARGS=tests/test_sla.py
+BROWSER_TESTS := tests/test_browser.py tests/test_browser_eye.py tests/test_browser_markup.py
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev chromium poppler
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(addprefix --ignore=,$(BROWSER_TESTS))
+	$(BIN)/python -m pytest $(BROWSER_TESTS)
+else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+endif
 
 clean:
 	rm -rf $(VENV) $(OPSDASH_DB) $(OPSDASH_DB).wal

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opsdash import contract
-from opsdash.ingest.folders import load_folder
+from opsdash import contract, lifecycle
 from opsdash.store import Store
 from opsdash.store import quote_ident as qi
 
@@ -49,13 +48,5 @@ def add_extremes(path: Path, values: dict[str, tuple[str, ...]] | None = None) -
                                f"SELECT {sel} FROM (SELECT * FROM {qi(table)} LIMIT 1)")
                     written += 1
         tx.execute("DELETE FROM meta WHERE key = 'rollups'")  # the next writer rebuilds them from every row
-    Store(path).close()
+    lifecycle.open_store(path).close()
     return written
-
-
-def extreme_store(path: Path, sample: Path, values: dict[str, tuple[str, ...]] | None = None) -> Path:
-    """The sample data plus the extremes, at path."""
-    with Store(path) as s:
-        load_folder(s, sample)
-    add_extremes(path, values)
-    return path
