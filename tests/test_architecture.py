@@ -172,3 +172,24 @@ def test_sql_is_written_only_in_the_store_facing_modules():
     outside += [*PAGES.glob("*.py"), PAGES.parent / "app.py"]
     written = [hit for p in outside for hit in sql_written_in(p)]
     assert written == []
+
+
+def test_a_store_whose_preparation_fails_is_closed(tmp_path, monkeypatch):
+    """lifecycle.open_store never leaves the file locked by a store its caller never got."""
+    from opsdash import audit, lifecycle
+    from opsdash.store import Store
+
+    db = tmp_path / "s.duckdb"
+    Store(db).close()
+
+    def broken(store: Store) -> int:
+        raise OSError("the spool is unreadable")
+
+    monkeypatch.setattr(audit, "flush", broken)
+    with pytest.raises(OSError, match="spool") as failed:
+        lifecycle.open_store(db)
+    # The traceback (kept, as a caller's error handler may keep it) still reaches the store: only closing it
+    # lets another connection of this process in.
+    with Store(db, read_only=True) as reader:
+        assert reader.fetchone("SELECT count(*) FROM loads") == (0,)
+    assert failed.value

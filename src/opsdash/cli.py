@@ -574,7 +574,7 @@ def _period_of(day: Any, grain: str) -> str:
 @main.command("scorecard")
 @click.option("--vendor", required=True, help="The vendor, as it appears in the data.")
 @click.option("--period", required=True, help="A month (2026-10), an ISO week (2026-W43) or a quarter (2026-Q3).")
-@click.option("--grain", type=click.Choice(["month", "week", "quarter"]), default=None,
+@click.option("--grain", type=click.Choice([g for g in periods.GRAINS if g != "day"]), default=None,
               help="Check the period is of this length (default: taken from --period).")
 @click.option("--settings", "settings_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               envvar="OPSDASH_SETTINGS", help="Settings file with the vendors' at-risk amounts (default ./opsdash.toml).")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from opsdash import catalog
+
 
 @dataclass(frozen=True)
 class Page:
@@ -80,8 +82,8 @@ URL_PARAMETERS: dict[str, str] = {
     "process": "Quality page: processes",
     "error_category": "Quality page: error categories",
     "queue": "Contact centre page: queues",
-    "answer_s": "Contact centre page: answer threshold in seconds (default 30)",
-    "short_s": "Contact centre page: short-abandon window in seconds (default 5)",
+    "answer_s": f"Contact centre page: answer threshold in seconds (default {catalog.ANSWER_THRESHOLD_S:g})",
+    "short_s": f"Contact centre page: short-abandon window in seconds (default {catalog.SHORT_ABANDON_S:g})",
     "sc_vendor": "Vendor scorecard: the vendor",
     "review": "Vendor scorecard: `month` (default) or `week`",
     "sla_vendor": "SLA & contracts page: the vendor whose attainment grid is shown (default the first)",

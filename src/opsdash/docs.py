@@ -292,8 +292,8 @@ def render_kpis() -> str:
             "values add up exactly. A backlog keeps its rows counted on the day they enter it and on the day they",
             "leave it, and reads as-of's own day from the rows (what counts on it depends on as-of's time of day).",
             "Other KPIs, and any earlier as-of, are computed from the rows. Roll-ups are",
-            "refreshed inside each load's transaction, and rebuilt when a store is opened for writing by a version",
-            f"of opsdash that declares them differently: {', '.join(rolled)}.", ""]
+            "refreshed inside each load's transaction, and rebuilt when a store is opened for writing (or loaded into)",
+            f"by a version of opsdash that declares them differently: {', '.join(rolled)}.", ""]
     out += ["## Calls", "",
             f"Two settings apply to every call KPI: the answer threshold (default {catalog.ANSWER_THRESHOLD_S:g} s) "
             "and the short-abandon",

@@ -22,4 +22,9 @@ def prepare(store: Store) -> Store:
 
 def open_store(path: str | os.PathLike[str] | None = None, **kw: Any) -> Store:
     """A store as every writer should open it (``Store`` arguments); a read-only one is opened as it is."""
-    return prepare(Store(path, **kw))
+    store = Store(path, **kw)
+    try:
+        return prepare(store)
+    except BaseException:
+        store.close()  # never keep the file's lock on a store the caller never got
+        raise

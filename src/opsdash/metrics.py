@@ -124,8 +124,9 @@ USE_ROLLUPS = True
 
 
 def rollup_in_store(store: Store, rollup: rollups.Rollup | None) -> bool:
-    """Whether the store holds this roll-up. Its name is a hash of its declaration, and a store opened for
-    writing drops roll-ups it does not declare, so a roll-up that exists is kept by every load."""
+    """Whether the store holds this roll-up. Its name is a hash of its declaration, and a store brought up to
+    date (lifecycle.prepare, or a load) drops roll-ups it does not declare, so one that exists is kept by every
+    load."""
     if rollup is None:
         return False
     row = store.fetchone("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [rollup.name])

@@ -8,6 +8,7 @@ here against them. Conditions are built by one ``Where`` (after datasette's ``Fi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -302,7 +303,7 @@ def by_hour_of_week(store: Store, kpi_id: str, where: Mapping[str, Sequence[Any]
         raise ValueError(f"{kpi_id} is not a ratio of counted rows")
     w = reported_rows(kpi.table, where, kpi.period, start, end)
     den = f"({kpi.rows or 'true'}) AND ({kpi.denominator})"
-    num = (kpi.numerator or "false").replace("_den", "true")  # counted among denominator rows only
+    num = re.sub(r"\b_den\b", "true", kpi.numerator or "false")  # counted among denominator rows only
     return store.query(f"SELECT isodow({kpi.period}) - 1 AS weekday, hour({kpi.period}) AS hour, count(*) AS rows, "
                        f"count(*) FILTER (WHERE {den}) AS denominator, "
                        f"count(*) FILTER (WHERE {den} AND ({num})) AS numerator "

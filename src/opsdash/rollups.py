@@ -8,12 +8,14 @@ computed from the rows. A backlog has two: its rows counted on the day they ente
 leave it. The engine reads a roll-up only when as-of is at or after the table's latest event (the table as
 it stands; a backlog still reads as-of's own day from the rows) and the store holds it; every load
 refreshes the days it touched in its own transaction, and a store whose roll-ups were made by other
-declarations rebuilds them when next opened for writing (until then, KPIs whose roll-up it lacks are read
-from the rows).
+declarations rebuilds them when next opened through ``lifecycle.open_store`` or loaded into (until then, KPIs
+whose roll-up it lacks are read from the rows). The declarations never change while the program runs, so
+what they make is computed once.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -103,10 +105,8 @@ def for_backlog(kpi: Kpi) -> tuple[Rollup, Rollup] | None:
 
 
 def all_rollups() -> dict[str, Rollup]:
-    """Every roll-up the catalogue needs, by table name."""
-    found = [for_kpi(k) for k in catalog.KPIS.values()]
-    found += [r for k in catalog.KPIS.values() for r in for_backlog(k) or ()]
-    return {r.name: r for r in found if r is not None}
+    """Every roll-up the catalogue needs, by name."""
+    return _made_from(tuple(catalog.KPIS.values()))[0]
 
 
 def for_table(table: str) -> list[Rollup]:
@@ -115,8 +115,17 @@ def for_table(table: str) -> list[Rollup]:
 
 def signature() -> str:
     """What the stored roll-ups were made from: a store with another signature rebuilds them."""
-    text = repr(sorted((r.name, r.select()) for r in all_rollups().values()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return _made_from(tuple(catalog.KPIS.values()))[1]
+
+
+@functools.cache
+def _made_from(kpis: tuple[Kpi, ...]) -> tuple[dict[str, Rollup], str]:
+    """The roll-ups these declarations need and their signature, computed once per set of declarations (each
+    load asks for them; a test that declares another KPI gets its own)."""
+    found = [for_kpi(k) for k in kpis] + [r for k in kpis for r in for_backlog(k) or ()]
+    made = {r.name: r for r in found if r is not None}
+    text = repr(sorted((r.name, r.select()) for r in made.values()))
+    return made, hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def ensure(tx: Tx) -> bool:
