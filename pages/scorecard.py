@@ -120,5 +120,7 @@ for col, (title, row_set, column) in zip(st.columns(2), TOP_LISTS):
         if top.empty:
             widgets.no_data(catalog.ROW_SETS[row_set].label.lower(), pf)
         else:
-            widgets.table(top, f"{title.lower().replace(' ', '_')}_{vendor}", pf, f"{title} {vendor} {period}",
-                          key=f"sc_{column}", xlsx=False, labels=True)
+            # The count is headed by what it counts ("Denied claims"), as in the review pack.
+            widgets.table(top.rename(columns={"rows": row_set}), f"{title.lower().replace(' ', '_')}_{vendor}", pf,
+                          f"{title} {vendor} {period}", key=f"sc_{column}", xlsx=False, labels=True,
+                          kinds={row_set: "count"})

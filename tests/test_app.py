@@ -223,6 +223,14 @@ def test_scorecard_shows_the_engines_scorecard(monkeypatch, sample_store):
     assert shown["Levels met"] == f"{card.summary['levels_met']} of {card.summary['levels_scored']}"
     table = at.dataframe[0].value
     assert list(table["status"]) == [labels.value_word(v) for v in card.levels["status"]]  # Met, Below minimum
+    # The top lists count what they say they count, headed in words ("Denied claims", not "Rows"), with the
+    # engine's counts for the month.
+    f = views.Filters(dt.date(2026, 10, 1), dt.date(2026, 10, 31), "month", (vendor,))
+    for row_set, column in (("audits_with_errors", "error_category"), ("denied_claims", "denial_reason")):
+        want = views.counts_by(sample_store, row_set, column, f).head(5)
+        (shown,) = [d.value for d in at.dataframe if row_set in d.value]
+        assert list(shown[row_set]) == list(want["rows"]) and len(want) > 0
+        assert labels.column(row_set).label == catalog.ROW_SETS[row_set].label
 
 
 def test_the_scorecard_period_picker_reads_in_words_and_links_keep_codes(monkeypatch, sample_store):
