@@ -100,10 +100,12 @@ def _under(name: str, package: str) -> bool:
     return name == package or name.startswith(package + ".")
 
 
-#: (who, what it must not import, except): the gateway sits on the contract alone; ingest never climbs to the
+#: (who, what it must not import, except): the contract declares the data and stands on periods and PHI words
+#: alone (the catalogue reads it, never the reverse); the gateway sits on the contract alone; ingest never climbs to the
 #: command line or the dashboard; Streamlit code (ui/) is reached only from itself; the sample-data generator
 #: only from the command line.
 RULES: list = [
+    ("opsdash.contract", "opsdash", ("opsdash.contract", "opsdash.periods", "opsdash.phi")),
     ("opsdash.store", "opsdash", ("opsdash.contract",)),
     ("opsdash.ingest", "opsdash.cli", ()),
     ("opsdash.ingest", "opsdash.ui", ()),

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from opsdash import periods
+from opsdash import contract, periods
 from opsdash.periods import READ_FROM, READ_TO
 
 #: Kinds of KPI the engine knows how to compute.
@@ -185,15 +185,9 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
     "calls": ("vendor", "queue"),
 }
 
-#: Event times of each table: their latest value is the default as-of (never a due time). The contract declares
-#: them (contract.Table.events, with what each carries and its kind); it imports this module, so they are
-#: listed here too and a test checks both agree.
-EVENT_TIMES: dict[str, tuple[str, ...]] = {
-    "claims": ("received_date", "submitted_date", "adjudicated_date"),
-    "qa_audits": ("audit_date",),
-    "work_items": ("opened_at", "completed_at"),
-    "calls": ("offered_at", "answered_at", "abandoned_at"),
-}
+#: Event times of each table: their latest value is the default as-of (never a due time). Read from the
+#: contract's declaration (contract.Table.events, with what each carries and its kind).
+EVENT_TIMES: dict[str, tuple[str, ...]] = contract.EVENT_COLUMNS
 
 #: READ_FROM..READ_TO (periods): the dates opsdash reports on; a row with a date or time outside them is in no
 #: figure. The same window, for load times and audit events (system tables, shown but never filtered out).
@@ -217,17 +211,10 @@ ROW_SETS: dict[str, RowSet] = {r.id: r for r in (
     RowSet("audits_with_errors", "qa_audits", "Audits with errors", "errors > 0", "audit_date"),
 )}
 
-#: Every date ("date") and time ("timestamp") column of the contract's tables (the contract imports this
-#: module, so they are listed here; a test checks them against the contract).
+#: Every date ("date") and time ("timestamp") column of the contract's tables, read from the contract.
 TIME_COLUMNS: dict[str, dict[str, str]] = {
-    "claims": {"service_date": "date", "received_date": "date", "submitted_date": "date", "adjudicated_date": "date"},
-    "qa_audits": {"audit_date": "date"},
-    "work_items": {"opened_at": "timestamp", "due_at": "timestamp", "completed_at": "timestamp"},
-    "calls": {"offered_at": "timestamp", "answered_at": "timestamp", "abandoned_at": "timestamp"},
-    "sla_targets": {"effective_from": "date", "effective_to": "date"},
-    "reported_kpis": {"period_start": "date", "period_end": "date"},
-    "events": {"event_date": "date"},
-}
+    t.name: {c.name: str(c.type) for c in t.columns if c.type in (contract.ColType.DATE, contract.ColType.TIMESTAMP)}
+    for t in contract.TABLES.values()}
 
 
 def time_columns(table: str) -> tuple[str, ...]:

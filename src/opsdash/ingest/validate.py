@@ -187,7 +187,8 @@ def _typed(table: contract.Table, col: contract.Column, mapping: Mapping | None,
     said = p(expect)  # bound only where it is said: DuckDB refuses a value the statement does not use
     if col.type == ColType.TEXT:
         # Codes checked against a list (initial_outcome, level) are stored lower-case.
-        lower = any(isinstance(rule, contract.OneOf) and rule.column == col.name for rule in table.rules)
+        lower = any(isinstance(rule, contract.OneOf | contract.KpiId) and rule.column == col.name
+                    for rule in table.rules)
         return (f"lower({r})" if lower else r), said
     if col.type == ColType.DATE:
         return f"try_cast({r} AS DATE)", said
@@ -282,9 +283,10 @@ def _checks(table: contract.Table, expectations: dict[str, str], p: Params,
         elif isinstance(rule, contract.NotBoth):
             out.append((rule.column, f"{_r(rule.column)} IS NOT NULL AND {_r(rule.other)} IS NOT NULL",
                         p(f"{rule.column}: both {rule.column} and {rule.other} have values; expected at most one")))
-        elif isinstance(rule, contract.OneOf):
-            tail = p('", expected one of ' + ", ".join(rule.values))
-            out.append((rule.column, f"NOT list_contains({p(list(rule.values))}, {_t(rule.column)})",
+        elif isinstance(rule, contract.OneOf | contract.KpiId):
+            values = rule.values if isinstance(rule, contract.OneOf) else tuple(catalog.KPIS)
+            tail = p('", expected one of ' + ", ".join(values))
+            out.append((rule.column, f"NOT list_contains({p(list(values))}, {_t(rule.column)})",
                         f"{p(rule.column + ': found ')} || '\"' || {_found(_r(rule.column))} || {tail}"))
     return out
 
