@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -45,12 +47,38 @@ def load(store: Store):
     return _load
 
 
+def _load_sample(path: Path) -> list[LoadReport]:
+    path.unlink(missing_ok=True)  # what a failed build left
+    with Store(path) as s:
+        return load_folder(s, SAMPLE)
+
+
+def _sample_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[LoadReport]]:
+    """The sample loaded once per test run. Under pytest-xdist the first worker loads it into the run's shared
+    temporary folder while the others wait on a lock; each worker then reads its own copy (the dashboard may
+    write its audit events into the store it opens)."""
+    path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
+    try:
+        import fcntl
+    except ImportError:  # no POSIX file locks (Windows): each worker loads its own
+        fcntl = None  # type: ignore[assignment]
+    if not os.environ.get("PYTEST_XDIST_WORKER") or fcntl is None:
+        return path, _load_sample(path)
+    shared = tmp_path_factory.getbasetemp().parent / "sample-once"
+    shared.mkdir(exist_ok=True)
+    built, saved = shared / "sample.duckdb", shared / "reports.pickle"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not saved.exists():
+            saved.write_bytes(pickle.dumps(_load_sample(built)))
+    shutil.copy(built, path)
+    return path, pickle.loads(saved.read_bytes())
+
+
 @pytest.fixture(scope="session")
 def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     """The bundled sample data loaded once (read by many tests, changed by none)."""
-    path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
-    with Store(path) as s:
-        reports = load_folder(s, SAMPLE)
+    path, reports = _sample_once(tmp_path_factory)
     s = Store(path, read_only=True)
     s.reports = reports  # type: ignore[attr-defined]
     yield s
@@ -73,3 +101,14 @@ def realdata(*parts: str) -> Path:
 def _no_env_db(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPSDASH_DB", raising=False)
     monkeypatch.delenv("OPSDASH_TIMEZONE", raising=False)
+
+
+#: Modules that start a Streamlit server and drive chromium, the longest first. make test runs every module whole
+#: on one pytest-xdist worker (--dist loadfile: a module's servers and browser start once) and sends these
+#: first, so their waits overlap the other modules' work instead of ending the run alone.
+BROWSER_MODULES = ("test_browser_eye.py", "test_browser.py", "test_browser_markup.py", "test_signin.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    last = len(BROWSER_MODULES)
+    items.sort(key=lambda i: BROWSER_MODULES.index(i.path.name) if i.path.name in BROWSER_MODULES else last)
