@@ -48,7 +48,8 @@ def load(store: Store):
 
 
 def _load_sample(path: Path) -> list[LoadReport]:
-    path.unlink(missing_ok=True)  # what a failed build left
+    for left in (path, path.with_name(path.name + ".wal")):  # what a failed load left
+        left.unlink(missing_ok=True)
     with Store(path) as s:
         return load_folder(s, SAMPLE)
 
