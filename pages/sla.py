@@ -16,7 +16,7 @@ db, ver = data.source(), data.version()
 universe = data.vendors(db, ver)
 
 start, end = views.sla_months(f.start, f.end, data.latest_event(db, ver))
-st.caption(f"Months {start:%b %Y} to {end:%b %Y} (the last 12 months unless the date range says otherwise). "
+st.caption(f"Months {start:%b %Y} to {end:%b %Y} (the last {views.SLA_MONTHS} months unless the date range says otherwise). "
            "Each level is scored with the target in force that month; vendor rows override all-vendor (*) rows.")
 
 attainment, breaches_tab, backlog = sections.tabs("pages/sla.py")

@@ -123,14 +123,20 @@ def data_cut(store: Store, tables: Sequence[str], vendors: Sequence[str] = (), e
 USE_ROLLUPS = True
 
 
+def rollups_in_store(store: Store, *wanted: rollups.Rollup | None) -> set[str]:
+    """Which of these roll-ups the store holds, by name, in one look at the catalogue. A roll-up's name is a hash
+    of its declaration, and a store brought up to date (lifecycle.prepare, or a load) drops roll-ups it does not
+    declare, so one that exists is kept by every load."""
+    names = [r.name for r in wanted if r is not None]
+    if not names:
+        return set()
+    return {n for (n,) in store.fetchall("SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+                                         "AND list_contains(?, table_name)", [names])}
+
+
 def rollup_in_store(store: Store, rollup: rollups.Rollup | None) -> bool:
-    """Whether the store holds this roll-up. Its name is a hash of its declaration, and a store brought up to
-    date (lifecycle.prepare, or a load) drops roll-ups it does not declare, so one that exists is kept by every
-    load."""
-    if rollup is None:
-        return False
-    row = store.fetchone("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [rollup.name])
-    return bool(row and row[0])
+    """Whether the store holds this roll-up (see rollups_in_store)."""
+    return rollup is not None and rollup.name in rollups_in_store(store, rollup)
 
 
 def _loads_without_completed_at(store: Store) -> list[int]:
@@ -357,9 +363,10 @@ def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequen
     # and read the KPI's daily roll-up when it has one.
     is_latest = latest is not None and cut >= latest
     rollup = rollups.for_kpi(kpi) if is_latest and USE_ROLLUPS else None
-    rollup = rollup if rollup_in_store(store, rollup) else None
     backlog = rollups.for_backlog(kpi) if is_latest and USE_ROLLUPS else None
-    backlog = backlog if backlog and all(rollup_in_store(store, r) for r in backlog) else None
+    held = rollups_in_store(store, rollup, *(backlog or ()))  # one look at the catalogue per call
+    rollup = rollup if rollup is not None and rollup.name in held else None
+    backlog = backlog if backlog and all(r.name in held for r in backlog) else None
     sql = compile_sql(kpi, req, latest=is_latest, rollup=rollup, backlog=backlog)
     all_params = _params(req, cut)
     if "$loads_without_completed_at" in sql:

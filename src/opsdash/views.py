@@ -328,9 +328,10 @@ def spc_view(store: Store, kpi_id: str, f: Filters, target: float | None | str =
     df = series(store, kpi_id, f, **kw)
     cut = data_cut(store, kpi_id, f)
     # no period starting after the cut-off of the vendors picked
-    df = df[~periods.split_at_cut(df["period_start"], cut, f.grain).after].reset_index(drop=True)
+    split = periods.split_at_cut(df["period_start"], cut, f.grain)
+    df = df[~split.after].reset_index(drop=True)
+    running = split.running[~split.after].reset_index(drop=True)
     ev = events_on(events_for(events(store, f), kpi_id, f), df["period_start"], f.grain)
-    running = periods.split_at_cut(df["period_start"], cut, f.grain).running
     complete = df[~running].reset_index(drop=True)
     single = one_vendor(store, f, kpi.table)
     chart = pd.DataFrame()
