@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import openpyxl
 import pyarrow as pa
@@ -345,3 +346,23 @@ def test_formula_cells_with_saved_values_load(tmp_path, store):
     with_cell("nocalc.xlsx", b'<c r="D3"><f>UPPER(B3)</f><v></v></c>')
     rep = load_file(store, tmp_path / "nocalc.xlsx")
     assert rep.status == "refused" and "has 1 formula cell(s) with no saved value (D3)" in rep.message, rep.message
+
+
+def test_line_counter_agrees_with_a_byte_by_byte_count_whatever_the_chunks():
+    """The digest's line count and lone-CR test (fed 8 MB chunks, here a few bytes) against a count made byte by
+    byte: every mix of LF, CRLF and lone CR, split anywhere, including a CR at a chunk's end."""
+    import random
+
+    rnd = random.Random(13)
+    for _ in range(2000):
+        data = bytes(rnd.choice(b"ab\r\n\n") for _ in range(rnd.randint(0, 30)))
+        cuts = sorted(rnd.sample(range(len(data) + 1), rnd.randint(0, min(5, len(data) + 1))))
+        counter = readers.LineCounter()
+        for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True):
+            counter.feed(data[a:b])
+        info = readers.FileInfo(path=Path("x.csv"), sha256="", size=len(data), format="csv")
+        counter.finish(info)
+        lone = any(data[i] == 13 and (i + 1 == len(data) or data[i + 1] != 10) for i in range(len(data)))
+        newlines = sum(1 for byte in data if byte == 10)
+        assert info.lone_cr is lone, data
+        assert info.lines == newlines + (1 if data and not data.endswith(b"\n") else 0), data

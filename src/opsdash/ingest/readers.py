@@ -186,8 +186,13 @@ def sniff_file(path: Path, forced_encoding: str | None = None) -> FileInfo:
     return info
 
 
+#: A CR that does not start a CRLF. One pass of the regular expression engine costs a third of counting CRs
+#: and CRLFs (the CRLF count is a two-byte search), and the digest does it over the whole file.
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def _has_lone_cr(data: bytes) -> bool:
-    return data.count(b"\r") != data.count(b"\r\n")
+    return _LONE_CR.search(data) is not None
 
 
 class LineCounter:
@@ -206,10 +211,11 @@ class LineCounter:
             self.lone_cr = True
         self.newlines += data.count(b"\n")
         if not self.lone_cr:
-            body = data[:-1] if data.endswith(b"\r") else data
-            self.lone_cr = body.count(b"\r") != body.count(b"\r\n")
+            # A CR that ends the chunk is settled by the next one (pending), so a match there is not yet lone.
+            found = _LONE_CR.search(data)
+            self.lone_cr = found is not None and found.start() != len(data) - 1
         self._cr_pending = data.endswith(b"\r")
-        self._last = (self._last + data)[-256:]
+        self._last = (self._last + data[-256:])[-256:]  # not the whole chunk: that copied 8 MB per chunk
 
     def finish(self, info: FileInfo) -> None:
         if self._cr_pending:
