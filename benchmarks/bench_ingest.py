@@ -6,7 +6,11 @@ process on a fresh store file:
   opsdash: opsdash ingest --db store file                        (detection, validation, rejects, upsert, lineage)
 and prints wall time, rows/s, peak memory (the process's max RSS) and the time ratio. Run:
 
-    .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000 10000000] [--work DIR]
+    .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000 10000000] [--repeat 3] [--work DIR]
+
+Each pair runs --repeat times, bare and opsdash alternating so that a slow spell of the machine falls on both;
+the table shows medians (the ratio is of the medians), the highest peak memory of the runs, and the range of
+the runs' own ratios.
 
 Targets (2-core machine, issue 13): 10M rows loaded in at most 2x the bare read's time, peak memory under 1.5 GB.
 """
@@ -18,6 +22,7 @@ import datetime as dt
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -73,22 +78,31 @@ def stored_rows(db: Path) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each, alternating (medians are shown)")
     ap.add_argument("--work", type=Path, default=HERE / "_work")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     opsdash = str(Path(sys.executable).with_name("opsdash"))
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
-    print("| rows | file MB | bare s | bare rows/s | bare peak MB | opsdash s | opsdash rows/s | opsdash peak MB | ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"medians of {args.repeat} runs each, alternating")
+    print("| rows | file MB | bare s | bare rows/s | bare peak MB | opsdash s | opsdash rows/s | opsdash peak MB | ratio "
+          "| ratio range |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.rows:
         csv = make_csv(n, args.work)
-        bare_db, ops_db = fresh(args.work / "bare.duckdb"), fresh(args.work / "opsdash.duckdb")
         sql = f"CREATE TABLE claims AS SELECT * FROM read_csv('{csv}')"
-        bare_s, bare_mb = measure([sys.executable, "-c", f"import duckdb; duckdb.connect({str(bare_db)!r}).execute({sql!r})"])
-        ops_s, ops_mb = measure([opsdash, "ingest", "--db", str(ops_db), str(csv)])
-        assert stored_rows(ops_db) == stored_rows(bare_db) == n
+        bare, ops = [], []
+        for _ in range(args.repeat):
+            bare_db, ops_db = fresh(args.work / "bare.duckdb"), fresh(args.work / "opsdash.duckdb")
+            bare.append(measure([sys.executable, "-c", f"import duckdb; duckdb.connect({str(bare_db)!r}).execute({sql!r})"]))
+            ops.append(measure([opsdash, "ingest", "--db", str(ops_db), str(csv)]))
+            assert stored_rows(ops_db) == stored_rows(bare_db) == n
+        bare_s, bare_mb = statistics.median(b[0] for b in bare), max(b[1] for b in bare)
+        ops_s, ops_mb = statistics.median(o[0] for o in ops), max(o[1] for o in ops)
+        ratios = [o[0] / b[0] for b, o in zip(bare, ops, strict=True)]
         print(f"| {n:,} | {csv.stat().st_size / 1e6:,.0f} | {bare_s:.1f} | {n / bare_s:,.0f} | {bare_mb:,.0f} | "
-              f"{ops_s:.1f} | {n / ops_s:,.0f} | {ops_mb:,.0f} | {ops_s / bare_s:.2f}x |", flush=True)
+              f"{ops_s:.1f} | {n / ops_s:,.0f} | {ops_mb:,.0f} | {ops_s / bare_s:.2f}x | "
+              f"{min(ratios):.2f}-{max(ratios):.2f}x |", flush=True)
 
 
 if __name__ == "__main__":
