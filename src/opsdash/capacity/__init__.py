@@ -1,0 +1,1 @@
+"""Looking ahead: how many staff the coming work needs (Erlang C and A for contact centres)."""
