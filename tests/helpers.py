@@ -30,6 +30,8 @@ BASE_ROWS: dict[str, dict[str, Any]] = {
                       "period_end": "2026-01-31", "value": "0.96"},
     "events": {"vendor": "Acme", "event_date": "2026-01-12", "description": "New coding tool went live",
                "is_process_change": "true"},
+    "staffing": {"vendor": "Acme", "process": "scheduling", "interval_start": "2026-01-05 09:00",
+                 "interval_minutes": "30", "scheduled_staff": "12", "shrinkage": "0.3"},
 }
 
 

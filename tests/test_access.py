@@ -159,9 +159,10 @@ def test_every_cached_query_of_the_dashboard_keeps_to_the_scope(sample_store):
     vendors_in("what_changed", data.what_changed(mine, ver, f))
     vendors_in("attainment", data.attainment(mine, ver, dt.date(2025, 1, 1), dt.date(2026, 11, 30), ()))
     assert data.attainment(mine, ver, dt.date(2025, 1, 1), dt.date(2026, 11, 30), (MERIDIAN,)).empty
-    for table in ("claims", "work_items", "qa_audits"):
+    for table in ("claims", "work_items", "qa_audits", "staffing"):
         vendors_in(table, data.raw_rows(mine, ver, table, f)[0])
         vendors_in(table, data.all_raw_rows(mine, table, f, 10**7))
+    assert len(set(data.all_raw_rows(everyone, "staffing", f, 10**7)["vendor"])) == 4  # plans of every vendor
     for row_set in catalog.ROW_SETS:
         vendors_in(row_set, data.counts_by(mine, ver, row_set, "vendor", f))
     vendors_in("reconcile", data.reconcile(mine, ver, None))

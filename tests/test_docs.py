@@ -21,6 +21,12 @@ def test_mapping_guide_lists_every_key():
     assert block and block.group(1) == docs.render_mapping_keys()
 
 
+def test_mapping_guide_shows_the_shipped_staffing_mapping_as_it_is():
+    text = (ROOT / "docs" / "mapping-files.md").read_text(encoding="utf-8")
+    shipped = (ROOT / "src" / "opsdash" / "sample" / "mappings" / "iberica_staffing.toml").read_text(encoding="utf-8")
+    assert f"```toml\n{shipped.rstrip()}\n```" in text
+
+
 def test_readme_shows_the_two_commands_and_every_cli_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make run" in readme and "make test" in readme

@@ -12,6 +12,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -151,8 +152,10 @@ def test_shipped_mapping_parses_and_maps_the_vendor_files(rel, store, manifest):
             assert seen <= set(codes), (path.name, col, seen - set(codes))
     if m.table == "calls":
         assert {v: k for k, v in m.values["queue"].items()} == stories.IBERICA_QUEUES
+    if m.table == "staffing":
+        assert {v: k for k, v in m.values["process"].items()} == stories.IBERICA_WFM_QUEUES
     # one file through the loader with the shipped mapping: every row in, but those spoiled on purpose
-    path = files[3]
+    path = files[min(3, len(files) - 1)]
     rows = len(pd.read_csv(path, sep=";", encoding="latin-1", dtype=str))
     spoiled = [d for d in manifest["deliberate_rejects"] if d["file"] == path.relative_to(SAMPLE).as_posix()]
     r = load_file(store, path, mapping=m)
@@ -178,3 +181,34 @@ def test_write_sample_is_deterministic_and_seed_dependent(tmp_path):
     a, b, c = (_digest(tmp_path / n) for n in "abc")
     assert a == b != c and set(a) == set(c)
     assert a["reported/helix_reported_kpis.csv"] != c["reported/helix_reported_kpis.csv"]
+
+
+def test_the_staffing_plans_tell_iberica_short_for_its_training_weeks():
+    """The story as a workforce planner would check it, independently of how the generator planned: last
+    winter's measured calls per queue, weekday and half-hour (5 January to 15 February 2026) and measured
+    handle times, through pyworkforce's Erlang C at 80% in 30 s, against each future interval's net agents
+    (scheduled x (1 - shrinkage)). In the training weeks many intervals fall short; in the other weeks ahead
+    almost none do."""
+    from pyworkforce.queuing import ErlangC
+
+    tl = stories.Timeline(dt.date(2026, 11, 26), 24)
+    ca = tables.calls(20261126, tl, 1.0)
+    plans = tables.staffing(20261126, tl, 1.0)
+    winter = ca[(ca["offered_at"] >= "2026-01-05") & (ca["offered_at"] < "2026-02-16")]
+    weekday, slot = winter["offered_at"].dt.day_of_week, winter["offered_at"].dt.floor("30min").dt.time
+    days = winter["offered_at"].dt.normalize().groupby(weekday).nunique()
+    per_day = winter.groupby([winter["queue"], weekday, slot]).size().div(days, level=1)
+    aht = ca.groupby("queue")["handle_seconds"].mean()
+    ahead = plans[(plans["interval_minutes"] == 30) & (plans["interval_start"] > pd.Timestamp(tl.as_of))]
+    calls = [per_day.get((q, t.day_of_week, t.time()), 0.0) for q, t in zip(ahead["process"], ahead["interval_start"])]
+    need = np.array([0 if c <= 0 else ErlangC(transactions=c, aht=aht[q] / 60, asa=0.5, interval=30)
+                     .required_positions(0.8)["raw_positions"] for c, q in zip(calls, ahead["process"])])
+    short = (ahead["scheduled_staff"] * (1 - ahead["shrinkage"])).to_numpy() < need
+    start = pd.Timestamp(tl.training_start)
+    training = ((ahead["interval_start"] >= start) & (ahead["interval_start"] < start + pd.Timedelta(weeks=6))).to_numpy()
+    assert training.sum() == 6 * 6 * 20 * 3  # six weeks of six open days, 20 half-hours, three queues
+    assert short[training].mean() > 0.3 and short[~training].mean() < 0.05
+    # daily back-office plans: every vendor with work items plans every day of the horizon
+    daily = plans[plans["interval_minutes"] == 1440]
+    assert daily.groupby(["vendor", "process"]).size().eq(len(tl.plan_days())).all()
+    assert set(daily["vendor"]) == {stories.VENDOR_NAMES[k] for k in ("meridian", "helix", "clearview")}

@@ -62,6 +62,20 @@ RULE_CASES = [
      "kpi", 'kpi: found "turnaround", expected one of claim_volume'),
     ("reported_kpis", "period_end >= period_start", {"period_end": "2026-01-01"}, {"period_end": "2025-12-31"},
      "period_end", "period_end: found 2025-12-31, expected on or after period_start (2026-01-01)"),
+    ("staffing", "interval_minutes > 0", {"interval_minutes": "15"}, {"interval_minutes": "0"},
+     "interval_minutes", "interval_minutes: found 0, expected > 0"),
+    ("staffing", "interval_minutes <= 1440", {"interval_minutes": "1440"}, {"interval_minutes": "1441"},
+     "interval_minutes", "interval_minutes: found 1441, expected <= 1440"),
+    ("staffing", "scheduled_staff >= 0", {"scheduled_staff": "0"}, {"scheduled_staff": "-2"},
+     "scheduled_staff", "scheduled_staff: found -2.0, expected >= 0"),
+    ("staffing", "productive_hours_per_fte > 0", {"productive_hours_per_fte": "7.5"}, {"productive_hours_per_fte": "0"},
+     "productive_hours_per_fte", "productive_hours_per_fte: found 0.0, expected > 0"),
+    ("staffing", "productive_hours_per_fte <= 24", {"productive_hours_per_fte": "24"}, {"productive_hours_per_fte": "25"},
+     "productive_hours_per_fte", "productive_hours_per_fte: found 25.0, expected <= 24"),
+    ("staffing", "shrinkage >= 0", {"shrinkage": "0"}, {"shrinkage": "-0.1"},
+     "shrinkage", "shrinkage: found -0.1, expected >= 0"),
+    ("staffing", "shrinkage < 1", {"shrinkage": "0.99"}, {"shrinkage": "1"},
+     "shrinkage", "shrinkage: found 1.0, expected < 1"),
 ]
 
 

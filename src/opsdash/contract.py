@@ -97,7 +97,7 @@ class Bound:
     """A numeric bound on one column: ``column op value``."""
 
     column: str
-    op: str  # one of >=, >, <=
+    op: str  # one of >=, >, <=, <
     value: float
 
     def describe(self) -> str:
@@ -377,6 +377,40 @@ TABLES: dict[str, Table] = {
             key=("vendor", "kpi", "process", "period_start"),
             dated_by="period_start",
             rules=(KpiId("kpi"), Compare("period_end", ">=", "period_start")),
+        ),
+        Table(
+            "staffing",
+            "Staffing plans",
+            "The staff a vendor schedules on a process or queue: FTE per day for back-office work, agents per "
+            "interval for a contact centre. A plan covers the weeks ahead, to be set against the work coming, "
+            "and the weeks behind, kept as sent, against the work done. A plan sent again replaces the "
+            "intervals it covers.",
+            (
+                _c("vendor", T, True, "BPO partner"),
+                _c("process", T, True, "the process (back office) or queue (contact centre) the staff work on, "
+                   "as the vendor's work items or calls name it"),
+                _c("interval_start", TS, True, "start of the planned interval: a date for a daily plan, a date "
+                   "and time for a contact-centre interval"),
+                _c("interval_minutes", I, meaning="length of the interval in minutes: 1440 for a daily plan, 30 or "
+                   "15 for contact-centre intervals", default="1440"),
+                _c("scheduled_staff", N, True, "staff scheduled: FTE for a daily plan, agents for a contact-centre "
+                   "interval"),
+                _c("productive_hours_per_fte", N, meaning="hours an FTE spends on this work in a day (daily plans); "
+                   "empty = not stated by the vendor"),
+                _c("shrinkage", N, meaning="share (0-1) of the scheduled time lost to breaks, training and absence; "
+                   "empty = the scheduled staff are already net of it"),
+            ),
+            key=("vendor", "process", "interval_start"),
+            dated_by="interval_start",
+            rules=(
+                Bound("interval_minutes", ">", 0),
+                Bound("interval_minutes", "<=", 1440),
+                Bound("scheduled_staff", ">=", 0),
+                Bound("productive_hours_per_fte", ">", 0),
+                Bound("productive_hours_per_fte", "<=", 24),
+                Bound("shrinkage", ">=", 0),
+                Bound("shrinkage", "<", 1),
+            ),
         ),
         Table(
             "events",

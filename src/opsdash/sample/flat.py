@@ -10,7 +10,8 @@ import pyarrow as pa
 
 from opsdash.sample.reported import reported_kpis
 from opsdash.sample.stories import Timeline
-from opsdash.sample.tables import calls, claims, events, qa_audits, sla_targets, to_arrow, work_items, write_csv
+from opsdash.sample.tables import (calls, claims, events, qa_audits, sla_targets, staffing, to_arrow, work_items,
+                                   write_csv)
 
 
 def flat_frame(table: str, seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
@@ -22,6 +23,8 @@ def flat_frame(table: str, seed: int, tl: Timeline, scale: float) -> pd.DataFram
         return sla_targets(tl)
     if table == "events":
         return events(tl)
+    if table == "staffing":
+        return staffing(seed, tl, scale)
     return reported_kpis(tl, claims(seed, tl, scale), work_items(seed, tl, scale), calls(seed, tl, scale))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from opsdash.sample.stories import DENIAL_DRIFT
+from opsdash.sample.stories import DENIAL_DRIFT, PLAN_WEEKS_AHEAD, PLAN_WEEKS_BEHIND, TRAINING
 
 
 def text(manifest: dict[str, Any], folders: list[str]) -> str:
@@ -40,6 +40,11 @@ def text(manifest: dict[str, Any], folders: list[str]) -> str:
         f"- ClearView Diagnostics Reading had an outage in the week of {s['clearview_outage_week_start']}: radiology reads and",
         "  transcriptions missed their SLAs; ClearView's own report for that month leaves the outage out.",
         "- Denial reasons differ by payer (CO-50 medical necessity at Medicare, CO-27 coverage at Medicaid, ...).",
+        f"- Staffing plans run {_words(PLAN_WEEKS_BEHIND)} weeks behind as-of and {_words(PLAN_WEEKS_AHEAD)} ahead. Ibérica's "
+        f"annual training takes {TRAINING.shrinkage:.0%}",
+        f"  of its agents' time for {_words(TRAINING.weeks)} weeks from {s['iberica_training_weeks_start']}, in the winter call "
+        "peak, and its plan",
+        "  keeps the agents it schedules in other weeks: its queues are short of staff for the peak.",
         "",
         "## Formats",
         "- Meridian: comma-separated UTF-8 with the contract's headers.",
@@ -47,7 +52,10 @@ def text(manifest: dict[str, Any], folders: list[str]) -> str:
         "  timestamps with `Z`, and two patient-identifier columns that are dropped on load.",
         "- ClearView: Parquet work items.",
         "- Ibérica: semicolon-separated Latin-1, Spanish headers, day-first dates and decimal commas, read",
-        "  through the `mapping.toml` beside the files.",
+        "  through the `mapping.toml` beside the files; its staffing plan is a workforce-management export",
+        "  (date and interval start in two columns, one row per queue and half-hour).",
+        "- Staffing plans of the others: daily FTE in the contract's layout (Helix leaves the interval length",
+        "  to its default of a day; ClearView sends net FTE, without productive hours or shrinkage).",
         "- The contract's service levels are an Excel workbook (`contracts/sla_targets.xlsx`).",
         "- The hospital's event log (`contracts/events.csv`): Meridian's go-live is marked as a process change, so",
         "  its SPC charts start new limits there; the outage, the tightened target and the payers' new rules are",

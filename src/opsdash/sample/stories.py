@@ -3,8 +3,9 @@
 Four fictional BPO partners serve three fictional hospitals. The stories planted in the data: winter
 volume peaks, Monday call peaks, Meridian's turnaround improving after an automation go-live, Helix's
 denial rate drifting upward (prior-authorisation denials) while Helix keeps reporting about 5%, a
-ClearView outage week that collapses its reading SLA (left out of ClearView's own report), and
-payer-specific denial reasons. ``tables.py`` builds the rows from these; nothing here draws a random number.
+ClearView outage week that collapses its reading SLA (left out of ClearView's own report),
+payer-specific denial reasons, and staffing plans that cover the coming weeks, Ibérica's short for its
+winter peak. ``tables.py`` builds the rows from these; nothing here draws a random number.
 """
 
 from __future__ import annotations
@@ -139,7 +140,41 @@ class Outage:
     reported_floor: float = 0.962  # the radiology SLA adherence ClearView reports for the outage month
 
 
+@dataclass(frozen=True)
+class Training:
+    """Ibérica runs its annual system training in the weeks of the winter call peak (from
+    ``Timeline.training_start``): a larger share of every agent's time goes to it, but the plan keeps the agents it
+    would have scheduled anyway, so the contact centre is under-staffed for the peak. The capacity view should
+    find it before it happens."""
+
+    vendor: str = "iberica"
+    weeks: int = 6
+    shrinkage: float = 0.45  # share of scheduled time lost during the training weeks (0.30 otherwise)
+
+
+# -- staffing plans ---------------------------------------------------------------------------------
+#: Weeks of plan behind as-of (kept as sent: throughput per staffed hour) and ahead (the capacity view's horizon).
+PLAN_WEEKS_BEHIND, PLAN_WEEKS_AHEAD = 26, 13
+#: Hours of work one item of a process takes an analyst (back office), from which the daily FTE are planned.
+EFFORT_HOURS = {"coding": 0.35, "claim_follow_up": 0.5, "eligibility": 0.2, "prior_auth": 0.75,
+                "radiology_read": 0.3, "transcription": 0.35, "scheduling": 0.15}
+#: Per back-office vendor: (productive hours per FTE, shrinkage) as its plan states them; None where the vendor's
+#: plan leaves the column empty (ClearView sends net FTE and no hours).
+BACK_OFFICE_PLAN = {"meridian": (7.5, 0.15), "helix": (7.0, 0.18), "clearview": (None, None)}
+#: The contact centre's planning: answer-time target the plan aims at and the shrinkage it assumes.
+CONTACT_PLAN_TARGET, CONTACT_PLAN_THRESHOLD_S, CONTACT_SHRINKAGE = 0.85, 30, 0.30
+#: Calls' handle-time medians (seconds) per queue and the spread of their logs (tables.calls draws them so).
+HANDLE_MEDIAN_S = {"scheduling": 240.0, "billing_inquiry": 360.0, "eligibility": 300.0}
+HANDLE_SIGMA = 0.45
+#: Intraday arrivals of calls: (share, mean hour, standard deviation in hours), inside OPEN_HOURS.
+CALL_PEAKS = ((0.65, 10.0, 1.25), (0.35, 14.5, 1.25))
+OPEN_HOURS = (8, 18)
+# How Ibérica's workforce-management export names its queues (its mapping file reads them back).
+IBERICA_WFM_QUEUES = {"scheduling": "CITAS", "billing_inquiry": "FACTURACION", "eligibility": "SEGUROS"}
+
+
 GO_LIVE = GoLive()
+TRAINING = Training()
 DENIAL_DRIFT = DenialDrift()
 OUTAGE = Outage()
 
@@ -191,6 +226,18 @@ class Timeline:
     def drift_start(self) -> dt.date:
         """Helix's denial rate starts drifting upward ten months before as-of."""
         return self._offset_month(self.months - 10, 1)
+
+    @property
+    def training_start(self) -> dt.date:
+        """Ibérica's training: the first Monday at least 38 days after as-of (the plan's weeks ahead hold it)."""
+        d = self.as_of + dt.timedelta(days=38)
+        return d + dt.timedelta(days=(7 - d.weekday()) % 7)
+
+    def plan_days(self) -> pd.DatetimeIndex:
+        """The days staffing plans cover: from the Monday PLAN_WEEKS_BEHIND weeks before as-of to
+        PLAN_WEEKS_AHEAD weeks after it."""
+        first = self.as_of - dt.timedelta(weeks=PLAN_WEEKS_BEHIND, days=self.as_of.weekday())
+        return pd.date_range(first, self.as_of + dt.timedelta(weeks=PLAN_WEEKS_AHEAD), freq="D")
 
     def complete_months(self) -> list[tuple[dt.date, dt.date]]:
         """First and last day of each month that is over by as-of: a vendor reports a month once it is over."""

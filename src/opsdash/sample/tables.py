@@ -17,9 +17,10 @@ import pyarrow as pa
 
 from opsdash import contract
 from opsdash.sample.stories import (
-    AROUND_THE_CLOCK, DENIAL_DRIFT, DENIAL_REASONS, ERROR_CATEGORIES, FACILITIES, FACILITY_WEIGHTS, GO_LIVE, GROWTH,
-    OUTAGE, PAYER_DENIAL, PAYER_WEIGHTS, PAYERS, QUEUES, SLA_HOURS, VENDOR_NAMES, VENDORS, WEEKDAY_CALLS,
-    WEEKDAY_WORK, WINTER_SWING, Timeline,
+    AROUND_THE_CLOCK, BACK_OFFICE_PLAN, CALL_PEAKS, CONTACT_PLAN_TARGET, CONTACT_PLAN_THRESHOLD_S, CONTACT_SHRINKAGE,
+    DENIAL_DRIFT, DENIAL_REASONS, EFFORT_HOURS, ERROR_CATEGORIES, FACILITIES, FACILITY_WEIGHTS, GO_LIVE, GROWTH,
+    HANDLE_MEDIAN_S, HANDLE_SIGMA, OPEN_HOURS, OUTAGE, PAYER_DENIAL, PAYER_WEIGHTS, PAYERS, QUEUES, SLA_HOURS,
+    TRAINING, VENDOR_NAMES, VENDORS, WEEKDAY_CALLS, WEEKDAY_WORK, WINTER_SWING, Timeline,
 )
 
 
@@ -199,16 +200,17 @@ def calls(seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
         n = int(counts.sum())
         day_idx = np.repeat(np.arange(len(days)), counts)
         day = days.to_numpy().astype("datetime64[s]")[day_idx]
-        # Two intraday peaks (mid-morning, early afternoon) inside 08:00-18:00.
-        peak = np.where(r.random(n) < 0.65, r.normal(10 * 3600, 4500, n), r.normal(14.5 * 3600, 4500, n))
-        offered = day + np.clip(peak, 8 * 3600, 18 * 3600 - 1).astype("timedelta64[s]")
+        # Two intraday peaks (mid-morning, early afternoon) inside the opening hours.
+        (share, h1, sd1), (_, h2, sd2) = CALL_PEAKS
+        peak = np.where(r.random(n) < share, r.normal(h1 * 3600, sd1 * 3600, n), r.normal(h2 * 3600, sd2 * 3600, n))
+        offered = day + np.clip(peak, OPEN_HOURS[0] * 3600, OPEN_HOURS[1] * 3600 - 1).astype("timedelta64[s]")
         load = (counts / max(counts.mean(), 1e-9))[day_idx]  # busy days wait longer
         wait = r.exponential(11 * load ** 1.6, n)
         patience = np.where(r.random(n) < 0.05, r.uniform(0, 5, n), r.exponential(400, n))
         abandoned = wait > patience
         queue = _pick(r, tuple(q for q, _ in QUEUES), [w for _, w in QUEUES], n)
-        handle_median = np.where(queue == "billing_inquiry", 360.0, np.where(queue == "eligibility", 300.0, 240.0))
-        handle = np.round(np.exp(r.normal(np.log(handle_median), 0.45)), 1)
+        handle_median = pd.Series(queue).map(HANDLE_MEDIAN_S).to_numpy(dtype=float)
+        handle = np.round(np.exp(r.normal(np.log(handle_median), HANDLE_SIGMA)), 1)
         answered_at = offered + np.rint(wait).astype("timedelta64[s]")
         abandoned_at = offered + np.rint(patience).astype("timedelta64[s]")
         df = pd.DataFrame({
@@ -303,6 +305,78 @@ def events(tl: Timeline) -> pd.DataFrame:
          "Aetna and UnitedHealthcare tightened prior-authorisation rules", False, "payer bulletins"),
     ]
     return pd.DataFrame(rows, columns=list(contract.TABLES["events"].column_names))
+
+
+# -- staffing plans --------------------------------------------------------------------------------
+
+def _planned_volume(tl: Timeline, days: pd.DatetimeIndex, per_day: float, scale: float,
+                    weekday: np.ndarray) -> np.ndarray:
+    """The volume a vendor's planners expect each day: the season, the weekday and the trend the history
+    grows by, carried on past as-of (what _daily_counts draws from, without the draw)."""
+    first, last = pd.Timestamp(tl.days[0]), pd.Timestamp(tl.days[-1])
+    slope = (GROWTH[1] - GROWTH[0]) / max((last - first).days, 1)
+    growth = GROWTH[0] + slope * (days - first).days.to_numpy()
+    return per_day * scale * _winter(days) * weekday[days.day_of_week.to_numpy()] * growth
+
+
+def _half_hour_shares() -> np.ndarray:
+    """Share of a day's calls offered in each half-hour of the opening hours (CALL_PEAKS, clipped to them)."""
+    from statistics import NormalDist
+
+    lo, hi = OPEN_HOURS
+    edges = np.arange(lo, hi + 0.5, 0.5)
+    mass = np.zeros(len(edges) - 1)
+    for share, mean, sd in CALL_PEAKS:
+        cdf = np.array([NormalDist(mean, sd).cdf(e) for e in edges])
+        cdf[0], cdf[-1] = 0.0, 1.0  # calls drawn outside the hours are clipped into the first and last
+        mass += share * np.diff(cdf)
+    return mass
+
+
+def staffing(seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
+    """Every vendor's staffing plan over ``Timeline.plan_days``: daily FTE for back-office processes, agents per
+    half-hour for the contact centre's queues (Erlang C for the planners' expected calls), Ibérica short of
+    agents in its training weeks (stories.TRAINING). Plans are rounded as planners round them, not drawn."""
+    from opsdash.capacity import erlang
+
+    days = tl.plan_days()
+    frames = []
+    for v in VENDORS:
+        if v.key not in BACK_OFFICE_PLAN:
+            continue
+        hours, shrinkage = BACK_OFFICE_PLAN[v.key]
+        for process, per_day, _ in v.processes:
+            weekday = np.ones(7) if process in AROUND_THE_CLOCK else WEEKDAY_WORK
+            work_h = _planned_volume(tl, days, per_day, scale, weekday) * EFFORT_HOURS[process]
+            fte = work_h / ((hours or 7.5) * (1 - (shrinkage or 0.0)))
+            frames.append(pd.DataFrame({
+                "vendor": v.name, "process": process, "interval_start": days, "interval_minutes": 1440,
+                "scheduled_staff": np.ceil(fte * 1.05 * 2) / 2,  # half-FTE steps, a twentieth spare
+                "productive_hours_per_fte": hours, "shrinkage": shrinkage}))
+    shares = _half_hour_shares()
+    slots = pd.timedelta_range(f"{OPEN_HOURS[0]}h", periods=len(shares), freq="30min")
+    train0 = pd.Timestamp(tl.training_start)
+    train1 = train0 + pd.Timedelta(weeks=TRAINING.weeks)
+    for v in VENDORS:
+        if not v.calls_per_day:
+            continue
+        open_days = days[WEEKDAY_CALLS[days.day_of_week.to_numpy()] > 0]
+        daily = _planned_volume(tl, open_days, v.calls_per_day, scale, WEEKDAY_CALLS)
+        for queue, queue_share in QUEUES:
+            calls = np.outer(daily * queue_share, shares).ravel()
+            aht = HANDLE_MEDIAN_S[queue] * np.exp(HANDLE_SIGMA ** 2 / 2)  # the lognormal's mean
+            need = erlang.required_agents_c(erlang.offered_load(calls, 1800, aht), aht, CONTACT_PLAN_THRESHOLD_S,
+                                            CONTACT_PLAN_TARGET)
+            start = (open_days.to_numpy()[:, None] + slots.to_numpy()[None, :]).ravel()
+            training = (start >= train0.to_datetime64()) & (start < train1.to_datetime64())
+            frames.append(pd.DataFrame({
+                "vendor": v.name, "process": queue, "interval_start": start, "interval_minutes": 30,
+                # scheduled for the usual shrinkage, also in the training weeks: the story's shortfall
+                "scheduled_staff": np.ceil(np.maximum(need, 1) / (1 - CONTACT_SHRINKAGE)),
+                "productive_hours_per_fte": None,
+                "shrinkage": np.where(training, TRAINING.shrinkage, CONTACT_SHRINKAGE)}))
+    out = pd.concat(frames, ignore_index=True)
+    return out[list(contract.TABLES["staffing"].column_names)]
 
 
 def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:

@@ -17,14 +17,16 @@ import pandas as pd
 
 from opsdash.sample import readme
 from opsdash.sample.reported import reported_kpis
-from opsdash.sample.stories import FAKE_FIRST, FAKE_LAST, IBERICA_QUEUES, VENDOR_NAMES, VENDORS, Timeline
+from opsdash.sample.stories import (FAKE_FIRST, FAKE_LAST, IBERICA_QUEUES, IBERICA_WFM_QUEUES, VENDOR_NAMES, VENDORS,
+                                    Timeline)
 from opsdash.sample.tables import (calls, claims, events, qa_audits, rng, sla_targets, snapshot_claims,
-                                   snapshot_work_items, work_items)
+                                   snapshot_work_items, staffing, work_items)
 
 #: Mapping files shipped in ``opsdash/sample/mappings/``: where each goes in the output, and its name there.
 MAPPING_FILES = {
     "iberica/calls/mapping.toml": "iberica_calls.toml",
     "iberica/work_items/mapping.toml": "iberica_work_items.toml",
+    "iberica/staffing/mapping.toml": "iberica_staffing.toml",
 }
 
 
@@ -218,6 +220,25 @@ def write_sample(out: Path, seed: int, months: int, scale: float, as_of: dt.date
             w.csv(v, f"{key}/qa_audits/{key}_qa_{label}.csv", date_format="%Y-%m-%d",
                   sep=";" if key == "iberica" else ",", encoding="latin-1" if key == "iberica" else "utf-8")
 
+    # Staffing plans as each vendor's planning tool exports them: daily FTE in the contract's layout (Helix
+    # leaves the interval length to its default, ClearView sends net FTE with no hours or shrinkage), and
+    # Ibérica's workforce-management export of agents per queue and half-hour.
+    plans = staffing(seed, tl, scale)
+    for key, drop in (("meridian", []), ("helix", ["interval_minutes"]),
+                      ("clearview", ["interval_minutes", "productive_hours_per_fte", "shrinkage"])):
+        part = plans[plans["vendor"] == VENDOR_NAMES[key]].drop(columns=drop)
+        w.csv(part.assign(interval_start=part["interval_start"].dt.strftime("%Y-%m-%d")),
+              f"{key}/staffing/{key}_staffing_plan.csv")
+    ib = plans[plans["vendor"] == VENDOR_NAMES["iberica"]]
+    ib = pd.DataFrame({
+        "Fecha": ib["interval_start"].dt.strftime("%d/%m/%Y"),
+        "Intervalo": ib["interval_start"].dt.strftime("%H:%M"),
+        "Cola": ib["process"].map(IBERICA_WFM_QUEUES),
+        "Agentes programados": ib["scheduled_staff"].map(lambda x: f"{x:g}"),
+        "Reducción": ib["shrinkage"].map(lambda x: f"{x:.2f}".replace(".", ",")),
+    })
+    w.csv(ib, "iberica/staffing/planificacion.csv", sep=";", encoding="latin-1")
+
     targets = sla_targets(tl)
     _write_xlsx(targets, w.path("contracts/sla_targets.xlsx"), "Service levels")
     rep = reported_kpis(tl, cl, wi, ca)
@@ -238,6 +259,7 @@ def write_sample(out: Path, seed: int, months: int, scale: float, as_of: dt.date
             "meridian_automation_go_live": tl.go_live.isoformat(),
             "clearview_outage_week_start": tl.outage_start.isoformat(),
             "helix_denial_drift_start": tl.drift_start.isoformat(),
+            "iberica_training_weeks_start": tl.training_start.isoformat(),
         },
         "deliberate_rejects": w.deliberate,
     }
