@@ -96,3 +96,74 @@ def test_weekly_sums_whole_iso_weeks_and_forecasts_13_of_them():
     assert w["y"].iloc[0] == pytest.approx(daily["y"].iloc[:7].sum())
     [f] = forecast.forecast(w, "week")
     assert f.status == "ok" and len(f.points) == 13 and (f.points["ds"].dt.day_of_week == 0).all()
+
+
+# -- the store's volumes and `opsdash forecast` -------------------------------------------------------------
+
+def _raw_daily(store, table: str, time_col: str, parts: tuple[str, ...]) -> pd.DataFrame:
+    """Daily volumes counted in pandas from the stored rows (not the engine): series, ds, y, zeros filled from
+    each series' first day with volume to the day before the table's latest event."""
+    cols = ", ".join([*parts, time_col])
+    raw = pd.DataFrame(store.fetchall(f"SELECT {cols} FROM {table}"), columns=[*parts, time_col])
+    raw["ds"] = pd.to_datetime(raw[time_col]).dt.normalize()
+    last = raw["ds"].max() - pd.Timedelta(days=1)
+    raw["series"] = raw[list(parts)].astype(str).agg(" / ".join, axis=1)
+    out = []
+    for series, part in raw[raw["ds"] <= last].groupby("series"):
+        days = pd.date_range(part["ds"].min(), last, freq="D")
+        y = part.groupby("ds").size().reindex(days, fill_value=0).astype(float)
+        out.append(pd.DataFrame({"series": series, "ds": days, "y": y.to_numpy()}))
+    return pd.concat(out, ignore_index=True)
+
+
+def test_the_engine_daily_volumes_equal_a_count_of_the_stored_rows(sample_store):
+    from opsdash.capacity import volumes
+
+    for kpi_id, table, time_col, parts in (("work_volume", "work_items", "opened_at", ("vendor", "process")),
+                                           ("call_volume", "calls", "offered_at", ("vendor", "queue")),
+                                           ("claim_volume", "claims", "received_date", ("vendor",))):
+        by = dict(volumes.VOLUMES)[kpi_id]
+        ours = volumes.history(sample_store, kpi_id, by)[["series", "ds", "y"]]
+        theirs = _raw_daily(sample_store, table, time_col, parts)
+        pd.testing.assert_frame_equal(ours.reset_index(drop=True), theirs, check_dtype=False)
+
+
+def test_opsdash_forecast_prints_the_forecast_of_the_stored_volumes(sample_store):
+    """`opsdash forecast --format csv` for calls, weekly: the same figures as forecasting the pandas count of
+    the stored calls, week by week, with their ranges and backtest accuracy."""
+    import io
+
+    from click.testing import CliRunner
+
+    from opsdash.cli import main
+
+    out = CliRunner().invoke(main, ["forecast", "--kpi", "call_volume", "--format", "csv",
+                                    "--db", str(sample_store.path)], catch_exceptions=False).output
+    got = pd.read_csv(io.StringIO(out))
+    want = {f.series: f for f in forecast.forecast(forecast.weekly(_raw_daily(sample_store, "calls", "offered_at",
+                                                                                 ("vendor", "queue"))), "week")}
+    assert set(got["series"]) == set(want) and len(want) == 3
+    for series, rows in got.groupby("series"):
+        f = want[series]
+        assert (rows["status"] == "ok").all() and (rows["model"] == f.model).all() and len(rows) == 13
+        assert rows["forecast"].to_numpy() == pytest.approx(f.points["mean"].to_numpy())
+        for lv in forecast.LEVELS:
+            assert rows[f"lo_{lv}"].to_numpy() == pytest.approx(f.points[f"lo_{lv}"].to_numpy())
+            assert rows[f"hi_{lv}"].to_numpy() == pytest.approx(f.points[f"hi_{lv}"].to_numpy())
+            assert rows[f"backtest_coverage_{lv}"].iloc[0] == pytest.approx(f.accuracy[f.model].coverage[lv])
+        assert rows["accuracy"].iloc[0] == f.reason and rows["accuracy"].iloc[0].startswith("within ±")
+    table = CliRunner().invoke(main, ["forecast", "--kpi", "call_volume", "--db", str(sample_store.path)]).output
+    assert "Calls offered: Ibérica Salud Contact Services / scheduling" in table and "95% range" in table
+    assert "None" not in table and "nan" not in table
+
+
+def test_an_account_manager_forecasts_only_their_vendor(sample_store):
+    from opsdash.capacity import volumes
+    from opsdash.store import Scope
+
+    helix = sample_store.scoped(Scope.of(["Helix Health Services"]))
+    series = {f.series for _k, _h, f in volumes.forecasts(helix, "week")}
+    assert series == {"Helix Health Services", "Helix Health Services / eligibility",
+                      "Helix Health Services / prior_auth"}
+    everyone = {f.series.split(" / ")[0] for _k, _h, f in volumes.forecasts(sample_store, "week", ("claim_volume",))}
+    assert everyone == {"Helix Health Services", "Meridian Revenue Partners"}

@@ -571,6 +571,65 @@ def _period_of(day: Any, grain: str) -> str:
     return periods.code(periods.start_of(day, grain), grain)
 
 
+@main.command("forecast")
+@db_option
+@click.option("--grain", type=click.Choice(["week", "day"]), default="week", show_default=True,
+              help="Forecast weekly (ISO weeks from Monday) or daily volumes, 13 weeks ahead either way.")
+@click.option("--kpi", "kpis", multiple=True, type=click.Choice(["work_volume", "claim_volume", "call_volume"]),
+              help="Only this volume (repeatable; default all three).")
+@click.option("--vendor", "vendors", multiple=True, help="Only this vendor (repeatable).")
+@format_option
+def forecast_command(db: Path | None, grain: str, kpis: tuple[str, ...], vendors: tuple[str, ...], fmt: str) -> None:
+    """Volume forecasts 13 weeks ahead, with 80% and 95% ranges and the accuracy their backtests measured.
+
+    One series per vendor and process (work items), vendor and queue (calls) and vendor (claims received).
+    Each is forecast by AutoETS and by repeating last season; both are backtested at three past origins and
+    the better one is used. A series without enough history says so and gets no number.
+
+    CSV and JSON: one row per series and period (kpi, series, grain, period_start, period, forecast, lo_80,
+    hi_80, lo_95, hi_95, model, status, accuracy, backtest_mase, baseline_mase, backtest_coverage_80,
+    backtest_coverage_95); a series without a forecast has one row with its status and no figures.
+
+    \b
+    Examples:
+        opsdash forecast
+        opsdash forecast --kpi call_volume --grain day --format csv
+    """
+    from opsdash import catalog
+    from opsdash.capacity import volumes
+
+    store = _open(db, read_only=True)
+    results = volumes.forecasts(store, grain, kpis, vendors)
+    df = volumes.table(results)
+    if fmt != "table":
+        _print_records(df, fmt)
+        return
+    if not results:
+        _echo("(no volumes to forecast)")
+    for kpi_id, _hist, f in results:
+        _echo(f"{catalog.KPIS[kpi_id].label}: {f.series}")
+        if f.status != "ok":
+            _echo(f"  no forecast: {f.reason}")
+            _echo()
+            continue
+        _echo(f"  {forecast_model_words(f.model)}; backtest: {f.reason}")
+        rows = df[(df["kpi"] == kpi_id) & (df["series"] == f.series)]
+        shown = pd.DataFrame({
+            "Period": rows["period"],
+            "Forecast": rows["forecast"].map(lambda x: f"{x:,.0f}"),
+            "80% range": [f"{a:,.0f}-{b:,.0f}" for a, b in zip(rows["lo_80"], rows["hi_80"], strict=True)],
+            "95% range": [f"{a:,.0f}-{b:,.0f}" for a, b in zip(rows["lo_95"], rows["hi_95"], strict=True)],
+        })
+        _print_frame(shown, "table")
+        _echo()
+
+
+def forecast_model_words(model: str | None) -> str:
+    from opsdash.capacity import forecast
+
+    return f"model: {forecast.MODEL_WORDS.get(model or '', model)}"
+
+
 @main.command("scorecard")
 @click.option("--vendor", required=True, help="The vendor, as it appears in the data.")
 @click.option("--period", required=True, help="A month (2026-10), an ISO week (2026-W43) or a quarter (2026-Q3).")
