@@ -5,7 +5,7 @@
 The series are the sample's daily volumes as the generator makes them (work items opened per vendor and
 process, calls offered per queue, claims received per vendor: 12 series over 24 months), daily and summed
 into weeks: 24 forecasts 13 weeks ahead, each with WINDOWS backtests of both models. "Cold" is this process
-from its start: statsforecast's import included. Prints each forecast's model and accuracy in words.
+from its start: statsmodels' import included. Prints each forecast's model and accuracy in words.
 
 Target (issue 14, item 7): forecasts and backtests for the sample's vendors in under 30 s cold.
 """

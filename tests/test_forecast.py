@@ -29,12 +29,12 @@ def test_accuracy_equals_a_hand_worked_case():
     lo = {80: np.array([95, 150, 0, 40]), 95: np.array([0, 0, 0, 0])}
     hi = {80: np.array([105, 190, 10, 45]), 95: np.array([999, 999, 999, 999])}
     a = forecast.accuracy(np.array([100, 200, 0, 50]), np.array([110, 180, 5, 50]), lo, hi, scale=4.0, windows=2)
-    assert a.points == 4 and a.windows == 2
+    assert a.points == 4 and a.windows == 2 and a.with_volume == 3
     assert a.median_ape == pytest.approx(0.10)
     assert a.ape_80 == pytest.approx(0.10)  # 80th percentile of (0, 0.1, 0.1)
     assert a.mase == pytest.approx(35 / 4 / 4)
     assert a.coverage == {80: 0.5, 95: 1.0}
-    assert a.words("weeks") == "within ±10% on 80% of 4 past weeks (50% of them inside the 80% range, 100% of them inside the 95% range)"
+    assert a.words("weeks") == "within ±10% on 80% of 3 past weeks with volume (50% of them inside the 80% range, 100% of them inside the 95% range)"
     # seasonal naive (lag 3) on 1 2 3 1 2 4 1 2 6: errors 0 0 1 0 0 2, mean 0.5; too short for two seasons: lag 1
     assert forecast.seasonal_scale(np.array([1, 2, 3, 1, 2, 4, 1, 2, 6]), 3) == pytest.approx(0.5)
     assert forecast.seasonal_scale(np.array([1, 3, 2, 6]), 3) == pytest.approx(7 / 3)
@@ -87,6 +87,25 @@ def test_a_short_series_says_not_enough_history_and_a_sparse_one_too_sparse():
     assert fcs["s2"].status == "not_enough_history" and fcs["s2"].points.empty
     assert f"{forecast.needed_history('day') - 1} days, a forecast needs {forecast.needed_history('day')}" in fcs["s2"].reason
     assert fcs["sparse"].status == "too_sparse" and "67% of its days have no volume" in fcs["sparse"].reason
+
+
+def test_a_weekly_series_needs_a_year_before_its_backtest():
+    """The seasonal-naive baseline repeats last year's week: 52 weeks to learn from, then 3 x 13 to backtest."""
+    assert forecast.needed_history("week") == 91
+    w = forecast.weekly(_series(5, 7 * 90)[["series", "ds", "y"]])
+    [f] = forecast.forecast(w, "week")
+    assert f.status == "not_enough_history" and "90 weeks, a forecast needs 91" in f.reason
+
+
+def test_the_seasonal_naive_baseline_equals_a_hand_worked_case():
+    """Season 3, history 1 2 3 2 4 5: the next four are 2 4 5 2; residuals (2-1, 4-2, 5-3) = 1 2 2, RMS 1.732;
+    the fourth step is a season further on, its spread sqrt(2) times wider."""
+    mean, bands = forecast.seasonal_naive(np.array([1, 2, 3, 2, 4, 5]), 3, 4)
+    assert mean.tolist() == [2, 4, 5, 2]
+    sd = np.sqrt((1 + 4 + 4) / 3)
+    lo, hi = bands[95]
+    assert hi - mean == pytest.approx(1.959963984540054 * sd * np.array([1, 1, 1, np.sqrt(2)]))
+    assert (mean - lo) == pytest.approx(hi - mean)
 
 
 def test_weekly_sums_whole_iso_weeks_and_forecasts_13_of_them():
@@ -167,3 +186,27 @@ def test_an_account_manager_forecasts_only_their_vendor(sample_store):
                       "Helix Health Services / prior_auth"}
     everyone = {f.series.split(" / ")[0] for _k, _h, f in volumes.forecasts(sample_store, "week", ("claim_volume",))}
     assert everyone == {"Helix Health Services", "Meridian Revenue Partners"}
+
+
+def test_each_vendor_series_ends_at_its_own_cut_off(tmp_path):
+    """Two vendors whose exports end on different days: each series ends the day before its own vendor's last
+    day, not padded with zeros up to the other vendor's."""
+    from opsdash import lifecycle
+    from opsdash.capacity import volumes
+    from opsdash.ingest.loader import load_file
+    from tests.helpers import csv_text, row
+
+    rows = []
+    for vendor, last in (("Early", pd.Timestamp("2026-03-20")), ("Late", pd.Timestamp("2026-03-31"))):
+        for i, day in enumerate(pd.date_range("2026-03-01", last, freq="D")):
+            rows.append(row("work_items", item_id=f"{vendor}{i}", vendor=vendor, opened_at=f"{day.date()} 09:00",
+                            due_at=f"{day.date()} 17:00", completed_at=f"{day.date()} 12:00"))
+    path = tmp_path / "items.csv"
+    path.write_text(csv_text(rows), encoding="utf-8")
+    store = lifecycle.open_store(tmp_path / "two.duckdb")
+    assert load_file(store, path).status == "loaded"
+    h = volumes.history(store, "work_volume", ("vendor", "process"))
+    ends = h.groupby("vendor")["ds"].max()
+    assert ends.to_dict() == {"Early": pd.Timestamp("2026-03-19"), "Late": pd.Timestamp("2026-03-30")}
+    assert (h["y"] == 1).all()  # one item a day: no padding zero anywhere
+    store.close()

@@ -1,13 +1,15 @@
-"""Volume forecasts with honest uncertainty: statsforecast's AutoETS beside a seasonal-naive baseline, each
-backtested on rolling origins over the series' own history (pure pandas/statsforecast, no I/O).
+"""Volume forecasts with honest uncertainty: exponential smoothing (ETS, statsmodels' state-space models, the
+better of a few forms by AIC) beside a seasonal-naive baseline, each backtested on rolling origins over the
+series' own history (pure pandas/numpy/statsmodels, no I/O).
 
 A forecast is never shown without its measured accuracy. For every series the backtest refits both models at
 ``WINDOWS`` past origins, one forecast horizon apart, and scores what they said against what happened:
 
 - the absolute percentage error of each backtest point (days or weeks with volume), summarised as its median
   (MAPE's robust cousin) and as the error not exceeded on 80% of points ("within +/-8% on 80% of past weeks");
-- MASE, the mean absolute error over the in-sample mean absolute error of the seasonal-naive guess (below 1:
-  better than "same as last week"), the measure that still means something where volumes are small;
+- MASE, the mean absolute error over the mean absolute error of the seasonal-naive guess within the history
+  before the first backtest origin (below 1: better than "same as last season"), the measure that still means
+  something where volumes are small;
 - the share of actual values inside the 80% and the 95% prediction intervals (their coverage).
 
 The model with the lower backtest MASE is the one used; the baseline is kept beside it. A series with too little
@@ -26,14 +28,17 @@ LEVELS = (80, 95)
 #: Per grain: pandas frequency, season length, horizon (13 weeks), and the backtest's training minimum.
 GRAINS: dict[str, dict[str, object]] = {
     "day": {"freq": "D", "season": 7, "horizon": 91, "min_train": 8 * 7, "words": "days"},
-    "week": {"freq": "W-MON", "season": 52, "horizon": 13, "min_train": 26, "words": "weeks"},
+    # weekly: a year to learn the seasonal-naive baseline from (last year's week)
+    "week": {"freq": "W-MON", "season": 52, "horizon": 13, "min_train": 52, "words": "weeks"},
 }
 #: Past origins the backtest refits the models at, one horizon apart (the last ends at the latest period).
 WINDOWS = 3
 #: A series with more than this share of empty periods is too sparse to forecast at that grain.
 MAX_EMPTY_SHARE = 0.5
 MODELS = ("ets", "seasonal_naive")
-MODEL_WORDS = {"ets": "exponential smoothing (AutoETS)", "seasonal_naive": "same as a season ago (seasonal naive)"}
+MODEL_WORDS = {"ets": "exponential smoothing (ETS)", "seasonal_naive": "same as a season ago (seasonal naive)"}
+#: Normal quantiles of the two-sided intervals.
+Z = {80: 1.2815515655446004, 95: 1.959963984540054}
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Accuracy:
 
     points: int
     windows: int
+    with_volume: int  # points with volume, over which the percentage errors run
     median_ape: float | None  # median absolute percentage error over periods with volume
     ape_80: float | None  # the absolute percentage error not exceeded on 80% of those periods
     mase: float  # mean absolute error / the seasonal-naive guess's in-sample mean absolute error
@@ -51,7 +57,7 @@ class Accuracy:
         """The accuracy as a manager reads it."""
         covered = ", ".join(f"{self.coverage[lv]:.0%} of them inside the {lv}% range" for lv in LEVELS)
         if self.ape_80 is not None:
-            return f"within ±{self.ape_80:.0%} on 80% of {self.points} past {unit} ({covered})"
+            return f"within ±{self.ape_80:.0%} on 80% of {self.with_volume} past {unit} with volume ({covered})"
         return f"errors {self.mase:.2f} times those of repeating last season, over {self.points} past {unit} ({covered})"
 
 
@@ -78,7 +84,7 @@ def accuracy(actual: np.ndarray, predicted: np.ndarray, lo: dict[int, np.ndarray
     with_volume = actual > 0
     ape = err[with_volume] / actual[with_volume]
     return Accuracy(
-        points=int(actual.size), windows=windows,
+        points=int(actual.size), windows=windows, with_volume=int(with_volume.sum()),
         median_ape=float(np.median(ape)) if ape.size else None,
         ape_80=float(np.quantile(ape, 0.8)) if ape.size else None,
         mase=float(err.mean() / scale) if scale > 0 else float("inf"),
@@ -99,53 +105,86 @@ def needed_history(grain: str) -> int:
     return int(g["min_train"]) + WINDOWS * int(g["horizon"])  # type: ignore[call-overload]
 
 
+Prediction = tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]  # mean, level -> (low, high)
+
+
+def seasonal_naive(y: np.ndarray, season: int, h: int) -> Prediction:
+    """Each of the next h periods as the same period a season ago; intervals from the residual spread of that
+    guess in the history, widening with each further season ahead (Hyndman and Athanasopoulos, FPP3 5.5)."""
+    y = np.asarray(y, dtype=float)
+    step = np.arange(h)
+    mean = y[-season:][step % season]
+    resid = y[season:] - y[:-season]
+    sd = float(np.sqrt(np.mean(resid**2))) if resid.size else 0.0
+    se = sd * np.sqrt(step // season + 1)
+    return mean, {lv: (mean - Z[lv] * se, mean + Z[lv] * se) for lv in LEVELS}
+
+
+def ets(y: np.ndarray, season: int | None, h: int) -> Prediction:
+    """Additive-error ETS with or without a damped trend (and the season, when given), the lower AIC kept;
+    analytic prediction intervals."""
+    import warnings
+
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    endog = pd.Series(np.asarray(y, dtype=float))
+    seasonal = {"seasonal": "add", "seasonal_periods": season} if season else {"seasonal": None}
+    best = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter on flat or short series
+        for trend in ({"trend": None}, {"trend": "add", "damped_trend": True}):
+            fit = ETSModel(endog, error="add", **trend, **seasonal).fit(disp=False)
+            if best is None or fit.aic < best.aic:
+                best = fit
+        pred = best.get_prediction(start=len(endog), end=len(endog) + h - 1)
+        frames = {lv: pred.summary_frame(alpha=1 - lv / 100) for lv in LEVELS}
+    mean = frames[LEVELS[0]]["mean"].to_numpy()
+    return mean, {lv: (f["pi_lower"].to_numpy(), f["pi_upper"].to_numpy()) for lv, f in frames.items()}
+
+
+def _predict(model: str, y: np.ndarray, season: int, h: int) -> Prediction:
+    if model == "seasonal_naive":
+        return seasonal_naive(y, season, h)
+    return ets(y, season if season <= 24 else None, h)  # a 52-week season is more than ETS should fit
+
+
 def forecast(history: pd.DataFrame, grain: str) -> list[Forecast]:
     """Forecast every series of `history` (columns series, ds, y: one row per period, gaps as 0) at `grain`,
-    13 weeks ahead, with backtest accuracy. Series are forecast together (one statsforecast call)."""
-    from statsforecast import StatsForecast
-    from statsforecast.models import AutoETS, SeasonalNaive
-
+    13 weeks ahead, with backtest accuracy."""
     g = GRAINS[grain]
     season, horizon, unit = int(g["season"]), int(g["horizon"]), str(g["words"])  # type: ignore[call-overload]
     out: list[Forecast] = []
-    usable: list[str] = []
-    for series, part in history.groupby("series", sort=True):
+    for series, part in history.sort_values("ds").groupby("series", sort=True):
         y = part["y"].to_numpy(dtype=float)
         if y.size < needed_history(grain):
             out.append(Forecast(str(series), grain, "not_enough_history",
                                 f"not enough history: {y.size} {unit}, a forecast needs {needed_history(grain)} "
                                 f"(a backtest of {WINDOWS} x {horizon} {unit} after {g['min_train']} to learn from)"))
-        elif np.mean(y == 0) > MAX_EMPTY_SHARE:
+            continue
+        if np.mean(y == 0) > MAX_EMPTY_SHARE:
             out.append(Forecast(str(series), grain, "too_sparse",
                                 f"too sparse: {np.mean(y == 0):.0%} of its {unit} have no volume"))
-        else:
-            usable.append(str(series))
-    if not usable:
-        return out
-    df = (history[history["series"].isin(usable)].rename(columns={"series": "unique_id"})
-          [["unique_id", "ds", "y"]].astype({"y": float}))
-    # Weekly: no seasonal ETS (a 52-week season is more than ETS fits); the baseline carries last year's week.
-    ets = AutoETS(season_length=season if season <= 24 else 1, alias="ets")
-    models = [ets, SeasonalNaive(season_length=season, alias="seasonal_naive")]
-    sf = StatsForecast(models=models, freq=str(g["freq"]), n_jobs=1)
-    cv = sf.cross_validation(df=df, h=horizon, n_windows=WINDOWS, step_size=horizon, level=list(LEVELS))
-    ahead = sf.forecast(df=df, h=horizon, level=list(LEVELS))
-    for series in usable:
-        y = df.loc[df["unique_id"] == series, "y"].to_numpy()
-        c = cv[cv["unique_id"] == series]
-        scores = {m: accuracy(c["y"].to_numpy(), c[m].to_numpy(),
-                              {lv: c[f"{m}-lo-{lv}"].to_numpy() for lv in LEVELS},
-                              {lv: c[f"{m}-hi-{lv}"].to_numpy() for lv in LEVELS},
-                              seasonal_scale(y, season), WINDOWS) for m in MODELS}
+            continue
+        origins = [y.size - (WINDOWS - i) * horizon for i in range(WINDOWS)]
+        scale = seasonal_scale(y[:origins[0]], season)  # judged only on what came before the backtest
+        scores = {}
+        for m in MODELS:
+            parts = [_predict(m, y[:o], season, horizon) for o in origins]
+            actual = np.concatenate([y[o:o + horizon] for o in origins])
+            scores[m] = accuracy(actual, np.concatenate([p[0] for p in parts]),
+                                 {lv: np.concatenate([p[1][lv][0] for p in parts]) for lv in LEVELS},
+                                 {lv: np.concatenate([p[1][lv][1] for p in parts]) for lv in LEVELS}, scale, WINDOWS)
         best = min(MODELS, key=lambda m: (scores[m].mase, MODELS.index(m)))
-        f = ahead[ahead["unique_id"] == series]
-        points = pd.DataFrame({"ds": f["ds"].to_numpy(), "mean": f[best].to_numpy().clip(0)})
+        mean, bands = _predict(best, y, season, horizon)
+        last = pd.Timestamp(part["ds"].max())
+        ds = pd.date_range(last, periods=horizon + 1, freq=str(g["freq"]))[1:]
+        points = pd.DataFrame({"ds": ds, "mean": np.clip(mean, 0, None)})
         for lv in LEVELS:  # volumes are never negative
-            points[f"lo_{lv}"] = f[f"{best}-lo-{lv}"].to_numpy().clip(0)
-            points[f"hi_{lv}"] = f[f"{best}-hi-{lv}"].to_numpy().clip(0)
-        out.append(Forecast(series, grain, "ok", model=best, points=points, accuracy=scores,
+            points[f"lo_{lv}"] = np.clip(bands[lv][0], 0, None)
+            points[f"hi_{lv}"] = np.clip(bands[lv][1], 0, None)
+        out.append(Forecast(str(series), grain, "ok", model=best, points=points, accuracy=scores,
                             reason=scores[best].words(unit)))
-    return sorted(out, key=lambda f: f.series)
+    return out
 
 
 def weekly(daily: pd.DataFrame) -> pd.DataFrame:

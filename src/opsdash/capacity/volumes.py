@@ -3,8 +3,9 @@ and `opsdash forecast` share.
 
 Each series is one vendor's process or queue (claims per vendor), counted per day by the catalogue's volume
 KPI through metrics.series, so it is exactly what the dashboard's volume charts show, within the reader's
-vendor scope. A series starts on its first day with any volume and ends on the last complete day before the
-data cut-off (the cut-off's own day runs to date and would read as a drop).
+vendor scope. A series starts on its first day with any volume and ends on the last complete day before its
+vendor's data cut-off (the cut-off's own day runs to date and would read as a drop; another vendor's later
+data does not extend it).
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def history(store: Store, kpi_id: str, by: tuple[str, ...], vendors: tuple[str, 
         return out
     df = df.assign(y=df["value"].fillna(0).astype(float), ds=pd.to_datetime(df["period_start"]))
     df["vendor"] = df["vendor"].astype(str)
+    # Each vendor's own data decides where its series ends: a vendor whose exports stop earlier is not read
+    # as a drop to zero (metrics.data_cut).
+    own_cut = {v: metrics.data_cut(store, (kpi.table,), (v,)) for v in df["vendor"].unique()}
+    df = df[df["ds"] < df["vendor"].map(lambda v: pd.Timestamp(own_cut[v]) if own_cut[v] else pd.Timestamp.min)]
     df["process"] = df[by[1]].astype("string").fillna("") if len(by) > 1 else ""
     df["series"] = df["vendor"] + df["process"].map(lambda p: f" / {p}" if p else "")
     first = df[df["y"] > 0].groupby("series")["ds"].min()
