@@ -91,9 +91,12 @@ def test_erlang_a_on_a_hand_worked_queue():
 def test_erlang_a_tends_to_erlang_c_as_patience_grows_and_keeps_littles_law():
     a = erlang.offered_load(100, HALF_HOUR, 180)
     ns = np.array([11, 12, 13, 14, 16])
-    r = erlang.erlang_a(ns, 100, HALF_HOUR, 180, 1e10, 20)  # abandons ~ E[W] / patience: 1e-8
-    assert r.service_level == pytest.approx(erlang.service_level_c(ns, a, 180, 20), abs=1e-6)
-    assert r.p_wait == pytest.approx(erlang.erlang_c(ns, a), abs=1e-6)
+    r = erlang.erlang_a(ns, 100, HALF_HOUR, 180, 1e8, 20)  # abandons ~ E[W] / patience: about 1e-6
+    assert r.service_level == pytest.approx(erlang.service_level_c(ns, a, 180, 20), abs=1e-5)
+    assert r.p_wait == pytest.approx(erlang.erlang_c(ns, a), abs=1e-5)
+    # under the load with patience of years the queue would need millions of states: refused, Erlang C named
+    with pytest.raises(ValueError, match="use Erlang C"):
+        erlang.erlang_a(5, 100, HALF_HOUR, 180, 1e10, 20)
     r = erlang.erlang_a(ns, 100, HALF_HOUR, 180, 90, 20, 5)
     # an abandon rate theta over the mean queue, by Little's law: P(abandon) = theta E[Q] / lambda = E[W] / patience
     assert r.p_abandon == pytest.approx(r.mean_wait_s / 90, rel=1e-9)

@@ -583,8 +583,8 @@ def forecast_command(db: Path | None, grain: str, kpis: tuple[str, ...], vendors
     """Volume forecasts 13 weeks ahead, with 80% and 95% ranges and the accuracy their backtests measured.
 
     One series per vendor and process (work items), vendor and queue (calls) and vendor (claims received).
-    Each is forecast by AutoETS and by repeating last season; both are backtested at three past origins and
-    the better one is used. A series without enough history says so and gets no number.
+    Each is forecast by exponential smoothing (ETS) and by repeating last season; both are backtested at three
+    past origins and the better one is used. A series without enough history says so and gets no number.
 
     CSV and JSON: one row per series and period (kpi, series, grain, period_start, period, forecast, lo_80,
     hi_80, lo_95, hi_95, model, status, accuracy, backtest_mase, baseline_mase, backtest_coverage_80,
@@ -622,6 +622,76 @@ def forecast_command(db: Path | None, grain: str, kpis: tuple[str, ...], vendors
         })
         _print_frame(shown, "table")
         _echo()
+
+
+@main.command("staffing")
+@db_option
+@click.option("--vendor", "vendors", multiple=True, help="Only this vendor (repeatable).")
+@click.option("--intervals", is_flag=True, help="CSV/JSON: one row per half-hour interval instead of per week.")
+@format_option
+def staffing_command(db: Path | None, vendors: tuple[str, ...], intervals: bool, fmt: str) -> None:
+    """Contact-centre staffing ahead: per queue and week, the half-hours whose planned agents fall short.
+
+    Each planned half-hour after the data cut-off gets the calls forecast for it (the daily forecast spread by
+    the last 8 weeks' arrival profile), the agents Erlang C and Erlang A (callers hang up, patience measured)
+    need for the contract's service level, the net agents (scheduled less shrinkage), and the service level and
+    abandonment expected at that level. Short: fewer net agents than Erlang A needs.
+
+    \b
+    Examples:
+        opsdash staffing
+        opsdash staffing --intervals --format csv
+    """
+    from opsdash.capacity import contact
+
+    store = _open(db, read_only=True)
+    queues = contact.staffing(store, vendors)
+    if fmt != "table":
+        if intervals:
+            frames = [pd.concat([pd.DataFrame({"vendor": q.vendor, "queue": q.queue}, index=q.intervals.index),
+                                 q.intervals], axis=1) for q in queues if not q.intervals.empty]
+            _print_records(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), fmt)
+        else:
+            _print_records(contact.weekly_summary(queues), fmt)
+        return
+    if not queues:
+        _echo("(no contact-centre staffing plan after the data cut-off)")
+    weekly = contact.weekly_summary(queues)
+    for q in queues:
+        _echo(f"{q.vendor} / {q.queue}")
+        for note in q.notes:
+            _echo(f"  {note}")
+        if q.intervals.empty:
+            _echo()
+            continue
+        patience = (f"patience {q.patience_s:,.0f} s measured ({q.abandons:,} abandons)" if q.abandons else
+                    "no caller hung up in the weeks measured, so Erlang C (no abandonment)")
+        _echo(f"  target {q.target:.0%} answered within {catalog_threshold()} s ({q.target_source}); handle time "
+              f"{q.aht_s:,.0f} s, {patience}; calls forecast {q.forecast_words}")
+        rows = weekly[(weekly["vendor"] == q.vendor) & (weekly["queue"] == q.queue)]
+        shown = pd.DataFrame({
+            "Week": [periods_label(w) for w in rows["week"]],
+            "Calls": rows["calls"].map(lambda x: f"{x:,.0f}"),
+            "Half-hours short": [f"{s} of {n}" for s, n in zip(rows["intervals_short"], rows["intervals"], strict=True)],
+            "Expected service level": rows["expected_service_level"].map(lambda x: "—" if pd.isna(x) else f"{x:.0%}"),
+            "Expected abandonment": rows["expected_abandonment"].map(lambda x: "—" if pd.isna(x) else f"{x:.1%}"),
+            "First short": [t.strftime("%a %d %b %H:%M") if t is not None and pd.notna(t) else "—"
+                            for t in rows["first_short"]],
+        })
+        _print_frame(shown, "table")
+        _echo()
+
+
+def catalog_threshold() -> str:
+    from opsdash import catalog
+
+    return f"{catalog.ANSWER_THRESHOLD_S:g}"
+
+
+def periods_label(day: Any) -> str:
+    from opsdash import periods
+
+    return periods.label(day, "week")
 
 
 def forecast_model_words(model: str | None) -> str:

@@ -310,6 +310,43 @@ def by_hour_of_week(store: Store, kpi_id: str, where: Mapping[str, Sequence[Any]
                        f"FROM {qi(kpi.table)} WHERE {w.sql} GROUP BY ALL ORDER BY 1, 2", {**w.params, **params})
 
 
+# -- capacity -------------------------------------------------------------------------------------------
+
+def call_profile(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Calls offered per vendor, queue, weekday (0 = Monday) and half-hour (slot: minutes after midnight) from
+    `start` to `end` (days, inclusive): the intraday arrival profile staffing spreads a daily forecast by."""
+    w = Where("c").on_or_after("offered_at", start).on_or_before("offered_at", end).rows(catalog.in_window("calls"))
+    if vendors:
+        w.values_in("vendor", vendors)
+    return store.query("SELECT vendor, coalesce(queue, '') AS queue, isodow(offered_at) - 1 AS weekday, "
+                       "(hour(offered_at) * 60 + minute(offered_at)) // 30 * 30 AS slot, count(*) AS calls "
+                       f"FROM calls WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)
+
+
+def call_handling(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Per vendor and queue from `start` to `end`: calls offered, answered, their mean handle time (seconds),
+    abandoned, and the seconds every caller waited (answered callers until answered, abandoners until they hung
+    up): what Erlang needs of the measured calls."""
+    w = Where("c").on_or_after("offered_at", start).on_or_before("offered_at", end).rows(catalog.in_window("calls"))
+    if vendors:
+        w.values_in("vendor", vendors)
+    return store.query(
+        "SELECT vendor, coalesce(queue, '') AS queue, count(*) AS offered, count(answered_at) AS answered, "
+        "avg(handle_seconds) FILTER (WHERE answered_at IS NOT NULL) AS aht_s, count(abandoned_at) AS abandoned, "
+        "coalesce(sum(epoch(coalesce(answered_at, abandoned_at) - offered_at)), 0) AS waited_s "
+        f"FROM calls WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)
+
+
+def queue_plans(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The staffing plans' contact-centre intervals (shorter than a day) from `start` to `end`."""
+    w = (Where("s").on_or_after("interval_start", start).on_or_before("interval_start", end)
+         .rows("interval_minutes < 1440"))
+    if vendors:
+        w.values_in("vendor", vendors)
+    return store.query("SELECT vendor, process AS queue, interval_start, interval_minutes, scheduled_staff, "
+                       f"shrinkage FROM staffing WHERE {w.sql} ORDER BY ALL", w.params)
+
+
 # -- events ---------------------------------------------------------------------------------------------
 
 EVENT_COLUMNS = ("vendor", "event_date", "kpi", "process", "description", "is_process_change", "source")

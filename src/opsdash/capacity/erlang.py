@@ -37,6 +37,9 @@ import numpy as np
 TAIL = 1e-12
 #: Cases whose state grids are built at once (bounded memory: cases x states floats).
 CHUNK_CELLS = 4_000_000
+#: Queue states one interval may need (an under-staffed queue of very patient callers grows by (lambda - n mu) /
+#: theta): beyond it Erlang A refuses, and Erlang C, the limit of infinite patience, is the model to use.
+MAX_STATES = 200_000
 
 
 def offered_load(calls: np.ndarray | float, interval_s: float, aht_s: np.ndarray | float) -> np.ndarray:
@@ -143,6 +146,9 @@ def erlang_a(n: np.ndarray | int, calls: np.ndarray | float, interval_s: float, 
     over = np.maximum(lam - n * mu, 0) / theta
     width = np.ceil(over + 9 * np.sqrt(lam / theta) + 10).astype(np.int64)
     live = np.flatnonzero(lam > 0)
+    if live.size and width[live].max() > MAX_STATES:
+        raise ValueError(f"patience too long for Erlang A here (the queue would need {int(width[live].max()):,} "
+                         f"states, more than {MAX_STATES:,}): use Erlang C, whose callers never hang up")
     live = live[np.argsort(width[live], kind="stable")]
     start = 0
     while start < len(live):

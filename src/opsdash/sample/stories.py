@@ -142,14 +142,14 @@ class Outage:
 
 @dataclass(frozen=True)
 class Training:
-    """Ibérica runs its annual system training in the weeks of the winter call peak (from
+    """Ibérica moves to a new booking system, with training, in the weeks of the winter call peak (from
     ``Timeline.training_start``): a larger share of every agent's time goes to it, but the plan keeps the agents it
     would have scheduled anyway, so the contact centre is under-staffed for the peak. The capacity view should
     find it before it happens."""
 
     vendor: str = "iberica"
     weeks: int = 6
-    shrinkage: float = 0.45  # share of scheduled time lost during the training weeks (0.30 otherwise)
+    shrinkage: float = 0.55  # share of scheduled time lost during the training weeks (0.30 otherwise)
 
 
 # -- staffing plans ---------------------------------------------------------------------------------
