@@ -596,7 +596,7 @@ def forecast_command(db: Path | None, grain: str, kpis: tuple[str, ...], vendors
         opsdash forecast --kpi call_volume --grain day --format csv
     """
     from opsdash import catalog
-    from opsdash.capacity import volumes
+    from opsdash.capacity import forecast, volumes
 
     store = _open(db, read_only=True)
     results = volumes.forecasts(store, grain, kpis, vendors)
@@ -612,7 +612,7 @@ def forecast_command(db: Path | None, grain: str, kpis: tuple[str, ...], vendors
             _echo(f"  no forecast: {f.reason}")
             _echo()
             continue
-        _echo(f"  {forecast_model_words(f.model)}; backtest: {f.reason}")
+        _echo(f"  model: {forecast.MODEL_WORDS[f.model]}; backtest: {f.reason}")  # type: ignore[index]
         rows = df[(df["kpi"] == kpi_id) & (df["series"] == f.series)]
         shown = pd.DataFrame({
             "Period": rows["period"],
@@ -635,13 +635,14 @@ def staffing_command(db: Path | None, vendors: tuple[str, ...], intervals: bool,
     Each planned half-hour after the data cut-off gets the calls forecast for it (the daily forecast spread by
     the last 8 weeks' arrival profile), the agents Erlang C and Erlang A (callers hang up, patience measured)
     need for the contract's service level, the net agents (scheduled less shrinkage), and the service level and
-    abandonment expected at that level. Short: fewer net agents than Erlang A needs.
+    abandonment expected at that level. Short: the service level expected at the net agents misses the target.
 
     \b
     Examples:
         opsdash staffing
         opsdash staffing --intervals --format csv
     """
+    from opsdash import catalog, periods
     from opsdash.capacity import contact
 
     store = _open(db, read_only=True)
@@ -666,11 +667,11 @@ def staffing_command(db: Path | None, vendors: tuple[str, ...], intervals: bool,
             continue
         patience = (f"patience {q.patience_s:,.0f} s measured ({q.abandons:,} abandons)" if q.abandons else
                     "no caller hung up in the weeks measured, so Erlang C (no abandonment)")
-        _echo(f"  target {q.target:.0%} answered within {catalog_threshold()} s ({q.target_source}); handle time "
+        _echo(f"  target {q.target:.0%} answered within {catalog.ANSWER_THRESHOLD_S:g} s ({q.target_source}); handle time "
               f"{q.aht_s:,.0f} s, {patience}; calls forecast {q.forecast_words}")
         rows = weekly[(weekly["vendor"] == q.vendor) & (weekly["queue"] == q.queue)]
         shown = pd.DataFrame({
-            "Week": [periods_label(w) for w in rows["week"]],
+            "Week": [periods.label(w, "week") for w in rows["week"]],
             "Calls": rows["calls"].map(lambda x: f"{x:,.0f}"),
             "Half-hours short": [f"{s} of {n}" for s, n in zip(rows["intervals_short"], rows["intervals"], strict=True)],
             "Expected service level": rows["expected_service_level"].map(lambda x: "—" if pd.isna(x) else f"{x:.0%}"),
@@ -680,24 +681,6 @@ def staffing_command(db: Path | None, vendors: tuple[str, ...], intervals: bool,
         })
         _print_frame(shown, "table")
         _echo()
-
-
-def catalog_threshold() -> str:
-    from opsdash import catalog
-
-    return f"{catalog.ANSWER_THRESHOLD_S:g}"
-
-
-def periods_label(day: Any) -> str:
-    from opsdash import periods
-
-    return periods.label(day, "week")
-
-
-def forecast_model_words(model: str | None) -> str:
-    from opsdash.capacity import forecast
-
-    return f"model: {forecast.MODEL_WORDS.get(model or '', model)}"
 
 
 @main.command("scorecard")

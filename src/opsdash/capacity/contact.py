@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from opsdash import catalog, metrics, queries, sla
+from opsdash import catalog, metrics, periods, queries, sla
 from opsdash.capacity import erlang, volumes
 from opsdash.store import Store
 
@@ -46,7 +46,7 @@ class QueueStaffing:
     patience_s: float
     abandons: int
     forecast_words: str
-    target: float
+    target: float  # the lowest in force over the intervals (each interval's own is in `intervals`)
     target_source: str
     notes: list[str] = field(default_factory=list)
 
@@ -167,8 +167,7 @@ def _vendor_staffing(store: Store, vendor: str) -> list[QueueStaffing]:
         # Short: the service level expected at the net agents misses the target (what the row shows beside it).
         intervals["short"] = has_calls & (intervals["expected_service_level"] < target)
         out.append(QueueStaffing(vendor, queue, intervals, aht, patience if patience is not None else float("inf"),
-                                 abandons, f.reason, float(target[0]) if len(set(target)) == 1 else float(np.min(target)),
-                                 source, notes))
+                                 abandons, f.reason, float(target.min()), source, notes))
     return out
 
 
@@ -179,12 +178,12 @@ def weekly_summary(queues: list[QueueStaffing]) -> pd.DataFrame:
     for q in queues:
         if q.intervals.empty:
             continue
-        iv = q.intervals.assign(week=lambda d: (d["interval_start"] - pd.to_timedelta(d["interval_start"].dt.day_of_week, unit="D")).dt.normalize())
-        for week, part in iv.groupby("week"):
+        weeks = q.intervals["interval_start"].dt.date.map(lambda day: periods.start_of(day, "week"))
+        for week, part in q.intervals.groupby(weeks):
             w = part["calls"].to_numpy()
             first_short = part.loc[part["short"], "interval_start"].min()
             rows.append({
-                "vendor": q.vendor, "queue": q.queue, "week": week.date(), "intervals": len(part),
+                "vendor": q.vendor, "queue": q.queue, "week": week, "intervals": len(part),
                 "intervals_short": int(part["short"].sum()), "calls": float(w.sum()),
                 "expected_service_level": float(np.nansum(part["expected_service_level"] * w) / w.sum()) if w.sum() else np.nan,
                 "expected_abandonment": float(np.nansum(part["expected_abandonment"] * w) / w.sum()) if w.sum() else np.nan,

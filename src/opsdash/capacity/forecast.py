@@ -23,13 +23,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from opsdash import periods
+
 #: Prediction-interval levels, percent.
 LEVELS = (80, 95)
 #: Per grain: pandas frequency, season length, horizon (13 weeks), and the backtest's training minimum.
 GRAINS: dict[str, dict[str, object]] = {
-    "day": {"freq": "D", "season": 7, "horizon": 91, "min_train": 8 * 7, "words": "days"},
+    "day": {"freq": periods.grain_of("day").freq, "season": 7, "horizon": 91, "min_train": 8 * 7, "words": "days"},
     # weekly: a year to learn the seasonal-naive baseline from (last year's week)
-    "week": {"freq": "W-MON", "season": 52, "horizon": 13, "min_train": 52, "words": "weeks"},
+    "week": {"freq": periods.grain_of("week").freq, "season": 52, "horizon": 13, "min_train": 52, "words": "weeks"},
 }
 #: Past origins the backtest refits the models at, one horizon apart (the last ends at the latest period).
 WINDOWS = 3
@@ -190,6 +192,6 @@ def forecast(history: pd.DataFrame, grain: str) -> list[Forecast]:
 def weekly(daily: pd.DataFrame) -> pd.DataFrame:
     """Daily history (series, ds, y) summed into ISO weeks starting on Monday; an incomplete last week is left out."""
     d = daily.assign(ds=pd.to_datetime(daily["ds"]))
-    d = d.assign(week=d["ds"] - pd.to_timedelta(d["ds"].dt.day_of_week, unit="D"))
+    d = d.assign(week=pd.to_datetime(d["ds"].dt.date.map(lambda day: periods.start_of(day, "week"))))
     w = d.groupby(["series", "week"]).agg(y=("y", "sum"), days=("y", "size")).reset_index()
     return w[w["days"] == 7].rename(columns={"week": "ds"})[["series", "ds", "y"]]
