@@ -347,6 +347,62 @@ def queue_plans(store: Store, vendors: Sequence[str], start: dt.date, end: dt.da
                        f"shrinkage FROM staffing WHERE {w.sql} ORDER BY ALL", w.params)
 
 
+def daily_plans(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The staffing plans' daily rows (back office: FTE per day) from `start` to `end`."""
+    w = (Where("s").on_or_after("interval_start", start).on_or_before("interval_start", end)
+         .rows("interval_minutes = 1440"))
+    if vendors:
+        w.values_in("vendor", vendors)
+    return store.query("SELECT vendor, process, CAST(interval_start AS DATE) AS day, scheduled_staff, "
+                       f"productive_hours_per_fte, shrinkage FROM staffing WHERE {w.sql} ORDER BY ALL", w.params)
+
+
+def completed_per_day(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Work items completed per vendor, process and day from `start` to `end`: the throughput a plan's staff
+    kept."""
+    w = (Where("w").on_or_after("completed_at", start).on_or_before("completed_at", end)
+         .rows(catalog.in_window("work_items")))
+    if vendors:
+        w.values_in("vendor", vendors)
+    return store.query("SELECT vendor, process, CAST(completed_at AS DATE) AS day, count(*) AS completed "
+                       f"FROM work_items WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)
+
+
+def due_allowance(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Work items opened from `start` to `end` per vendor, process, priority ('' when none) and the days from
+    the day opened to the day due (null: no due time): how long the contract gives each kind of item."""
+    w = Where("w").on_or_after("opened_at", start).on_or_before("opened_at", end).rows(catalog.in_window("work_items"))
+    if vendors:
+        w.values_in("vendor", vendors)
+    return store.query("SELECT vendor, process, coalesce(priority, '') AS priority, "
+                       "date_diff('day', CAST(opened_at AS DATE), CAST(due_at AS DATE)) AS days, count(*) AS items "
+                       f"FROM work_items WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)
+
+
+def open_items(store: Store, vendors: Sequence[str], cut: dt.date) -> pd.DataFrame:
+    """Work items opened before the cut-off day and not completed before it, per vendor, process, priority ('' when
+    none) and due day (null: no due time): the backlog a projection starts from."""
+    w = Where("w").rows(catalog.in_window("work_items"))
+    w.rows(f"opened_at < {w.bind(cut)}").rows(f"(completed_at IS NULL OR completed_at >= {w.bind(cut)})")
+    if vendors:
+        w.values_in("vendor", vendors)
+    return store.query("SELECT vendor, process, coalesce(priority, '') AS priority, CAST(due_at AS DATE) AS due, "
+                       f"count(*) AS items FROM work_items WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)
+
+
+def due_done(store: Store, vendors: Sequence[str], first_due: dt.date, cut: dt.date) -> pd.DataFrame:
+    """Work items due on or after `first_due` and completed before the cut-off day, per vendor, process, priority
+    ('' when none) and due day: those met their due time (completed by it) and those missed it, already known."""
+    w = Where("w").on_or_after("due_at", first_due).rows(catalog.in_window("work_items"))
+    w.rows(f"completed_at < {w.bind(cut)}")
+    if vendors:
+        w.values_in("vendor", vendors)
+    return store.query("SELECT vendor, process, coalesce(priority, '') AS priority, CAST(due_at AS DATE) AS due, "
+                       "count(*) FILTER (WHERE completed_at <= due_at) AS met, "
+                       "count(*) FILTER (WHERE completed_at > due_at) AS missed "
+                       f"FROM work_items WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)
+
+
 # -- events ---------------------------------------------------------------------------------------------
 
 EVENT_COLUMNS = ("vendor", "event_date", "kpi", "process", "description", "is_process_change", "source")
