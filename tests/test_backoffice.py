@@ -146,3 +146,29 @@ def test_projections_keep_to_the_scope(sample_store):
     got = backoffice.projections(helix)
     assert got and {p.vendor for p in got} == {"Helix Health Services"}
     assert backoffice.projections(helix, ("Meridian Revenue Partners",)) == []
+
+
+def test_the_command_prints_the_same_figures(sample_store, projected):
+    """`opsdash staffing --part back-office`: the table says each process's reading in words; CSV holds the
+    weekly rows, --levels the contract levels, equal to the engine's; both parts at once cannot be CSV."""
+    from click.testing import CliRunner
+
+    from opsdash.cli import main
+
+    db = ["--db", str(sample_store.path)]
+    out = CliRunner().invoke(main, ["staffing", "--part", "back-office", *db], catch_exceptions=False).output
+    t = projected[("ClearView Diagnostics Reading", "transcription")]
+    assert "ClearView Diagnostics Reading / Transcription (back office)" in out
+    assert backoffice.summary_words(t) in out and "in busy weeks" in out
+    assert "None" not in out and "nan" not in out and "NaT" not in out
+    import io
+    weekly = pd.read_csv(io.StringIO(CliRunner().invoke(
+        main, ["staffing", "--part", "back-office", "--format", "csv", *db]).output))
+    mine = weekly[(weekly["vendor"] == t.vendor) & (weekly["process"] == t.process)]
+    assert mine["inflow"].sum() == pytest.approx(t.daily["inflow"].sum(), rel=1e-9)
+    assert mine["backlog"].iloc[-1] == pytest.approx(t.daily["backlog"].iloc[-1], rel=1e-9)
+    levels = pd.read_csv(io.StringIO(CliRunner().invoke(
+        main, ["staffing", "--part", "back-office", "--levels", "--format", "csv", *db]).output))
+    assert len(levels) == sum(len(p.months) for p in projected.values())
+    both = CliRunner().invoke(main, ["staffing", "--format", "csv", *db])
+    assert both.exit_code == 2 and "choose --part contact or --part back-office" in both.output

@@ -82,5 +82,6 @@ def test_staffing_keeps_to_the_scope_and_the_command_says_it_for_people(sample_s
     assert f"{IBERICA} / scheduling" in out and "Half-hours short" in out and "Week of 4 Jan 2027" in out
     assert "patience" in out and "within ±" in out
     assert "None" not in out and "nan" not in out and "NaT" not in out
-    csv = CliRunner().invoke(main, ["staffing", "--intervals", "--format", "csv", "--db", str(sample_store.path)]).output
+    csv = CliRunner().invoke(main, ["staffing", "--part", "contact", "--intervals", "--format", "csv", "--db",
+                                    str(sample_store.path)]).output
     assert csv.splitlines()[0].startswith("vendor,queue,interval_start,calls,calls_hi_80,target,required_erlang_c")

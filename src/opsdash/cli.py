@@ -627,25 +627,53 @@ def forecast_command(db: Path | None, grain: str, kpis: tuple[str, ...], vendors
 @main.command("staffing")
 @db_option
 @click.option("--vendor", "vendors", multiple=True, help="Only this vendor (repeatable).")
-@click.option("--intervals", is_flag=True, help="CSV/JSON: one row per half-hour interval instead of per week.")
+@click.option("--part", type=click.Choice(["both", "contact", "back-office"]), default="both", show_default=True,
+              help="Contact-centre queues, back-office processes, or both (CSV/JSON: one of the two).")
+@click.option("--intervals", is_flag=True,
+              help="CSV/JSON: one row per half-hour (contact) or day (back office) instead of per week.")
+@click.option("--levels", is_flag=True, help="CSV/JSON, back office: one row per contract level and month.")
 @format_option
-def staffing_command(db: Path | None, vendors: tuple[str, ...], intervals: bool, fmt: str) -> None:
-    """Contact-centre staffing ahead: per queue and week, the half-hours whose planned agents fall short.
+def staffing_command(db: Path | None, vendors: tuple[str, ...], part: str, intervals: bool, levels: bool,
+                     fmt: str) -> None:
+    """Staffing ahead: contact-centre half-hours whose planned agents fall short, and back-office backlogs
+    against the contract's SLA adherence levels.
 
-    Each planned half-hour after the data cut-off gets the calls forecast for it (the daily forecast spread by
-    the last 8 weeks' arrival profile), the agents Erlang C and Erlang A (callers hang up, patience measured)
-    need for the contract's service level, the net agents (scheduled less shrinkage), and the service level and
-    abandonment expected at that level. Short: the service level expected at the net agents misses the target.
+    Contact centre: each planned half-hour after the data cut-off gets the calls forecast for it (the daily
+    forecast spread by the last 8 weeks' arrival profile), the agents Erlang C and Erlang A (callers hang up,
+    patience measured) need for the contract's service level, the net agents (scheduled less shrinkage), and the
+    service level and abandonment expected at that level. Short: the service level expected at the net agents
+    misses the target.
+
+    Back office: from the items open at the cut-off, each day's forecast work is worked earliest due first at the
+    pace the plan's staff kept in their busiest of the last 8 weeks; the backlog, the items past due, each SLA
+    adherence level month by month, the day a miss becomes certain and the FTE that would keep every level; the
+    same in busy weeks (each week at the top of its 80% range).
 
     \b
     Examples:
         opsdash staffing
-        opsdash staffing --intervals --format csv
+        opsdash staffing --part contact --intervals --format csv
+        opsdash staffing --part back-office --levels --format json
     """
     from opsdash import catalog, periods
-    from opsdash.capacity import contact
+    from opsdash.capacity import backoffice, contact
 
+    if fmt != "table" and part == "both":
+        raise click.UsageError("CSV and JSON hold one kind of row: choose --part contact or --part back-office")
     store = _open(db, read_only=True)
+    if part == "back-office":
+        projected = backoffice.projections(store, vendors)
+        if fmt != "table":
+            if levels:
+                _print_records(backoffice.levels_table(projected), fmt)
+            elif intervals:
+                frames = [p.daily.assign(vendor=p.vendor, process=p.process) for p in projected if not p.daily.empty]
+                _print_records(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), fmt)
+            else:
+                _print_records(backoffice.weekly_summary(projected), fmt)
+            return
+        _print_back_office(projected)
+        return
     queues = contact.staffing(store, vendors)
     if fmt != "table":
         if intervals:
@@ -680,6 +708,56 @@ def staffing_command(db: Path | None, vendors: tuple[str, ...], intervals: bool,
                             for t in rows["first_short"]],
         })
         _print_frame(shown, "table")
+        _echo()
+    if part == "both":
+        _print_back_office(backoffice.projections(store, vendors))
+
+
+def _number(x: float, fmt: str = "{:,.0f}") -> str:
+    return "—" if x is None or pd.isna(x) else fmt.format(x)
+
+
+def _print_back_office(projected: list) -> None:
+    from opsdash import labels, periods
+    from opsdash.capacity import backoffice
+
+    if not projected:
+        _echo("(no back-office staffing plan after the data cut-off)")
+    weekly = backoffice.weekly_summary(projected)
+    table = backoffice.levels_table(projected)
+    for p in projected:
+        _echo(f"{p.vendor} / {labels.value_word(p.process)} (back office)")
+        _echo(f"  {backoffice.summary_words(p)}")
+        for note in p.notes:
+            _echo(f"  {note}")
+        if p.daily.empty:
+            _echo()
+            continue
+        _echo(f"  {p.open_items:,} items open at the cut-off ({p.open_past_due:,} already past due); pace "
+              f"{p.throughput:,.2f} items per {p.throughput_unit}; work forecast {p.forecast_words}")
+        rows = weekly[(weekly["vendor"] == p.vendor) & (weekly["process"] == p.process)]
+        _print_frame(pd.DataFrame({
+            "Week": [periods.label(w, "week") for w in rows["week"]],
+            "FTE": rows["scheduled_fte"].map(lambda x: _number(x, "{:,.1f}")),
+            "Items in": rows["inflow"].map(_number), "Capacity": rows["capacity"].map(_number),
+            "Backlog at end": rows["backlog"].map(_number), "Past due at end": rows["overdue"].map(_number),
+            "Breaching": rows["breaching"].map(_number),
+            "Busy weeks: in": rows["inflow_hi_80"].map(_number), "backlog": rows["backlog_hi_80"].map(_number),
+        }), "table")
+        lv = table[(table["vendor"] == p.vendor) & (table["process"] == p.process)]
+        if len(lv):
+            _echo()
+            _print_frame(pd.DataFrame({
+                "Level": [f"{name} ({'critical' if crit else 'key'})" for name, crit in zip(lv["level"], lv["critical"],
+                                                                                          strict=True)],
+                "Month": [periods.label(m, "month") + ("" if c else f" to {labels.date(t)}")
+                          for m, c, t in zip(lv["month"], lv["complete"], lv["to_day"], strict=True)],
+                "Target": lv["target"].map(lambda x: f"{x:.0%}"),
+                "Projected": lv["adherence"].map(lambda x: _number(x, "{:.1%}")),
+                "Missed from": lv["miss_day"].map(labels.date),
+                "Busy weeks": lv["adherence_hi_80"].map(lambda x: _number(x, "{:.1%}")),
+                "Missed from (busy)": lv["miss_day_hi_80"].map(labels.date),
+            }), "table")
         _echo()
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from opsdash import metrics, periods, queries, sla
+from opsdash import labels, metrics, periods, queries, sla
 from opsdash.capacity import volumes
 
 #: Weeks before the cut-off over which throughput and the due-time allowances are measured.
@@ -340,6 +340,8 @@ def _process(vendor: str, process: str, cut: dt.date, plan: pd.DataFrame, f, wee
     if weekly is not None and weekly.status == "ok":
         w = weekly.points.assign(week=pd.to_datetime(weekly.points["ds"]).dt.date).set_index("week")
         ratio = (w["hi_80"] / w["mean"]).where(w["mean"] > 0, 1.0)
+        # weeks past the weekly forecast's horizon keep its last week's range
+        ratio = ratio.reindex(sorted({periods.start_of(d, "week") for d in run} | set(ratio.index))).ffill()
         scenarios.append(("_hi_80", mean * np.array([ratio.get(periods.start_of(d, "week"), np.nan) for d in run])))
     else:
         p.notes.append("no busy-weeks reading: " + (weekly.reason if weekly is not None else "no weekly forecast"))
@@ -362,3 +364,70 @@ def _process(vendor: str, process: str, cut: dt.date, plan: pd.DataFrame, f, wee
         else:
             p.extra_fte = 0.0
     return p
+
+
+WEEK_COLUMNS = ("vendor", "process", "week", "days", "scheduled_fte", "inflow", "capacity", "completed", "backlog",
+                "overdue", "breaching", "inflow_hi_80", "backlog_hi_80", "breaching_hi_80")
+
+
+def weekly_summary(projected: list[Projection]) -> pd.DataFrame:
+    """Per process and ISO week: days projected, mean scheduled FTE, items arriving, the capacity and items
+    completed, the backlog and the items past due at the week's last day, the items breaching in the week; and
+    the busy-weeks reading's arrivals, backlog and breaches (NaN without it)."""
+    rows = []
+    for p in projected:
+        if p.daily.empty:
+            continue
+        d = p.daily
+        weeks = d["day"].map(lambda day: periods.start_of(day, "week"))
+        for week, part in d.groupby(weeks, sort=True):
+            last = part.iloc[-1]
+            rows.append({"vendor": p.vendor, "process": p.process, "week": week, "days": len(part),
+                         "scheduled_fte": float(part["scheduled_fte"].mean()), "inflow": float(part["inflow"].sum()),
+                         "capacity": float(part["capacity"].sum()), "completed": float(part["completed"].sum()),
+                         "backlog": float(last["backlog"]), "overdue": float(last["overdue"]),
+                         "breaching": float(part["breaching"].sum()),
+                         "inflow_hi_80": float(part["inflow_hi_80"].sum()) if "inflow_hi_80" in part else np.nan,
+                         "backlog_hi_80": float(last["backlog_hi_80"]) if "backlog_hi_80" in part else np.nan,
+                         "breaching_hi_80": float(part["breaching_hi_80"].sum()) if "breaching_hi_80" in part else np.nan})
+    return pd.DataFrame(rows, columns=list(WEEK_COLUMNS))
+
+
+LEVEL_COLUMNS = ("vendor", "process", "level", "critical", "month", "to_day", "complete", "target", "met", "missed",
+                 "adherence", "below_target", "miss_day", "adherence_hi_80", "below_target_hi_80", "miss_day_hi_80")
+
+
+def levels_table(projected: list[Projection]) -> pd.DataFrame:
+    """Per process, contract level and month: the SLA adherence projected (items met and missed, known and
+    projected), against its target, and the day a miss becomes certain; at the forecast and in busy weeks."""
+    frames = [p.months.assign(vendor=p.vendor, process=p.process) for p in projected if not p.months.empty]
+    if not frames:
+        return pd.DataFrame(columns=list(LEVEL_COLUMNS))
+    out = pd.concat(frames, ignore_index=True)
+    for c in LEVEL_COLUMNS:
+        if c not in out:
+            out[c] = np.nan
+    return out[list(LEVEL_COLUMNS)]
+
+
+def summary_words(p: Projection) -> str:
+    """What a manager reads first: the first projected miss of a critical level, at the forecast and in busy
+    weeks, and the FTE that would keep it."""
+    if p.daily.empty:
+        return "; ".join(p.notes) or "no projection"
+    if p.months.empty:
+        return "no SLA adherence level in the contract for this process: the backlog is projected, no miss can be"
+    at, busy = p.first_miss(), p.first_miss(hi=True)
+    horizon = labels.date(p.daily["day"].iloc[-1])
+    if at is not None:
+        keep = (f"even {FTE_SEARCH_MAX:g} more FTE would not keep every level" if p.extra_fte is None else
+                f"{p.extra_fte:g} more FTE on each staffed day would keep every level")
+        lost = "".join(f"; {month:%B %Y} is already lost for {level} (missed even if every item were worked at once)"
+                       for level, month in p.lost)
+        return f"projected to miss {at[0]} from {labels.date(at[1])} at the forecast; {keep}{lost}"
+    if busy is not None:
+        return (f"on target at the forecast to {horizon}; in busy weeks (the top of the 80% range) {busy[0]} "
+                f"would be missed from {labels.date(busy[1])}")
+    if "inflow_hi_80" not in p.daily:
+        return f"critical levels on target at the forecast to {horizon}"
+    return f"critical levels on target to {horizon}, also in busy weeks"
