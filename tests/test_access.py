@@ -285,7 +285,8 @@ def test_an_account_manager_sees_only_their_vendor_even_when_a_link_names_anothe
     assert any(HELIX in c.value for c in at.sidebar.caption)  # who is signed in, and their scope
 
 
-@pytest.mark.parametrize("page", ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data"])
+@pytest.mark.parametrize("page", ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data",
+                                  "capacity"])
 def test_every_page_runs_for_an_account_manager_without_other_vendors(monkeypatch, store_copy, access_file, page):
     at = _signed_in(monkeypatch, store_copy, "am@hospital.org", page=page)
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -355,3 +356,17 @@ def test_one_sign_in_is_one_audit_event_however_many_tabs(monkeypatch, store_cop
     _signed_in(monkeypatch, store_copy, "boss@hospital.org", token={"iat": 1_790_000_900})  # signed in again
     trail = _events(store_copy)
     assert list(trail.loc[trail["User"] == "boss@hospital.org", "Action"]) == ["sign_in", "sign_in"]
+
+
+def test_an_account_manager_sees_only_their_vendors_capacity_even_when_a_link_names_another(
+        monkeypatch, store_copy, access_file):
+    """The Capacity page's vendor box offers only Helix; a link naming Meridian opens Helix, with a notice, and
+    no word of Meridian's outlook is drawn."""
+    at = _signed_in(monkeypatch, store_copy, "am@hospital.org", page="capacity",
+                    params={"cap_vendor": MERIDIAN, "capacity_view": "Back-office backlog"})
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="cap_vendor").options == [HELIX] and at.selectbox(key="cap_vendor").value == HELIX
+    drawn = " ".join(e.value for e in (*at.markdown, *at.caption, *at.info))
+    assert "Prior auth" in drawn and MERIDIAN not in drawn and "Coding" not in drawn
+    for df in at.dataframe:
+        assert MERIDIAN not in df.value.to_csv()

@@ -17,7 +17,8 @@ from opsdash.store import Store
 from tests.conftest import ROOT
 from tests.helpers import held, overview_tiles, plotted
 
-PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload", "events"]
+PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", "data", "loads", "upload", "events",
+         "capacity"]
 
 
 def _app(monkeypatch, db, page: str | None = None, params: dict | None = None, run: bool = True) -> AppTest:
@@ -573,7 +574,8 @@ def test_the_shared_filters_are_shown_only_where_they_apply_and_kept_across_page
     at = _app(monkeypatch, sample_store.path, params={"vendor": [vendor], "grain": "week"})
     assert at.multiselect(key="vendor").value == [vendor] and at.sidebar.date_input
     without = [p.file for p in SPECS if not p.filters]
-    assert set(without) == {"pages/upload.py", "pages/audit.py", "pages/loads.py", "pages/scorecard.py", "pages/events.py"}
+    assert set(without) == {"pages/upload.py", "pages/audit.py", "pages/loads.py", "pages/scorecard.py", "pages/events.py",
+                            "pages/capacity.py"}
     for file in without:
         at.switch_page(file)
         for k in list(at.query_params):  # a navigation link drops the address's parameters, as in the browser

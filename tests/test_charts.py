@@ -306,6 +306,19 @@ SAMPLES = {
         pd.DataFrame({"event_date": [PERIODS[1], PERIODS[3]], "description": ["Go-live of a new platform", "Audit"],
                       "is_process_change": [True, False], "vendor": ["A", "B"], "kpi": [None, None],
                       "process": [None, None], "source": [None, None]})),
+    "forecast": lambda: charts.forecast(
+        pd.DataFrame({"ds": pd.to_datetime(["2026-01-05", "2026-01-12"]), "y": [10.0, 12.0]}),
+        pd.DataFrame({"ds": pd.to_datetime(["2026-01-19", "2026-01-26"]), "mean": [11.0, 11.5], "lo_80": [9.0, 8.0],
+                      "hi_80": [13.0, 15.0], "lo_95": [7.0, 6.0], "hi_95": [15.0, 17.0]}),
+        title="Work items opened per week", y_title="Work items opened (count)", grain="week"),
+    "staffing": lambda: charts.staffing(
+        pd.DataFrame({"week": pd.to_datetime(["2026-01-05", "2026-01-12"]), "required_hours": [300.0, 420.0],
+                      "required_hours_hi_80": [340.0, 470.0], "net_hours": [350.0, 350.0]}),
+        title="Agent-hours per week, scheduling"),
+    "backlog": lambda: charts.backlog(
+        pd.DataFrame({"day": pd.to_datetime(["2026-01-05", "2026-01-06"]), "backlog": [10.0, 14.0],
+                      "overdue": [0.0, 2.0], "backlog_hi_80": [12.0, 20.0]}),
+        title="Items open ahead, coding"),
     "hour_weekday": lambda: charts.hour_weekday(
         pd.DataFrame({"weekday": [0, 1], "hour": [8, 9], "service_level": [0.8, 0.9]}), "service_level",
         title="Service level", value_title="Service level (%)", fraction=True),

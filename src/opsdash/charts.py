@@ -524,3 +524,81 @@ def _fmt(kpi: Kpi, v: float) -> str:
     from opsdash.catalog import format_value
 
     return format_value(kpi, v)
+
+
+# -- capacity: what is coming -------------------------------------------------------------------------------
+
+#: The forecast's bands: one hue, the 95% range fainter than the 80% one (read in greyscale too, and on a light or
+#: a dark background alike).
+BAND_COLOURS = {95: SEQUENTIAL[1], 80: SEQUENTIAL[1]}
+BAND_OPACITY = {95: 0.25, 80: 0.5}
+
+
+def forecast(history: pd.DataFrame, points: pd.DataFrame, *, title: str, y_title: str, grain: str) -> go.Figure:
+    """Volumes measured (history: ds, y) and forecast (points: ds, mean, lo_80, hi_80, lo_95, hi_95): the
+    measured line, the forecast dashed, its 80% and 95% ranges as bands around it."""
+    fig = _base(title, f"{grain.capitalize()} starting")
+    fig.update_layout(hovermode="x unified")
+    x = list(points["ds"])
+    for level in (95, 80):  # the wider band first, under the narrower
+        lo, hi = points[f"lo_{level}"].clip(lower=0).astype(float), points[f"hi_{level}"].astype(float)
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=list(hi) + list(lo[::-1]), fill="toself", mode="lines",
+                                 line={"width": 0, "color": BAND_COLOURS[level]}, fillcolor=BAND_COLOURS[level],
+                                 opacity=BAND_OPACITY[level], name=f"{level}% range", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=history["ds"], y=history["y"].astype(float), mode="lines", name="Measured",
+                             line={"color": PALETTE[0], "width": 2}, hovertemplate="Measured: %{y:,.0f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=x, y=points["mean"].clip(lower=0).astype(float), mode="lines+markers",
+                             name="Forecast", line={"color": PALETTE[1], "width": 2, "dash": "dash"},
+                             marker={"symbol": "diamond", "size": 6, "color": PALETTE[1]},
+                             hovertemplate="Forecast: %{y:,.0f}<extra></extra>"))
+    values = [*history["y"].astype(float), *points["hi_95"].astype(float)]
+    fig.update_layout(yaxis={"title": {"text": text(y_title)}, "rangemode": "tozero",
+                             **axis_ticks("count", 0.0, max(_finite(values), default=1.0))})
+    return fig
+
+
+def staffing(weeks: pd.DataFrame, *, title: str) -> go.Figure:
+    """Contact-centre agent-hours per week (weeks: week, required_hours, required_hours_hi_80, net_hours): what
+    the target needs by Erlang A at the forecast and at its 80% upper bound, against what the plan puts on the
+    phones net of shrinkage."""
+    fig = _base(title, "Week starting")
+    fig.add_trace(go.Scatter(x=weeks["week"], y=weeks["net_hours"].astype(float), mode="lines+markers",
+                             name="Planned, net of shrinkage", line={"color": PALETTE[0], "width": 2},
+                             marker={"symbol": "circle", "size": 7},
+                             hovertemplate="Planned: %{y:,.0f} agent-hours<extra></extra>"))
+    fig.add_trace(go.Scatter(x=weeks["week"], y=weeks["required_hours"].astype(float), mode="lines+markers",
+                             name="Needed for the target (forecast calls)", line={"color": PALETTE[5], "width": 2},
+                             marker={"symbol": "diamond", "size": 7},
+                             hovertemplate="Needed: %{y:,.0f} agent-hours<extra></extra>"))
+    fig.add_trace(go.Scatter(x=weeks["week"], y=weeks["required_hours_hi_80"].astype(float), mode="lines",
+                             name="Needed in a busy week (top of the 80% range)",
+                             line={"color": PALETTE[5], "width": 1, "dash": "dot"},
+                             hovertemplate="Needed, busy: %{y:,.0f} agent-hours<extra></extra>"))
+    values = [*weeks["net_hours"], *weeks["required_hours"], *weeks["required_hours_hi_80"]]
+    ticks = list(weeks["week"])[:: 1 if len(weeks) <= 8 else 2]  # on the weeks' Mondays, not plotly's Sundays
+    fig.update_xaxes(tickvals=ticks, tickformat="%-d %b %Y")
+    fig.update_layout(yaxis={"title": {"text": "Agent-hours per week (hours)"}, "rangemode": "tozero",
+                             **axis_ticks("count", 0.0, max(_finite(values), default=1.0))})
+    return fig
+
+
+def backlog(daily: pd.DataFrame, *, title: str) -> go.Figure:
+    """A back-office queue ahead (daily: day, backlog, overdue, and backlog_hi_80 when there is a busy-weeks
+    reading): the items open at each day's end, of them past due, and the backlog in busy weeks."""
+    fig = _base(title, "Day")
+    fig.add_trace(go.Scatter(x=daily["day"], y=daily["backlog"].astype(float), mode="lines", name="Open at the forecast",
+                             line={"color": PALETTE[0], "width": 2},
+                             hovertemplate="Open: %{y:,.0f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=daily["day"], y=daily["overdue"].astype(float), mode="lines",
+                             name="Of them past due", line={"color": PALETTE[5], "width": 2, "dash": "dash"},
+                             hovertemplate="Past due: %{y:,.0f}<extra></extra>"))
+    values = [*daily["backlog"], *daily["overdue"]]
+    if "backlog_hi_80" in daily:
+        fig.add_trace(go.Scatter(x=daily["day"], y=daily["backlog_hi_80"].astype(float), mode="lines",
+                                 name="Open in busy weeks (top of the 80% range)",
+                                 line={"color": PALETTE[1], "width": 2, "dash": "dot"},
+                                 hovertemplate="Open, busy: %{y:,.0f}<extra></extra>"))
+        values += list(daily["backlog_hi_80"])
+    fig.update_layout(yaxis={"title": {"text": "Items open at the day's end (count)"}, "rangemode": "tozero",
+                             **axis_ticks("count", 0.0, max(_finite(values), default=1.0))})
+    return fig

@@ -26,6 +26,12 @@ PAGES: tuple[Page, ...] = (
          "the previous period, SPC variation and assurance, the running period to date against the same days "
          "before, sparkline), the special-cause signals of the latest complete period worst first, a "
          "headline KPI's trend by vendor, and data freshness with a warning when data is stale.", default=True),
+    Page("Executive", "pages/capacity.py", "Capacity", ":material/trending_up:",
+         "What is coming, per vendor, from its data cut-off 13 weeks ahead: status first (queues and processes "
+         "projected to miss, at the forecast or in busy weeks); volume forecasts with their 80% and 95% ranges and "
+         "the accuracy their backtests measured; contact-centre agent-hours needed for the contract's service "
+         "level against the plan; back-office backlogs, each contract level month by month, the day a miss would "
+         "begin and the FTE that would keep it.", filters=False),
     Page("Operations", "pages/claims.py", "Claims", ":material/receipt_long:",
          "Turnaround median and 90th percentile on an XmR chart with the target, the turnaround distribution, "
          "clean-claim and denial rates by vendor or payer, denial reasons as a Pareto, the unbilled backlog."),
@@ -69,6 +75,7 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "pages/quality.py": ("quality_view", ("Rates and SPC", "Error categories")),
     "pages/sla.py": ("sla_view", ("Attainment", "Breaches and credits", "Backlog and turnaround")),
     "pages/contact_centre.py": ("calls_view", ("By vendor and queue", "By weekday and hour")),
+    "pages/capacity.py": ("capacity_view", ("Work coming", "Contact-centre staffing", "Back-office backlog")),
 }
 
 #: Query parameters a link may carry (widgets bound with bind="query-params"; the key is the name).
@@ -92,4 +99,10 @@ URL_PARAMETERS: dict[str, str] = {
             + ", ".join(f"`{n}`" for n in names) + f" (default `{names[0]}`)"
        for file, (key, names) in SECTIONS.items()},
     "week_of": "Vendor scorecard: the ISO week, e.g. `2026-W43`",
+    "cap_vendor": "Capacity page: the vendor (default the first)",
+    "cap_series": "Capacity page: the volume forecast shown, as `KPI:process`, e.g. `work_volume:coding` or "
+                  "`call_volume:scheduling` (default the vendor's first)",
+    "cap_grain": "Capacity page: `week` (default) or `day` forecasts",
+    "cap_queue": "Capacity page: the contact-centre queue shown (default the first)",
+    "cap_process": "Capacity page: the back-office process shown (default the first)",
 }

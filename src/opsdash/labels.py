@@ -158,6 +158,20 @@ _COLUMNS: dict[str, Label] = {
     "spc_mean": Label("Mean", "number"), "spc_lpl": Label("Lower process limit", "number"),
     "spc_upl": Label("Upper process limit", "number"), "spc_point_type": Label("SPC reading", "code"),
     "year_ago": Label("Same period last year", "number"),
+    # capacity (the Capacity page's tables and downloads)
+    "forecast": Label("Forecast", "number"), "lo_80": Label("80% range from", "number"),
+    "hi_80": Label("80% range to", "number"), "lo_95": Label("95% range from", "number"),
+    "hi_95": Label("95% range to", "number"), "day": Label("Day", "date"),
+    "intervals": Label("Half-hours planned", "count"), "intervals_short": Label("Half-hours short", "count"),
+    "calls": Label("Calls expected", "number"), "expected_service_level": Label("Expected service level", "percent"),
+    "expected_abandonment": Label("Expected abandonment", "percent"), "first_short": Label("First short", "timestamp"),
+    "required_hours": Label("Agent-hours needed", "number"),
+    "required_hours_hi_80": Label("Agent-hours needed, busy week", "number"),
+    "net_hours": Label("Agent-hours planned, net", "number"), "critical": Label("Critical", "bool"),
+    "to_day": Label("Projected to", "date"), "met": Label("Items met", "count"), "missed": Label("Items missed", "count"),
+    "adherence": Label("Projected adherence", "percent"), "miss_day": Label("Missed from", "date"),
+    "adherence_hi_80": Label("Adherence in busy weeks", "percent"),
+    "miss_day_hi_80": Label("Missed from, busy weeks", "date"),
 }
 
 _TYPE_KIND = {contract.ColType.DATE: "date", contract.ColType.TIMESTAMP: "timestamp", contract.ColType.BOOL: "bool",

@@ -39,6 +39,7 @@ import pandas as pd
 
 from opsdash import labels, metrics, periods, queries, sla
 from opsdash.capacity import volumes
+from opsdash.store import Store
 
 #: Weeks before the cut-off over which throughput and the due-time allowances are measured.
 THROUGHPUT_WEEKS = 8
@@ -225,9 +226,12 @@ class Projection:
     lost: list[tuple[str, dt.date]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def first_miss(self, hi: bool = False, critical: bool = True) -> tuple[str, dt.date] | None:
-        """(level, day) of the earliest projected miss of a (critical) level, at the forecast or its 80% upper
-        bound."""
+    def first_miss(self, hi: bool = False, critical: bool | None = None) -> tuple[str, dt.date] | None:
+        """(level, day) of the earliest projected miss at the forecast (or in busy weeks) of a critical level, or
+        of any level with `critical` False; by default of the critical levels when the contract has any here,
+        else of its key levels."""
+        if critical is None:
+            critical = not self.months.empty and bool(self.months["critical"].any())
         m = self.months
         if m.empty:
             return None
@@ -258,16 +262,18 @@ def _levels(store_targets: pd.DataFrame, process: str, months: list[dt.date]) ->
     return pd.DataFrame(rows, columns=["level", "priority", "month", "target", "critical"]), sorted(notes)
 
 
-def projections(store, vendors: tuple[str, ...] = ()) -> list[Projection]:
+def projections(store: Store, vendors: tuple[str, ...] = ()) -> list[Projection]:
     """Every back-office process with a daily staffing plan and a forecast of its work, per vendor from its own
     data cut-off (metrics.data_cut over work items)."""
     out = []
     for vendor in (vendors or tuple(queries.vendors(store))):
-        out.extend(_vendor(store, vendor))
+        out.extend(vendor_projections(store, vendor))
     return out
 
 
-def _vendor(store, vendor: str) -> list[Projection]:
+def vendor_projections(store: Store, vendor: str, daily: list | None = None, weekly: list | None = None
+                       ) -> list[Projection]:
+    """One vendor's processes; `daily`, `weekly`: its forecasts already made (capacity.volumes.forecasts)."""
     cut = metrics.data_cut(store, ("work_items",), (vendor,))
     if cut is None:
         return []
@@ -275,8 +281,12 @@ def _vendor(store, vendor: str) -> list[Projection]:
     plans = queries.daily_plans(store, (vendor,), behind, cut + dt.timedelta(weeks=13))
     if plans.empty:
         return []
-    results = {f.series: f for _k, _h, f in volumes.forecasts(store, "day", ("work_volume",), (vendor,))}
-    weeks = {f.series: f for _k, _h, f in volumes.forecasts(store, "week", ("work_volume",), (vendor,))}
+    if daily is None:
+        daily = volumes.forecasts(store, "day", ("work_volume",), (vendor,))
+    if weekly is None:
+        weekly = volumes.forecasts(store, "week", ("work_volume",), (vendor,))
+    results = {f.series: f for k, _h, f in daily if k == "work_volume"}
+    weeks = {f.series: f for k, _h, f in weekly if k == "work_volume"}
     done = queries.completed_per_day(store, (vendor,), behind, cut - dt.timedelta(days=1))
     allowed = queries.due_allowance(store, (vendor,), behind, cut - dt.timedelta(days=1))
     open_ = queries.open_items(store, (vendor,), cut)
@@ -417,6 +427,8 @@ def summary_words(p: Projection) -> str:
         return "; ".join(p.notes) or "no projection"
     if p.months.empty:
         return "no SLA adherence level in the contract for this process: the backlog is projected, no miss can be"
+    # the critical levels (service credits) decide; a process with key levels only is read by those
+    kind = "critical levels" if p.months["critical"].any() else "key levels (no service credits)"
     at, busy = p.first_miss(), p.first_miss(hi=True)
     horizon = labels.date(p.daily["day"].iloc[-1])
     if at is not None:
@@ -429,5 +441,5 @@ def summary_words(p: Projection) -> str:
         return (f"on target at the forecast to {horizon}; in busy weeks (the top of the 80% range) {busy[0]} "
                 f"would be missed from {labels.date(busy[1])}")
     if "inflow_hi_80" not in p.daily:
-        return f"critical levels on target at the forecast to {horizon}"
-    return f"critical levels on target to {horizon}, also in busy weeks"
+        return f"{kind} on target at the forecast to {horizon}"
+    return f"{kind} on target to {horizon}, also in busy weeks"

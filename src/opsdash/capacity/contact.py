@@ -92,18 +92,20 @@ def staffing(store: Store, vendors: tuple[str, ...] = ()) -> list[QueueStaffing]
     vendor's own data cut-off decides (metrics.data_cut)."""
     out = []
     for vendor in (vendors or tuple(queries.vendors(store))):
-        out.extend(_vendor_staffing(store, vendor))
+        out.extend(vendor_staffing(store, vendor))
     return out
 
 
-def _vendor_staffing(store: Store, vendor: str) -> list[QueueStaffing]:
+def vendor_staffing(store: Store, vendor: str, daily: list | None = None) -> list[QueueStaffing]:
+    """One vendor's queues; `daily`: its daily forecasts already made (capacity.volumes.forecasts at "day")."""
     cut = metrics.data_cut(store, ("calls",), (vendor,))
     if cut is None:
         return []
     first, last = cut - dt.timedelta(weeks=PROFILE_WEEKS), cut - dt.timedelta(days=1)
     profile = queries.call_profile(store, (vendor,), first, last)
     handling = queries.call_handling(store, (vendor,), first, last)
-    results = volumes.forecasts(store, "day", ("call_volume",), (vendor,))
+    results = [r for r in (daily if daily is not None else volumes.forecasts(store, "day", ("call_volume",),
+                                                                             (vendor,))) if r[0] == "call_volume"]
     plans = queries.queue_plans(store, (vendor,), cut, cut + dt.timedelta(days=7 * 13))
     out = []
     for queue, plan in plans.groupby("queue", sort=True):
@@ -173,7 +175,8 @@ def _vendor_staffing(store: Store, vendor: str) -> list[QueueStaffing]:
 
 def weekly_summary(queues: list[QueueStaffing]) -> pd.DataFrame:
     """Per queue and ISO week: intervals planned and short, the calls expected, the service level and abandonment
-    expected over the week's calls (call-weighted), and the first interval short."""
+    expected over the week's calls (call-weighted), the first interval short, and agent-hours: needed by Erlang A
+    at the forecast and at its 80% upper bound, and planned net of shrinkage."""
     rows = []
     for q in queues:
         if q.intervals.empty:
@@ -187,6 +190,11 @@ def weekly_summary(queues: list[QueueStaffing]) -> pd.DataFrame:
                 "intervals_short": int(part["short"].sum()), "calls": float(w.sum()),
                 "expected_service_level": float(np.nansum(part["expected_service_level"] * w) / w.sum()) if w.sum() else np.nan,
                 "expected_abandonment": float(np.nansum(part["expected_abandonment"] * w) / w.sum()) if w.sum() else np.nan,
-                "target": float(part["target"].min()), "first_short": first_short if pd.notna(first_short) else None})
+                "target": float(part["target"].min()), "first_short": first_short if pd.notna(first_short) else None,
+                # agent-hours: each half-hour's agents x half an hour
+                "required_hours": float(part["required_erlang_a"].sum()) * INTERVAL_S / 3600,
+                "required_hours_hi_80": float(part["required_at_hi_80"].sum()) * INTERVAL_S / 3600,
+                "net_hours": float(part["net_agents"].sum()) * INTERVAL_S / 3600})
     return pd.DataFrame(rows, columns=["vendor", "queue", "week", "intervals", "intervals_short", "calls",
-                                       "expected_service_level", "expected_abandonment", "target", "first_short"])
+                                       "expected_service_level", "expected_abandonment", "target", "first_short",
+                                       "required_hours", "required_hours_hi_80", "net_hours"])

@@ -184,6 +184,17 @@ def latest_event(db: Source, ver: tuple, vendor: str | None = None) -> Any:
     return None if cut is None else pd.Timestamp(cut)
 
 
+@st.cache_data(show_spinner="Forecasting the next 13 weeks and setting the plans against them…", max_entries=50,
+               persist="disk")
+def outlook(db: Source, ver: tuple, vendor: str, code: str = "") -> Any:
+    """A vendor's outlook (capacity.outlook), made once per load and vendor and kept on disk, so a restarted
+    dashboard does not forecast again; `code` (the capacity code's fingerprint) keeps a changed model from
+    being served an old outlook."""
+    from opsdash.capacity import outlook as capacity
+
+    return capacity.outlook(_store(db), vendor)
+
+
 @st.cache_data(show_spinner=False, max_entries=20)
 def vendor_cuts(db: Source, ver: tuple) -> dict[str, dt.date]:
     """Each vendor's data cut-off over every table (metrics.data_cut), for the vendors this reader may see."""

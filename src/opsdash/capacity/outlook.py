@@ -1,0 +1,187 @@
+"""One vendor's outlook: its volume forecasts at both grains, its contact-centre queues and its back-office
+processes ahead, made once from the same forecasts (what the Capacity page, the review pack and the command
+line share). Everything in it depends on that vendor's rows alone (each vendor's own data cut-off), so an
+outlook is the same whoever may see the vendor, and is cached per store version and vendor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+
+import pandas as pd
+
+from opsdash import catalog, metrics
+from opsdash.capacity import backoffice, contact, forecast, volumes
+from opsdash.store import Store
+
+
+def _fingerprint() -> str:
+    """A digest of the capacity code: part of a cached outlook's key, so a changed model is never served an
+    outlook the old code made."""
+    h = hashlib.sha256()
+    for f in sorted(resources.files("opsdash.capacity").iterdir(), key=lambda p: p.name):
+        if f.name.endswith(".py"):
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+FINGERPRINT = _fingerprint()
+
+
+@dataclass
+class Outlook:
+    vendor: str
+    cut: dt.date | None  # the vendor's data cut-off (every table)
+    daily: list[tuple[str, pd.DataFrame, forecast.Forecast]] = field(default_factory=list)
+    weekly: list[tuple[str, pd.DataFrame, forecast.Forecast]] = field(default_factory=list)
+    queues: list[contact.QueueStaffing] = field(default_factory=list)
+    projections: list[backoffice.Projection] = field(default_factory=list)
+
+    def forecasts(self, grain: str) -> list[tuple[str, pd.DataFrame, forecast.Forecast]]:
+        return self.daily if grain == "day" else self.weekly
+
+
+def outlook(store: Store, vendor: str) -> Outlook:
+    """The vendor's outlook from its own data cut-off: forecasts of every volume at day and week, its queues'
+    staffing and its back-office projections from those same forecasts."""
+    daily = volumes.forecasts(store, "day", (), (vendor,))
+    weekly = volumes.forecasts(store, "week", (), (vendor,))
+    return Outlook(vendor, metrics.data_cut(store, tuple(catalog.EVENT_TIMES), (vendor,)), daily, weekly,
+                   contact.vendor_staffing(store, vendor, daily),
+                   backoffice.vendor_projections(store, vendor, daily, weekly))
+
+
+#: Headline statuses, worst first: a level or a queue projected to miss at the forecast, one that would miss
+#: only in busy weeks, one on target, and one that cannot be judged (no plan, no forecast, no contract level).
+STATUSES = ("miss", "busy", "ok", "unknown")
+
+
+@dataclass(frozen=True)
+class Headline:
+    status: str  # one of STATUSES
+    what: str  # the queue or process, as its code
+    part: str  # "contact" | "back office"
+    words: str
+
+
+def headlines(o: Outlook) -> list[Headline]:
+    """What an executive reads first of a vendor's outlook, worst first: per contact-centre queue, the weeks
+    whose planned agents are expected below the service level; per back-office process, the first projected miss
+    of a critical level (at the forecast, or in busy weeks) and the FTE that would keep it."""
+    from opsdash import labels
+
+    out = []
+    weeks = contact.weekly_summary(o.queues)
+    for q in o.queues:
+        w = weeks[(weeks["vendor"] == q.vendor) & (weeks["queue"] == q.queue)]
+        if w.empty:
+            out.append(Headline("unknown", q.queue, "contact", "; ".join(q.notes) or "no staffing figures"))
+            continue
+        short = w[w["intervals_short"] > 0]
+        busy = w[w["required_hours_hi_80"] > w["net_hours"]]
+        if len(short):
+            worst = short.sort_values(["intervals_short", "week"], ascending=[False, True]).iloc[0]
+            out.append(Headline("miss", q.queue, "contact", (
+                f"short of agents in {len(short)} of {len(w)} weeks from {labels.date(short['first_short'].min())}: "
+                f"worst the week of {labels.date(worst['week'])}, {worst['intervals_short']} of {worst['intervals']} "
+                f"half-hours expected below the {worst['target']:.0%} service level, abandonment "
+                f"{worst['expected_abandonment']:.1%} expected")))
+        elif len(busy):
+            out.append(Headline("busy", q.queue, "contact", (
+                f"staffed for the forecast; in a busy week (the top of the 80% range) the plan would be short from "
+                f"the week of {labels.date(busy['week'].min())}")))
+        else:
+            out.append(Headline("ok", q.queue, "contact", (
+                f"staffed for the {w['target'].min():.0%} service level in every planned half-hour to the week of "
+                f"{labels.date(w['week'].max())}, also in busy weeks")))
+    for p in o.projections:
+        words = backoffice.summary_words(p)
+        status = ("unknown" if p.daily.empty or p.months.empty else "miss" if p.first_miss() is not None
+                  else "busy" if p.first_miss(hi=True) is not None else "ok")
+        out.append(Headline(status, p.process, "back office", words))
+    return sorted(out, key=lambda h: STATUSES.index(h.status))
+
+
+#: Measured periods drawn before a forecast, per grain (two years of weeks, half a year of days).
+SHOWN_HISTORY = {"week": 104, "day": 182}
+
+
+def series_code(kpi_id: str, series: str, vendor: str) -> str:
+    """A forecast's code in a link: KPI:process (or queue; empty for claims)."""
+    return f"{kpi_id}:{series.removeprefix(vendor).removeprefix(' / ')}"
+
+
+def series_codes(o: Outlook) -> list[str]:
+    return [series_code(k, f.series, o.vendor) for k, _h, f in o.weekly or o.daily]
+
+
+def series_words(code: str) -> str:
+    """A forecast's code as words: 'Work items opened: Coding', 'Claims received'."""
+    from opsdash import labels
+
+    kpi_id, _, part = code.partition(":")
+    label = catalog.KPIS[kpi_id].label if kpi_id in catalog.KPIS else kpi_id
+    return f"{label}: {labels.value_word(part)}" if part else label
+
+
+def pick(o: Outlook, code: str, grain: str) -> tuple[str, pd.DataFrame, forecast.Forecast] | None:
+    """The forecast of `code` at `grain` with its measured history, the last SHOWN_HISTORY periods of it."""
+    for kpi_id, hist, f in o.forecasts(grain):
+        if series_code(kpi_id, f.series, o.vendor) == code:
+            return kpi_id, hist.tail(SHOWN_HISTORY[grain]), f
+    return None
+
+
+def accuracy_words(f: forecast.Forecast) -> list[str]:
+    """The forecast's model and its backtest beside the baseline's, in words."""
+    if f.status != "ok" or f.model is None:
+        return [f.reason]
+    unit = forecast.GRAINS[f.grain]["words"]
+    chosen, base = f.accuracy[f.model], f.accuracy["seasonal_naive"]
+    out = [f"Model: {forecast.MODEL_WORDS[f.model]}, chosen for the lower error in the backtest.",
+           f"Backtest ({chosen.windows} past origins, {chosen.points} {unit}): {chosen.words(str(unit))}."]
+    if f.model != "seasonal_naive":
+        out.append(f"Mean absolute error {chosen.mase:.2f} times that of repeating last season (MASE; the "
+                   f"baseline's own backtest: {base.mase:.2f}).")
+    return out
+
+
+def forecast_frame(f: forecast.Forecast) -> pd.DataFrame:
+    """A forecast's points as the chart draws them: period start, forecast, its ranges (what a download holds)."""
+    p = f.points.rename(columns={"ds": "period_start", "mean": "forecast"})
+    return p[["period_start", "forecast", "lo_80", "hi_80", "lo_95", "hi_95"]]
+
+
+def queue_words(q: contact.QueueStaffing) -> str:
+    """What a queue's staffing rests on, in words."""
+    patience = (f"callers' patience {q.patience_s:,.0f} s measured from {q.abandons:,} abandons, so Erlang A"
+                if q.abandons else "no caller hung up in the weeks measured, so Erlang C")
+    return (f"Target {q.target:.0%} answered within {catalog.ANSWER_THRESHOLD_S:g} s ({q.target_source}); "
+            f"handle time {q.aht_s:,.0f} s and {patience}, over the {contact.PROFILE_WEEKS} weeks before the "
+            f"cut-off; calls forecast {q.forecast_words}. A half-hour is short when the service level expected "
+            "from its planned agents, net of shrinkage, misses the target.")
+
+
+def queue_table(weekly: pd.DataFrame) -> pd.DataFrame:
+    return weekly[["week", "calls", "intervals", "intervals_short", "expected_service_level", "expected_abandonment",
+                   "required_hours", "required_hours_hi_80", "net_hours", "first_short"]]
+
+
+def projection_words(p: backoffice.Projection) -> str:
+    """What a back-office projection rests on, in words."""
+    extra = ("" if p.extra_fte in (None, 0.0) else
+             f" To keep every level: {p.extra_fte:g} more FTE on each staffed day.")
+    return (f"{p.open_items:,} items open at the cut-off ({p.open_past_due:,} already past due). The planned staff "
+            f"work at {p.throughput:,.2f} items per {p.throughput_unit}, the pace of their busiest week of the "
+            f"{backoffice.THROUGHPUT_WEEKS} before the cut-off, earliest due first: the plan's best case. Work "
+            f"forecast {p.forecast_words}.{extra}")
+
+
+def levels_frame(p: backoffice.Projection) -> pd.DataFrame:
+    cols = ["level", "critical", "month", "to_day", "target", "met", "missed", "adherence", "miss_day",
+            "adherence_hi_80", "miss_day_hi_80"]
+    m = p.months.assign(met=p.months["met"].round(), missed=p.months["missed"].round())  # items, whole
+    return m[[c for c in cols if c in m]]
