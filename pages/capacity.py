@@ -20,7 +20,11 @@ f = filters.current()
 filters.vet("cap_vendor", filters.one_of(vendors), "a vendor you can see", echo=False)
 vendor = st.selectbox("Vendor", vendors, index=vendors.index(f.vendors[0]) if f.vendors and f.vendors[0] in vendors else 0,
                       key="cap_vendor", bind="query-params")
-o = data.outlook(db, ver, vendor, outlook.FINGERPRINT)
+o = None
+with widgets.guard(f"the outlook of {vendor}"):
+    o = data.outlook(db, ver, vendor, outlook.FINGERPRINT)
+if o is None:
+    st.stop()
 st.caption(f"{md(vendor)}: 13 weeks ahead from its data cut-off, {labels.date(o.cut)}. Every forecast is backtested "
            "on its own history and its accuracy is shown beside it. Staff needs come from the contract's service "
            "levels in force; plans from the vendor's staffing files. \"Busy weeks\" is a stress test: every week's "

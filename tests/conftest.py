@@ -14,6 +14,10 @@ from opsdash.ingest.loader import LoadReport, load_file
 from opsdash.ingest.folders import load_folder
 from opsdash.store import Store
 
+# The Capacity page's outlooks stay in memory in tests: a test store's cache on disk (~/.streamlit/cache) would
+# outlive it.
+os.environ.setdefault("OPSDASH_OUTLOOK_CACHE", "memory")
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 DATA = Path(__file__).resolve().parent / "data"

@@ -172,3 +172,72 @@ def test_the_command_prints_the_same_figures(sample_store, projected):
     assert len(levels) == sum(len(p.months) for p in projected.values())
     both = CliRunner().invoke(main, ["staffing", "--format", "csv", *db])
     assert both.exit_code == 2 and "choose --part contact or --part back-office" in both.output
+
+
+def test_a_vendor_wide_level_and_a_process_level_are_read_apart():
+    """Both in force for the process: two levels, two names (one named vendor-wide), never one name for two."""
+    targets = pd.DataFrame({"vendor": ["V", "V"], "kpi": ["sla_adherence"] * 2, "process": [None, "coding"],
+                            "priority": [None, None], "target": [0.9, 0.95], "level": ["key", "critical"],
+                            "effective_from": pd.to_datetime(["2026-01-01"] * 2), "effective_to": [pd.NaT, pd.NaT]})
+    levels, notes = backoffice._levels(targets, "coding", [dt.date(2027, 1, 1)])
+    assert sorted(levels["level"]) == ["SLA adherence", "SLA adherence (vendor-wide)"]
+    assert notes and "vendor-wide" in notes[0]
+
+
+def test_the_fte_search_reaches_its_stated_ceiling():
+    """A queue needing 300 extra FTE (capacity 0.01 items per FTE-day against 3 items a day) is found in half-FTE
+    steps, not given up at a power of two below the ceiling; one needing more than the ceiling gets None."""
+    days = [dt.date(2027, 1, 4) + dt.timedelta(days=i) for i in range(3)]
+    start = pd.DataFrame(columns=["priority", "due", "items"])
+    same_day = pd.DataFrame({"priority": [""], "days": [0.0], "share": [1.0]})
+    levels = pd.DataFrame({"level": ["SLA adherence"], "priority": [""], "month": [dt.date(2027, 1, 1)],
+                           "target": [1.0]})
+    known = pd.DataFrame(columns=["due", "priority", "met", "missed"])
+    extra, lost = backoffice.extra_fte(days, np.ones(3), np.full(3, 0.01), 1.0, start, np.full(3, 3.0), same_day,
+                                       known, levels)
+    assert extra == 299.0 and not lost  # 1 + 299 FTE x 0.01 = 3 items a day
+    extra, _ = backoffice.extra_fte(days, np.ones(3), np.full(3, 0.001), 1.0, start, np.full(3, 3.0), same_day,
+                                    known, levels)
+    assert extra is None
+
+
+def test_a_month_with_nothing_assessable_is_not_called_on_target():
+    levels = pd.DataFrame({"level": ["SLA adherence, stat items"], "priority": ["stat"],
+                           "month": [dt.date(2027, 1, 1)], "target": [0.95]})
+    none = pd.DataFrame(columns=["due", "priority", "met", "missed"])
+    m = backoffice.adherence(none, none, levels, dt.date(2027, 1, 31)).iloc[0]
+    assert np.isnan(m["adherence"]) and not m["below_target"]
+    p = backoffice.Projection("V", "coding", daily=pd.DataFrame({"day": [dt.date(2027, 1, 4)]}),
+                              months=m.to_frame().T.assign(critical=True, below_target_hi_80=False,
+                                                           miss_day_hi_80=None))
+    assert "can be judged" in backoffice.summary_words(p) and "on target" not in backoffice.summary_words(p)
+
+
+def test_a_weekday_only_plan_has_no_staff_at_weekends_and_still_projects():
+    """A plan that leaves weekends out: its weeks still count whole (weekends at 0 FTE) for the pace, and the
+    projection runs through the weekend with no capacity, the backlog waiting for Monday."""
+    from opsdash.capacity import forecast
+
+    cut = dt.date(2027, 1, 4)  # a Monday
+    behind = [cut - dt.timedelta(days=i) for i in range(1, 57)]
+    ahead = [cut + dt.timedelta(days=i) for i in range(14)]
+    plan_days = [d for d in behind + ahead if d.weekday() < 5]
+    plan = pd.DataFrame({"day": plan_days, "scheduled_staff": 1.0, "productive_hours_per_fte": 7.0,
+                         "shrinkage": 0.0})
+    done = pd.DataFrame({"day": [d for d in behind if d.weekday() < 5], "completed": 14})  # 2 an hour
+    points = pd.DataFrame({"ds": pd.to_datetime(ahead), "mean": 10.0, "lo_80": 8.0, "hi_80": 12.0, "lo_95": 6.0,
+                           "hi_95": 14.0})
+    f = forecast.Forecast("V / coding", "day", "ok", "within ±10% on 80% of 30 past days", "ets", points)
+    allowed = pd.DataFrame({"process": "coding", "priority": [""], "days": [3.0], "items": [10]})
+    none = pd.DataFrame(columns=["process", "priority", "due", "items"])
+    known = pd.DataFrame(columns=["process", "due", "priority", "met", "missed"])
+    targets = pd.DataFrame(columns=["vendor", "kpi", "process", "priority", "target", "level", "effective_from",
+                                    "effective_to"])
+    p = backoffice._process("V", "coding", cut, plan, f, None, done, allowed, none, known, targets)
+    assert p.throughput == pytest.approx(2.0)
+    d = p.daily.set_index("day")
+    # to the plan's last day, Friday 15 January (its weekend after is not planned), said in a note
+    assert list(d.index) == ahead[:12] and any("runs to 15 Jan 2027" in n for n in p.notes)
+    assert d.loc[dt.date(2027, 1, 9), "capacity"] == 0 and d.loc[cut, "capacity"] == 14
+    assert d.loc[dt.date(2027, 1, 10), "backlog"] == pytest.approx(20)  # Saturday's and Sunday's work waits
+    assert d.loc[dt.date(2027, 1, 11), "backlog"] == pytest.approx(16)  # Monday: 20 + 10 in, 14 done

@@ -92,3 +92,4 @@ def test_the_contact_section_draws_agent_hours_needed_against_planned(monkeypatc
         (by_week.groupby("week")["required_erlang_a"].sum() * 0.5).tolist(), rel=1e-12)
     weeks = at.dataframe[0].value
     assert weeks["intervals_short"].tolist() == by_week.groupby("week")["short"].sum().astype(int).tolist()
+

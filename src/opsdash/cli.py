@@ -738,6 +738,7 @@ def _print_back_office(projected: list) -> None:
         rows = weekly[(weekly["vendor"] == p.vendor) & (weekly["process"] == p.process)]
         _print_frame(pd.DataFrame({
             "Week": [periods.label(w, "week") for w in rows["week"]],
+            "Days": rows["days"].map(str),  # the cut-off's week and the last are partial
             "FTE": rows["scheduled_fte"].map(lambda x: _number(x, "{:,.1f}")),
             "Items in": rows["inflow"].map(_number), "Capacity": rows["capacity"].map(_number),
             "Backlog at end": rows["backlog"].map(_number), "Past due at end": rows["overdue"].map(_number),

@@ -14,11 +14,15 @@ the vendor's data cut-off:
   do); productive hours are scheduled FTE x productive hours per FTE x (1 - shrinkage), or FTE-days when the plan
   states no hours;
 - **order**: items are worked earliest due first, as a shop working to its SLA would. With the busiest week's
-  pace, the projection is the plan's best case: a miss projected here is not a matter of pace or order;
+  pace, a miss projected here is not a matter of pace. Once a queue falls behind, earliest due first works the
+  late items first and every item ends late; a shop that triages would keep some on time, so a month projected
+  to miss reads as a floor, and the day its miss begins is what to act on;
 - **busy weeks**: the same again with each week's work at the top of its weekly forecast's 80% range (spread over
   its days as the daily forecast spreads it): what a busy but plausible run of weeks would do.
 
-To the day: an item is met when it is completed on or before its due day. A contract's SLA adherence level is
+To the day: an item projected is met when it is completed on or before its due day (the items already known for
+the cut-off's month are judged to the minute, as the KPI does). Items with no due time (the source system's own
+verdict, sla_met) are not projected and not counted. A contract's SLA adherence level is
 read month by month over the items due in the month (the KPI's placement), adding what is already known for the
 cut-off's month (items due in it and completed before the cut-off). The first projected miss is the day a month's
 items projected late pass what the target allows for the month. The FTE that would keep it is the fewest extra
@@ -153,11 +157,11 @@ def adherence(due: pd.DataFrame, known: pd.DataFrame, levels: pd.DataFrame, last
         met, missed = float(by_day["met"].sum()), float(by_day["missed"].sum())
         total = met + missed
         value = met / total if total else float("nan")
-        below = bool(total and value < lv.target - 1e-12)
+        below = bool(total and missed > (1 - lv.target + 1e-12) * total)
         miss_day = None
         if below:
             late = by_day["missed"].cumsum()
-            miss_day = late[late > (1 - lv.target) * total + 1e-9].index[0].date()
+            miss_day = late[late > (1 - lv.target + 1e-12) * total].index[0].date()
         rows.append({"level": lv.level, "priority": lv.priority, "month": month, "to_day": min(m_end.date(), last_day),
                      "complete": m_end.date() <= last_day, "met": met, "missed": missed, "adherence": value,
                      "target": float(lv.target), "below_target": below, "miss_day": miss_day})
@@ -185,11 +189,12 @@ def extra_fte(days: list[dt.date], fte: np.ndarray, per_fte: np.ndarray, rate: f
 
     if keeps(0):
         return 0.0, lost
+    most = int(FTE_SEARCH_MAX / FTE_STEP)
     lo, hi = 0, 1
     while not keeps(hi):
-        lo, hi = hi, hi * 2
-        if hi * FTE_STEP > FTE_SEARCH_MAX:
+        if hi == most:
             return None, lost
+        lo, hi = hi, min(hi * 2, most)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if keeps(mid) else (mid, hi)
@@ -254,10 +259,12 @@ def _levels(store_targets: pd.DataFrame, process: str, months: list[dt.date]) ->
         t = sla.applicable(store_targets, month, periods.end(month, "month"))
         t = t[(t["kpi"] == "sla_adherence") & (t["process"].isna() | (t["process"] == process))]
         for r in t.itertuples(index=False):
-            if pd.isna(r.process):
+            wide = pd.isna(r.process)
+            if wide:
                 notes.add("a vendor-wide SLA adherence level is read over this process's items alone")
             priority = "" if pd.isna(r.priority) else str(r.priority)
-            rows.append({"level": level_name(priority), "priority": priority, "month": month,
+            name = level_name(priority) + (" (vendor-wide)" if wide else "")
+            rows.append({"level": name, "priority": priority, "month": month,
                          "target": float(r.target), "critical": r.level == "critical"})
     return pd.DataFrame(rows, columns=["level", "priority", "month", "target", "critical"]), sorted(notes)
 
@@ -315,7 +322,11 @@ def _process(vendor: str, process: str, cut: dt.date, plan: pd.DataFrame, f, wee
     if hours.notna().any() and hours.isna().any():
         p.notes.append("the plan states productive hours on some days only: throughput is counted per FTE-day")
     per_fte = (hours if hours.notna().all() else 1.0) * (1 - plan["shrinkage"].fillna(0.0))
-    productive = plan["scheduled_staff"] * per_fte
+    # A day the plan leaves out (a weekday-only plan's weekend) has no staff: every calendar day is a day.
+    calendar = [d.date() for d in pd.date_range(min(plan.index), max(plan.index), freq="D")]
+    staff = plan["scheduled_staff"].reindex(calendar, fill_value=0.0)
+    per_fte = per_fte.reindex(calendar).ffill().bfill()
+    productive = staff * per_fte
     p.throughput = best_week(productive[productive.index < cut], done.set_index(pd.to_datetime(done["day"]).dt.date)
                              ["completed"])
     if not p.throughput > 0:
@@ -323,14 +334,14 @@ def _process(vendor: str, process: str, cut: dt.date, plan: pd.DataFrame, f, wee
                        "the cut-off, so no throughput can be measured")
         return p
     points = f.points.assign(day=pd.to_datetime(f.points["ds"]).dt.date).set_index("day")
-    days = [d for d in points.index if d in plan.index]
+    days = [d for d in points.index if d in staff.index]
     run = [d for i, d in enumerate(days) if d == cut + dt.timedelta(days=i)]  # the contiguous days from the cut-off
     if not run:
         p.notes.append("no projection: the plan has no day from the cut-off on")
         return p
     if len(run) < len(points):
         p.notes.append(f"the plan runs to {run[-1]:%d %b %Y}: the projection stops there")
-    fte = plan.loc[run, "scheduled_staff"].to_numpy(dtype=float)
+    fte = staff.loc[run].to_numpy(dtype=float)
     pf = per_fte.loc[run].to_numpy(dtype=float)
     start = open_.assign(due=open_["due"].where(open_["due"].notna(), None))[["priority", "due", "items"]]
     allowance = allowed.groupby(["priority", "days"], dropna=False)["items"].sum().reset_index()
@@ -427,19 +438,28 @@ def summary_words(p: Projection) -> str:
         return "; ".join(p.notes) or "no projection"
     if p.months.empty:
         return "no SLA adherence level in the contract for this process: the backlog is projected, no miss can be"
+    if p.months["adherence"].isna().all():
+        return ("no item due in the weeks projected can be judged (its items carry no due time): the backlog is "
+                "projected, no miss can be")
     # the critical levels (service credits) decide; a process with key levels only is read by those
-    kind = "critical levels" if p.months["critical"].any() else "key levels (no service credits)"
+    one = "critical level" if p.months["critical"].any() else "key level (no service credits)"
+    kind = one.replace("level", "levels", 1)
     at, busy = p.first_miss(), p.first_miss(hi=True)
     horizon = labels.date(p.daily["day"].iloc[-1])
     if at is not None:
         keep = (f"even {FTE_SEARCH_MAX:g} more FTE would not keep every level" if p.extra_fte is None else
-                f"{p.extra_fte:g} more FTE on each staffed day would keep every level")
+                f"{p.extra_fte:g} more FTE on each staffed day would keep every level" if p.extra_fte else
+                "more staff would not change it")
         lost = "".join(f"; {month:%B %Y} is already lost for {level} (missed even if every item were worked at once)"
                        for level, month in p.lost)
         return f"projected to miss {at[0]} from {labels.date(at[1])} at the forecast; {keep}{lost}"
+    key = p.first_miss(critical=False)
+    if key is not None:  # critical levels on target, a key level not
+        return (f"{kind} on target at the forecast to {horizon}; {key[0]} (key level, no service credits) projected "
+                f"to miss from {labels.date(key[1])}")
     if busy is not None:
         return (f"on target at the forecast to {horizon}; in busy weeks (the top of the 80% range) {busy[0]} "
-                f"would be missed from {labels.date(busy[1])}")
+                f"({one}) would be missed from {labels.date(busy[1])}")
     if "inflow_hi_80" not in p.daily:
         return f"{kind} on target at the forecast to {horizon}"
     return f"{kind} on target to {horizon}, also in busy weeks"

@@ -19,12 +19,14 @@ from opsdash.store import Store
 
 
 def _fingerprint() -> str:
-    """A digest of the capacity code: part of a cached outlook's key, so a changed model is never served an
-    outlook the old code made."""
+    """A digest of opsdash's code (every module an outlook rests on: capacity, queries, metrics, sla, periods,
+    labels...): part of a cached outlook's key, so changed code is never served an outlook old code made."""
     h = hashlib.sha256()
-    for f in sorted(resources.files("opsdash.capacity").iterdir(), key=lambda p: p.name):
-        if f.name.endswith(".py"):
-            h.update(f.read_bytes())
+    root = resources.files("opsdash")
+    files = [f for f in (*root.iterdir(), *root.joinpath("capacity").iterdir()) if f.name.endswith(".py")]
+    for f in sorted(files, key=lambda f: str(f)):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -65,6 +67,7 @@ class Headline:
     what: str  # the queue or process, as its code
     part: str  # "contact" | "back office"
     words: str
+    day: dt.date | None = None  # from when: the first half-hour short, or the day a level's miss begins
 
 
 def headlines(o: Outlook) -> list[Headline]:
@@ -84,25 +87,33 @@ def headlines(o: Outlook) -> list[Headline]:
         busy = w[w["required_hours_hi_80"] > w["net_hours"]]
         if len(short):
             worst = short.sort_values(["intervals_short", "week"], ascending=[False, True]).iloc[0]
+            first = pd.Timestamp(short["first_short"].min())
             out.append(Headline("miss", q.queue, "contact", (
-                f"short of agents in {len(short)} of {len(w)} weeks from {labels.date(short['first_short'].min())}: "
+                f"short of agents in {len(short)} of {len(w)} weeks from {labels.date(first)}: "
                 f"worst the week of {labels.date(worst['week'])}, {worst['intervals_short']} of {worst['intervals']} "
                 f"half-hours expected below the {worst['target']:.0%} service level, abandonment "
-                f"{worst['expected_abandonment']:.1%} expected")))
+                f"{worst['expected_abandonment']:.1%} expected"), first.date()))
         elif len(busy):
             out.append(Headline("busy", q.queue, "contact", (
                 f"staffed for the forecast; in a busy week (the top of the 80% range) the plan would be short from "
-                f"the week of {labels.date(busy['week'].min())}")))
+                f"the week of {labels.date(busy['week'].min())}"), busy["week"].min()))
         else:
             out.append(Headline("ok", q.queue, "contact", (
                 f"staffed for the {w['target'].min():.0%} service level in every planned half-hour to the week of "
                 f"{labels.date(w['week'].max())}, also in busy weeks")))
     for p in o.projections:
         words = backoffice.summary_words(p)
-        status = ("unknown" if p.daily.empty or p.months.empty else "miss" if p.first_miss() is not None
-                  else "busy" if p.first_miss(hi=True) is not None else "ok")
-        out.append(Headline(status, p.process, "back office", words))
+        judged = not p.daily.empty and not p.months.empty and p.months["adherence"].notna().any()
+        at, busy_at = ((p.first_miss() or p.first_miss(critical=False)), p.first_miss(hi=True)) if judged else (
+            None, None)
+        status = ("unknown" if not judged else "miss" if at is not None else "busy" if busy_at is not None else "ok")
+        out.append(Headline(status, p.process, "back office", words,
+                            at[1] if at is not None else busy_at[1] if busy_at is not None else None))
     return sorted(out, key=lambda h: STATUSES.index(h.status))
+
+
+STATUS_WORDS = {"miss": "Projected to miss", "busy": "At risk in busy weeks", "ok": "On target",
+                "unknown": "Not judged"}
 
 
 #: Measured periods drawn before a forecast, per grain (two years of weeks, half a year of days).

@@ -10,6 +10,7 @@ by the store's load version, so a finished load changes the key and the next rer
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -184,8 +185,12 @@ def latest_event(db: Source, ver: tuple, vendor: str | None = None) -> Any:
     return None if cut is None else pd.Timestamp(cut)
 
 
+#: Outlooks are kept on disk (Streamlit's cache in ~/.streamlit/cache) unless OPSDASH_OUTLOOK_CACHE=memory.
+OUTLOOK_PERSIST = None if os.environ.get("OPSDASH_OUTLOOK_CACHE", "disk") == "memory" else "disk"
+
+
 @st.cache_data(show_spinner="Forecasting the next 13 weeks and setting the plans against them…", max_entries=50,
-               persist="disk")
+               persist=OUTLOOK_PERSIST)
 def outlook(db: Source, ver: tuple, vendor: str, code: str = "") -> Any:
     """A vendor's outlook (capacity.outlook), made once per load and vendor and kept on disk, so a restarted
     dashboard does not forecast again; `code` (the capacity code's fingerprint) keeps a changed model from
