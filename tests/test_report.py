@@ -648,3 +648,28 @@ def test_a_packs_file_name_is_bounded_and_safe_whatever_the_vendor_is_called(tmp
         assert len(stem.split("_")[1]) <= STEM_VENDOR_CHARS + 9
         (tmp_path / name).write_text("ok")  # the file system takes it
     assert file_stem(long_a, "2026-03") == file_stem(long_a, "2026-03")  # stable from run to run
+
+
+def test_the_pack_looks_four_weeks_ahead_with_the_accuracy_it_rests_on(sample_store):
+    """Ibérica's pack: each queue's status ahead as the capacity engine reads it (its own tests check it against
+    pyworkforce, simpy and pandas), with the forecast's backtest accuracy in words beside it; the four whole
+    weeks after the data cut-off; a summary sentence for each queue projected to miss, naming the first day."""
+    from opsdash.capacity import contact, outlook
+
+    vendor = "Ibérica Salud Contact Services"
+    p = report.build(sample_store, vendor, "2026-11")
+    look = outlook.outlook(sample_store, vendor)
+    heads = outlook.headlines(look)
+    ahead = p.tables["ahead"].frame
+    assert ahead["in words"].tolist() == [h.words for h in heads]
+    assert ahead["forecast_accuracy"].str.startswith("within ±").all()
+    weeks = p.tables["ahead_calls"].frame
+    assert sorted(weeks["week"].unique()) == [dt.date(2026, 11, 30) + dt.timedelta(weeks=i) for i in range(4)]
+    engine = contact.weekly_summary(look.queues).set_index(["queue", "week"])
+    for r in weeks.itertuples():
+        assert r.calls == pytest.approx(engine.loc[(r.queue, r.week), "calls"], rel=1e-12)
+    said = [s.text for s in p.sentences if s.key == "ahead"]
+    assert len(said) == sum(h.status == "miss" for h in heads) == 3
+    assert all("from 4 Jan 2027" in s for s in said)
+    page = report.render(p, "html").decode()
+    assert "Next weeks: staffing against the contract" in page and "Projected to miss" in page

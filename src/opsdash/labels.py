@@ -171,7 +171,13 @@ _COLUMNS: dict[str, Label] = {
     "to_day": Label("Projected to", "date"), "met": Label("Items met", "count"), "missed": Label("Items missed", "count"),
     "adherence": Label("Projected adherence", "percent"), "miss_day": Label("Missed from", "date"),
     "adherence_hi_80": Label("Adherence in busy weeks", "percent"),
-    "miss_day_hi_80": Label("Missed from, busy weeks", "date"),
+    "miss_day_hi_80": Label("Missed from, busy weeks", "date"), "from_day": Label("From", "date"),
+    "part": Label("Part"), "forecast_accuracy": Label("Forecast accuracy"),
+    "scheduled_fte": Label("FTE planned", "number"), "inflow": Label("Items in", "number"),
+    "capacity": Label("Capacity (items)", "number"), "backlog": Label("Backlog at end", "number"),
+    "overdue": Label("Past due at end", "number"), "breaching": Label("Breaching", "number"),
+    "backlog_hi_80": Label("Backlog at end, busy weeks", "number"), "from_day": Label("From", "date"),
+    "part": Label("Part"),
 }
 
 _TYPE_KIND = {contract.ColType.DATE: "date", contract.ColType.TIMESTAMP: "timestamp", contract.ColType.BOOL: "bool",

@@ -24,7 +24,9 @@ ORDER = ("scorecard", "headline", "signals", "*", "charts", "errors", "denials",
          "actions", "definitions")
 
 STATUS_CLASS = {"Met": "met", "Missed": "missed", "Below minimum": "below", "No data": "nodata",
-                "Concern": "missed", "Improvement": "met", "Discrepancy": "missed", "Open": "missed"}
+                "Concern": "missed", "Improvement": "met", "Discrepancy": "missed", "Open": "missed",
+                "Projected to miss": "missed", "At risk in busy weeks": "below", "On target": "met",
+                "Not judged": "nodata"}
 STATUS_COLUMNS = ("Status", "Signal", "Variation", "Reconciliation", "Completed")
 _NUMBER = re.compile(r"^(?:[A-Z]{3} )?[+\-−]?[\d,]+(?:\.\d+)?(?:%| pts| days| hours| s)?(?: \(open\))?$")
 

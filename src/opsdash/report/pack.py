@@ -21,6 +21,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from opsdash import catalog, charts, contract, labels, metrics, periods, queries, sla, views
+from opsdash.capacity import backoffice, contact
+from opsdash.capacity import outlook as capacity
 from opsdash.settings import Settings
 from opsdash.store import Store
 
@@ -198,6 +200,8 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     rec = rec[(rec["period_start"] <= end) & (rec["period_end"] >= start)].reset_index(drop=True) if len(rec) else rec
     tables["reconciliation"] = _reconciliation(rec)
     tables["actions"] = _actions(levels, signals)
+    look = capacity.outlook(store, vendor)
+    tables.update(_ahead(look))
     used = sorted(set(levels["kpi"]) | set(headline["kpi"]))
     defs = pd.DataFrame([{
         "kpi": k["id"], "definition": labels.prose(k["description"]), "unit": catalog.UNITS.get(k["unit"]) or "count",
@@ -220,11 +224,66 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
                                         f"{SHORT_ABANDON_S:g} s are not counted as offered")]
     sentences = summarise(vendor, grain, window, before, levels, card.summary, headline, signals, n_late, n_open,
                           cut, at_risk, currency)
+    sentences += [Sentence("ahead", f"Ahead: {labels.value_word(h.what)} ({h.part}) {h.words}.")
+                  for h in capacity.headlines(look) if h.status == "miss"]
     return Pack(vendor, period, grain, start, end, dt.datetime.now().replace(microsecond=0), card.summary, fresh,
                 tables, _charts(store, levels, vendor, grain, end), {
                     "vendor": vendor, "period": period, "grain": grain, "from": start, "to": end,
                     "answer_threshold_s": ANSWER_THRESHOLD_S, "short_abandon_s": SHORT_ABANDON_S,
                     "currency": currency, "at_risk": at_risk}, card.levels, window, sentences, about)
+
+
+#: Whole weeks after the data cut-off the pack looks ahead.
+AHEAD_WEEKS = 4
+
+
+def _ahead(look: capacity.Outlook) -> dict[str, Table]:
+    """The next four whole weeks after the vendor's data cut-off: each queue's and process's status against the
+    contract with the accuracy of the forecast it rests on, and their weekly figures."""
+    out: dict[str, Table] = {}
+    since = f"from the data cut-off, {labels.date(look.cut)}" if look.cut else ""
+    heads = capacity.headlines(look)
+    words = {q.queue: q.forecast_words for q in look.queues} | {p.process: p.forecast_words for p in look.projections}
+    status = pd.DataFrame({"process": [h.what for h in heads], "part": [h.part for h in heads],
+                           "status": [capacity.STATUS_WORDS[h.status] for h in heads],
+                           "from_day": [h.day for h in heads], "in words": [h.words for h in heads],
+                           "forecast_accuracy": [words.get(h.what, "") for h in heads]})
+    out["ahead"] = Table(
+        "Next weeks: staffing against the contract", status, None,
+        f"13 weeks ahead {since}. Contact centre: the agents the contract's service level needs (Erlang A from the "
+        "forecast calls, measured handle time and patience) against the plan net of shrinkage. Back office: the "
+        "open items and the forecast work, worked earliest due first at the staff's best recent pace. Busy weeks: "
+        "every week at the top of its 80% forecast range, a stress test.",
+        {"from_day": "date"}, "No staffing plan reaches past the data cut-off: nothing ahead can be judged.",
+        {"forecast_accuracy": "Forecast accuracy"})
+    if look.cut is None:
+        return out
+
+    def next_weeks(df: pd.DataFrame) -> pd.DataFrame:
+        weeks = sorted(w for w in df["week"].unique() if w > look.cut)[:AHEAD_WEEKS]
+        return df[df["week"].isin(weeks)].reset_index(drop=True)
+
+    calls = contact.weekly_summary(look.queues)
+    if len(calls):
+        calls = next_weeks(calls)[["queue", "week", "calls", "intervals", "intervals_short", "expected_service_level",
+                                   "expected_abandonment"]]
+        out["ahead_calls"] = Table(
+            f"Next {AHEAD_WEEKS} weeks: contact-centre queues", calls, labels.frame(calls, "week"),
+            "Calls expected from the forecast; half-hours short: the service level expected from the planned agents "
+            "misses the target.",
+            {"week": "period", "calls": "number", "intervals": "count", "intervals_short": "count",
+             "expected_service_level": "percent", "expected_abandonment": "percent"})
+    office = backoffice.weekly_summary(look.projections)
+    if len(office):
+        office = next_weeks(office)[["process", "week", "scheduled_fte", "inflow", "capacity", "backlog", "overdue",
+                                     "backlog_hi_80"]]
+        out["ahead_office"] = Table(
+            f"Next {AHEAD_WEEKS} weeks: back-office processes", office, labels.frame(office, "week"),
+            "Items in: the forecast; capacity: what the planned staff complete at their best recent pace; backlog "
+            "and past due at the week's last day; busy weeks as above.",
+            {"week": "period", "scheduled_fte": "number", "inflow": "number", "capacity": "number",
+             "backlog": "number", "overdue": "number", "backlog_hi_80": "number"})
+    return out
 
 
 def _has_rows(store: Store, vendor: str, start: dt.date, end: dt.date) -> bool:
