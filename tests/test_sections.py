@@ -18,6 +18,9 @@ SAMPLE_CHARTS = {
     ("pages/sla.py", "Attainment"): 1, ("pages/sla.py", "Breaches and credits"): 0,
     ("pages/sla.py", "Backlog and turnaround"): 2,
     ("pages/contact_centre.py", "By vendor and queue"): 2, ("pages/contact_centre.py", "By weekday and hour"): 2,
+    # the first vendor's (ClearView: a back office, no contact centre) forecast, staffing and backlog
+    ("pages/capacity.py", "Work coming"): 1, ("pages/capacity.py", "Contact-centre staffing"): 0,
+    ("pages/capacity.py", "Back-office backlog"): 1,
 }
 
 
