@@ -195,6 +195,7 @@ def _contract_columns() -> dict[str, Label]:
                 kind = "money"
             out.setdefault(col.name, Label(humanise(col.name), kind, col.meaning))
     out["handle_seconds"] = Label("Handle time (s)", "seconds", out["handle_seconds"].help)
+    out["shrinkage"] = Label("Shrinkage", "percent", out["shrinkage"].help)  # a share, read as 30%
     out["kpi"] = Label("KPI", "kpi")
     return out
 
