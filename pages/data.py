@@ -26,6 +26,9 @@ with raw_tab:
         st.caption(f"{total:,} rows match the sidebar filters (by {labels.column(contract.LISTED_BY[table]).label.lower()})"
                    + (f"; the latest {len(rows):,} are shown, the downloads hold all {total:,}" if total > len(rows)
                       else "") + ".")
+        if table == "staffing" and f.end is None and len(rows):
+            st.caption(f"Plans run ahead of the data, and the date range is open at its end: the plans' weeks "
+                       f"ahead, to {labels.date(rows['interval_start'].max())}, are listed too.")
         raw_downloads = auth.grant().raw_downloads
         if rows.empty:
             widgets.no_data(contract.TABLES[table].label.lower(), f)

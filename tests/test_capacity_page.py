@@ -93,3 +93,14 @@ def test_the_contact_section_draws_agent_hours_needed_against_planned(monkeypatc
     weeks = at.dataframe[0].value
     assert weeks["intervals_short"].tolist() == by_week.groupby("week")["short"].sum().astype(int).tolist()
 
+
+
+def test_the_data_page_lists_plans_ahead_saying_so_with_shrinkage_in_percent(monkeypatch, sample_store):
+    at = _app(monkeypatch, sample_store.path, "data")
+    at.selectbox(key="dt_table").set_value("staffing")
+    at.run()
+    assert not at.exception
+    last = max(d for (d,) in sample_store.fetchall("SELECT max(interval_start) FROM staffing"))
+    assert any(f"to {last.day} {last:%b %Y}, are listed too" in c.value for c in at.caption)
+    shown = at.dataframe[-1].value
+    assert set(shown["shrinkage"]) <= {"30.0%", "55.0%", "15.0%", "18.0%", "—"}  # 0.30 read as 30%, empty a dash

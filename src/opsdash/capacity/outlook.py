@@ -187,8 +187,8 @@ def projection_words(p: backoffice.Projection) -> str:
              f" To keep every level: {p.extra_fte:g} more FTE on each staffed day.")
     return (f"{p.open_items:,} items open at the cut-off ({p.open_past_due:,} already past due). The planned staff "
             f"work at {p.throughput:,.2f} items per {p.throughput_unit}, the pace of their busiest week of the "
-            f"{backoffice.THROUGHPUT_WEEKS} before the cut-off, earliest due first: the plan's best case. Work "
-            f"forecast {p.forecast_words}.{extra}")
+            f"{backoffice.THROUGHPUT_WEEKS} before the cut-off, earliest due first (once a queue falls behind, every "
+            f"item ends late, so a month projected to miss reads as a floor). Work forecast {p.forecast_words}.{extra}")
 
 
 def levels_frame(p: backoffice.Projection) -> pd.DataFrame:
