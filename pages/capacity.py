@@ -12,14 +12,8 @@ from opsdash.ui.text import md
 st.title("Capacity")
 store = data.require()
 db, ver = data.source(), data.version()
-vendors = data.vendors(db, ver)
-if not vendors:
-    st.info("No vendor data loaded yet.")
-    st.stop()
-f = filters.current()
-filters.vet("cap_vendor", filters.one_of(vendors), "a vendor you can see", echo=False)
-vendor = st.selectbox("Vendor", vendors, index=vendors.index(f.vendors[0]) if f.vendors and f.vendors[0] in vendors else 0,
-                      key="cap_vendor", bind="query-params")
+vendors = data.require_vendors(db, ver)
+vendor = filters.vendor_box(st, vendors, filters.current(), "cap_vendor")
 o = None
 with widgets.guard(f"the outlook of {vendor}"):
     o = data.outlook(db, ver, vendor, outlook.FINGERPRINT)
@@ -77,14 +71,12 @@ with work:
 with calls:
     if calls.open:
         with widgets.guard("contact-centre staffing"):
-            queues = [q for q in o.queues]
+            queues = o.queues
             if not queues:
                 st.info(f"No contact-centre plan of {md(vendor)} after its data cut-off.")
             else:
-                names = [q.queue for q in queues]
-                queue = filters.linked_selectbox(st, "Queue", names, key="cap_queue", words=labels.value_word,
-                                                 expected="one of the vendor's queues, e.g. " + names[0])
-                q = queues[names.index(queue)] if queue in names else queues[0]
+                q = queues[filters.linked_choice(st, "Queue", [q.queue for q in queues], "cap_queue",
+                                                 labels.value_word, "vendor's queues")]
                 for note in q.notes:
                     st.caption(md(note))
                 if not q.intervals.empty:
@@ -103,10 +95,8 @@ with office:
             if not projected:
                 st.info(f"No back-office plan of {md(vendor)} after its data cut-off.")
             else:
-                names = [p.process for p in projected]
-                process = filters.linked_selectbox(st, "Process", names, key="cap_process", words=labels.value_word,
-                                                   expected="one of the vendor's processes, e.g. " + names[0])
-                p = projected[names.index(process)] if process in names else projected[0]
+                p = projected[filters.linked_choice(st, "Process", [p.process for p in projected], "cap_process",
+                                                    labels.value_word, "vendor's processes")]
                 st.markdown(f"**{md(labels.value_word(p.process))}**: {md(backoffice.summary_words(p))}")
                 for note in p.notes:
                     st.caption(md(note))

@@ -16,16 +16,11 @@ st.title("Vendor scorecard")
 store = data.require()
 f = filters.current()
 db, ver = data.source(), data.version()
-vendors = data.vendors(db, ver)
-if not vendors:
-    st.info("No vendor data loaded yet.")
-    st.stop()
+vendors = data.require_vendors(db, ver)
 
-filters.vet("sc_vendor", filters.one_of(vendors), "a vendor you can see", echo=False)
 filters.vet("review", filters.one_of(["month", "week"]), "month or week")
 c1, c2, c3 = st.columns(3)
-vendor = c1.selectbox("Vendor", vendors, index=vendors.index(f.vendors[0]) if f.vendors and f.vendors[0] in vendors else 0,
-                      key="sc_vendor", bind="query-params")
+vendor = filters.vendor_box(c1, vendors, f, "sc_vendor")
 grain = c2.segmented_control("Review", ["month", "week"], default="month", required=True, key="review",
                              bind="query-params")
 grain = grain if grain in ("month", "week") else "month"

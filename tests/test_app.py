@@ -21,10 +21,15 @@ PAGES = ["overview", "claims", "quality", "sla", "contact_centre", "scorecard", 
          "capacity"]
 
 
+#: Seconds an AppTest run may take: the Capacity page forecasts a vendor's volumes on its first view (about 8 s
+#: alone for the sample's largest, several times that with every test worker busy on two cores).
+TIMEOUT = {"capacity": 240}
+
+
 def _app(monkeypatch, db, page: str | None = None, params: dict | None = None, run: bool = True) -> AppTest:
     monkeypatch.setenv("OPSDASH_DB", str(db))
     monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT.get(page or "", 60))
     for k, v in (params or {}).items():
         at.query_params[k] = v
     if page:  # st.navigation registers the pages on a first run; only then does switching go through app.py

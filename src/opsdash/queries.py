@@ -312,12 +312,17 @@ def by_hour_of_week(store: Store, kpi_id: str, where: Mapping[str, Sequence[Any]
 
 # -- capacity -------------------------------------------------------------------------------------------
 
+def _dated(table: str, column: str, vendors: Sequence[str], start: dt.date, end: dt.date) -> Where:
+    """Rows of `table` inside the reported dates, of `vendors` (every one in scope when none), whose `column`
+    falls from `start` to `end` (days, inclusive)."""
+    w = Where("c").on_or_after(column, start).on_or_before(column, end).rows(catalog.in_window(table))
+    return w.values_in("vendor", vendors) if vendors else w
+
+
 def call_profile(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
     """Calls offered per vendor, queue, weekday (0 = Monday) and half-hour (slot: minutes after midnight) from
     `start` to `end` (days, inclusive): the intraday arrival profile staffing spreads a daily forecast by."""
-    w = Where("c").on_or_after("offered_at", start).on_or_before("offered_at", end).rows(catalog.in_window("calls"))
-    if vendors:
-        w.values_in("vendor", vendors)
+    w = _dated("calls", "offered_at", vendors, start, end)
     return store.query("SELECT vendor, coalesce(queue, '') AS queue, isodow(offered_at) - 1 AS weekday, "
                        "(hour(offered_at) * 60 + minute(offered_at)) // 30 * 30 AS slot, count(*) AS calls "
                        f"FROM calls WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)
@@ -327,9 +332,7 @@ def call_handling(store: Store, vendors: Sequence[str], start: dt.date, end: dt.
     """Per vendor and queue from `start` to `end`: calls offered, answered, their mean handle time (seconds),
     abandoned, and the seconds every caller waited (answered callers until answered, abandoners until they hung
     up): what Erlang needs of the measured calls."""
-    w = Where("c").on_or_after("offered_at", start).on_or_before("offered_at", end).rows(catalog.in_window("calls"))
-    if vendors:
-        w.values_in("vendor", vendors)
+    w = _dated("calls", "offered_at", vendors, start, end)
     return store.query(
         "SELECT vendor, coalesce(queue, '') AS queue, count(*) AS offered, count(answered_at) AS answered, "
         "avg(handle_seconds) FILTER (WHERE answered_at IS NOT NULL) AS aht_s, count(abandoned_at) AS abandoned, "
@@ -337,22 +340,22 @@ def call_handling(store: Store, vendors: Sequence[str], start: dt.date, end: dt.
         f"FROM calls WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)
 
 
+def _plans(vendors: Sequence[str], start: dt.date, end: dt.date, length: str) -> Where:
+    """Staffing plan rows of `vendors` from `start` to `end` whose interval length meets `length` (SQL)."""
+    w = Where("s").on_or_after("interval_start", start).on_or_before("interval_start", end).rows(length)
+    return w.values_in("vendor", vendors) if vendors else w
+
+
 def queue_plans(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
     """The staffing plans' contact-centre intervals (shorter than a day) from `start` to `end`."""
-    w = (Where("s").on_or_after("interval_start", start).on_or_before("interval_start", end)
-         .rows("interval_minutes < 1440"))
-    if vendors:
-        w.values_in("vendor", vendors)
+    w = _plans(vendors, start, end, "interval_minutes < 1440")
     return store.query("SELECT vendor, process AS queue, interval_start, interval_minutes, scheduled_staff, "
                        f"shrinkage FROM staffing WHERE {w.sql} ORDER BY ALL", w.params)
 
 
 def daily_plans(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
     """The staffing plans' daily rows (back office: FTE per day) from `start` to `end`."""
-    w = (Where("s").on_or_after("interval_start", start).on_or_before("interval_start", end)
-         .rows("interval_minutes = 1440"))
-    if vendors:
-        w.values_in("vendor", vendors)
+    w = _plans(vendors, start, end, "interval_minutes = 1440")
     return store.query("SELECT vendor, process, CAST(interval_start AS DATE) AS day, scheduled_staff, "
                        f"productive_hours_per_fte, shrinkage FROM staffing WHERE {w.sql} ORDER BY ALL", w.params)
 
@@ -360,10 +363,7 @@ def daily_plans(store: Store, vendors: Sequence[str], start: dt.date, end: dt.da
 def completed_per_day(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
     """Work items completed per vendor, process and day from `start` to `end`: the throughput a plan's staff
     kept."""
-    w = (Where("w").on_or_after("completed_at", start).on_or_before("completed_at", end)
-         .rows(catalog.in_window("work_items")))
-    if vendors:
-        w.values_in("vendor", vendors)
+    w = _dated("work_items", "completed_at", vendors, start, end)
     return store.query("SELECT vendor, process, CAST(completed_at AS DATE) AS day, count(*) AS completed "
                        f"FROM work_items WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)
 
@@ -371,9 +371,7 @@ def completed_per_day(store: Store, vendors: Sequence[str], start: dt.date, end:
 def due_allowance(store: Store, vendors: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
     """Work items opened from `start` to `end` per vendor, process, priority ('' when none) and the days from
     the day opened to the day due (null: no due time): how long the contract gives each kind of item."""
-    w = Where("w").on_or_after("opened_at", start).on_or_before("opened_at", end).rows(catalog.in_window("work_items"))
-    if vendors:
-        w.values_in("vendor", vendors)
+    w = _dated("work_items", "opened_at", vendors, start, end)
     return store.query("SELECT vendor, process, coalesce(priority, '') AS priority, "
                        "date_diff('day', CAST(opened_at AS DATE), CAST(due_at AS DATE)) AS days, count(*) AS items "
                        f"FROM work_items WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)

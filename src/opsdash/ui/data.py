@@ -278,6 +278,15 @@ def vendors(db: Source, ver: tuple) -> list[str]:
     return sla.vendors(_store(db))
 
 
+def require_vendors(db: Source, ver: tuple) -> list[str]:
+    """The vendors this reader may see, or a message and the end of the page when there are none."""
+    known = vendors(db, ver)
+    if not known:
+        st.info("No vendor data loaded yet.")
+        st.stop()
+    return known
+
+
 #: The Loads page's columns, as people read them.
 LOAD_HEADINGS = {"load_id": "Load", "file_name": "File", "table_name": "Table", "mapping_name": "Mapping",
                  "rows_read": "Rows read", "rows_loaded": "Loaded", "rows_rejected": "Rejected",

@@ -117,6 +117,24 @@ def linked_selectbox(container: Any, label: str, options: Sequence[str], key: st
     return container.selectbox(label, list(options), key=key, format_func=words, on_change=_link, args=(key,), **kw)
 
 
+def linked_choice(container: Any, label: str, names: Sequence[str], key: str, words: Callable[[str], str],
+                  what: str) -> int:
+    """A linked_selectbox over `names` (codes) for one of `what`; the index of the one picked (the first when a
+    link names none of them)."""
+    picked = linked_selectbox(container, label, names, key=key, words=words,
+                              expected=f"one of the {what}, e.g. {names[0]}")
+    return list(names).index(picked) if picked in names else 0
+
+
+def vendor_box(container: Any, vendors: Sequence[str], f: Filters, key: str) -> str:
+    """A page's own vendor box, in the URL as `key`: the sidebar's first vendor when it names one this reader
+    may see, else the first; a link naming a vendor out of reach opens the first, with a notice."""
+    vet(key, one_of(vendors), "a vendor you can see", echo=False)
+    first = f.vendors[0] if f.vendors and f.vendors[0] in vendors else vendors[0]
+    return container.selectbox("Vendor", list(vendors), index=list(vendors).index(first), key=key,
+                               bind="query-params")
+
+
 def _link(key: str) -> None:
     """Callback: the picked code goes into the address, so the view is a link."""
     st.query_params[key] = str(st.session_state[key])
