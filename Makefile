@@ -64,11 +64,12 @@ poppler:
 # a browser module starts its Streamlit server and chromium once). The browser modules go first (tests/conftest.py)
 # and, waiting on pages much of the time, leave room for one worker more than the machine has cores (measured on
 # 2 cores: 3 workers 508 s, 2 workers 600 s, 4 workers 622 s). The sample store is loaded once for all workers.
+# The 25 slowest tests are listed at the end (where the suite's time goes, run by run).
 # PYTEST_ARGS picks tests instead (one run, one process): make test PYTEST_ARGS=tests/test_sla.py
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 test: $(VENV)/.installed-dev chromium poppler
 ifeq ($(strip $(PYTEST_ARGS)),)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 endif
