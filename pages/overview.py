@@ -3,6 +3,7 @@
 import streamlit as st
 
 from opsdash import catalog, charts, views
+from opsdash.capacity import outlook
 from opsdash.ui import data, filters, widgets
 from opsdash.ui.text import md
 
@@ -25,13 +26,20 @@ with widgets.guard("the headline KPIs"):
     widgets.tiles([data.tile(db, ver, kpi_id, f) for kpi_id in views.HEADLINE], f.grain)
 
 st.subheader("What changed")
-st.caption(f"Special-cause signals at the latest complete {f.grain}, by KPI and vendor: concerns first, then the "
-           "furthest from their mean.")
+st.caption(f"Special-cause signals at the latest complete {f.grain}, by KPI and vendor: concerns first, then each "
+           "queue or process projected to miss its contract level in the next 13 weeks (from the day the miss "
+           "begins; the Capacity page shows why), then the other signals, furthest from their mean first.")
 with widgets.guard("what changed"):
-    changed = data.what_changed(db, ver, f)
+    heads, unprojected = data.kept_headlines(db, ver, outlook.FINGERPRINT)
+    changed = views.with_ahead(data.what_changed(db, ver, f), heads, f, data.vendor_cuts(db, ver))
+    unprojected = [v for v in unprojected if not f.vendors or v in f.vendors]
+    if unprojected:
+        st.caption(f"Not projected ahead since the latest load: {md(', '.join(unprojected))}. The Capacity page "
+                   "projects a vendor when opened; `opsdash outlook` projects them all.")
     if changed.empty:
         st.success(f"No special-cause signal at the latest complete {f.grain}: every headline KPI is within its "
-                   "expected variation.")
+                   "expected variation" + ("." if unprojected else ", and no queue or process is projected to "
+                                           "miss its contract level."))
     else:
         shown = changed.drop(columns=["KPI", "unit"])
         st.caption("Select a row to narrow every page to its vendor.")

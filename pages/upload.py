@@ -37,7 +37,9 @@ if submitted:
                 [uploading.Sent(up.name, up.getvalue()) for up in files],
                 uploading.Sent(mapping.name, mapping.getvalue()) if mapping is not None else None, Path(tmp),
                 lambda paths, map_path: data.load_in_worker(paths, map_path, who.user),
-                lambda n: st.write(f"Loading {n} file(s) in a separate process, exactly as `opsdash ingest` does…"))
+                lambda n: st.write(f"Loading {n} file(s) in a separate process, exactly as `opsdash ingest` does, "
+                                   "then projecting each vendor's next 13 weeks for the Capacity page and the "
+                                   "Overview…"))
             for event in outcome.audit_events(who.user, who.role):
                 data.record(event)
             status.update(label=outcome.summary, state=outcome.state)

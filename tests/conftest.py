@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from opsdash.capacity import outlook
 from opsdash.ingest.loader import LoadReport, load_file
 from opsdash.ingest.folders import load_folder
 from opsdash.store import Store
@@ -55,7 +56,9 @@ def _load_sample(path: Path) -> list[LoadReport]:
     for left in (path, path.with_name(path.name + ".wal")):  # what a failed load left
         left.unlink(missing_ok=True)
     with Store(path) as s:
-        return load_folder(s, SAMPLE)
+        reports = load_folder(s, SAMPLE)
+        outlook.keep(s)  # as `opsdash demo` does after its loads
+        return reports
 
 
 def _sample_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[LoadReport]]:

@@ -217,7 +217,7 @@ def _signed_in(monkeypatch, db, email: str | None, groups=(), page: str | None =
     # Each call is a new sign-in (its own ID token) unless the test passes the same token again.
     token = token if token is not None else {"iat": next(_TOKENS)}
     monkeypatch.setattr(auth, "identity", lambda: (email, list(groups), token))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240 if page == "capacity" else 60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for k, v in (params or {}).items():
         at.query_params[k] = v
     if page:

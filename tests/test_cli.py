@@ -57,7 +57,8 @@ def test_ingest_same_file_again_is_skipped_with_exit_0(run, write):
 def test_ingest_json_report(run, write):
     p = write("c.csv", csv_text([row("claims")]))
     r = run("ingest", "--format", "json", str(p))
-    rep, = json.loads(r.output)
+    rep, = json.loads(r.stdout)  # standard output holds the JSON alone; the outlooks kept are said on stderr
+    assert "outlooks for the next 13 weeks kept for 1 vendor(s)" in r.stderr
     assert (rep["status"], rep["table"], rep["rows_loaded"], len(rep["sha256"])) == ("loaded", "claims", 1, 64)
 
 
@@ -267,7 +268,7 @@ def test_max_reject_rate_refuses_the_file_whole_and_loads_the_others(run, write,
         assert s.fetchone("SELECT count(*) FROM rejects")[0] == 0
     # Refused as a load attempt like any other: in the JSON report with its reason, and it may be loaded later.
     r = run("ingest", "--max-reject-rate", "0.9", "--format", "json", str(_mostly_rejected(write)))
-    assert r.exit_code == 0 and json.loads(r.output)[0]["status"] == "loaded"
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["status"] == "loaded"
 
 
 @pytest.mark.parametrize("rate", ["1.5", "-1", "ten", "150%"])

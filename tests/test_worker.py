@@ -28,8 +28,12 @@ def test_the_worker_loads_and_reports_json_with_the_users_name(tmp_path):
     (report,) = json.loads(done.stdout)
     assert (report["status"], report["table"], report["rows_loaded"]) == ("loaded", "claims", 1)
     import duckdb
-    assert duckdb.connect(str(db), read_only=True).execute("SELECT loaded_by FROM loads").fetchall() == [
-        ("ana@example.org",)]
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT loaded_by FROM loads").fetchall() == [("ana@example.org",)]
+    # as `opsdash ingest` does, the vendor's outlook is kept for the store as loaded, said on stderr only
+    assert con.execute("SELECT vendor FROM outlooks").fetchall() == [("Acme",)]
+    con.close()
+    assert "outlooks for the next 13 weeks kept for 1 vendor(s)" in done.stderr
     # The same file again is a duplicate (exit 0); a refused file makes the status 1, with its report.
     bad = tmp_path / "bad.csv"
     bad.write_text("no,such,columns\n1,2,3\n")

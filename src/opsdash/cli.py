@@ -138,9 +138,13 @@ def main() -> None:
               help="Refuse a file whole (nothing of it stored, exit status 1) when more than this share of its "
                    "rows would be rejected: 0.05 or 5%. For unattended loads; without it such a file loads, with a "
                    "warning above 5%.")
+@click.option("--outlook/--no-outlook", "keep_outlook", default=True, show_default=True,
+              help="After a load, make every vendor's outlook (forecasts 13 weeks ahead, staffing and backlogs) and "
+                   "keep it in the store, so no page waits for it (about 3 s a vendor). --no-outlook for a series of "
+                   "loads: run `opsdash outlook` after the last.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, wait: float, loaded_by: str | None,
-           max_reject_rate: float | None, files: tuple[Path, ...]) -> None:
+           max_reject_rate: float | None, keep_outlook: bool, files: tuple[Path, ...]) -> None:
     """Load export files (CSV, Parquet, xlsx) into the store, one transaction per file.
 
     Each file is reported: rows read, loaded, rejected, skipped and replaced, PHI
@@ -164,9 +168,19 @@ def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, w
         for r in reports:
             _print_report(r)
         _print_summary(reports)
+    if keep_outlook:
+        _keep_outlooks(store, reports, err=fmt == "json")
     store.close()
     if any(r.status == "refused" for r in reports):
         sys.exit(EXIT_REFUSED)
+
+
+def _keep_outlooks(store: Store, reports: list[Any], err: bool = False) -> None:
+    """After loads that stored rows: every vendor's outlook kept in the store (capacity.outlook.keep)."""
+    from opsdash.capacity import outlook
+
+    if any(r.status == "loaded" for r in reports):
+        _echo(outlook.keep(store).words(), err=err)
 
 
 def _run_with_progress(store: Store, files: list[Path], table: str | None, mapping: Path | None,
@@ -362,6 +376,7 @@ def demo(db: Path | None, sample_dir: Path | None) -> None:
         if r.status != "loaded":
             _print_report(r)
     _print_summary(reports)
+    _keep_outlooks(store, reports)
     counts = store.table_counts()
     _echo("stored rows: " + ", ".join(f"{t} {_n(n)}" for t, n in counts.items()))
     store.close()
@@ -656,13 +671,14 @@ def staffing_command(db: Path | None, vendors: tuple[str, ...], part: str, inter
         opsdash staffing --part back-office --levels --format json
     """
     from opsdash import catalog, periods
-    from opsdash.capacity import backoffice, contact
+    from opsdash.capacity import backoffice, contact, outlook
 
     if fmt != "table" and part == "both":
         raise click.UsageError("CSV and JSON hold one kind of row: choose --part contact or --part back-office")
     store = _open(db, read_only=True)
+    looks = outlook.outlooks(store, vendors)  # kept after the last load, or made now
     if part == "back-office":
-        projected = backoffice.projections(store, vendors)
+        projected = [p for o in looks for p in o.projections]
         if fmt != "table":
             if levels:
                 _print_records(backoffice.levels_table(projected), fmt)
@@ -674,7 +690,7 @@ def staffing_command(db: Path | None, vendors: tuple[str, ...], part: str, inter
             return
         _print_back_office(projected)
         return
-    queues = contact.staffing(store, vendors)
+    queues = [q for o in looks for q in o.queues]
     if fmt != "table":
         if intervals:
             frames = [pd.concat([pd.DataFrame({"vendor": q.vendor, "queue": q.queue}, index=q.intervals.index),
@@ -710,7 +726,35 @@ def staffing_command(db: Path | None, vendors: tuple[str, ...], part: str, inter
         _print_frame(shown, "table")
         _echo()
     if part == "both":
-        _print_back_office(backoffice.projections(store, vendors))
+        _print_back_office([p for o in looks for p in o.projections])
+
+
+@main.command("outlook")
+@db_option
+@click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="SECONDS",
+              help="How long to keep trying while another process holds the store.")
+def outlook_command(db: Path | None, wait: float) -> None:
+    """Make every vendor's outlook and keep it in the store: its volume forecasts 13 weeks ahead with their
+    backtests, its contact-centre staffing and its back-office backlogs, and the headlines the Overview lists.
+
+    `opsdash ingest` and `opsdash demo` do this after every load that stores rows (unless --no-outlook), and so
+    does the dashboard's Upload page. Pages, packs and `opsdash staffing` read a kept outlook while it was made
+    for the store as it stands by the same opsdash code; otherwise they make one when asked (a few seconds a
+    vendor). Run this after loads made with --no-outlook, or after upgrading opsdash. Exit status 0 when every
+    vendor's outlook is kept, 1 when any failed (named in the line printed; the others are kept).
+
+    \b
+    Example:
+        opsdash outlook --db /tmp/demo.duckdb
+    """
+    from opsdash.capacity import outlook
+
+    store = _open(db, wait=wait)
+    kept = outlook.keep(store)
+    store.close()
+    _echo(kept.words())
+    if kept.failed:
+        sys.exit(EXIT_REFUSED)
 
 
 def _number(x: float, fmt: str = "{:,.0f}") -> str:

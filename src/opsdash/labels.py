@@ -117,6 +117,8 @@ VALUES: dict[str, str] = {
     "professional": "Professional", "institutional": "Institutional",
     # SPC readings: their one wording, below
     **VARIATION_WORDS, **ASSURANCE_WORDS,
+    # the Overview's rows of what lies ahead (views.with_ahead)
+    "staffing_ahead": "Staffing ahead", "projected_miss": "Projected to miss",
     # KPI directions and load states
     "higher": "Higher is better", "lower": "Lower is better",
     "loaded": "Loaded", "failed": "Failed", "refused": "Refused", "running": "Running",

@@ -401,6 +401,59 @@ def due_done(store: Store, vendors: Sequence[str], first_due: dt.date, cut: dt.d
                        f"FROM work_items WHERE {w.sql} GROUP BY ALL ORDER BY ALL", w.params)
 
 
+# -- outlooks kept after a load (capacity.outlook) -----------------------------------------------------------
+#: What an executive reads first of each kept outlook, per queue or process (capacity.outlook.headline_frame).
+HEADLINE_COLUMNS = ("vendor", "part", "what", "status", "from_day", "words", "forecast_accuracy")
+
+
+def outlook_stamp(store: Store) -> str:
+    """The store as a kept outlook was made from: its latest load, the number of loads and when the latest
+    finished (the same for every reader: a scoped reader sees every load's record)."""
+    row = store.fetchone("SELECT max(load_id), count(*), max(finished_at) FROM loads")
+    return "/".join("" if x is None else str(x) for x in (row or ()))
+
+
+def keep_outlooks(store: Store, made_for: str, code: str, made: Sequence[tuple[str, float, bytes]],
+                  headlines: pd.DataFrame) -> None:
+    """Replace every kept outlook by `made` (vendor, seconds taken, the outlook's bytes) and their headlines, in
+    one transaction: a reader sees the old set or the new one."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM outlooks")
+        tx.execute("DELETE FROM outlook_headlines")
+        for vendor, seconds, body in made:
+            tx.execute("INSERT INTO outlooks VALUES (?, ?, ?, ?, ?, ?)", [vendor, made_for, code, now, seconds, body])
+        if len(headlines):
+            tx.register("_headlines", headlines[list(HEADLINE_COLUMNS)])
+            tx.execute(f"INSERT INTO outlook_headlines SELECT {', '.join(HEADLINE_COLUMNS)}, ?, ? FROM _headlines",
+                       [made_for, code])
+            tx.unregister("_headlines")
+
+
+def kept_outlook(store: Store, vendor: str, made_for: str, code: str) -> bytes | None:
+    """The vendor's kept outlook when it was made for the store as it stands by this code, else None (also in a
+    store from before outlooks were kept, opened for reading only)."""
+    try:
+        row = store.fetchone("SELECT outlook FROM outlooks WHERE vendor = ? AND made_for = ? AND code = ?",
+                             [vendor, made_for, code])
+    except QueryError:
+        return None
+    return bytes(row[0]) if row else None
+
+
+def kept_headlines(store: Store, made_for: str, code: str) -> tuple[pd.DataFrame, list[str]]:
+    """The headlines of every kept outlook made for the store as it stands by this code, and the vendors they
+    cover (a vendor kept with nothing to judge has no headline but is covered)."""
+    try:
+        heads = store.query(f"SELECT {', '.join(HEADLINE_COLUMNS)} FROM outlook_headlines "
+                            "WHERE made_for = ? AND code = ?", [made_for, code])
+        covered = store.fetchall("SELECT vendor FROM outlooks WHERE made_for = ? AND code = ? ORDER BY 1",
+                                 [made_for, code])
+    except QueryError:
+        return pd.DataFrame(columns=list(HEADLINE_COLUMNS)), []
+    return heads, [r[0] for r in covered]
+
+
 # -- events ---------------------------------------------------------------------------------------------
 
 EVENT_COLUMNS = ("vendor", "event_date", "kpi", "process", "description", "is_process_change", "source")

@@ -167,6 +167,13 @@ SYSTEM_DDL = (
     """CREATE TABLE IF NOT EXISTS audit (
         event_id VARCHAR PRIMARY KEY, event_at TIMESTAMP, user_name VARCHAR, role VARCHAR, action VARCHAR,
         page VARCHAR, what VARCHAR, filters VARCHAR, row_count BIGINT, load_ids BIGINT[])""",
+    # Each vendor's outlook (capacity.outlook) as made after a load, for the store as it was then (made_for,
+    # queries.outlook_stamp) by the code whose fingerprint is `code`; and its headlines, for the Overview.
+    """CREATE TABLE IF NOT EXISTS outlooks (
+        vendor VARCHAR, made_for VARCHAR, code VARCHAR, made_at TIMESTAMP, seconds DOUBLE, outlook BLOB)""",
+    """CREATE TABLE IF NOT EXISTS outlook_headlines (
+        vendor VARCHAR, part VARCHAR, what VARCHAR, status VARCHAR, from_day DATE, words VARCHAR,
+        forecast_accuracy VARCHAR, made_for VARCHAR, code VARCHAR)""",
 )
 
 

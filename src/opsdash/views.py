@@ -513,6 +513,38 @@ def what_changed(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> 
     return out.reset_index(drop=True).astype({"value": float, "mean": float})
 
 
+#: The "what changed" rows of queues and processes projected to miss (with_ahead): their KPI and signal codes.
+AHEAD_KPI, AHEAD_SIGNAL = "staffing_ahead", "projected_miss"
+
+
+def with_ahead(changed: pd.DataFrame, heads: pd.DataFrame, f: Filters, cuts: dict[str, dt.date]) -> pd.DataFrame:
+    """`changed` (what_changed) with a row per queue or process projected to miss its contract level ahead, from
+    the kept outlooks' headlines (capacity.outlook.kept_headlines), after the concerns: period is the day the
+    miss begins, what says where, how and how sure the forecast is. Only the filter's vendors, and only while
+    the filter's period reaches a vendor's latest data (a projection starts at its data cut-off, `cuts`)."""
+    miss = heads[heads["status"] == "miss"]
+    if f.vendors:
+        miss = miss[miss["vendor"].isin(f.vendors)]
+    if f.end is not None:
+        miss = miss[[cuts.get(v) is not None and f.end >= cuts[v] - dt.timedelta(days=1) for v in miss["vendor"]]]
+    if miss.empty:
+        return changed
+    from opsdash import labels
+
+    part = {"contact": "queue", "back office": "back-office process"}
+    rows = pd.DataFrame({
+        "kpi": AHEAD_KPI, "KPI": labels.value_word(AHEAD_KPI), "vendor": miss["vendor"],
+        "period": pd.to_datetime(miss["from_day"]), "value": np.nan, "mean": np.nan, "unit": None,
+        "signal": AHEAD_SIGNAL,
+        "what": [f"{labels.value_word(w)} {part.get(p, p)}: {text}" + (f" (the forecast it rests on: {acc})" if acc
+                                                                       else "")
+                 for w, p, text, acc in zip(miss["what"], miss["part"], miss["words"], miss["forecast_accuracy"],
+                                            strict=True)]}).sort_values(["period", "vendor"])
+    concerns = changed["signal"] == "concern"
+    out = pd.concat([changed[concerns], rows, changed[~concerns]], ignore_index=True)
+    return out.astype({"value": float, "mean": float})
+
+
 def too_coarse(store: Store, f: Filters, kpis: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
     """The KPI and vendor series whose latest period has no SPC reading because the series is too coarse for
     limits (so "what changed" cannot list them either way). Columns: kpi, KPI, vendor, what."""

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 
 import pandas as pd
 
-from opsdash import catalog, metrics
-from opsdash.capacity import backoffice, contact, forecast, volumes
+from opsdash import catalog, metrics, queries
+from opsdash.capacity import backoffice, codec, contact, forecast, volumes
 from opsdash.store import Store
 
 
@@ -46,7 +47,7 @@ class Outlook:
         return self.daily if grain == "day" else self.weekly
 
 
-def outlook(store: Store, vendor: str) -> Outlook:
+def make(store: Store, vendor: str) -> Outlook:
     """The vendor's outlook from its own data cut-off: forecasts of every volume at day and week, its queues'
     staffing and its back-office projections from those same forecasts."""
     daily = volumes.forecasts(store, "day", (), (vendor,))
@@ -54,6 +55,68 @@ def outlook(store: Store, vendor: str) -> Outlook:
     return Outlook(vendor, metrics.data_cut(store, tuple(catalog.EVENT_TIMES), (vendor,)), daily, weekly,
                    contact.vendor_staffing(store, vendor, daily),
                    backoffice.vendor_projections(store, vendor, daily, weekly))
+
+
+#: The dataclasses a kept outlook is made of (capacity.codec makes no other).
+CLASSES: dict[str, type] = {c.__name__: c for c in (Outlook, forecast.Forecast, forecast.Accuracy,
+                                                     contact.QueueStaffing, backoffice.Projection)}
+
+
+def outlook(store: Store, vendor: str) -> Outlook:
+    """The vendor's outlook: the one kept in the store (keep) when it was made for the store as it stands by this
+    code, else made now. Both are the same outlook: a kept one is read back exactly (capacity.codec)."""
+    kept = queries.kept_outlook(store, vendor, queries.outlook_stamp(store), FINGERPRINT)
+    return codec.decode(kept, CLASSES) if kept is not None else make(store, vendor)
+
+
+def outlooks(store: Store, vendors: tuple[str, ...] = ()) -> list[Outlook]:
+    """The outlooks of `vendors` (default every vendor the reader may see)."""
+    return [outlook(store, v) for v in vendors or tuple(queries.vendors(store))]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What keep() did: the vendors whose outlook is kept, those whose outlook failed (vendor, why), seconds."""
+
+    vendors: list[str]
+    failed: list[tuple[str, str]]
+    seconds: float
+
+    def words(self) -> str:
+        text = (f"outlooks for the next {forecast.GRAINS['week']['horizon']} weeks kept for {len(self.vendors)} "
+                f"vendor(s) in {self.seconds:.1f} s")
+        return text + "".join(f"; {v}'s failed ({why}): its Capacity page makes it when opened"
+                              for v, why in self.failed)
+
+
+def keep(store: Store) -> Kept:
+    """Make every vendor's outlook and keep it in the store, replacing those kept before, so that no page, pack
+    or command pays for it (called after loads, by `opsdash ingest`, `opsdash demo`, the Upload page and
+    `opsdash outlook`). A vendor whose outlook fails is left out and named; the others are kept."""
+    started = time.perf_counter()
+    stamp = queries.outlook_stamp(store)
+    made: list[tuple[str, float, bytes]] = []
+    heads, failed = [], []
+    for vendor in queries.vendors(store):
+        t = time.perf_counter()
+        try:
+            o = make(store, vendor)
+            body, head = codec.encode(o), headline_frame(o)
+        except Exception as exc:  # noqa: BLE001 - one vendor's data must not cost the others their outlook
+            failed.append((vendor, f"{type(exc).__name__}: {exc}"))
+            continue
+        made.append((vendor, time.perf_counter() - t, body))
+        heads.append(head)
+    frame = pd.concat(heads, ignore_index=True) if heads else pd.DataFrame(columns=list(queries.HEADLINE_COLUMNS))
+    queries.keep_outlooks(store, stamp, FINGERPRINT, made, frame)
+    return Kept([v for v, _s, _b in made], failed, time.perf_counter() - started)
+
+
+def kept_headlines(store: Store) -> tuple[pd.DataFrame, list[str]]:
+    """The headlines of the kept outlooks made for the store as it stands (queries.HEADLINE_COLUMNS), of the
+    vendors the reader may see, and those vendors (with data) that have no such outlook kept."""
+    heads, covered = queries.kept_headlines(store, queries.outlook_stamp(store), FINGERPRINT)
+    return heads, [v for v in queries.vendors(store) if v not in covered]
 
 
 #: Headline statuses, worst first: a level or a queue projected to miss at the forecast, one that would miss
@@ -114,6 +177,20 @@ def headlines(o: Outlook) -> list[Headline]:
 
 STATUS_WORDS = {"miss": "Projected to miss", "busy": "At risk in busy weeks", "ok": "On target",
                 "unknown": "Not judged"}
+
+
+def headline_frame(o: Outlook) -> pd.DataFrame:
+    """The outlook's headlines as rows (queries.HEADLINE_COLUMNS): status as its code (STATUSES), from when,
+    in words, and the accuracy of the forecast each rests on in words."""
+    heads = headlines(o)
+    # by part and name: a vendor's queue and process may share a name (Ibérica's scheduling is both)
+    accuracy = ({("contact", q.queue): q.forecast_words for q in o.queues}
+                | {("back office", p.process): p.forecast_words for p in o.projections})
+    return pd.DataFrame({"vendor": o.vendor, "part": [h.part for h in heads], "what": [h.what for h in heads],
+                         "status": [h.status for h in heads], "from_day": [h.day for h in heads],
+                         "words": [h.words for h in heads],
+                         "forecast_accuracy": [accuracy.get((h.part, h.what), "") for h in heads]},
+                        columns=list(queries.HEADLINE_COLUMNS))
 
 
 #: Measured periods drawn before a forecast, per grain (two years of weeks, half a year of days).

@@ -3,7 +3,8 @@
 that started it, so a killed dashboard never leaves a load running on its own. Linux only (prctl
 PR_SET_PDEATHSIG); elsewhere the load simply runs on.
 
-It answers as ``opsdash ingest --format json`` does: the JSON reports on stdout, exit status 0 when every file
+After loads that stored rows it keeps every vendor's outlook in the store, as ``opsdash ingest`` does. It answers
+as ``opsdash ingest --format json`` does: the JSON reports on stdout, exit status 0 when every file
 loaded (or was already loaded), 1 when any was refused or the store could not be opened ("Error: ..." on
 stderr), 2 for usage errors.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from opsdash import lifecycle
 from opsdash.ingest.loader import load_files, loaded_by
-from opsdash.store import StoreError, default_db_path
+from opsdash.store import Store, StoreError, default_db_path
 
 PR_SET_PDEATHSIG = 1
 EXIT_REFUSED = 1
@@ -52,10 +53,23 @@ def run(argv: list[str]) -> int:
     try:
         with loaded_by(args.loaded_by) if args.loaded_by else contextlib.nullcontext():
             reports = load_files(store, args.files, mapping=args.mapping)
+        if any(r.status == "loaded" for r in reports):
+            _keep_outlooks(store)
     finally:
         store.close()
     print(json.dumps([r.as_dict() for r in reports], indent=2))
     return EXIT_REFUSED if any(r.status == "refused" for r in reports) else 0
+
+
+def _keep_outlooks(store: Store) -> None:
+    """Every vendor's outlook kept for the store as loaded (capacity.outlook.keep), as `opsdash ingest` does; the
+    loads stand whatever happens here (a page makes an outlook not kept when it is opened)."""
+    from opsdash.capacity import outlook
+
+    try:
+        print(outlook.keep(store).words(), file=sys.stderr)
+    except StoreError as exc:
+        print(f"outlooks not kept: {exc}", file=sys.stderr)
 
 
 def main(argv: list[str]) -> None:

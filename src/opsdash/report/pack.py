@@ -242,14 +242,10 @@ def _ahead(look: capacity.Outlook) -> dict[str, Table]:
     contract with the accuracy of the forecast it rests on, and their weekly figures."""
     out: dict[str, Table] = {}
     since = f"from the data cut-off, {labels.date(look.cut)}" if look.cut else ""
-    heads = capacity.headlines(look)
-    # by part and name: a vendor's queue and process may share a name (Ibérica's scheduling is both)
-    words = ({("contact", q.queue): q.forecast_words for q in look.queues}
-             | {("back office", p.process): p.forecast_words for p in look.projections})
-    status = pd.DataFrame({"process": [h.what for h in heads], "part": [h.part for h in heads],
-                           "status": [capacity.STATUS_WORDS[h.status] for h in heads],
-                           "from_day": [h.day for h in heads], "in words": [h.words for h in heads],
-                           "forecast_accuracy": [words.get((h.part, h.what), "") for h in heads]})
+    heads = capacity.headline_frame(look)
+    status = pd.DataFrame({"process": heads["what"], "part": heads["part"],
+                           "status": heads["status"].map(capacity.STATUS_WORDS), "from_day": heads["from_day"],
+                           "in words": heads["words"], "forecast_accuracy": heads["forecast_accuracy"]})
     out["ahead"] = Table(
         "Next weeks: staffing against the contract", status, None,
         f"13 weeks ahead {since}. Contact centre: the agents the contract's service level needs (Erlang A from the "

@@ -201,6 +201,15 @@ def outlook(db: Source, ver: tuple, vendor: str, code: str = "") -> Any:
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
+def kept_headlines(db: Source, ver: tuple, code: str = "") -> tuple[pd.DataFrame, list[str]]:
+    """The headlines of the outlooks kept after the last load, of the vendors the reader may see, and those of
+    them with none kept (capacity.outlook.kept_headlines); `code` as for outlook."""
+    from opsdash.capacity import outlook as capacity
+
+    return capacity.kept_headlines(_store(db))
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
 def vendor_cuts(db: Source, ver: tuple) -> dict[str, dt.date]:
     """Each vendor's data cut-off over every table (metrics.data_cut), for the vendors this reader may see."""
     store = _store(db)
