@@ -27,15 +27,17 @@ with widgets.guard("the headline KPIs"):
 
 st.subheader("What changed")
 st.caption(f"Special-cause signals at the latest complete {f.grain}, by KPI and vendor: concerns first, then each "
-           "queue or process projected to miss its contract level in the next 13 weeks (from the day the miss "
-           "begins; the Capacity page shows why), then the other signals, furthest from their mean first.")
+           "queue or process projected to miss its contract level in the next 13 weeks (in the period the miss "
+           "begins, its day in the words; not under a facility filter, as a queue or process is projected whole; the "
+           "Capacity page shows why), then the other signals, furthest from their mean first.")
 with widgets.guard("what changed"):
-    heads, unprojected = data.kept_headlines(db, ver, outlook.FINGERPRINT)
+    heads, unprojected = data.kept_headlines(db, ver, data.kept_version(db), outlook.FINGERPRINT)
     changed = views.with_ahead(data.what_changed(db, ver, f), heads, f, data.vendor_cuts(db, ver))
     unprojected = [v for v in unprojected if not f.vendors or v in f.vendors]
     if unprojected:
-        st.caption(f"Not projected ahead since the latest load: {md(', '.join(unprojected))}. The Capacity page "
-                   "projects a vendor when opened; `opsdash outlook` projects them all.")
+        st.caption(f"Not projected ahead since the latest load: {md(', '.join(unprojected))}. `opsdash outlook` "
+                   "projects them all and lists here what would miss; meanwhile the Capacity page projects a vendor "
+                   "when opened.")
     if changed.empty:
         st.success(f"No special-cause signal at the latest complete {f.grain}: every headline KPI is within its "
                    "expected variation" + ("." if unprojected else ", and no queue or process is projected to "

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from opsdash.cli import main
+from opsdash.store import Store
 from tests.helpers import csv_text, held, row
 
 
@@ -106,6 +107,9 @@ def test_generate_then_demo_builds_a_store(run, tmp_path):
     r = run("demo", "--sample-dir", str(out))
     assert r.exit_code == 0, r.output
     assert "0 refused" in r.output and "stored rows: claims " in r.output
+    assert "outlooks for the next 13 weeks kept for 4 vendor(s)" in r.output  # as after every load
+    with Store(tmp_path / "cli.duckdb", read_only=True) as s:
+        assert s.fetchone("SELECT count(*) FROM outlooks")[0] == 4
 
 
 def test_generate_flat(run, tmp_path):

@@ -413,6 +413,15 @@ def outlook_stamp(store: Store) -> str:
     return "/".join("" if x is None else str(x) for x in (row or ()))
 
 
+def kept_version(store: Store) -> tuple[Any, ...]:
+    """What changes when outlooks are kept (after a load, or by `opsdash outlook` with no load): part of the
+    cache key of what is read of them. Empty for a store from before they were kept."""
+    try:
+        return tuple(store.fetchone("SELECT count(*), max(made_at) FROM outlooks") or ())
+    except QueryError:
+        return ()
+
+
 def keep_outlooks(store: Store, made_for: str, code: str, made: Sequence[tuple[str, float, bytes]],
                   headlines: pd.DataFrame) -> None:
     """Replace every kept outlook by `made` (vendor, seconds taken, the outlook's bytes) and their headlines, in

@@ -521,7 +521,10 @@ def with_ahead(changed: pd.DataFrame, heads: pd.DataFrame, f: Filters, cuts: dic
     """`changed` (what_changed) with a row per queue or process projected to miss its contract level ahead, from
     the kept outlooks' headlines (capacity.outlook.kept_headlines), after the concerns: period is the day the
     miss begins, what says where, how and how sure the forecast is. Only the filter's vendors, and only while
-    the filter's period reaches a vendor's latest data (a projection starts at its data cut-off, `cuts`)."""
+    the filter's period reaches a vendor's latest data (a projection starts at its data cut-off, `cuts`); none
+    under a facility filter (a queue or process is projected whole, not per facility)."""
+    if f.facilities:
+        return changed
     miss = heads[heads["status"] == "miss"]
     if f.vendors:
         miss = miss[miss["vendor"].isin(f.vendors)]

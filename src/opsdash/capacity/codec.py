@@ -36,65 +36,81 @@ def _float(x: float) -> Any:
 
 
 def _enc(v: Any) -> Any:
-    if v is None or isinstance(v, (bool, str)):
+    if v is None or type(v) in (bool, str):
         return v
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return _float(float(v))
+    if isinstance(v, np.generic) and v.dtype.kind in "biuf":  # a numpy scalar stays one, of its own type
+        return {"$np": v.dtype.str, "v": _enc(v.item())}
+    if type(v) is int:
+        return v
+    if type(v) is float:
+        return _float(v)
     if v is pd.NaT:
         return {"$nat": None}
     if isinstance(v, pd.Timestamp):
-        return {"$ts": v.isoformat()}
-    if isinstance(v, dt.datetime):
+        return {"$ts": v.isoformat(), "tz": None if v.tz is None else str(v.tz)}
+    if isinstance(v, dt.datetime) and type(v) is dt.datetime and v.tzinfo is None:
         return {"$dt": v.isoformat()}
-    if isinstance(v, dt.date):
+    if type(v) is dt.date:
         return {"$date": v.isoformat()}
-    if isinstance(v, list):
+    if type(v) is list:
         return [_enc(x) for x in v]
-    if isinstance(v, tuple):
+    if type(v) is tuple:
         return {"$t": [_enc(x) for x in v]}
-    if isinstance(v, dict):
+    if type(v) is dict:
         return {"$m": [[_enc(k), _enc(x)] for k, x in v.items()]}
-    if isinstance(v, pd.DataFrame):
+    if type(v) is pd.DataFrame:
         return {"$df": _frame(v)}
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         return {"$dc": type(v).__name__,
                 "f": {f.name: _enc(getattr(v, f.name)) for f in dataclasses.fields(v) if f.init}}
-    raise CodecError(f"cannot keep a value of type {type(v).__name__}")
+    raise CodecError(f"cannot keep a value of type {type(v).__name__}: {str(v)[:60]}")
+
+
+#: Extension column types kept by value, an empty cell as null.
+NULLABLE = ("Int64", "boolean", "Float64", "string", "str")
 
 
 def _column(s: pd.Series) -> dict[str, Any]:
-    dtype = str(s.dtype)
-    kind = s.dtype.kind
-    if kind == "M":
+    dtype, tz = str(s.dtype), None
+    numpy = isinstance(s.dtype, np.dtype)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):  # as UTC instants and the zone's name (a DST change keeps)
+        tz = str(s.dtype.tz)
+        values = [None if pd.isna(x) else x.tz_convert("UTC").isoformat() for x in s]
+    elif numpy and s.dtype.kind == "M":
         values = [None if pd.isna(x) else pd.Timestamp(x).isoformat() for x in s]
-    elif kind == "f":
+    elif numpy and s.dtype.kind == "f":
         values = [None if math.isnan(x) else _float(x) for x in s.tolist()]
-    elif kind in "iub" and dtype == dtype.lower():  # numpy ints and bools (nullable ones are below)
+    elif numpy and s.dtype.kind in "iub":
         values = s.tolist()
-    elif dtype in ("Int64", "boolean", "Float64", "string", "str"):
-        values = [None if pd.isna(x) else _enc(x) for x in s.tolist()]
+    elif dtype in NULLABLE:
+        values = [None if x is None or x is pd.NA or isinstance(x, float) and math.isnan(x) else _enc(x)
+                  for x in s.tolist()]
     elif dtype == "object":
         values = [_enc(x) for x in s.tolist()]
     else:
         raise CodecError(f"cannot keep a column {s.name!r} of type {dtype}")
-    return {"name": s.name, "dtype": dtype, "values": values}
+    return {"name": s.name, "dtype": dtype, "tz": tz, "values": values}
 
 
 def _frame(df: pd.DataFrame) -> dict[str, Any]:
-    if not all(isinstance(c, str) for c in df.columns):
+    if not all(isinstance(c, str) for c in df.columns) or df.columns.nlevels != 1:
         raise CodecError(f"cannot keep a frame whose columns are not all names: {list(df.columns)!r}")
-    plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
-    return {"columns": [_column(df[c]) for c in df.columns],
-            "index": None if plain else _column(pd.Series(df.index, name=df.index.name)), "rows": len(df)}
+    ix = df.index
+    if getattr(ix, "freq", None) is not None:
+        raise CodecError(f"cannot keep a frame whose index has a frequency ({ix.freq})")
+    if ix.nlevels != 1:
+        raise CodecError("cannot keep a frame with a multi-level index")
+    index: dict[str, Any] = ({"range": [ix.start, ix.stop, ix.step], "name": _enc(ix.name)}
+                             if isinstance(ix, pd.RangeIndex) else {"column": _column(pd.Series(ix, name=ix.name))})
+    return {"columns": [_column(df[c]) for c in df.columns], "index": index, "columns_name": _enc(df.columns.name)}
 
 
 def _series(col: dict[str, Any], classes: dict[str, type], index: pd.Index | None = None) -> pd.Series:
     dtype, values = col["dtype"], col["values"]
-    if dtype.startswith("datetime64"):
+    if col.get("tz"):
+        s = pd.Series(pd.to_datetime(values, utc=True, format="ISO8601"), index=index).dt.tz_convert(col["tz"])
+        s = s.astype(dtype)
+    elif dtype.startswith("datetime64"):
         s = pd.Series(pd.to_datetime(values, format="ISO8601"), index=index).astype(dtype)
     elif dtype == "object":
         s = pd.Series([_dec(x, classes) for x in values], index=index, dtype=object)
@@ -106,9 +122,13 @@ def _series(col: dict[str, Any], classes: dict[str, type], index: pd.Index | Non
 
 
 def _unframe(d: dict[str, Any], classes: dict[str, type]) -> pd.DataFrame:
-    index = pd.Index(_series(d["index"], classes)) if d["index"] is not None else pd.RangeIndex(d["rows"])
+    ix = d["index"]
+    index = (pd.RangeIndex(*ix["range"], name=_dec(ix["name"], classes)) if "range" in ix
+             else pd.Index(_series(ix["column"], classes)))
     cols = {c["name"]: _series(c, classes, index) for c in d["columns"]}
-    return pd.DataFrame(cols, index=index) if cols else pd.DataFrame(index=index)
+    out = pd.DataFrame(cols, index=index) if cols else pd.DataFrame(index=index)
+    out.columns.name = _dec(d["columns_name"], classes)
+    return out
 
 
 def _dec(v: Any, classes: dict[str, type]) -> Any:
@@ -120,6 +140,11 @@ def _dec(v: Any, classes: dict[str, type]) -> Any:
         if v["$dc"] not in classes:
             raise CodecError(f"a kept outlook names {v['$dc']!r}, which is not one of {sorted(classes)}")
         return classes[v["$dc"]](**{k: _dec(x, classes) for k, x in v["f"].items()})
+    if "$np" in v:
+        return np.dtype(v["$np"]).type(_dec(v["v"], classes))
+    if "$ts" in v:
+        ts = pd.Timestamp(v["$ts"])
+        return ts.tz_convert(v["tz"]) if v.get("tz") else ts
     if len(v) != 1:
         raise CodecError(f"an unknown kind of value in a kept outlook: {str(v)[:80]}")
     ((tag, body),) = v.items()
@@ -127,8 +152,6 @@ def _dec(v: Any, classes: dict[str, type]) -> Any:
         return float(body)
     if tag == "$nat":
         return pd.NaT
-    if tag == "$ts":
-        return pd.Timestamp(body)
     if tag == "$dt":
         return dt.datetime.fromisoformat(body)
     if tag == "$date":

@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 
@@ -21,13 +24,21 @@ from opsdash.store import Store
 
 def _fingerprint() -> str:
     """A digest of opsdash's code (every module an outlook rests on: capacity, queries, metrics, sla, periods,
-    labels...): part of a cached outlook's key, so changed code is never served an outlook old code made."""
+    labels...) and of the libraries whose versions move its figures or its reading back: part of a kept or
+    cached outlook's key, so changed code is never served an outlook old code made."""
+    from importlib.metadata import PackageNotFoundError, version
+
     h = hashlib.sha256()
     root = resources.files("opsdash")
     files = [f for f in (*root.iterdir(), *root.joinpath("capacity").iterdir()) if f.name.endswith(".py")]
     for f in sorted(files, key=lambda f: str(f)):
         h.update(f.name.encode())
         h.update(f.read_bytes())
+    for lib in ("duckdb", "numpy", "pandas", "scipy", "statsmodels"):
+        try:
+            h.update(f"{lib} {version(lib)}".encode())
+        except PackageNotFoundError:
+            h.update(f"{lib} -".encode())
     return h.hexdigest()[:16]
 
 
@@ -64,9 +75,15 @@ CLASSES: dict[str, type] = {c.__name__: c for c in (Outlook, forecast.Forecast, 
 
 def outlook(store: Store, vendor: str) -> Outlook:
     """The vendor's outlook: the one kept in the store (keep) when it was made for the store as it stands by this
-    code, else made now. Both are the same outlook: a kept one is read back exactly (capacity.codec)."""
+    code, else (or if it cannot be read back) made now. Both are the same outlook: a kept one is read back exactly
+    (capacity.codec)."""
     kept = queries.kept_outlook(store, vendor, queries.outlook_stamp(store), FINGERPRINT)
-    return codec.decode(kept, CLASSES) if kept is not None else make(store, vendor)
+    if kept is not None:
+        try:
+            return codec.decode(kept, CLASSES)
+        except (codec.CodecError, ValueError, TypeError, KeyError, zlib.error):  # damaged: made again below
+            pass
+    return make(store, vendor)
 
 
 def outlooks(store: Store, vendors: tuple[str, ...] = ()) -> list[Outlook]:
@@ -75,24 +92,40 @@ def outlooks(store: Store, vendors: tuple[str, ...] = ()) -> list[Outlook]:
 
 
 @dataclass(frozen=True)
+class Made:
+    """Every vendor's outlook made for the store at `stamp` (queries.outlook_stamp), ready to keep: (vendor,
+    seconds, the outlook's bytes), their headlines, and the vendors whose outlook failed (vendor, why)."""
+
+    stamp: str
+    outlooks: list[tuple[str, float, bytes]]
+    headlines: pd.DataFrame
+    failed: list[tuple[str, str]]
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Kept:
-    """What keep() did: the vendors whose outlook is kept, those whose outlook failed (vendor, why), seconds."""
+    """What keep() did: the vendors whose outlook is kept, those whose outlook failed (vendor, why), seconds;
+    `superseded` when the store moved on (another load) while they were made, so nothing was written."""
 
     vendors: list[str]
     failed: list[tuple[str, str]]
     seconds: float
+    superseded: bool = False
 
     def words(self) -> str:
+        if self.superseded:
+            return ("outlooks not kept: the store changed while they were made (another load, which keeps its own; "
+                    "`opsdash outlook` keeps them for the store as it stands)")
         text = (f"outlooks for the next {forecast.GRAINS['week']['horizon']} weeks kept for {len(self.vendors)} "
                 f"vendor(s) in {self.seconds:.1f} s")
         return text + "".join(f"; {v}'s failed ({why}): its Capacity page makes it when opened"
                               for v, why in self.failed)
 
 
-def keep(store: Store) -> Kept:
-    """Make every vendor's outlook and keep it in the store, replacing those kept before, so that no page, pack
-    or command pays for it (called after loads, by `opsdash ingest`, `opsdash demo`, the Upload page and
-    `opsdash outlook`). A vendor whose outlook fails is left out and named; the others are kept."""
+def make_all(store: Store) -> Made:
+    """Every vendor's outlook, encoded for keeping (a read-only store will do). A vendor whose outlook fails is
+    left out and named; the others are made."""
     started = time.perf_counter()
     stamp = queries.outlook_stamp(store)
     made: list[tuple[str, float, bytes]] = []
@@ -108,8 +141,29 @@ def keep(store: Store) -> Kept:
         made.append((vendor, time.perf_counter() - t, body))
         heads.append(head)
     frame = pd.concat(heads, ignore_index=True) if heads else pd.DataFrame(columns=list(queries.HEADLINE_COLUMNS))
-    queries.keep_outlooks(store, stamp, FINGERPRINT, made, frame)
-    return Kept([v for v, _s, _b in made], failed, time.perf_counter() - started)
+    return Made(stamp, made, frame, failed, time.perf_counter() - started)
+
+
+def keep(store: Store, made: Made | None = None) -> Kept:
+    """Keep every vendor's outlook in the store, replacing those kept before, so that no page, pack or command
+    pays for it: `made` (make_all, e.g. over a read-only connection by keep_after_load), else made here. Nothing
+    is written when the store is no longer the one they were made for."""
+    made = made if made is not None else make_all(store)
+    if made.stamp != queries.outlook_stamp(store):
+        return Kept([], made.failed, made.seconds, superseded=True)
+    started = time.perf_counter()
+    queries.keep_outlooks(store, made.stamp, FINGERPRINT, made.outlooks, made.headlines)
+    return Kept([v for v, _s, _b in made.outlooks], made.failed, made.seconds + time.perf_counter() - started)
+
+
+def keep_after_load(path: Path, writer: Callable[[], Store], wait: float = 60.0) -> Kept:
+    """After loads (`opsdash ingest`, `opsdash demo`, `opsdash outlook`): every outlook made over a read-only
+    connection, so a dashboard goes on reading the store meanwhile, then kept through `writer()`, which takes the
+    file for writing only to write them."""
+    with Store(path, read_only=True, wait=wait) as reader:
+        made = make_all(reader)
+    with writer() as store:
+        return keep(store, made)
 
 
 def kept_headlines(store: Store) -> tuple[pd.DataFrame, list[str]]:

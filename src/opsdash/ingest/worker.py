@@ -62,14 +62,16 @@ def run(argv: list[str]) -> int:
 
 
 def _keep_outlooks(store: Store) -> None:
-    """Every vendor's outlook kept for the store as loaded (capacity.outlook.keep), as `opsdash ingest` does; the
-    loads stand whatever happens here (a page makes an outlook not kept when it is opened)."""
+    """Every vendor's outlook kept for the store as loaded (capacity.outlook.keep), as `opsdash ingest` does. The
+    dashboard has handed the file to this process, so they are made while it is held. Whatever happens here,
+    the loads are committed and reported on stdout; a failure is said on stderr, and a page makes an outlook not
+    kept when it is opened."""
     from opsdash.capacity import outlook
 
     try:
         print(outlook.keep(store).words(), file=sys.stderr)
-    except StoreError as exc:
-        print(f"outlooks not kept: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - the loads are committed; their reports must reach the dashboard
+        print(f"outlooks not kept ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
 def main(argv: list[str]) -> None:

@@ -200,10 +200,24 @@ def outlook(db: Source, ver: tuple, vendor: str, code: str = "") -> Any:
     return capacity.outlook(_store(db), vendor)
 
 
+def kept_version(db: Source) -> tuple[Any, ...]:
+    """Changes whenever outlooks are kept, also with no load (`opsdash outlook`): read afresh on every run, the
+    key of what is read of them. While another process writes, the one last seen."""
+    try:
+        kept = queries.kept_version(_store(db))
+    except StoreBusy:
+        return _LAST_KEPT.get(db, ())
+    _LAST_KEPT[db] = kept
+    return kept
+
+
+_LAST_KEPT: dict[Source, tuple[Any, ...]] = {}
+
+
 @st.cache_data(show_spinner=False, max_entries=20)
-def kept_headlines(db: Source, ver: tuple, code: str = "") -> tuple[pd.DataFrame, list[str]]:
+def kept_headlines(db: Source, ver: tuple, kept: tuple, code: str = "") -> tuple[pd.DataFrame, list[str]]:
     """The headlines of the outlooks kept after the last load, of the vendors the reader may see, and those of
-    them with none kept (capacity.outlook.kept_headlines); `code` as for outlook."""
+    them with none kept (capacity.outlook.kept_headlines); `kept`: kept_version; `code` as for outlook."""
     from opsdash.capacity import outlook as capacity
 
     return capacity.kept_headlines(_store(db))
