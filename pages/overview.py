@@ -27,9 +27,9 @@ with widgets.guard("the headline KPIs"):
 
 st.subheader("What changed")
 st.caption(f"Special-cause signals at the latest complete {f.grain}, by KPI and vendor: concerns first, then each "
-           "queue or process projected to miss its contract level in the next 13 weeks (in the period the miss "
-           "begins, its day in the words; not under a facility filter, as a queue or process is projected whole; the "
-           "Capacity page shows why), then the other signals, furthest from their mean first.")
+           "queue or process projected to miss its contract level in the next 13 weeks (the Capacity page shows why; "
+           "none under a facility filter, as they are projected whole), then the other signals, furthest from their "
+           "mean first.")
 with widgets.guard("what changed"):
     heads, unprojected = data.kept_headlines(db, ver, data.kept_version(db), outlook.FINGERPRINT)
     changed = views.with_ahead(data.what_changed(db, ver, f), heads, f, data.vendor_cuts(db, ver))
