@@ -201,7 +201,8 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     tables["reconciliation"] = _reconciliation(rec)
     tables["actions"] = _actions(levels, signals)
     look = capacity.outlook(store, vendor)
-    tables.update(_ahead(look))
+    heads = capacity.headline_frame(look)
+    tables.update(_ahead(look, heads))
     used = sorted(set(levels["kpi"]) | set(headline["kpi"]))
     defs = pd.DataFrame([{
         "kpi": k["id"], "definition": labels.prose(k["description"]), "unit": catalog.UNITS.get(k["unit"]) or "count",
@@ -225,7 +226,7 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     sentences = summarise(vendor, grain, window, before, levels, card.summary, headline, signals, n_late, n_open,
                           cut, at_risk, currency)
     sentences += [Sentence("ahead", f"Ahead: {labels.value_word(h.what)} ({h.part}) {h.words}.")
-                  for h in capacity.headlines(look) if h.status == "miss"]
+                  for h in heads[heads["status"] == "miss"].itertuples()]
     return Pack(vendor, period, grain, start, end, dt.datetime.now().replace(microsecond=0), card.summary, fresh,
                 tables, _charts(store, levels, vendor, grain, end), {
                     "vendor": vendor, "period": period, "grain": grain, "from": start, "to": end,
@@ -237,12 +238,12 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
 AHEAD_WEEKS = 4
 
 
-def _ahead(look: capacity.Outlook) -> dict[str, Table]:
+def _ahead(look: capacity.Outlook, heads: pd.DataFrame) -> dict[str, Table]:
     """The next four whole weeks after the vendor's data cut-off: each queue's and process's status against the
-    contract with the accuracy of the forecast it rests on, and their weekly figures."""
+    contract (`heads`: capacity.outlook.headline_frame) with the accuracy of the forecast it rests on, and their
+    weekly figures."""
     out: dict[str, Table] = {}
     since = f"from the data cut-off, {labels.date(look.cut)}" if look.cut else ""
-    heads = capacity.headline_frame(look)
     status = pd.DataFrame({"process": heads["what"], "part": heads["part"],
                            "status": heads["status"].map(capacity.STATUS_WORDS), "from_day": heads["from_day"],
                            "in words": heads["words"], "forecast_accuracy": heads["forecast_accuracy"]})
@@ -257,30 +258,24 @@ def _ahead(look: capacity.Outlook) -> dict[str, Table]:
     if look.cut is None:
         return out
 
-    def next_weeks(df: pd.DataFrame) -> pd.DataFrame:
+    weekly = (
+        ("ahead_calls", contact.weekly_summary(look.queues), "contact-centre queues",
+         "Calls expected from the forecast; half-hours short: the service level expected from the planned agents "
+         "misses the target.",
+         {"queue": None, "week": "period", "calls": "number", "intervals": "count", "intervals_short": "count",
+          "expected_service_level": "percent", "expected_abandonment": "percent"}),
+        ("ahead_office", backoffice.weekly_summary(look.projections), "back-office processes",
+         "Items in: the forecast; capacity: what the planned staff complete at their best recent pace; backlog and "
+         "past due at the week's last day; busy weeks as above.",
+         {"process": None, "week": "period", "scheduled_fte": "number", "inflow": "number", "capacity": "number",
+          "backlog": "number", "overdue": "number", "backlog_hi_80": "number"}))
+    for key, df, what, caption, kinds in weekly:
+        if not len(df):
+            continue
         weeks = sorted(w for w in df["week"].unique() if w > look.cut)[:AHEAD_WEEKS]
-        return df[df["week"].isin(weeks)].reset_index(drop=True)
-
-    calls = contact.weekly_summary(look.queues)
-    if len(calls):
-        calls = next_weeks(calls)[["queue", "week", "calls", "intervals", "intervals_short", "expected_service_level",
-                                   "expected_abandonment"]]
-        out["ahead_calls"] = Table(
-            f"Next {AHEAD_WEEKS} weeks: contact-centre queues", calls, labels.frame(calls, "week"),
-            "Calls expected from the forecast; half-hours short: the service level expected from the planned agents "
-            "misses the target.",
-            {"week": "period", "calls": "number", "intervals": "count", "intervals_short": "count",
-             "expected_service_level": "percent", "expected_abandonment": "percent"})
-    office = backoffice.weekly_summary(look.projections)
-    if len(office):
-        office = next_weeks(office)[["process", "week", "scheduled_fte", "inflow", "capacity", "backlog", "overdue",
-                                     "backlog_hi_80"]]
-        out["ahead_office"] = Table(
-            f"Next {AHEAD_WEEKS} weeks: back-office processes", office, labels.frame(office, "week"),
-            "Items in: the forecast; capacity: what the planned staff complete at their best recent pace; backlog "
-            "and past due at the week's last day; busy weeks as above.",
-            {"week": "period", "scheduled_fte": "number", "inflow": "number", "capacity": "number",
-             "backlog": "number", "overdue": "number", "backlog_hi_80": "number"})
+        df = df[df["week"].isin(weeks)].reset_index(drop=True)[list(kinds)]
+        out[key] = Table(f"Next {AHEAD_WEEKS} weeks: {what}", df, labels.frame(df, "week"), caption,
+                         {c: k for c, k in kinds.items() if k})
     return out
 
 
