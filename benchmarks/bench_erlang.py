@@ -10,6 +10,9 @@ minutes, patience 1-5 minutes, 80% in 30 s, short abandons 5 s):
   - Erlang A service level and abandonment at the scheduled agents, and Erlang A required agents.
 
 Target (issue 14, item 7): under 2 s for the whole grid.
+
+With --blocks, also Erlang A's service level and required agents at several block sizes (erlang.CHUNK_CELLS, the
+intervals x queue states computed at once), the evidence for the size chosen.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--queues", type=int, default=10)
     ap.add_argument("--weeks", type=int, default=13)
+    ap.add_argument("--blocks", action="store_true", help="also time Erlang A at several block sizes")
     args = ap.parse_args()
     x = intervals(args.queues, args.weeks)
     a = erlang.offered_load(x["calls"], HALF_HOUR, x["aht"])
@@ -80,6 +84,34 @@ def main() -> None:
     print(f"opsdash total (everything but pyworkforce): {sum(s for n, s in rows if 'pyworkforce' not in n):.2f} s; "
           f"agents Erlang C needs over the grid {int(need_c.sum()):,}, Erlang A {int(need_a.sum()):,}; "
           f"pyworkforce asked one more than the fewest in {int((gap == 1).sum()):,} intervals")
+    if args.blocks:
+        blocks(x)
+
+
+def blocks(x: dict[str, np.ndarray]) -> None:
+    """Erlang A at several block sizes, each twice in turn (the faster kept), with the same answers required."""
+    chosen = erlang.CHUNK_CELLS
+    sizes = sorted({4_000_000, 1_000_000, 262_144, 65_536, chosen, 8_192}, reverse=True)
+    best: dict[int, tuple[float, float]] = {}
+    answers = set()
+    try:
+        for _ in range(2):
+            for cells in sizes:
+                erlang.CHUNK_CELLS = cells
+                sl, s1 = timed(lambda: erlang.erlang_a(x["scheduled"], x["calls"], HALF_HOUR, x["aht"],
+                                                       x["patience"], 30, 5).service_level)
+                need, s2 = timed(lambda: erlang.required_agents_a(x["calls"], HALF_HOUR, x["aht"], x["patience"],
+                                                                  30, 0.8, 5))
+                answers.add((round(float(np.nansum(sl)), 6), int(need.sum())))
+                old = best.get(cells, (np.inf, np.inf))
+                best[cells] = (min(old[0], s1), min(old[1], s2))
+    finally:
+        erlang.CHUNK_CELLS = chosen
+    assert len(answers) == 1, "the block size changed an answer"
+    print("| cells a block | Erlang A service level (s) | Erlang A required agents (s) |\n|---:|---:|---:|")
+    for cells in sizes:
+        mark = " (chosen)" if cells == chosen else ""
+        print(f"| {cells:,}{mark} | {best[cells][0]:.2f} | {best[cells][1]:.2f} |")
 
 
 if __name__ == "__main__":

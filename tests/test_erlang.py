@@ -191,7 +191,17 @@ def test_the_incomplete_beta_ladder_equals_scipy():
         ladder = erlang._beta_ladder(np.log(x), np.log1p(-x), np.full(x.shape, b), 400)
         k = np.arange(400)[None, :]
         assert ladder == pytest.approx(special.betainc(k + 1, b, x), abs=1e-12), b
+        # the ladder one up in b, read off the same terms (the short-abandon shares need both)
+        same, up = erlang._beta_ladder(np.log(x), np.log1p(-x), np.full(x.shape, b), 400, and_next=True)
+        assert (same == ladder).all()
+        assert up == pytest.approx(special.betainc(k + 1, b + 1, x), abs=1e-12), b
     assert (erlang._beta_ladder(np.log(x), np.log1p(-x), np.zeros(x.shape), 5) == 0).all()
+    # no agent: b = 0, and one up is I_x(k + 1, 1) = x^(k + 1); mixed rows are each their own case
+    b = np.array([0.0, 0.0, 3.5, 0.0, 7.25, 0.0])[:, None]
+    same, up = erlang._beta_ladder(np.log(x), np.log1p(-x), b, 50, and_next=True)
+    k = np.arange(50)[None, :]
+    assert same == pytest.approx(np.where(b > 0, special.betainc(k + 1, np.maximum(b, 1e-300), x), 0), abs=1e-12)
+    assert up == pytest.approx(special.betainc(k + 1, b + 1, x), abs=1e-12)
 
 
 def test_patience_estimated_from_simulated_calls():
