@@ -410,18 +410,24 @@ def _digits_of(text: str) -> str:
 def test_no_generated_identifier_or_phi_header_is_stored_anywhere(tmp_path_factory, headers, data, kept,
                                                                   malformed, parquet):
     folder = tmp_path_factory.mktemp(f"spell{next(_stores)}")
-    base = ["claim_id", "vendor", "received_date", "payer", "facility", "denial_reason", "Notes"]
+    # the claims' optional text columns, the denial-risk ones included (the PHI rules apply to them too)
+    base = ["claim_id", "vendor", "received_date", "payer", "facility", "denial_reason", "procedure_group",
+            "vendor_risk_score", "vendor_risk_model", "Notes"]
     columns = base + headers
     phi_vals = [[data.draw(phi_values()) for _ in headers] for _ in range(3)]
     rows = [  # benign rows that must load; claim ids that are plain digit runs among them
-        ["123456789", "Acme", "2026-01-05", "Aetna", "Ward 7", "CO-16 Missing or invalid information", "ok"],
-        ["HEL-C0012345", "Acme", "2026-01-06", "Medicare", "Building 12", "N130 paid 1234.56 on 2026-01-05", ""],
-        ["C3", "Acme", "2026-02-30", "Cigna", "Ward 7", "CO-97", "bad date"],  # rejected, for its raw values
+        ["123456789", "Acme", "2026-01-05", "Aetna", "Ward 7", "CO-16 Missing or invalid information", "DRG 470",
+         "0.12", "DenialGuard 2.1", "ok"],
+        ["HEL-C0012345", "Acme", "2026-01-06", "Medicare", "Building 12", "N130 paid 1234.56 on 2026-01-05",
+         "Imaging", "", "", ""],
+        ["C3", "Acme", "2026-02-30", "Cigna", "Ward 7", "CO-97", "E&M", "0.4", "DenialGuard 2.1",
+         "bad date"],  # rejected, for its raw values
     ]
     rows = [r + v for r, v in zip(rows, phi_vals)]
     for i, (_kind, value, _digits) in enumerate(kept):  # identifier-shaped values in kept text columns
-        r = [f"K{i}", "Acme", "2026-01-07", "Aetna", "Ward 7", "CO-16", "x"] + [data.draw(phi_values()) for _ in headers]
-        r[data.draw(st.sampled_from([3, 4, 5]))] = value
+        r = [f"K{i}", "Acme", "2026-01-07", "Aetna", "Ward 7", "CO-16", "Imaging", "0.3", "DenialGuard 2.1", "x"]
+        r += [data.draw(phi_values()) for _ in headers]
+        r[data.draw(st.sampled_from([3, 4, 5, 6, 8]))] = value
         rows.append(r)
     path = folder / ("f.parquet" if parquet else "f.csv")
     if parquet:
@@ -433,8 +439,8 @@ def test_no_generated_identifier_or_phi_header_is_stored_anywhere(tmp_path_facto
         w.writerows(rows)
         if malformed:  # a line with one field too many (an unquoted comma): its fields cannot be told apart
             line = io.StringIO()
-            csv.writer(line, lineterminator="\n").writerow(["M1", "Acme", "2026-01-08", "Aetna", "Ward 7", "CO-16", ""]
-                                                          + phi_vals[0])
+            csv.writer(line, lineterminator="\n").writerow(["M1", "Acme", "2026-01-08", "Aetna", "Ward 7", "CO-16",
+                                                           "Imaging", "", "", ""] + phi_vals[0])
             buf.write(line.getvalue().replace("Ward 7", "Ward, 7", 1))
         path.write_text(buf.getvalue(), encoding="utf-8")
 

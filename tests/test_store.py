@@ -189,3 +189,51 @@ def test_a_table_written_after_a_scoped_read_is_scoped_too(tmp_path):
     with pool.writer() as w, w.transaction() as tx:
         tx.execute("CREATE TABLE extra AS SELECT * FROM (VALUES ('Helix Health Services'), ('Other')) v(vendor)")
     assert [r[0] for r in helix.fetchall("SELECT vendor FROM extra")] == [HELIX]
+
+
+ADDED = {"procedure_group": "DRG 470", "prior_auth_required": True, "vendor_risk_score": 0.25}
+
+
+def _old_store(db) -> None:
+    """A store as an earlier version made it: the claims table without the columns the contract added since."""
+    with Store(db) as s, s.transaction() as tx:
+        for column in ("procedure_group", "prior_auth_required", "prior_auth_obtained", "eligibility_verified_date",
+                       "vendor_risk_score", "vendor_risk_model"):
+            tx.execute(f"ALTER TABLE claims DROP COLUMN {column}")
+        tx.execute("INSERT INTO claims (claim_id, vendor, received_date) VALUES "
+                   "('C1', 'Helix Health Services', DATE '2026-01-05'), ('C2', 'Other', DATE '2026-01-06')")
+
+
+@pytest.mark.parametrize("scope", [Scope(), Scope.of([HELIX])], ids=["everything", "one vendor"])
+def test_an_older_store_reads_the_contracts_new_columns_as_empty(tmp_path, scope):
+    """Read before any write, an older store's claims lack the new columns: a reader (the dashboard, scoped or
+    not) sees them empty instead of failing, and its scope still holds."""
+    db = tmp_path / "old.duckdb"
+    _old_store(db)
+    with Store(db, read_only=True) as raw:
+        stored = raw.query("SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+                           "AND table_name = 'claims'")["column_name"]
+        assert "vendor_risk_score" not in set(stored) and "received_date" in set(stored)  # really an older store
+    pool = ReadPool(db, linger=30)
+    try:
+        for reader in (Store(db, read_only=True, scope=scope), Store.shared(pool, scope)):
+            got = reader.query("SELECT claim_id, " + ", ".join(ADDED) + " FROM claims ORDER BY claim_id")
+            assert list(got["claim_id"]) == (["C1", "C2"] if scope.everything else ["C1"])
+            assert got[list(ADDED)].isna().all().all()
+            reader.close()
+    finally:
+        pool.close()
+
+
+def test_an_older_store_gains_the_new_columns_at_its_first_write(tmp_path):
+    """Opened for writing, the older store's claims table gains the columns (empty for its rows), and a claim
+    carrying them loads."""
+    db = tmp_path / "old.duckdb"
+    _old_store(db)
+    with Store(db) as s:
+        with s.transaction() as tx:
+            tx.execute("INSERT INTO claims (claim_id, vendor, received_date, procedure_group, prior_auth_required, "
+                       "vendor_risk_score) VALUES ('C3', 'Other', DATE '2026-01-07', 'DRG 470', true, 0.25)")
+        got = s.query("SELECT claim_id, " + ", ".join(ADDED) + " FROM main.claims ORDER BY claim_id")
+    assert got[list(ADDED)].iloc[:2].isna().all().all()
+    assert got.iloc[2][list(ADDED)].to_dict() == ADDED

@@ -87,9 +87,14 @@ class Compare:
     column: str
     op: str  # one of >=, <=
     other: str
+    words: str | None = None  # how the comparison reads, where COMPARE_WORDS' does not (dates: "on or before")
+
+    @property
+    def said(self) -> str:
+        return self.words or COMPARE_WORDS[self.op]
 
     def describe(self) -> str:
-        return f"`{self.column}` {COMPARE_WORDS[self.op]} `{self.other}`"
+        return f"`{self.column}` {self.said} `{self.other}`"
 
 
 @dataclass(frozen=True)
@@ -246,9 +251,21 @@ TABLES: dict[str, Table] = {
                 _c("denial_reason", T, meaning="reason or CARC group for a denial"),
                 _c("billed_amount", N, meaning="amount billed"),
                 _c("paid_amount", N, meaning="amount paid"),
+                _c("procedure_group", T, meaning="the procedure or DRG code group billed (e.g. imaging, DRG 470), "
+                   "never a patient's diagnosis free text"),
+                _c("prior_auth_required", B, meaning="the payer required prior authorisation for the service"),
+                _c("prior_auth_obtained", B, meaning="prior authorisation was obtained before submission, where "
+                   "required"),
+                _c("eligibility_verified_date", D, meaning="the last date the patient's insurance eligibility was "
+                   "verified before first submission"),
+                _c("vendor_risk_score", N, meaning="the vendor's own predicted probability (0 to 1) that the payer "
+                   "denies the claim, as scored at first submission"),
+                _c("vendor_risk_model", T, meaning="the name and version of the vendor's model behind "
+                   "`vendor_risk_score`"),
             ),
             key=("vendor", "claim_id"),
-            events=(Happens("received_date"), Happens("submitted_date", ("clean_submission",)),
+            events=(Happens("received_date"),
+                    Happens("submitted_date", ("clean_submission", "vendor_risk_score", "vendor_risk_model")),
                     Happens("adjudicated_date", ("initial_outcome", "denial_reason", "paid_amount"))),
             dated_by="received_date",
             rules=(
@@ -259,6 +276,11 @@ TABLES: dict[str, Table] = {
                 Needs("initial_outcome", "adjudicated_date"),
                 Bound("billed_amount", ">=", 0),
                 Bound("paid_amount", ">=", 0),
+                Needs("prior_auth_obtained", "prior_auth_required"),
+                Compare("eligibility_verified_date", "<=", "submitted_date", "on or before"),
+                Bound("vendor_risk_score", ">=", 0),
+                Bound("vendor_risk_score", "<=", 1),
+                Needs("vendor_risk_model", "vendor_risk_score"),
             ),
         ),
         Table(

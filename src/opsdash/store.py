@@ -465,10 +465,11 @@ class Store:
     @contextmanager
     def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._src.cursor() as cur:
-            if not self.scope.everything:
+            if self.read_only:
                 if self._src.catalog is None:
                     self._src.catalog = _catalog(cur)
-                _shadow(cur, self.scope, self._src.catalog)
+                if not self.scope.everything or self._src.catalog[2]:
+                    _shadow(cur, self.scope, self._src.catalog)
             yield cur
 
     # -- schema -----------------------------------------------------------------------------
@@ -478,6 +479,10 @@ class Store:
                 tx.execute(ddl)
             for table in contract.TABLES.values():
                 tx.execute(_data_table_ddl(table))
+                # a store made before the contract gained optional columns gains them, empty, at its first write
+                for c in table.columns:
+                    tx.execute(f"ALTER TABLE {quote_ident(table.name)} ADD COLUMN IF NOT EXISTS "
+                               f"{quote_ident(c.name)} {contract.SQL_TYPES[c.type]}")
             existing = dict(tx.fetchall("SELECT key, value FROM meta"))
             wanted_tz = timezone or os.environ.get("OPSDASH_TIMEZONE")
             if "timezone" not in existing:
@@ -591,17 +596,25 @@ def _check_timezone(tx: Tx, tz: str) -> None:
         raise StoreError(f"unknown time zone {tz!r}: expected an IANA name such as UTC or America/Chicago")
 
 
-#: The store's catalogue name and its tables, each with whether it has a vendor column.
-Catalog = tuple[str, list[tuple[str, bool]]]
+#: The store's catalogue name, its tables, each with whether it has a vendor column, and the contract's columns
+#: a table lacks (a store made by an earlier version, read before its next write adds them): name -> SQL type.
+Catalog = tuple[str, list[tuple[str, bool]], dict[str, dict[str, str]]]
 
 
 def _catalog(cur: duckdb.DuckDBPyConnection) -> Catalog:
     db = cur.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
-    tables = cur.execute(
-        "SELECT t.table_name, list_contains(list(c.column_name), 'vendor') FROM duckdb_tables() t "
+    rows = cur.execute(
+        "SELECT t.table_name, list(c.column_name) FROM duckdb_tables() t "
         "JOIN duckdb_columns() c USING (database_name, schema_name, table_name) "
         "WHERE t.database_name = current_database() AND t.schema_name = 'main' GROUP BY ALL").fetchall()
-    return db, tables
+    tables = [(name, "vendor" in columns) for name, columns in rows]
+    missing = {}
+    for name, columns in rows:
+        if name in contract.TABLES:
+            lacks = {c.name: contract.SQL_TYPES[c.type] for c in contract.TABLES[name].columns if c.name not in columns}
+            if lacks:
+                missing[name] = lacks
+    return db, tables, missing
 
 
 def _shadow(cur: duckdb.DuckDBPyConnection, scope: Scope, catalog: Catalog) -> None:
@@ -609,18 +622,21 @@ def _shadow(cur: duckdb.DuckDBPyConnection, scope: Scope, catalog: Catalog) -> N
     name resolution (``main.claims`` too), so the engine's SQL runs unchanged on the scope's rows only. A table
     without a vendor column shows no rows; only a catalogue-qualified name could reach past, and no opsdash SQL
     uses one."""
-    db, tables = catalog
+    db, tables, missing = catalog
     vendors = "[" + ", ".join(quote_literal(v) for v in scope.vendors or ()) + "]"
     for name, has_vendor in tables:
         src = f"{quote_ident(db)}.main.{quote_ident(name)}"
-        if name == "meta":
+        added = "".join(f", NULL::{sql_type} AS {quote_ident(c)}" for c, sql_type in missing.get(name, {}).items())
+        if name == "meta" or (scope.everything and not added):
             continue
-        if name == "loads":
+        if scope.everything:
+            body = f"SELECT *{added} FROM {src}"
+        elif name == "loads":
             body = _SCOPED_LOADS.format(src=src)
         elif has_vendor and name != "rejects":
             # Contract levels for vendor '*' apply to every vendor, so every scope reads them.
             every = " OR vendor = '*'" if name == "sla_targets" else ""
-            body = f"SELECT * FROM {src} WHERE list_contains({vendors}, vendor){every}"
+            body = f"SELECT *{added} FROM {src} WHERE list_contains({vendors}, vendor){every}"
         else:
-            body = f"SELECT * FROM {src} WHERE false"
+            body = f"SELECT *{added} FROM {src} WHERE false"
         cur.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS {body}")

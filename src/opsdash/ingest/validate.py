@@ -271,7 +271,7 @@ def _checks(table: contract.Table, expectations: dict[str, str], p: Params,
             bad = {">=": "<", "<=": ">"}[rule.op]
             out.append((rule.column, f"{a} {bad} {b}",
                         f"{p(rule.column + ': found ')} || {_found(a)} || "
-                        f"{p(', expected ' + contract.COMPARE_WORDS[rule.op] + ' ' + rule.other + ' (')} || {_found(b)} || ')'"))
+                        f"{p(', expected ' + rule.said + ' ' + rule.other + ' (')} || {_found(b)} || ')'"))
         elif isinstance(rule, contract.Bound):
             a = _t(rule.column)
             out.append((rule.column, f"NOT ({a} {rule.op} {p(float(rule.value))})",
