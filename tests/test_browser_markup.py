@@ -59,10 +59,11 @@ def _store(db, port: int) -> dict[str, str]:
                 outcome = ("paid", "denied", "partially_paid")[i % 3]
                 tx.execute("INSERT INTO claims (claim_id, vendor, facility, payer, claim_type, service_date, "
                            "received_date, submitted_date, clean_submission, adjudicated_date, initial_outcome, "
-                           "denial_reason, billed_amount, paid_amount, _load_id, _line) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 100, 80, 1, ?)",
+                           "denial_reason, billed_amount, paid_amount, procedure_group, vendor_risk_score, "
+                           "vendor_risk_model, _load_id, _line) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 100, 80, ?, 0.3, ?, 1, ?)",
                            [f"C{i}", v, v, v, v, d, d, d + dt.timedelta(days=1 + i % 4), i % 2 == 0,
-                            d + dt.timedelta(days=15), outcome, v if outcome == "denied" else None, i])
+                            d + dt.timedelta(days=15), outcome, v if outcome == "denied" else None, v, v, i])
                 tx.execute("INSERT INTO qa_audits (audit_id, vendor, process, audit_date, facility, opportunities, "
                            "errors, critical_errors, error_category, _load_id, _line) VALUES (?, ?, ?, ?, ?, 10, ?, 0, ?, 1, ?)",
                            [f"Q{i}", v, v, d, v, i % 3, v if i % 3 else None, i])
@@ -95,8 +96,8 @@ def _store(db, port: int) -> dict[str, str]:
     Store(db).close()  # rebuilds the roll-ups from the rows
     covered = {c.name for t in contract.TABLES.values() for c in t.columns if str(c.type) == "text"}
     assert covered <= {"claim_id", "audit_id", "item_id", "call_id", "vendor", "facility", "payer", "claim_type",
-                       "initial_outcome", "denial_reason", "process", "priority", "error_category", "queue", "kpi",
-                       "level", "description", "source"}, covered  # every free-text column above holds the payload
+                       "initial_outcome", "denial_reason", "procedure_group", "vendor_risk_model", "process",
+                       "priority", "error_category", "queue", "kpi", "level", "description", "source"}, covered  # every free-text column above holds the payload
     return values
 
 

@@ -198,6 +198,12 @@ def _contract_columns() -> dict[str, Label]:
             out.setdefault(col.name, Label(humanise(col.name), kind, col.meaning))
     out["handle_seconds"] = Label("Handle time (s)", "seconds", out["handle_seconds"].help)
     out["shrinkage"] = Label("Shrinkage", "percent", out["shrinkage"].help)  # a share, read as 30%
+    # the denial-risk columns, as a revenue-cycle manager says them
+    out["prior_auth_required"] = Label("Prior authorisation required", "bool", out["prior_auth_required"].help)
+    out["prior_auth_obtained"] = Label("Prior authorisation obtained", "bool", out["prior_auth_obtained"].help)
+    out["eligibility_verified_date"] = Label("Eligibility last verified", "date", out["eligibility_verified_date"].help)
+    out["vendor_risk_score"] = Label("Vendor's denial risk", "percent", out["vendor_risk_score"].help)
+    out["vendor_risk_model"] = Label("Vendor's risk model", "text", out["vendor_risk_model"].help)
     out["kpi"] = Label("KPI", "kpi")
     return out
 

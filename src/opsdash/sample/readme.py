@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from opsdash.sample.stories import DENIAL_DRIFT, PLAN_WEEKS_AHEAD, PLAN_WEEKS_BEHIND, TRAINING
+from opsdash.sample.stories import (DENIAL_DRIFT, DENIAL_MECHANISM, PLAN_WEEKS_AHEAD, PLAN_WEEKS_BEHIND, TRAINING,
+                                   VENDOR_NAMES, VENDOR_SCORES)
 
 
 def text(manifest: dict[str, Any], folders: list[str]) -> str:
@@ -35,7 +36,8 @@ def text(manifest: dict[str, Any], folders: list[str]) -> str:
         f"- Meridian Revenue Partners automated claim scrubbing on {s['meridian_automation_go_live']}: turnaround and",
         "  coding errors fall from then on, and the contract tightened its turnaround target about three months later.",
         f"- Helix Health Services' initial denial rate drifts upward from {s['helix_denial_drift_start']} (prior-authorisation",
-        "  denials, CO-197, mostly Aetna and UnitedHealthcare); Helix keeps reporting about "
+        "  denials, CO-197, mostly Aetna and UnitedHealthcare, which require authorisation more often from then, while",
+        "  Helix obtains fewer of those required); Helix keeps reporting about "
         f"{DENIAL_DRIFT.reported_cap:.0%} for the last {_words(DENIAL_DRIFT.reported_months)} months.",
         f"- ClearView Diagnostics Reading had an outage in the week of {s['clearview_outage_week_start']}: radiology reads and",
         "  transcriptions missed their SLAs; ClearView's own report for that month leaves the outage out.",
@@ -45,6 +47,23 @@ def text(manifest: dict[str, Any], folders: list[str]) -> str:
         f"  of its agents' time for {_words(TRAINING.weeks)} weeks from {s['iberica_training_weeks_start']}, in the winter call "
         "peak, and its plan",
         "  keeps the agents it schedules in other weeks: its queues are short of staff for the peak.",
+        "",
+        "## Why claims are denied (the planted mechanism)",
+        "Every claim's first decision is one draw at a probability that depends only on what is known when the",
+        "claim is submitted, so the best any denial model could do is known. Its log-odds add up:",
+        "- the payer, and the vendor (a little lower at Helix);",
+        "- the procedure group (`procedure_group`), and a few payer x group pairs "
+        + ", ".join(f"({p} x {g})" for p, g, _ in DENIAL_MECHANISM.payer_group) + ";",
+        f"- {DENIAL_MECHANISM.missing_auth:g} where prior authorisation was required and not obtained;",
+        f"- {DENIAL_MECHANISM.stale_per_30_days:g} a month where eligibility was last verified more than "
+        f"{DENIAL_MECHANISM.fresh_days} days before submission",
+        f"  (up to {DENIAL_MECHANISM.stale_cap_days} days, and {DENIAL_MECHANISM.medicaid_stale:g} times that at Medicaid; "
+        "never verified counts as the most);",
+        f"- {DENIAL_MECHANISM.amount:g} per unit of ln(billed amount / 1,000).",
+        "",
+        "The coefficients are declared in `opsdash.sample.stories.DenialMechanism`, whose `probability` recomputes",
+        "any claim's from its columns. Vendors' own scores at submission (`vendor_risk_score`):",
+        *[f"- {VENDOR_NAMES[v.vendor]}: {v.model}, a deliberately {v.quality} model." for v in VENDOR_SCORES],
         "",
         "## Formats",
         "- Meridian: comma-separated UTF-8 with the contract's headers.",

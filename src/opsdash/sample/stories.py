@@ -22,7 +22,6 @@ FACILITY_WEIGHTS = (0.5, 0.32, 0.18)
 
 PAYERS = ("Medicare", "Medicaid", "BlueCross BlueShield", "Aetna", "UnitedHealthcare", "Cigna")
 PAYER_WEIGHTS = (0.32, 0.18, 0.16, 0.12, 0.14, 0.08)
-PAYER_DENIAL = (0.055, 0.085, 0.045, 0.065, 0.075, 0.05)
 DENIAL_REASONS: dict[str, tuple[tuple[str, float], ...]] = {
     "Medicare": (("CO-50 Not medically necessary", 0.45), ("CO-16 Missing or invalid information", 0.25),
                  ("CO-18 Duplicate claim", 0.15), ("CO-29 Timely filing limit expired", 0.15)),
@@ -37,6 +36,106 @@ DENIAL_REASONS: dict[str, tuple[tuple[str, float], ...]] = {
     "Cigna": (("CO-11 Diagnosis inconsistent with procedure", 0.5), ("CO-16 Missing or invalid information", 0.5)),
 }
 PRIOR_AUTH_DENIAL = "CO-197 Prior authorization absent"
+COVERAGE_DENIAL = "CO-27 Coverage terminated"
+
+
+# -- the denial mechanism --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DenialMechanism:
+    """Why a payer denies a claim at its first decision, planted so that the truth is known: the log-odds of a
+    denial is a sum of what is known when the claim is submitted, and the outcome is one draw at that
+    probability (the noise). ``probability`` recomputes it from a claim's stored columns, so a test can measure
+    the best any model could do (the mechanism's own, Bayes, AUROC) on the very claims a model is scored on.
+
+        log-odds = payer + vendor + procedure group + payer x group
+                   + missing_auth        (authorisation required and not obtained)
+                   + stale x months      (eligibility last verified more than `fresh_days` before submission,
+                                          up to `stale_cap_days`; x medicaid_stale for Medicaid, whose members
+                                          churn; never verified counts as `never_verified_days`)
+                   + amount x ln(billed / 1000)
+    """
+
+    payer: tuple[float, ...] = (-3.35, -2.72, -3.47, -3.03, -2.88, -3.32)  # per PAYERS
+    vendor: tuple[tuple[str, float], ...] = (("helix", -0.4),)  # Helix's denials run under 5% before the drift
+    group: tuple[tuple[str, float], ...] = (
+        ("Office visit (E&M)", 0.0), ("Imaging", 0.3), ("Lab", -0.35), ("Therapy", 0.2),
+        ("Inpatient stay (DRG)", 0.35), ("Outpatient surgery", 0.45), ("Emergency", 0.1))
+    payer_group: tuple[tuple[str, str, float], ...] = (
+        ("Medicare", "Therapy", 0.7), ("Cigna", "Imaging", 0.6), ("Medicaid", "Lab", 0.4))
+    missing_auth: float = 2.6
+    fresh_days: int = 14
+    stale_cap_days: int = 74
+    stale_per_30_days: float = 0.8
+    medicaid_stale: float = 1.6
+    never_verified_days: int = 74
+    amount: float = 0.25
+
+    def probability(self, df: pd.DataFrame) -> np.ndarray:
+        """The mechanism's denial probability of each claim (columns as stored: payer, vendor key or name,
+        procedure_group, prior_auth_required/_obtained, eligibility_verified_date, submitted_date, billed)."""
+        payer = df["payer"].to_numpy(dtype=object)
+        group = df["procedure_group"].to_numpy(dtype=object)
+        logit = np.asarray(self.payer)[[PAYERS.index(p) for p in payer]].astype(float)
+        vendor = df["vendor"].map(lambda v: VENDOR_KEYS.get(v, v)).to_numpy(dtype=object)
+        for key, effect in self.vendor:
+            logit = logit + np.where(vendor == key, effect, 0.0)
+        logit = logit + pd.Series(group).map(dict(self.group)).to_numpy(dtype=float)
+        for p, g, effect in self.payer_group:
+            logit = logit + np.where((payer == p) & (group == g), effect, 0.0)
+        required = df["prior_auth_required"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        obtained = df["prior_auth_obtained"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        logit = logit + self.missing_auth * (required & ~obtained)
+        days = (pd.to_datetime(df["submitted_date"]) - pd.to_datetime(df["eligibility_verified_date"])).dt.days
+        days = days.fillna(self.never_verified_days).to_numpy(dtype=float)
+        stale = np.clip(days - self.fresh_days, 0, self.stale_cap_days - self.fresh_days) / 30
+        logit = logit + self.stale_per_30_days * stale * np.where(payer == "Medicaid", self.medicaid_stale, 1.0)
+        logit = logit + self.amount * np.log(df["billed_amount"].to_numpy(dtype=float) / 1000)
+        return 1 / (1 + np.exp(-logit))
+
+
+#: Procedure groups by claim type: (group, share, chance a payer requires prior authorisation before any
+#: payer's factor below).
+PROCEDURE_GROUPS = {
+    "professional": (("Office visit (E&M)", 0.45, 0.02), ("Imaging", 0.2, 0.45), ("Lab", 0.2, 0.05),
+                     ("Therapy", 0.15, 0.35)),
+    "institutional": (("Inpatient stay (DRG)", 0.5, 0.6), ("Outpatient surgery", 0.35, 0.7), ("Emergency", 0.15, 0.0)),
+}
+#: How often each payer requires authorisation where a group may need it (per PAYERS); Aetna and UnitedHealthcare
+#: require it for `tightened` more of such claims from the drift's start.
+AUTH_FACTOR = (0.4, 0.8, 1.0, 1.1, 1.1, 1.0)
+AUTH_TIGHTENED = (("Aetna", 0.2), ("UnitedHealthcare", 0.2))
+#: Days from eligibility verification to submission: gamma(shape, scale) days; some claims never verified.
+VERIFIED_DAYS = (1.1, 7.0)
+NEVER_VERIFIED = 0.02
+
+
+@dataclass(frozen=True)
+class VendorScore:
+    """A vendor's own denial-risk model, as the vendor sends its scores at submission: ``good`` is the
+    mechanism's log-odds with a little noise; ``poor`` is a weak echo of it; ``over-confident`` ranks well but
+    pushes every score to the extremes (its log-odds stretched)."""
+
+    vendor: str
+    model: str
+    quality: str  # good, poor or over-confident
+
+    def scores(self, rng: np.random.Generator, truth: np.ndarray) -> np.ndarray:
+        logit = np.log(truth / (1 - truth))
+        if self.quality == "good":
+            out = logit + rng.normal(0, 0.15, truth.size)
+        elif self.quality == "poor":
+            out = 0.3 * logit - 1.9 + rng.normal(0, 1.0, truth.size)
+        elif self.quality == "over-confident":
+            out = 2.8 * (logit + 2.9) - 2.9 + rng.normal(0, 0.3, truth.size)
+        else:
+            raise ValueError(f"unknown score quality {self.quality!r}: expected good, poor or over-confident")
+        return np.round(1 / (1 + np.exp(-out)), 4)
+
+
+DENIAL_MECHANISM = DenialMechanism()
+#: The sample's vendors that send their own scores (the audit's subjects).
+VENDOR_SCORES = (VendorScore("meridian", "Meridian ClaimIQ 3.2", "good"),
+                 VendorScore("helix", "Helix DenialShield 2.0", "over-confident"))
 
 
 @dataclass(frozen=True)
@@ -71,6 +170,7 @@ VENDORS = (
                qa_processes=(("scheduling", 0.0024),)),
 )
 VENDOR_NAMES = {v.key: v.name for v in VENDORS}
+VENDOR_KEYS = {v.name: v.key for v in VENDORS}
 
 SLA_HOURS = {
     ("radiology_read", "stat"): 1, ("radiology_read", "urgent"): 4, ("radiology_read", "routine"): 24,
@@ -119,12 +219,15 @@ class GoLive:
 @dataclass(frozen=True)
 class DenialDrift:
     """Helix's denials stay under the 5% target until ``Timeline.drift_start``, then prior-authorisation
-    denials climb every month; Helix goes on reporting under 5% for its last months."""
+    denials climb every month: Aetna and UnitedHealthcare require authorisation more often, and Helix obtains
+    fewer of the authorisations required (the mechanism denies a claim without one far more often). Helix goes
+    on reporting under 5% for its last months."""
 
     vendor: str = "helix"
-    base_factor: float = 0.7  # of each payer's denial rate, before and after the drift starts
-    per_month: float = 0.009  # extra denial probability per month since the drift started
-    reason: str = PRIOR_AUTH_DENIAL
+    obtained: float = 0.97  # share of required authorisations Helix obtains before the drift ...
+    lost_per_month: float = 0.05  # ... falling this much a month since the drift started
+    obtained_floor: float = 0.45
+    others_obtain: float = 0.985  # every other vendor, throughout
     reported_cap: float = 0.049  # what Helix reports at most ...
     reported_months: int = 4  # ... for its last complete months
 

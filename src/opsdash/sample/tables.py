@@ -17,10 +17,12 @@ import pyarrow as pa
 
 from opsdash import contract
 from opsdash.sample.stories import (
-    AROUND_THE_CLOCK, BACK_OFFICE_PLAN, CALL_PEAKS, CONTACT_PLAN_TARGET, CONTACT_PLAN_THRESHOLD_S, CONTACT_SHRINKAGE,
-    DENIAL_DRIFT, DENIAL_REASONS, EFFORT_HOURS, ERROR_CATEGORIES, FACILITIES, FACILITY_WEIGHTS, GO_LIVE, GROWTH,
-    HANDLE_MEDIAN_S, HANDLE_SIGMA, OPEN_HOURS, OUTAGE, PAYER_DENIAL, PAYER_WEIGHTS, PAYERS, QUEUES, SLA_HOURS,
-    TRAINING, VENDOR_NAMES, VENDORS, WEEKDAY_CALLS, WEEKDAY_WORK, WINTER_SWING, Timeline,
+    AROUND_THE_CLOCK, AUTH_FACTOR, AUTH_TIGHTENED, BACK_OFFICE_PLAN, CALL_PEAKS, CONTACT_PLAN_TARGET,
+    CONTACT_PLAN_THRESHOLD_S, CONTACT_SHRINKAGE, COVERAGE_DENIAL, DENIAL_DRIFT, DENIAL_MECHANISM, DENIAL_REASONS,
+    EFFORT_HOURS, ERROR_CATEGORIES, FACILITIES, FACILITY_WEIGHTS, GO_LIVE, GROWTH, HANDLE_MEDIAN_S, HANDLE_SIGMA,
+    NEVER_VERIFIED, OPEN_HOURS, OUTAGE, PAYER_WEIGHTS, PAYERS, PRIOR_AUTH_DENIAL, PROCEDURE_GROUPS, QUEUES, SLA_HOURS,
+    TRAINING, VENDOR_NAMES, VENDOR_SCORES, VENDORS, VERIFIED_DAYS, WEEKDAY_CALLS, WEEKDAY_WORK, WINTER_SWING,
+    Timeline,
 )
 
 
@@ -52,7 +54,8 @@ def _pick(rng: np.random.Generator, options: tuple[Any, ...], weights: tuple[flo
 # -- claims ----------------------------------------------------------------------------------
 
 def claims(seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
-    """Final state (as of the timeline's as-of date) of every claim, all vendors."""
+    """Final state (as of the timeline's as-of date) of every claim, all vendors. Outcomes are drawn from
+    ``DENIAL_MECHANISM`` on what is known at submission; the vendors of ``VENDOR_SCORES`` send their own scores."""
     frames = []
     days = tl.days
     as_of = np.datetime64(tl.as_of, "D")
@@ -66,6 +69,7 @@ def claims(seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
         n = int(counts.sum())
         received = np.repeat(days.to_numpy().astype("datetime64[D]"), counts)
         payer_idx = r.choice(len(PAYERS), size=n, p=np.array(PAYER_WEIGHTS) / sum(PAYER_WEIGHTS))
+        payer = np.asarray(PAYERS, dtype=object)[payer_idx]
         median = np.full(n, v.turnaround_days)
         clean_p = np.full(n, v.clean_rate)
         if v.key == GO_LIVE.vendor:
@@ -75,55 +79,90 @@ def claims(seed: int, tl: Timeline, scale: float) -> pd.DataFrame:
         turnaround = np.rint(r.gamma(2.0, median / 1.678)).astype("timedelta64[D]")
         submitted = received + turnaround
         adjudicated = submitted + np.rint(7 + r.gamma(2.0, 4.0, size=n)).astype("timedelta64[D]")
-        deny_p = np.asarray(PAYER_DENIAL)[payer_idx]
-        prior_auth_extra = np.zeros(n)
-        if v.key == DENIAL_DRIFT.vendor:
-            deny_p = deny_p * DENIAL_DRIFT.base_factor  # under the 5% target until the drift starts
-            months_in = np.clip((submitted - drift0).astype(float) / 30.4, 0, None)
-            prior_auth_extra = np.where(submitted >= drift0, DENIAL_DRIFT.per_month * months_in, 0.0)
-        u = r.random(n)
-        denied = u < deny_p + prior_auth_extra
-        partial = (~denied) & (u < deny_p + prior_auth_extra + 0.08)
-        outcome = np.where(denied, "denied", np.where(partial, "partially_paid", "paid")).astype(object)
-        reasons = np.empty(n, dtype=object)
-        for pi, payer in enumerate(PAYERS):
-            sel = denied & (payer_idx == pi)
-            opts, w = zip(*DENIAL_REASONS[payer])
-            reasons[sel] = _pick(r, opts, w, int(sel.sum()))
-        drift_denial = denied & (u >= deny_p)  # the extra denials of the drift are prior-auth failures
-        reasons[drift_denial] = DENIAL_DRIFT.reason
         ctype = np.where(r.random(n) < 0.65, "professional", "institutional").astype(object)
         billed = np.round(np.exp(r.normal(np.where(ctype == "professional", math.log(420), math.log(6800)), 0.6)), 2)
-        ratio = np.where(outcome == "paid", r.uniform(0.55, 0.85, n),
-                         np.where(outcome == "partially_paid", r.uniform(0.2, 0.5, n), 0.0))
+        # what is known at submission: the procedure group, prior authorisation, eligibility
+        group = np.empty(n, dtype=object)
+        auth_p = np.zeros(n)
+        for kind, options in PROCEDURE_GROUPS.items():
+            sel = ctype == kind
+            names, shares, needs = zip(*options)
+            pick = r.choice(len(names), size=int(sel.sum()), p=np.asarray(shares) / sum(shares))
+            group[sel] = np.asarray(names, dtype=object)[pick]
+            auth_p[sel] = np.asarray(needs)[pick]
+        auth_p = auth_p * np.asarray(AUTH_FACTOR)[payer_idx]
+        for name, extra in AUTH_TIGHTENED:
+            auth_p = auth_p + np.where((payer == name) & (submitted >= drift0) & (auth_p > 0), extra, 0.0)
+        required = r.random(n) < np.clip(auth_p, 0, 0.95)
+        obtain_p = np.full(n, DENIAL_DRIFT.others_obtain)
+        if v.key == DENIAL_DRIFT.vendor:
+            months_in = np.clip((submitted - drift0).astype(float) / 30.4, 0, None)
+            obtain_p = np.maximum(DENIAL_DRIFT.obtained - DENIAL_DRIFT.lost_per_month * months_in,
+                                  DENIAL_DRIFT.obtained_floor)
+        obtained = np.where(required, r.random(n) < obtain_p, False)
+        verified = submitted - np.rint(r.gamma(*VERIFIED_DAYS, size=n)).astype("timedelta64[D]")
+        never = r.random(n) < NEVER_VERIFIED
         df = pd.DataFrame({
             "claim_id": _ids(v.key[:3].upper() + "-C", n),
             "vendor": v.name,
-            "facility": _pick(r, FACILITIES, FACILITY_WEIGHTS, n),
-            "payer": np.asarray(PAYERS, dtype=object)[payer_idx],
+            "payer": payer,
             "claim_type": ctype,
-            "service_date": received - r.integers(0, 6, n).astype("timedelta64[D]"),
             "received_date": received,
             "submitted_date": submitted,
-            "clean_submission": r.random(n) < clean_p,
             "adjudicated_date": adjudicated,
-            "initial_outcome": outcome,
-            "denial_reason": reasons,
             "billed_amount": billed,
-            "paid_amount": np.round(billed * ratio, 2),
+            "procedure_group": group,
+            "prior_auth_required": required,
+            "prior_auth_obtained": pd.array(np.where(required, obtained, None), dtype="boolean"),
+            "eligibility_verified_date": pd.Series(verified).where(~never).to_numpy(),
         })
-        frames.append(df)
+        truth = DENIAL_MECHANISM.probability(df)
+        u = r.random(n)
+        denied = u < truth
+        partial = (~denied) & (u < truth + 0.08)
+        outcome = np.where(denied, "denied", np.where(partial, "partially_paid", "paid")).astype(object)
+        reasons = np.empty(n, dtype=object)
+        for pi, name in enumerate(PAYERS):
+            sel = denied & (payer_idx == pi)
+            opts, w = zip(*DENIAL_REASONS[name])
+            reasons[sel] = _pick(r, opts, w, int(sel.sum()))
+        stale = ((submitted - verified).astype(int) > DENIAL_MECHANISM.stale_cap_days // 2) | never
+        reasons[denied & stale & (r.random(n) < 0.5)] = COVERAGE_DENIAL
+        reasons[denied & required & ~obtained] = PRIOR_AUTH_DENIAL
+        ratio = np.where(outcome == "paid", r.uniform(0.55, 0.85, n),
+                         np.where(outcome == "partially_paid", r.uniform(0.2, 0.5, n), 0.0))
+        df = df.assign(
+            facility=_pick(r, FACILITIES, FACILITY_WEIGHTS, n),
+            service_date=received - r.integers(0, 6, n).astype("timedelta64[D]"),
+            clean_submission=r.random(n) < clean_p,
+            initial_outcome=outcome,
+            denial_reason=reasons,
+            paid_amount=np.round(billed * ratio, 2),
+            vendor_risk_score=np.nan,
+            vendor_risk_model=None,
+        )
+        for spec in VENDOR_SCORES:
+            if spec.vendor == v.key:
+                df["vendor_risk_score"] = spec.scores(rng(seed, vi, 5), truth)
+                df["vendor_risk_model"] = spec.model
+        frames.append(df[[c for c in contract.TABLES["claims"].column_names]])
     out = pd.concat(frames, ignore_index=True)
     return snapshot_claims(out, as_of)
 
 
 def snapshot_claims(df: pd.DataFrame, cutoff: np.datetime64) -> pd.DataFrame:
-    """The claims as a vendor would have exported them on ``cutoff``: later events are not known yet."""
+    """The claims as a vendor would have exported them on ``cutoff``: later events are not known yet (nor an
+    authorisation still pending, nor an eligibility check not yet made, nor the vendor's score at submission)."""
     df = df.copy()
     not_sub = df["submitted_date"].to_numpy() > cutoff
     not_adj = df["adjudicated_date"].to_numpy() > cutoff
     df["submitted_date"] = df["submitted_date"].where(~not_sub)
     df["clean_submission"] = df["clean_submission"].astype("boolean").where(~not_sub)
+    df["prior_auth_obtained"] = df["prior_auth_obtained"].astype("boolean").where(~not_sub)
+    df["eligibility_verified_date"] = df["eligibility_verified_date"].where(
+        ~(df["eligibility_verified_date"].to_numpy() > cutoff))
+    for c in ("vendor_risk_score", "vendor_risk_model"):
+        df[c] = df[c].where(~not_sub)
     for c in ("adjudicated_date", "initial_outcome", "denial_reason", "paid_amount"):
         df[c] = df[c].where(~not_adj)
     return df

@@ -64,6 +64,10 @@ def _fmt_bool(s: pd.Series, yes: str, no: str) -> pd.Series:
     return pd.Series(np.where(b.isna(), None, np.where(b.fillna(False), yes, no)), index=s.index, dtype=object)
 
 
+#: The claims' yes/no columns, as each vendor writes them.
+CLAIM_FLAGS = ("clean_submission", "prior_auth_required", "prior_auth_obtained")
+
+
 def _zip_fixed(path: Path) -> None:
     """Rewrite a zip (xlsx) with fixed entry times so the same data gives the same bytes."""
     import zipfile
@@ -148,13 +152,13 @@ def write_sample(out: Path, seed: int, months: int, scale: float, as_of: dt.date
                         "submitted two days before it was received (keying error)")
         if mi == 11 and len(m) > 40:
             m = w.spoil(m, rel, 30, "billed_amount", -abs(float(m.loc[30, "billed_amount"])), "a reversal sent as a claim")
-        m = m.assign(clean_submission=_fmt_bool(m["clean_submission"], "true", "false"))
+        m = m.assign(**{c: _fmt_bool(m[c], "true", "false") for c in CLAIM_FLAGS})
         w.csv(m, rel, date_format="%Y-%m-%d")
 
         h = snap[snap["vendor"] == VENDOR_NAMES["helix"]].reset_index(drop=True)
         r = rng(seed, 99, mi)
         h = h.assign(
-            clean_submission=_fmt_bool(h["clean_submission"], "Y", "N"),
+            **{c: _fmt_bool(h[c], "Y", "N") for c in CLAIM_FLAGS},
             initial_outcome=h["initial_outcome"].str.upper(),
             patient_name=[f"{FAKE_FIRST[a]} {FAKE_LAST[b]}" for a, b in
                           zip(r.integers(0, len(FAKE_FIRST), len(h)), r.integers(0, len(FAKE_LAST), len(h)))],
