@@ -1,0 +1,196 @@
+"""Denial risk: the measures equal scikit-learn's, the allow-list refuses what is not known at submission, the
+time split refuses a claim's future, the model recovers the generator's planted mechanism, and the vendor audit
+tells a good, a poor and an over-confident vendor model apart."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+from sklearn.linear_model import LogisticRegression
+
+from opsdash.denials import features as feats
+from opsdash.denials import measures, model, vendors
+from opsdash.sample.stories import DENIAL_MECHANISM, Timeline, VendorScore
+from opsdash.sample.tables import claims as generated_claims
+
+AS_OF = dt.date(2026, 11, 26)
+
+
+@pytest.fixture(scope="module")
+def claims() -> pd.DataFrame:
+    """The sample's claims as the generator holds them (24 months, two vendors, the planted mechanism)."""
+    return generated_claims(20261126, Timeline(AS_OF, 24), 1.0)
+
+
+@pytest.fixture(scope="module")
+def evaluation(claims) -> model.Evaluation:
+    return model.evaluate(claims)
+
+
+# -- the measures -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(4))
+def test_measures_equal_scikit_learns(seed):
+    """On random scores with ties (rounded to two places) and rare positives, as denials are."""
+    rng = np.random.default_rng(seed)
+    y = rng.random(3000) < 0.07
+    s = np.clip(np.round(0.05 + 0.1 * y + rng.normal(0, 0.08, y.size), 2), 0.01, 0.99)
+    assert measures.auroc(s, y) == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
+    assert measures.auprc(s, y) == pytest.approx(skm.average_precision_score(y, s), abs=1e-12)
+    assert measures.brier(s, y) == pytest.approx(skm.brier_score_loss(y, s), abs=1e-12)
+    logit = np.log(s / (1 - s))[:, None]
+    ref = LogisticRegression(penalty=None, tol=1e-12, max_iter=10_000).fit(logit, y)
+    slope, intercept = measures.calibration(s, y)
+    assert (slope, intercept) == pytest.approx((ref.coef_[0][0], ref.intercept_[0]), abs=1e-5)
+
+
+def test_reliability_bins_hold_equal_counts_and_their_means():
+    s = np.array([0.9, 0.1, 0.2, 0.8, 0.3, 0.7])
+    y = np.array([1, 0, 0, 1, 1, 0], dtype=bool)
+    r = measures.reliability(s, y, bins=3)
+    assert r.to_dict("list") == {"mean_score": pytest.approx([0.15, 0.5, 0.85]), "share_denied": [0.0, 0.5, 1.0],
+                                 "claims": [2, 2, 2]}
+
+
+def test_at_capacity_by_hand():
+    """Two days of four claims, a capacity of 1.5 a day: day one works 1 claim, day two 2 (floor of the running
+    total), each day's highest scores first."""
+    day = np.array([1, 1, 1, 1, 2, 2, 2, 2])
+    s = np.array([0.9, 0.5, 0.4, 0.1, 0.8, 0.7, 0.6, 0.2])
+    y = np.array([1, 1, 0, 0, 0, 1, 1, 0], dtype=bool)
+    amount = np.array([100, 300, 1, 1, 1, 50, 1000, 1], dtype=float)
+    got = measures.at_capacity(s, y, day, 1.5, amount)
+    # worked: day 1 the 0.9 (denied, $100); day 2 the 0.8 (paid) and the 0.7 (denied, $50)
+    assert (got.worked, got.precision, got.recall) == (3, pytest.approx(2 / 3), pytest.approx(2 / 4))
+    assert got.value_caught == pytest.approx(150 / 1450)
+
+
+# -- what a model may know ----------------------------------------------------------------------------------
+def test_only_what_is_known_at_submission_may_be_read():
+    """The contract's events decide: adjudication and what it carries are not known at submission."""
+    assert feats.known_at_submission() == frozenset(feats.CLAIMS.column_names) - {
+        "adjudicated_date", "initial_outcome", "denial_reason", "paid_amount"}
+    assert {c for f in feats.FEATURES for c in f.reads} <= feats.known_at_submission()
+
+
+@pytest.mark.parametrize("column", ["initial_outcome", "denial_reason", "paid_amount", "adjudicated_date"])
+def test_a_feature_reading_a_post_adjudication_field_is_refused(column):
+    with pytest.raises(feats.LeakError, match=f"reads '{column}', which is not known when a claim is submitted"):
+        feats.Feature("leak", ("payer", column), "category", "leak")
+
+
+def test_the_vendors_own_score_is_never_a_feature():
+    for column in ("vendor_risk_score", "vendor_risk_model"):
+        with pytest.raises(feats.LeakError, match="audited, never learnt from"):
+            feats.Feature("theirs", (column,), "number", "their score")
+
+
+def test_the_time_split_refuses_a_claims_future(claims):
+    """Training claims must have been submitted and decided before the cut-off: one decided after it (its outcome
+    not yet known then) is planted, and training refuses."""
+    s = model.split(claims)
+    assert (pd.to_datetime(s.train["adjudicated_date"]) < pd.Timestamp(s.cutoff)).all()
+    assert (pd.to_datetime(s.test["submitted_date"]) >= pd.Timestamp(s.cutoff)).all()
+    leaked = pd.concat([s.train, s.test.head(1)])
+    with pytest.raises(feats.LeakError, match="1 training claims were submitted or decided on or after"):
+        model.fit(leaked, s.cutoff)
+    undecided = s.train.copy()
+    undecided.loc[undecided.index[0], "initial_outcome"] = None
+    with pytest.raises(feats.LeakError, match="1 have no decision"):
+        model.fit(undecided, s.cutoff)
+
+
+# -- the model on the planted mechanism -----------------------------------------------------------------------
+def test_the_model_recovers_the_planted_mechanism(evaluation):
+    """On the held-out months the boosted model ranks denials within 0.02 of the mechanism's own AUROC (the best
+    possible, computed from the very claims' true probabilities), and its risk figures are calibrated: over ten
+    bins of equal count, the claim-weighted gap between mean score and share denied is under 1.5 points."""
+    test = evaluation.test
+    denied = model.denied_of(test)
+    bayes = measures.auroc(DENIAL_MECHANISM.probability(test), denied)
+    assert abs(evaluation.boosted.auroc - bayes) <= 0.02, (evaluation.boosted.auroc, bayes)
+    r = evaluation.boosted.reliability
+    assert (r["claims"] * (r["mean_score"] - r["share_denied"]).abs()).sum() / r["claims"].sum() < 0.015
+    # and it earns its place: better than the baseline beyond chance, so it is the one used
+    assert evaluation.gain[0] > 0 and evaluation.chosen == model.BOOSTED
+    assert evaluation.boosted.auroc > evaluation.baseline.auroc + 0.04
+
+
+def test_training_is_reproducible(claims, evaluation):
+    again = model.evaluate(claims)
+    assert (again.test["boosted_score"].to_numpy() == evaluation.test["boosted_score"].to_numpy()).all()
+    assert again.gain == evaluation.gain
+
+
+def test_the_baseline_is_the_smoothed_payer_by_group_rate():
+    """Hand-worked: 10 claims of (A, x), 2 denied; the payer A also has 10 (A, y), none denied; overall 2/20.
+    With smoothing m = 10: payer A = (2 + 10 x 0.1) / (20 + 10) = 0.1; (A, x) = (2 + 10 x 0.1) / (10 + 10)."""
+    x = pd.DataFrame({"payer": ["A"] * 20, "procedure_group": ["x"] * 10 + ["y"] * 10})
+    y = np.array([1, 1] + [0] * 18, dtype=bool)
+    b = model.Baseline(10).fit(x, y)
+    assert b.payer["A"] == pytest.approx(0.1)
+    got = b.predict(pd.DataFrame({"payer": ["A", "A", "B"], "procedure_group": ["x", "y", "x"]}))
+    assert got == pytest.approx([3 / 20, 1 / 20, 0.1])
+
+
+def _redrawn(claims: pd.DataFrame, p: np.ndarray, seed: int) -> pd.DataFrame:
+    """The same claims with outcomes drawn anew at probabilities `p` (decided claims only)."""
+    out = claims.copy()
+    decided = out["initial_outcome"].notna().to_numpy()
+    draw = np.random.default_rng(seed).random(len(out)) < p
+    out.loc[decided, "initial_outcome"] = np.where(draw[decided], "denied", "paid")
+    return out
+
+
+def test_a_model_no_better_than_the_baseline_is_not_used(claims):
+    """Where denials depend on the payer and procedure group alone, the boosted model cannot beat the baseline
+    beyond chance: the baseline is used, and the card says why."""
+    rates = {g: r for g, r in zip(sorted(claims["procedure_group"].unique()), np.linspace(0.03, 0.2, 7),
+                                  strict=True)}
+    p = claims["procedure_group"].map(rates).to_numpy() * np.where(claims["payer"].eq("Medicaid"), 1.5, 1.0)
+    ev = model.evaluate(_redrawn(claims, p, 3))
+    assert ev.chosen == model.BASELINE and "no better than the baseline" in ev.why
+
+
+def test_an_uninformative_world_gets_no_model(claims):
+    ev = model.evaluate(_redrawn(claims, np.full(len(claims), 0.06), 4))
+    assert ev.chosen == model.NONE and "better than chance" in ev.why
+    trained = model.train(_redrawn(claims, np.full(len(claims), 0.06), 4))
+    with pytest.raises(model.NotEnough, match="better than chance"):
+        trained.predict(feats.frame(claims.head(3)))
+
+
+def test_too_little_history_is_said(claims):
+    recent = claims[pd.to_datetime(claims["received_date"]) >= pd.Timestamp("2026-05-01")]
+    with pytest.raises(model.NotEnough, match=r"months of submitted claims have their decisions; a model needs 9"):
+        model.evaluate(recent)
+
+
+# -- the vendors' own models ----------------------------------------------------------------------------------
+def test_the_audit_tells_good_poor_and_over_confident_vendor_models_apart(claims):
+    """The sample's claims dealt to three vendors at random, each sending scores of a declared quality from the
+    generator's mechanism: the audit calls the good one calibrated and no worse than opsdash's baseline, the poor
+    one worse than the baseline, the over-confident one over-confident (and ranking as well as the good one)."""
+    specs = {"Good Co": VendorScore("x", "Good 1", "good"), "Poor Co": VendorScore("x", "Poor 1", "poor"),
+             "Bold Co": VendorScore("x", "Bold 1", "over-confident")}
+    truth = DENIAL_MECHANISM.probability(claims)
+    rng = np.random.default_rng(9)
+    who = rng.choice(list(specs), len(claims))
+    dealt = claims.assign(vendor=who)
+    for name, spec in specs.items():
+        at = who == name
+        dealt.loc[at, "vendor_risk_score"] = spec.scores(rng, truth[at])
+        dealt.loc[at, "vendor_risk_model"] = spec.model
+    ev = model.evaluate(dealt)
+    got = {v.vendor: v for v in vendors.audit(ev, model.DEFAULT)}
+    assert set(got) == set(specs)
+    assert got["Good Co"].calibration == "calibrated" and got["Good Co"].ranking in ("better", "no better")
+    assert got["Poor Co"].ranking == "worse"
+    assert got["Bold Co"].calibration == "over-confident" and got["Bold Co"].judged.slope < 0.6
+    assert got["Poor Co"].judged.auroc < min(got["Good Co"].judged.auroc, got["Bold Co"].judged.auroc) - 0.05
+    assert abs(got["Bold Co"].judged.auroc - got["Good Co"].judged.auroc) < 0.03
+    # each verdict's words carry the figures they rest on
+    assert f"{got['Poor Co'].judged.auroc:.2f}" in got["Poor Co"].words
