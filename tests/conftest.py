@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from opsdash.capacity import outlook
+from opsdash.denials import kept
 from opsdash.ingest.loader import LoadReport, load_file
 from opsdash.ingest.folders import load_folder
 from opsdash.store import Store
@@ -58,6 +59,7 @@ def _load_sample(path: Path) -> list[LoadReport]:
     with Store(path) as s:
         reports = load_folder(s, SAMPLE)
         outlook.keep(s)  # as `opsdash demo` does after its loads
+        kept.keep(s)
         return reports
 
 

@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from opsdash import cli, queries, views
-from opsdash.capacity import codec, outlook
+from opsdash import codec
+from opsdash.capacity import outlook
 from opsdash.store import Scope, Store
 from tests.helpers import csv_text, row
 from tests.test_app import _app
@@ -229,12 +230,14 @@ def test_opsdash_ingest_keeps_outlooks_unless_told_not_to(tmp_path):
     (tmp_path / "b.csv").write_text(csv_text([row("work_items", vendor="Acme BPO", item_id="W-2")]))
     r = CliRunner().invoke(cli.main, ["ingest", "--db", str(db), "--no-outlook", str(tmp_path / "a.csv")])
     assert r.exit_code == 0, r.output
-    assert "outlooks" not in r.output
+    assert "outlooks" not in r.output and "denial" not in r.output
     with Store(db, read_only=True) as s:
         assert s.fetchone("SELECT count(*) FROM outlooks")[0] == 0
     r = CliRunner().invoke(cli.main, ["ingest", "--db", str(db), str(tmp_path / "b.csv")])
     assert r.exit_code == 0, r.output
     assert "outlooks for the next 13 weeks kept for 1 vendor(s)" in r.output
+    # and the denial model, here with no claims to learn from: said, and kept as words
+    assert "denial risk: no model (no claim has been submitted yet)" in r.output
     with Store(db, read_only=True) as s:
         assert outlook.kept_headlines(s)[1] == []
         assert s.fetchall("SELECT vendor FROM outlooks") == [("Acme BPO",)]
@@ -251,12 +254,14 @@ def test_a_load_stands_when_its_outlooks_cannot_be_kept(tmp_path, monkeypatch):
         raise StoreFull("no space left on the device holding the store")
 
     monkeypatch.setattr(queries, "keep_outlooks", full)
+    monkeypatch.setattr(queries, "keep_denials", full)
     db = tmp_path / "s.duckdb"
     (tmp_path / "a.csv").write_text(csv_text([row("work_items", vendor="Acme BPO")]))
     r = CliRunner().invoke(cli.main, ["ingest", "--db", str(db), "--format", "json", str(tmp_path / "a.csv")])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)[0]["status"] == "loaded"
     assert "outlooks not kept (StoreFull: no space left" in r.stderr
+    assert "denial model not kept (StoreFull: no space left" in r.stderr
     with Store(db, read_only=True) as s:
         assert s.fetchone("SELECT count(*) FROM work_items")[0] == 1
         assert s.fetchone("SELECT count(*) FROM outlooks")[0] == 0

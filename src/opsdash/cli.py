@@ -140,8 +140,9 @@ def main() -> None:
                    "warning above 5%.")
 @click.option("--outlook/--no-outlook", "keep_outlook", default=True, show_default=True,
               help="After a load, make every vendor's outlook (forecasts 13 weeks ahead, staffing and backlogs) and "
-                   "keep it in the store, so no page waits for it (a few seconds a vendor: 10 s for the sample's four). "
-                   "--no-outlook for a series of loads: run `opsdash outlook` after the last.")
+                   "train the denial-risk model, and keep them in the store, so no page waits for them (about 15 s "
+                   "for the sample). --no-outlook for a series of loads: run `opsdash outlook` and `opsdash denials "
+                   "train` after the last.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest(db: Path | None, table: str | None, mapping: Path | None, fmt: str, wait: float, loaded_by: str | None,
            max_reject_rate: float | None, keep_outlook: bool, files: tuple[Path, ...]) -> None:
@@ -190,8 +191,23 @@ def _keep_outlooks(store: Store, reports: list[Any], wait: float = 60.0, err: bo
     except Exception as exc:  # noqa: BLE001 - the loads are committed; the outlooks can be kept later
         _echo(f"outlooks not kept ({type(exc).__name__}: {exc}): pages make them when opened; `opsdash outlook` "
               "keeps them", err=True)
+    else:
+        _echo(kept.words(), err=err)
+    _keep_denials(path, wait, err)
+
+
+def _keep_denials(path: Path, wait: float, err: bool) -> None:
+    """After loads: the denial model trained and kept (denials.kept.keep_after_load), the loads standing whatever
+    happens here."""
+    from opsdash.denials import kept
+
+    try:
+        made = kept.keep_after_load(path, lambda: lifecycle.open_store(path, wait=wait), wait=wait)
+    except Exception as exc:  # noqa: BLE001 - the loads are committed; the model can be trained later
+        _echo(f"denial model not kept ({type(exc).__name__}: {exc}): `opsdash denials train` keeps it", err=True)
         return
-    _echo(kept.words(), err=err)
+    _echo(made.words() if made is not None else "denial model not kept: a load changed the store meanwhile",
+          err=err)
 
 
 def _run_with_progress(store: Store, files: list[Path], table: str | None, mapping: Path | None,
@@ -767,6 +783,136 @@ def outlook_command(db: Path | None, wait: float) -> None:
     _echo(kept.words())
     if kept.failed or kept.superseded:
         sys.exit(EXIT_REFUSED)
+
+
+@main.group("denials")
+def denials_group() -> None:
+    """Denial risk: which open claims a payer is likely to deny, and how good the vendors' own predictions are.
+
+    The model learns only from what is known when a claim is submitted, is judged on later months than it learnt
+    from, and is used only when it beats a simple baseline (the payer x procedure group rate). `opsdash ingest`,
+    `opsdash demo` and the Upload page train and keep it after loads; these commands read what is kept.
+
+    \b
+    Example:
+        opsdash denials evaluate
+    """
+
+
+@denials_group.command("train")
+@db_option
+@click.option("--capacity", type=click.FloatRange(min=1), default=None, metavar="CLAIMS",
+              help="Claims a day the team can work before they go out, for precision, recall and dollars caught "
+                   "at capacity (default: a tenth of the claims submitted a day).")
+@click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="SECONDS",
+              help="How long to keep trying while another process holds the store.")
+def denials_train(db: Path | None, capacity: float | None, wait: float) -> None:
+    """Train and judge the denial model on the store's claims and keep it, with every open claim's score.
+
+    Exit status 0 when kept (a model or a plain 'no model' with its reason), 1 when a load changed the store
+    meanwhile (nothing kept).
+
+    \b
+    Example:
+        opsdash denials train --capacity 25
+    """
+    from opsdash.denials import kept
+    from opsdash.denials.model import Settings
+
+    probe = _open(db, read_only=True, wait=wait)
+    probe.close()
+    with Store(probe.path, read_only=True, wait=wait) as reader:
+        made = kept.make(reader, Settings(), capacity)
+    with _open(probe.path, wait=wait) as store:
+        ok = kept.keep(store, made)
+    _echo(made.words() if ok else "denial model not kept: a load changed the store meanwhile; run this again")
+    if not ok:
+        sys.exit(EXIT_REFUSED)
+
+
+def _kept_views(db: Path | None) -> tuple[Store, list[Any]]:
+    from opsdash.denials import kept
+
+    store = _open(db, read_only=True)
+    views = kept.views(store)
+    if not views:
+        store.close()
+        raise click.ClickException("no denial model is kept for the store as it stands: run `opsdash denials train`")
+    return store, views
+
+
+@denials_group.command("score")
+@db_option
+@click.option("--vendor", "vendors", multiple=True, help="Only this vendor's claims (repeatable).")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Only the N claims with the most dollars at risk.")
+@format_option
+def denials_score(db: Path | None, vendors: tuple[str, ...], top: int | None, fmt: str) -> None:
+    """The work list: open claims (not yet billed, or awaiting the payer's first decision) by dollars at risk,
+    each with its chance of a denial and the reasons that raised it. The same list the Claims page downloads.
+
+    \b
+    Example:
+        opsdash denials score --top 20
+    """
+    from opsdash.denials import kept
+
+    store, views = _kept_views(db)
+    with store:
+        scores = kept.scores(store)
+    if vendors:
+        scores = scores[scores["vendor"].isin(vendors)]
+    if top:
+        scores = scores.head(top)
+    if fmt == "table":
+        scores = scores.assign(received_date=pd.to_datetime(scores["received_date"]).dt.date,
+                               submitted_date=pd.to_datetime(scores["submitted_date"]).dt.date,
+                               risk=scores["risk"].map(lambda r: f"{r:.0%}"),
+                               billed_amount=scores["billed_amount"].map(lambda x: _number(x, "${:,.0f}")),
+                               expected_loss=scores["expected_loss"].map(lambda x: _number(x, "${:,.0f}")))
+    _print_frame(scores.rename(columns={"expected_loss": "dollars_at_risk"}).reset_index(drop=True), fmt)
+
+
+@denials_group.command("evaluate")
+@db_option
+@format_option
+def denials_evaluate(db: Path | None, fmt: str) -> None:
+    """How the model in use and the vendors' own models did on the held-out months: per vendor (and overall, for
+    a reader of every vendor), AUROC, AUPRC, Brier score, calibration, and precision, recall and denied dollars
+    caught at a day's work capacity, beside the baseline's on the same claims.
+
+    \b
+    Example:
+        opsdash denials evaluate --format csv
+    """
+    from opsdash.denials import kept
+
+    store, views = _kept_views(db)
+    store.close()
+    rows = []
+    for v in views:
+        who = v.vendor or "all vendors"
+        for name, j in (("opsdash", v.model), ("baseline", v.baseline),
+                        *((a.model, a.judged) for a in v.audits)):
+            if j is None:
+                continue
+            rows.append({"vendor": who, "model": name, "claims": j.claims, "denied": j.denied, "auroc": j.auroc,
+                         "auprc": j.auprc, "brier": j.brier, "calibration_slope": j.slope,
+                         "mean_score": j.mean_score, "share_denied": j.share_denied,
+                         "capacity_per_day": j.at_capacity.capacity, "precision_at_capacity": j.at_capacity.precision,
+                         "recall_at_capacity": j.at_capacity.recall, "value_caught": j.at_capacity.value_caught})
+    frame = pd.DataFrame(rows)
+    if fmt != "table":
+        _print_frame(frame, fmt)
+        return
+    for v in views:
+        _echo(f"{v.vendor or 'All vendors'}: {v.why}.")
+        if v.model is not None:
+            _echo("  " + kept.held_out_words(v) + ".")
+        for a in v.audits:
+            _echo("  " + a.words)
+    if not frame.empty:
+        _echo()
+        _print_frame(frame.round(3), fmt)
 
 
 def _number(x: float, fmt: str = "{:,.0f}") -> str:

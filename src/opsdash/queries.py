@@ -426,17 +426,24 @@ def keep_outlooks(store: Store, made_for: str, code: str, made: Sequence[tuple[s
                   headlines: pd.DataFrame) -> None:
     """Replace every kept outlook by `made` (vendor, seconds taken, the outlook's bytes) and their headlines, in
     one transaction: a reader sees the old set or the new one."""
+    _replace_kept(store, made_for, code, "outlooks", made, "outlook_headlines", headlines, HEADLINE_COLUMNS)
+
+
+def _replace_kept(store: Store, made_for: str, code: str, table: str, made: Sequence[tuple[Any, float, bytes]],
+                  rows_table: str, rows: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Replace what is kept in `table` (vendor, made_for, code, made_at, seconds, bytes) by `made`, and in
+    `rows_table` by `rows` (`columns`, then made_for and code), in one transaction."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with store.transaction() as tx:
-        tx.execute("DELETE FROM outlooks")
-        tx.execute("DELETE FROM outlook_headlines")
+        tx.execute(f"DELETE FROM {qi(table)}")
+        tx.execute(f"DELETE FROM {qi(rows_table)}")
         for vendor, seconds, body in made:
-            tx.execute("INSERT INTO outlooks VALUES (?, ?, ?, ?, ?, ?)", [vendor, made_for, code, now, seconds, body])
-        if len(headlines):
-            tx.register("_headlines", headlines[list(HEADLINE_COLUMNS)])
-            tx.execute(f"INSERT INTO outlook_headlines SELECT {', '.join(HEADLINE_COLUMNS)}, ?, ? FROM _headlines",
+            tx.execute(f"INSERT INTO {qi(table)} VALUES (?, ?, ?, ?, ?, ?)", [vendor, made_for, code, now, seconds, body])
+        if len(rows):
+            tx.register("_kept_rows", rows[list(columns)])
+            tx.execute(f"INSERT INTO {qi(rows_table)} SELECT {', '.join(columns)}, ?, ? FROM _kept_rows",
                        [made_for, code])
-            tx.unregister("_headlines")
+            tx.unregister("_kept_rows")
 
 
 def kept_outlook(store: Store, vendor: str, made_for: str, code: str) -> bytes | None:
@@ -461,6 +468,56 @@ def kept_headlines(store: Store, made_for: str, code: str) -> tuple[pd.DataFrame
     except QueryError:
         return pd.DataFrame(columns=list(HEADLINE_COLUMNS)), []
     return heads, [r[0] for r in covered]
+
+
+# -- denial risk kept after a load (denials.kept) -----------------------------------------------------------
+#: An open claim's score as kept and shown (the Claims page's work list, opsdash denials score).
+SCORE_COLUMNS = ("vendor", "claim_id", "stage", "payer", "procedure_group", "received_date", "submitted_date",
+                 "billed_amount", "risk", "expected_loss", "reasons")
+
+
+def claims_columns(store: Store, columns: Sequence[str]) -> pd.DataFrame:
+    """Every claim the reader may see, with `columns` (contract columns of claims only)."""
+    known = contract.TABLES["claims"].column_names
+    wrong = [c for c in columns if c not in known]
+    if wrong:
+        raise ValueError(f"no claims column {wrong[0]!r}")
+    return store.query(f"SELECT {', '.join(qi(c) for c in columns)} FROM claims ORDER BY vendor, claim_id")
+
+
+def keep_denials(store: Store, made_for: str, code: str, cards: Sequence[tuple[str | None, float, bytes]],
+                 scores: pd.DataFrame) -> None:
+    """Replace the kept denial cards (vendor or None for the pooled one, seconds taken, the card's bytes) and
+    scores, in one transaction."""
+    _replace_kept(store, made_for, code, "denial_cards", cards, "denial_scores", scores, SCORE_COLUMNS)
+
+
+def kept_denial_cards(store: Store, made_for: str, code: str) -> list[tuple[str | None, bytes]]:
+    """The kept cards made for the store as it stands by this code, that the reader may see (a scoped reader never
+    sees the pooled card); empty in a store from before they were kept."""
+    try:
+        rows = store.fetchall("SELECT vendor, card FROM denial_cards WHERE made_for = ? AND code = ? "
+                              "ORDER BY vendor NULLS FIRST", [made_for, code])
+    except QueryError:
+        return []
+    return [(v, bytes(b)) for v, b in rows]
+
+
+def kept_denial_scores(store: Store, made_for: str, code: str) -> pd.DataFrame:
+    """The kept scores of open claims, highest expected loss first."""
+    try:
+        return store.query(f"SELECT {', '.join(SCORE_COLUMNS)} FROM denial_scores WHERE made_for = ? AND code = ? "
+                           "ORDER BY expected_loss DESC, vendor, claim_id", [made_for, code])
+    except QueryError:
+        return pd.DataFrame(columns=list(SCORE_COLUMNS))
+
+
+def denials_kept_version(store: Store) -> tuple[Any, ...]:
+    """What changes when a denial model is kept: part of the cache key of what pages read of it."""
+    try:
+        return tuple(store.fetchone("SELECT count(*), max(made_at) FROM denial_cards") or ())
+    except QueryError:
+        return ()
 
 
 # -- events ---------------------------------------------------------------------------------------------

@@ -174,6 +174,15 @@ SYSTEM_DDL = (
     """CREATE TABLE IF NOT EXISTS outlook_headlines (
         vendor VARCHAR, part VARCHAR, what VARCHAR, status VARCHAR, from_day DATE, words VARCHAR,
         forecast_accuracy VARCHAR, made_for VARCHAR, code VARCHAR)""",
+    # The denial model trained after a load (denials.kept): its card for each vendor, judged on that vendor's
+    # claims only (and, with no vendor, the pooled card, which a scoped reader never sees); and every open claim's
+    # score with its reasons.
+    """CREATE TABLE IF NOT EXISTS denial_cards (
+        vendor VARCHAR, made_for VARCHAR, code VARCHAR, made_at TIMESTAMP, seconds DOUBLE, card BLOB)""",
+    """CREATE TABLE IF NOT EXISTS denial_scores (
+        vendor VARCHAR, claim_id VARCHAR, stage VARCHAR, payer VARCHAR, procedure_group VARCHAR,
+        received_date DATE, submitted_date DATE, billed_amount DOUBLE, risk DOUBLE, expected_loss DOUBLE,
+        reasons VARCHAR, made_for VARCHAR, code VARCHAR)""",
 )
 
 

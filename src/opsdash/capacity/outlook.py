@@ -7,42 +7,22 @@ outlook is the same whoever may see the vendor, and is cached per store version 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from opsdash import catalog, metrics, queries
-from opsdash.capacity import backoffice, codec, contact, forecast, volumes
+from opsdash import catalog, codec, metrics, queries
+from opsdash.capacity import backoffice, contact, forecast, volumes
 from opsdash.store import Store
 
 
-def _fingerprint() -> str:
-    """A digest of opsdash's code (every module an outlook rests on: capacity, queries, metrics, sla, periods,
-    labels...) and of the libraries whose versions move its figures or its reading back: part of a kept or
-    cached outlook's key, so changed code is never served an outlook old code made."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    h = hashlib.sha256()
-    root = resources.files("opsdash")
-    files = [f for f in (*root.iterdir(), *root.joinpath("capacity").iterdir()) if f.name.endswith(".py")]
-    for f in sorted(files, key=lambda f: str(f)):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    for lib in ("duckdb", "numpy", "pandas", "scipy", "statsmodels"):
-        try:
-            h.update(f"{lib} {version(lib)}".encode())
-        except PackageNotFoundError:
-            h.update(f"{lib} -".encode())
-    return h.hexdigest()[:16]
-
-
-FINGERPRINT = _fingerprint()
+#: Part of a kept or cached outlook's key: every module an outlook rests on (capacity, queries, metrics, sla,
+#: periods, labels...) and the libraries whose versions move its figures or its reading back.
+FINGERPRINT = codec.code_fingerprint(("capacity",), ("duckdb", "numpy", "pandas", "scipy", "statsmodels"))
 
 
 @dataclass
@@ -68,7 +48,7 @@ def make(store: Store, vendor: str) -> Outlook:
                    backoffice.vendor_projections(store, vendor, daily, weekly))
 
 
-#: The dataclasses a kept outlook is made of (capacity.codec makes no other).
+#: The dataclasses a kept outlook is made of (opsdash.codec makes no other).
 CLASSES: dict[str, type] = {c.__name__: c for c in (Outlook, forecast.Forecast, forecast.Accuracy,
                                                      contact.QueueStaffing, backoffice.Projection)}
 
@@ -76,7 +56,7 @@ CLASSES: dict[str, type] = {c.__name__: c for c in (Outlook, forecast.Forecast, 
 def outlook(store: Store, vendor: str) -> Outlook:
     """The vendor's outlook: the one kept in the store (keep) when it was made for the store as it stands by this
     code, else (or if it cannot be read back) made now. Both are the same outlook: a kept one is read back exactly
-    (capacity.codec)."""
+    (opsdash.codec)."""
     kept = queries.kept_outlook(store, vendor, queries.outlook_stamp(store), FINGERPRINT)
     if kept is not None:
         try:

@@ -234,7 +234,8 @@ class Evaluation:
 
     cutoff: dt.date
     end: dt.date
-    capacity: float
+    capacity: float  # claims a day, over every vendor's claims: as given, else capacity_of the test claims
+    given: float | None  # the capacity given (each vendor's team's), else None: each vendor's own capacity_of
     fitted: Fitted
     baseline: measures.Judged
     boosted: measures.Judged
@@ -257,9 +258,10 @@ def choose(gain: tuple[float, float], baseline_interval: tuple[float, float]) ->
                   f"{baseline_interval[0]:.3f} to {baseline_interval[1]:.3f}, 90% interval): no score is shown")
 
 
-def _breakdown(test: pd.DataFrame, denied: np.ndarray) -> pd.DataFrame:
+def breakdown(test: pd.DataFrame, denied: np.ndarray, bys: tuple[str, ...] = ("payer", "vendor")) -> pd.DataFrame:
+    """Per value of each of `bys`: claims, denials, share denied, and each model's AUROC, Brier and mean score."""
     rows = []
-    for by in ("payer", "vendor"):
+    for by in bys:
         for value, part in test.groupby(test[by].fillna(feats.UNKNOWN)):
             d = denied[test.index.get_indexer(part.index)]
             row = {"by": by, "value": value, "claims": len(part), "denials": int(d.sum()),
@@ -291,8 +293,8 @@ def evaluate(claims: pd.DataFrame, settings: Settings = DEFAULT, capacity: float
                       settings.bootstrap, settings.seed)
     base_iv = auroc_interval(test["baseline_score"].to_numpy(), denied, settings.bootstrap, settings.seed)
     chosen, why = choose(gain, base_iv)
-    return Evaluation(s.cutoff, s.end, cap, fitted, judged[BASELINE], judged[BOOSTED], gain, base_iv, chosen, why,
-                      _breakdown(test, denied), test)
+    return Evaluation(s.cutoff, s.end, cap, capacity, fitted, judged[BASELINE], judged[BOOSTED], gain, base_iv, chosen, why,
+                      breakdown(test, denied), test)
 
 
 # -- the model used, its card, and the claims it scores -----------------------------------------------------
@@ -399,6 +401,6 @@ def reasons(trained: Trained, x: pd.DataFrame, reference: dict[str, object], top
     rise = pd.DataFrame(rises, index=x.index)
     rows = []
     for i, row in rise.iterrows():
-        best = row[row > 0.0005].sort_values(ascending=False).head(top)
+        best = row[row >= 0.005].sort_values(ascending=False).head(top)  # half a point at least
         rows.append({"claim": i, "reasons": [(name, x.at[i, name], float(v)) for name, v in best.items()]})
     return pd.DataFrame(rows).set_index("claim")

@@ -8,8 +8,8 @@ measures (``measures.judge``) and the same day's work capacity. Verdicts, each f
 - **calibration**: calibrated when its calibration slope is within ``SLOPE_OK`` of 1 and its mean score within
   ``MEAN_OK`` (relative) of the share denied; over-confident when the slope is below that band (its scores are too
   extreme); under-confident above it; otherwise it says too high or too low on average;
-- **value**: the share of the denied dollars its top scores of each day would have caught at the capacity,
-  beside opsdash's model's share on the same claims.
+- **value**: the share of the denied dollars its top scores of each day would have caught at the vendor's work
+  capacity (as given, else a tenth of the vendor's claims a day), beside opsdash's model's on the same claims.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from opsdash.denials import measures
-from opsdash.denials.model import BASELINE, BOOSTED, Evaluation, Settings, auroc_gain, denied_of
+from opsdash.denials.model import BASELINE, BOOSTED, Evaluation, Settings, auroc_gain, capacity_of, denied_of
 
 SLOPE_OK = 0.25
 MEAN_OK = 0.2
@@ -81,15 +81,16 @@ def audit(ev: Evaluation, settings: Settings) -> list[VendorModel]:
         day = pd.to_datetime(part["submitted_date"]).dt.date.to_numpy()
         amount = part["billed_amount"].to_numpy(dtype=float)
         theirs = part["vendor_risk_score"].to_numpy(dtype=float)
-        judged = measures.judge(theirs, denied, day, ev.capacity, amount)
-        base = measures.judge(part[f"{BASELINE}_score"].to_numpy(), denied, day, ev.capacity, amount)
-        ours = measures.judge(part[f"{BOOSTED}_score"].to_numpy(), denied, day, ev.capacity, amount)
+        cap = ev.given or capacity_of(ev.test[ev.test["vendor"] == vendor], settings)  # the vendor's team's
+        judged = measures.judge(theirs, denied, day, cap, amount)
+        base = measures.judge(part[f"{BASELINE}_score"].to_numpy(), denied, day, cap, amount)
+        ours = measures.judge(part[f"{BOOSTED}_score"].to_numpy(), denied, day, cap, amount)
         gain = auroc_gain(theirs, part[f"{BASELINE}_score"].to_numpy(), denied, settings.bootstrap, settings.seed)
         ranking, calibration = _ranking(gain), _calibration(judged)
         words = (f"{model} {RANK_WORDS[ranking]} (AUROC {judged.auroc:.2f} against {base.auroc:.2f} on the same "
                  f"{judged.claims:,} claims); {CALIBRATION_WORDS[calibration]} (mean score {judged.mean_score:.1%}, "
                  f"{judged.share_denied:.1%} denied; calibration slope {judged.slope:.2f}); working its top "
-                 f"{ev.capacity:.0f} claims a day would have caught {judged.at_capacity.value_caught:.0%} of the "
+                 f"{cap:.0f} claims a day would have caught {judged.at_capacity.value_caught:.0%} of the "
                  f"denied dollars, opsdash's model {ours.at_capacity.value_caught:.0%}.")
         out.append(VendorModel(vendor, model, judged, base, ours, gain, ranking, calibration, words))
     return out

@@ -62,16 +62,24 @@ def run(argv: list[str]) -> int:
 
 
 def _keep_outlooks(store: Store) -> None:
-    """Every vendor's outlook kept for the store as loaded (capacity.outlook.keep), as `opsdash ingest` does. The
+    """Every vendor's outlook kept for the store as loaded (capacity.outlook.keep), and the denial model trained
+    and kept (denials.kept), as `opsdash ingest` does. The
     dashboard has handed the file to this process, so they are made while it is held. Whatever happens here,
     the loads are committed and reported on stdout; a failure is said on stderr, and a page makes an outlook not
     kept when it is opened."""
     from opsdash.capacity import outlook
 
+    from opsdash.denials import kept
+
     try:
         print(outlook.keep(store).words(), file=sys.stderr)
     except Exception as exc:  # noqa: BLE001 - the loads are committed; their reports must reach the dashboard
         print(f"outlooks not kept ({type(exc).__name__}: {exc})", file=sys.stderr)
+    try:  # the denial model, as `opsdash ingest` trains it
+        made = kept.make(store)
+        print(made.words() if kept.keep(store, made) else "denial model not kept", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - as above
+        print(f"denial model not kept ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
 def main(argv: list[str]) -> None:

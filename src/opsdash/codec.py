@@ -1,5 +1,6 @@
-"""Outlooks as bytes and back, to keep them in the store: JSON (compressed) of the outlook's dataclasses, frames,
-dates and numbers, with each frame's column types kept, so what is read back equals what was made.
+"""Results as bytes and back, to keep them in the store (outlooks, denial models): JSON (compressed) of their
+dataclasses, frames, dates and numbers, with each frame's column types kept, so what is read back equals what
+was made.
 
 Only the dataclasses named by the reader are made again (no pickle: a store file is data and never runs code),
 and a value of a kind the codec does not know is refused when written, never turned into something else.
@@ -9,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import math
 import zlib
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
@@ -20,6 +24,24 @@ import pandas as pd
 
 class CodecError(ValueError):
     pass
+
+
+def code_fingerprint(packages: tuple[str, ...], libraries: tuple[str, ...]) -> str:
+    """A digest of opsdash's top-level modules and those of `packages` (sub-packages), and of the versions of
+    `libraries`: part of a kept result's key, so changed code is never served a result old code made."""
+    h = hashlib.sha256()
+    root = resources.files("opsdash")
+    files = [f for f in (*root.iterdir(), *(g for p in packages for g in root.joinpath(p).iterdir()))
+             if f.name.endswith(".py")]
+    for f in sorted(files, key=lambda f: str(f)):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    for lib in libraries:
+        try:
+            h.update(f"{lib} {version(lib)}".encode())
+        except PackageNotFoundError:
+            h.update(f"{lib} -".encode())
+    return h.hexdigest()[:16]
 
 
 def encode(obj: Any) -> bytes:
