@@ -1,4 +1,5 @@
-"""Claims: turnaround with SPC, its distribution, clean-claim and denial rates, denial reasons, unbilled backlog."""
+"""Claims: turnaround with SPC, its distribution, clean-claim and denial rates, denial reasons, unbilled backlog,
+and the open claims at risk of denial."""
 
 import streamlit as st
 
@@ -12,7 +13,7 @@ f = filters.page_dims(filters.current(), "claims", ["payer", "claim_type"])
 db, ver = data.source(), data.version()
 universe = data.vendors(db, ver)
 
-turnaround, rates, denials, backlog = sections.tabs("pages/claims.py")
+turnaround, rates, denials, backlog, at_risk = sections.tabs("pages/claims.py")
 with turnaround:
     if turnaround.open:
         with widgets.guard("claim turnaround"):
@@ -67,3 +68,29 @@ with denials:
 with backlog:
     if backlog.open:
         widgets.vendor_trend("unbilled_backlog", f, "cl_backlog", title=f"Unbilled claims at the end of each {f.grain}, by vendor")
+with at_risk:
+    if at_risk.open:
+        with widgets.guard("denial risk"):
+            cards = data.denial_views(db, ver, data.denials_kept_version(db))
+            card = views.denial_card(cards, f)
+            if card is None:
+                st.info("No denial model is kept for the data as it stands. It is trained after every load (a few "
+                        "seconds); after a load made with `--no-outlook` or an upgrade, run `opsdash denials train`.")
+            else:
+                scores = views.denial_work_list(data.denial_scores(db, ver, data.denials_kept_version(db)), f)
+                head, rest = views.denial_status(card, scores)
+                st.markdown(f"**{md(head)}**; {md(rest)}")
+                st.caption(md(views.denial_model_words(card)))
+                if card.model is not None:
+                    curves = views.reliability_curves(card)
+                    fig = charts.reliability(curves, title=views.reliability_title(card))
+                    widgets.chart(fig, views.reliability_frame(curves), "denial_risk_reliability", f, key="cl_rel")
+                    widgets.table(scores, "claims_at_risk", f, "Open claims by dollars at risk", key="cl_risk",
+                                  labels=True)
+                    st.caption("Open claims: not yet billed, or billed and awaiting the payer's first decision; the "
+                               "date range does not apply. Reasons: the points each fact adds to the risk against "
+                               "a typical claim.")
+                if card.audits:
+                    st.markdown("**The vendors' own risk models, judged on the same claims and months**")
+                for a in card.audits:
+                    st.markdown(md(a.words))

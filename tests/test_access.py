@@ -166,6 +166,9 @@ def test_every_cached_query_of_the_dashboard_keeps_to_the_scope(sample_store):
     for row_set in catalog.ROW_SETS:
         vendors_in(row_set, data.counts_by(mine, ver, row_set, "vendor", f))
     vendors_in("reconcile", data.reconcile(mine, ver, None))
+    vendors_in("denial_scores", data.denial_scores(mine, ver, ver))
+    assert [v.vendor for v in data.denial_views(mine, ver, ver)] == [HELIX]  # never the pooled card
+    assert {v.vendor for v in data.denial_views(everyone, ver, ver)} == {None, HELIX, MERIDIAN}
     assert data.vendors(mine, ver) == [HELIX]
     assert data.dimension_values(mine, ver, "claims", "vendor") == [HELIX]
     assert data.rejected_rows(mine, ver).empty and not data.rejected_rows(everyone, ver).empty
@@ -370,3 +373,18 @@ def test_an_account_manager_sees_only_their_vendors_capacity_even_when_a_link_na
     assert "Prior auth" in drawn and MERIDIAN not in drawn and "Coding" not in drawn
     for df in at.dataframe:
         assert MERIDIAN not in df.value.to_csv()
+
+
+def test_an_account_manager_sees_only_their_vendors_claims_at_risk_even_when_a_link_names_another(
+        monkeypatch, store_copy, access_file):
+    """The Claims page's 'Claims at risk' for a Helix account manager, from a link naming Meridian: Helix's card
+    (its own held-out figures, not the pooled ones), Helix's claims and Helix's own model only."""
+    at = _signed_in(monkeypatch, store_copy, "am@hospital.org", page="claims",
+                    params={"vendor": [MERIDIAN], "claims_view": "Claims at risk"})
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    drawn = " ".join(e.value.replace("\\", "") for e in (*at.markdown, *at.caption, *at.info))
+    assert f"Measured on {HELIX}'s claims" in drawn and "Helix DenialShield" in drawn
+    assert MERIDIAN not in drawn and "Meridian ClaimIQ" not in drawn
+    for df in at.dataframe:
+        assert MERIDIAN not in df.value.to_csv()
+    assert any("reasons" in df.value.columns for df in at.dataframe)

@@ -294,6 +294,11 @@ SAMPLES = {
                                 KPI_RATE, "payer", colour_by="vendor", target=0.95),
     "pareto": lambda: charts.pareto(pd.DataFrame({"denial_reason": ["x", "y"], "rows": [5, 3]}), "denial_reason",
                                     "rows", title="Denial reasons", count_title="Denied claims (count)"),
+    "reliability": lambda: charts.reliability(
+        [("opsdash's model", pd.DataFrame({"mean_score": [0.02, 0.1, 0.3], "share_denied": [0.03, 0.09, 0.28],
+                                           "claims": [50, 50, 50]})),
+         ("Vendor's model", pd.DataFrame({"mean_score": [0.01, 0.2, 0.6], "share_denied": [0.04, 0.1, 0.3],
+                                          "claims": [50, 50, 50]}))], title="Does the risk come true?"),
     "histogram": lambda: charts.histogram(pd.DataFrame({"days": [1, 2], "claims": [3, 4]}), "days", "claims",
                                           title="Turnaround", x_title="Days", y_title="Claims (count)"),
     "heatmap": lambda: charts.heatmap(

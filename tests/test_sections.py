@@ -14,6 +14,7 @@ CASES = [(file, name) for file, (_key, names) in dashboard.SECTIONS.items() for 
 SAMPLE_CHARTS = {
     ("pages/claims.py", "Turnaround"): 2, ("pages/claims.py", "Clean claims and denials"): 2,
     ("pages/claims.py", "Denial trend and reasons"): 2, ("pages/claims.py", "Unbilled backlog"): 1,
+    ("pages/claims.py", "Claims at risk"): 1,
     ("pages/quality.py", "Rates and SPC"): 2, ("pages/quality.py", "Error categories"): 1,
     ("pages/sla.py", "Attainment"): 1, ("pages/sla.py", "Breaches and credits"): 0,
     ("pages/sla.py", "Backlog and turnaround"): 2,

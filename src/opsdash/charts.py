@@ -602,3 +602,27 @@ def backlog(daily: pd.DataFrame, *, title: str) -> go.Figure:
     fig.update_layout(yaxis={"title": {"text": "Items open at the day's end (count)"}, "rangemode": "tozero",
                              **axis_ticks("count", 0.0, max(_finite(values), default=1.0))})
     return fig
+
+
+def reliability(curves: Sequence[tuple[str, pd.DataFrame]], *, title: str,
+                x_title: str = "Denial risk given (%, mean of each tenth of the claims)",
+                y_title: str = "Claims denied (% of that tenth)") -> go.Figure:
+    """Does 30% mean 30%: for each model (name, its reliability frame: mean_score, share_denied, claims), the mean
+    risk it gave each tenth of the held-out claims against the share of them denied, beside the diagonal of
+    perfect calibration. A model above the diagonal says too little, below it too much; points spread along the
+    diagonal are what a useful, honest model draws."""
+    fig = _base(title, x_title)
+    fig.update_layout(hovermode="closest")
+    top = max([0.05, *(float(v) for _, r in curves for v in (*r["mean_score"], *r["share_denied"]) if pd.notna(v))])
+    top = min(1.0, top * 1.08)
+    fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="Calibrated (says 10%, 10% denied)",
+                             line={"color": NEUTRALS[0], "dash": "dash", "width": 1.5}, hoverinfo="skip"))
+    for i, (name, r) in enumerate(curves):
+        fig.add_trace(go.Scatter(
+            x=r["mean_score"], y=r["share_denied"], mode="lines+markers", name=text(name),
+            marker={"color": PALETTE[i % len(PALETTE)], "symbol": SYMBOLS[i % len(SYMBOLS)], "size": 9},
+            line={"color": PALETTE[i % len(PALETTE)], "width": 1.5}, customdata=r["claims"],
+            hovertemplate=text(name) + ": said %{x:.1%}, %{y:.1%} denied (%{customdata:,} claims)<extra></extra>"))
+    ticks = {"tickformat": ".0%", "range": [0, top]}
+    fig.update_layout(xaxis={"title": {"text": text(x_title)}, **ticks}, yaxis={"title": {"text": text(y_title)}, **ticks})
+    return fig

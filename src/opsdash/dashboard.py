@@ -34,7 +34,9 @@ PAGES: tuple[Page, ...] = (
          "begin and the FTE that would keep it.", filters=False),
     Page("Operations", "pages/claims.py", "Claims", ":material/receipt_long:",
          "Turnaround median and 90th percentile on an XmR chart with the target, the turnaround distribution, "
-         "clean-claim and denial rates by vendor or payer, denial reasons as a Pareto, the unbilled backlog."),
+         "clean-claim and denial rates by vendor or payer, denial reasons as a Pareto, the unbilled backlog, and "
+         "the claims at risk of denial: open claims by dollars at risk with the reasons, the model's accuracy on "
+         "months it did not learn from and whether its risks come true, beside the vendors' own models."),
     Page("Operations", "pages/quality.py", "Quality", ":material/fact_check:",
          "Error, accuracy and critical-error rates by vendor and process, an XmR chart of one process, error "
          "categories as a Pareto."),
@@ -71,7 +73,7 @@ PAGES: tuple[Page, ...] = (
 #: the URL parameter naming the open section (a view is a link) and the sections' titles, the first the default.
 SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "pages/claims.py": ("claims_view", ("Turnaround", "Clean claims and denials", "Denial trend and reasons",
-                                        "Unbilled backlog")),
+                                        "Unbilled backlog", "Claims at risk")),
     "pages/quality.py": ("quality_view", ("Rates and SPC", "Error categories")),
     "pages/sla.py": ("sla_view", ("Attainment", "Breaches and credits", "Backlog and turnaround")),
     "pages/contact_centre.py": ("calls_view", ("By vendor and queue", "By weekday and hour")),

@@ -180,6 +180,11 @@ _COLUMNS: dict[str, Label] = {
     "overdue": Label("Past due at end", "number"), "breaching": Label("Breaching", "number"),
     "backlog_hi_80": Label("Backlog at end, busy weeks", "number"), "from_day": Label("From", "date"),
     "part": Label("Part"),
+    # denial risk (the Claims page's work list and its downloads)
+    "stage": Label("Stage"), "risk": Label("Denial risk", "percent"),
+    "expected_loss": Label("Dollars at risk", "money"), "reasons": Label("Why (points added to the risk)"),
+    "mean_score": Label("Risk given", "percent"), "share_denied": Label("Share denied", "percent"),
+    "held_out_claims": Label("Held-out claims", "count"), "risk_model": Label("Model"),
 }
 
 _TYPE_KIND = {contract.ColType.DATE: "date", contract.ColType.TIMESTAMP: "timestamp", contract.ColType.BOOL: "bool",

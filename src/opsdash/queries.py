@@ -472,7 +472,8 @@ def kept_headlines(store: Store, made_for: str, code: str) -> tuple[pd.DataFrame
 
 # -- denial risk kept after a load (denials.kept) -----------------------------------------------------------
 #: An open claim's score as kept and shown (the Claims page's work list, opsdash denials score).
-SCORE_COLUMNS = ("vendor", "claim_id", "stage", "payer", "procedure_group", "received_date", "submitted_date",
+SCORE_COLUMNS = ("vendor", "claim_id", "stage", "facility", "payer", "claim_type", "procedure_group",
+                 "received_date", "submitted_date",
                  "billed_amount", "risk", "expected_loss", "reasons")
 
 

@@ -180,7 +180,8 @@ SYSTEM_DDL = (
     """CREATE TABLE IF NOT EXISTS denial_cards (
         vendor VARCHAR, made_for VARCHAR, code VARCHAR, made_at TIMESTAMP, seconds DOUBLE, card BLOB)""",
     """CREATE TABLE IF NOT EXISTS denial_scores (
-        vendor VARCHAR, claim_id VARCHAR, stage VARCHAR, payer VARCHAR, procedure_group VARCHAR,
+        vendor VARCHAR, claim_id VARCHAR, stage VARCHAR, facility VARCHAR, payer VARCHAR, claim_type VARCHAR,
+        procedure_group VARCHAR,
         received_date DATE, submitted_date DATE, billed_amount DOUBLE, risk DOUBLE, expected_loss DOUBLE,
         reasons VARCHAR, made_for VARCHAR, code VARCHAR)""",
 )

@@ -755,3 +755,88 @@ def glossary_table() -> pd.DataFrame:
         "better when": {"higher": "higher", "lower": "lower"}.get(k["direction"], "neither (a volume)"),
         "default target": "Not set" if k["target"] is None else catalog.format_value(catalog.KPIS[k["id"]], k["target"]),
         "target source": k["target_source"]} for k in catalog.glossary()])
+
+
+# -- denial risk (the Claims page) ---------------------------------------------------------------------------
+def denial_card(cards: list[Any], f: Filters) -> Any:
+    """The card the page shows: the vendor's own when the filter names one vendor (or the reader sees only one),
+    else the pooled card when the reader may see it, else the first of the reader's vendors'."""
+    if not cards:
+        return None
+    by = {c.vendor: c for c in cards}
+    if len(f.vendors) == 1 and f.vendors[0] in by:
+        return by[f.vendors[0]]
+    if None in by:
+        return by[None]
+    named = [c for c in cards if not f.vendors or c.vendor in f.vendors]
+    return (named or cards)[0]
+
+
+def denial_work_list(scores: pd.DataFrame, f: Filters) -> pd.DataFrame:
+    """The kept scores under the page's filters (vendor, facility, payer, claim type); dates do not apply (the
+    claims are open now)."""
+    keep = pd.Series(True, index=scores.index)
+    for col, vals in (("vendor", f.vendors), ("facility", f.facilities), *f.extra):
+        if vals and col in scores:
+            keep &= scores[col].isin(vals)
+    return scores.loc[keep, list(WORK_LIST_COLUMNS)].reset_index(drop=True)
+
+
+#: The work list's columns, in the order a manager reads them: which claim, how much at risk, why, then the rest.
+WORK_LIST_COLUMNS = ("vendor", "claim_id", "stage", "payer", "procedure_group", "billed_amount", "risk",
+                     "expected_loss", "reasons", "facility", "claim_type", "received_date", "submitted_date")
+
+
+def denial_status(card: Any, scores: pd.DataFrame) -> tuple[str, str]:
+    """What a manager reads first, as (the headline, the rest): how many open claims, how many dollars at risk,
+    where it concentrates. Plain text (the page sets the headline in bold)."""
+    from opsdash.denials import model
+
+    if card.chosen == model.NONE or card.model is None:
+        return "No denial risk is shown", f"{card.why}."
+    if scores.empty:
+        return "No open claim under these filters", "every claim has had the payer's first decision."
+    at_risk = float(scores["expected_loss"].sum())
+    head = f"{len(scores):,} open claims, ${at_risk:,.0f} of their billed amount at risk of denial"
+    if at_risk <= 0:
+        return f"{len(scores):,} open claims", "none with a billed amount at risk."
+    top = float(scores.head(10)["expected_loss"].sum())
+    return head, f"the {min(10, len(scores))} most at risk hold ${top:,.0f} ({top / at_risk:.0%})."
+
+
+def denial_model_words(card: Any) -> str:
+    """The model beside its measured accuracy, in words: which model, why, how it did on months it did not learn
+    from, what it reads and what it does not know."""
+    from opsdash.denials import kept, model
+
+    who = "" if card.vendor is None else f" on {card.vendor}'s claims"
+    parts = [f"Risk from opsdash's {model.MODEL_WORDS[card.chosen]}: {card.why}."]
+    if card.model is not None:
+        parts.append(f"Measured{who}: {kept.held_out_words(card)}.")
+        parts.append(f"Working the {card.capacity:.0f} riskiest claims a day would have caught "
+                     f"{card.model.at_capacity.value_caught:.0%} of the denied dollars (the baseline "
+                     f"{card.baseline.at_capacity.value_caught:.0%}).")
+    parts.append(f"It reads only what is known at submission: {', '.join(card.features)}; never the vendor's own "
+                 f"score. Trained {card.trained_at[:10]} on decisions up to "
+                 f"{'' if card.data_through is None else kept.day_words(card.data_through)}.")
+    return " ".join(parts)
+
+
+def reliability_curves(card: Any) -> list[tuple[str, pd.DataFrame]]:
+    """opsdash's model and each vendor model audited on the card's claims, as (name, reliability frame)."""
+    out = [("opsdash's model", card.model.reliability)] if card.model is not None else []
+    return out + [(f"{a.model} ({a.vendor}'s own)", a.judged.reliability) for a in card.audits]
+
+
+def reliability_title(card: Any) -> str:
+    first, end = card.held_out
+    last = end - dt.timedelta(days=1)
+    whose = "Every vendor's" if card.vendor is None else f"{card.vendor}'s"
+    return (f"Does the risk come true? {whose} claims submitted {first.day} {first:%b %Y} to "
+            f"{last.day} {last:%b %Y}, held out from training")
+
+
+def reliability_frame(curves: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """The points of the reliability chart, for its download."""
+    return pd.concat([r.assign(risk_model=name) for name, r in curves], ignore_index=True).rename(
+        columns={"claims": "held_out_claims"})[["risk_model", "mean_score", "share_denied", "held_out_claims"]]

@@ -36,7 +36,7 @@ COLUMNS = tuple(c for c in feats.CLAIMS.column_names if c in {
     "initial_outcome", "billed_amount", "payer", "procedure_group", "vendor_risk_score", "vendor_risk_model"})
 #: Held-out denials a vendor needs before its own measures are shown.
 MIN_VENDOR_DENIALS = 10
-UNBILLED, AWAITING = "not yet billed", "awaiting decision"
+UNBILLED, AWAITING = "Not yet billed", "Awaiting decision"
 NO_REASON = "nothing raises it above a typical claim"
 
 #: Why the model in use is used, without the pooled figures (a vendor's card says it to a scoped reader).
@@ -136,7 +136,8 @@ def _scores(trained: model.Trained, claims: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "vendor": open_["vendor"], "claim_id": open_["claim_id"],
         "stage": np.where(open_["submitted_date"].isna(), UNBILLED, AWAITING),
-        "payer": open_["payer"], "procedure_group": open_["procedure_group"],
+        "facility": open_["facility"], "payer": open_["payer"], "claim_type": open_["claim_type"],
+        "procedure_group": open_["procedure_group"],
         "received_date": pd.to_datetime(open_["received_date"]).dt.date,
         "submitted_date": pd.to_datetime(open_["submitted_date"]).dt.date,
         "billed_amount": open_["billed_amount"].astype(float), "risk": risk,

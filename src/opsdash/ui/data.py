@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -203,15 +204,20 @@ def outlook(db: Source, ver: tuple, vendor: str, code: str = "") -> Any:
 def kept_version(db: Source) -> tuple[Any, ...]:
     """Changes whenever outlooks are kept, also with no load (`opsdash outlook`): read afresh on every run, the
     key of what is read of them. While another process writes, the one last seen."""
+    return _last_seen(db, "outlooks", queries.kept_version)
+
+
+def _last_seen(db: Source, what: str, read: Callable[[Store], tuple[Any, ...]]) -> tuple[Any, ...]:
+    """`read` of the store, remembered per store and `what`: while another process writes, the one last seen."""
     try:
-        kept = queries.kept_version(_store(db))
+        got = read(_store(db))
     except StoreBusy:
-        return _LAST_KEPT.get(db, ())
-    _LAST_KEPT[db] = kept
-    return kept
+        return _LAST_SEEN.get((db, what), ())
+    _LAST_SEEN[(db, what)] = got
+    return got
 
 
-_LAST_KEPT: dict[Source, tuple[Any, ...]] = {}
+_LAST_SEEN: dict[tuple[Source, str], tuple[Any, ...]] = {}
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
@@ -221,6 +227,28 @@ def kept_headlines(db: Source, ver: tuple, kept: tuple, code: str = "") -> tuple
     from opsdash.capacity import outlook as capacity
 
     return capacity.kept_headlines(_store(db))
+
+
+def denials_kept_version(db: Source) -> tuple[Any, ...]:
+    """Changes whenever a denial model is kept (after a load, or by `opsdash denials train`): read afresh on
+    every run, the key of what is read of it. While another process writes, the one last seen."""
+    return _last_seen(db, "denials", queries.denials_kept_version)
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def denial_views(db: Source, ver: tuple, kept: tuple) -> list[Any]:
+    """The denial model's cards the reader may see, kept for the store as it stands (denials.kept.views)."""
+    from opsdash.denials import kept as denials
+
+    return denials.views(_store(db))
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def denial_scores(db: Source, ver: tuple, kept: tuple) -> pd.DataFrame:
+    """The open claims' kept scores the reader may see, highest dollars at risk first."""
+    from opsdash.denials import kept as denials
+
+    return denials.scores(_store(db))
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
