@@ -398,9 +398,12 @@ def reasons(trained: Trained, x: pd.DataFrame, reference: dict[str, object], top
         else:
             alt[f.name] = float(reference[f.name])  # type: ignore[arg-type]
         rises[f.name] = base - trained.predict(alt)
-    rise = pd.DataFrame(rises, index=x.index)
-    rows = []
-    for i, row in rise.iterrows():
-        best = row[row >= 0.005].sort_values(ascending=False).head(top)  # half a point at least
-        rows.append({"claim": i, "reasons": [(name, x.at[i, name], float(v)) for name, v in best.items()]})
-    return pd.DataFrame(rows).set_index("claim")
+    names = list(rises)
+    rise = np.column_stack([rises[n] for n in names])
+    order = np.argsort(-rise, axis=1, kind="stable")[:, :top]
+    values = {n: x[n].astype(object).to_numpy() for n in names}
+    out = []
+    for r, cols in enumerate(order):
+        out.append([(names[c], values[names[c]][r], float(rise[r, c])) for c in cols
+                    if rise[r, c] >= 0.005])  # half a point at least
+    return pd.DataFrame({"reasons": out}, index=x.index)
