@@ -85,11 +85,14 @@ with at_risk:
                     curves = views.reliability_curves(card)
                     fig = charts.reliability(curves, title=views.reliability_title(card))
                     widgets.chart(fig, views.reliability_frame(curves), "denial_risk_reliability", f, key="cl_rel")
+                if not scores.empty:
                     widgets.table(scores, "claims_at_risk", f, "Open claims by dollars at risk", key="cl_risk",
                                   labels=True)
                     st.caption("Open claims: not yet billed, or billed and awaiting the payer's first decision; the "
-                               "date range does not apply. Reasons: the points each fact adds to the risk against "
-                               "a typical claim.")
+                               "date range does not apply. A claim not yet billed is scored as it stands (an "
+                               "authorisation still pending counts as not obtained): its risk is what submitting it "
+                               "now would face, and has no outcome yet to be checked against. Reasons: the points "
+                               "each fact adds to the risk against a typical claim.")
                 if card.audits:
                     st.markdown("**The vendors' own risk models, judged on the same claims and months**")
                 for a in card.audits:

@@ -34,8 +34,11 @@ def test_the_section_shows_status_accuracy_reliability_and_the_work_list(monkeyp
     scores = kept.scores(sample_store)
     words = _words(at)
     # status first: the open claims and their dollars at risk, summed here with pandas
-    assert (f"**{len(scores):,} open claims, ${scores['expected_loss'].sum():,.0f} of their billed amount at risk "
-            "of denial**") in words
+    assert (f"**{len(scores):,} open claims, ${scores['expected_loss'].sum():,.0f} expected to be denied (risk x "
+            "amount billed)**") in words
+    for stage in (kept.AWAITING, kept.UNBILLED):  # each stage's part, summed here with pandas
+        part = scores[scores["stage"] == stage]
+        assert f"{stage.lower()}: {len(part):,} claims, ${part['expected_loss'].sum():,.0f}" in words
     # the model never without its accuracy on months it did not learn from
     pooled = next(v for v in kept.views(sample_store) if v.vendor is None)
     assert f"AUROC {pooled.model.auroc:.2f} (baseline {pooled.baseline.auroc:.2f})" in words

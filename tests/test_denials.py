@@ -194,3 +194,50 @@ def test_the_audit_tells_good_poor_and_over_confident_vendor_models_apart(claims
     assert abs(got["Bold Co"].judged.auroc - got["Good Co"].judged.auroc) < 0.03
     # each verdict's words carry the figures they rest on
     assert f"{got['Poor Co'].judged.auroc:.2f}" in got["Poor Co"].words
+
+
+def test_a_category_of_many_values_is_folded_for_the_trees(claims):
+    """Real payer-plan lists run past the trees' 255 values: the rarest share one value, '(other)', at training
+    and at scoring (where a value never seen reads as it too)."""
+    s = model.split(claims)
+    train = s.train.assign(payer=[f"Plan {i % 400}" for i in range(len(s.train))])
+    fitted = model.fit(train, s.cutoff)
+    cats = fitted.boosted.categories["payer"]
+    assert len(cats) == model.MAX_CATEGORIES and cats[-1] == model.OTHER
+    test = s.test.head(50).assign(payer=["Plan 399", "Never seen"] * 25)
+    risk = fitted.boosted.predict(feats.frame(test))
+    assert np.isfinite(risk).all() and ((risk > 0) & (risk < 1)).all()
+
+
+def test_an_eligibility_check_after_submission_is_not_known_at_it():
+    c = pd.DataFrame({"submitted_date": ["2026-01-10", "2026-01-10"], "eligibility_verified_date": ["2026-01-02",
+                                                                                                     "2026-01-20"],
+                      "received_date": ["2026-01-01"] * 2, "payer": ["A", "A"], "procedure_group": ["x", "x"],
+                      "claim_type": ["p", "p"], "vendor": ["V", "V"], "facility": ["F", "F"],
+                      "prior_auth_required": [False, False], "prior_auth_obtained": [None, None],
+                      "billed_amount": [1.0, 1.0]})
+    ages = feats.frame(c)["eligibility_age_days"].to_numpy()
+    assert ages[0] == 8 and np.isnan(ages[1])
+
+
+def test_the_boosted_model_is_used_only_when_it_beats_the_baseline_and_chance():
+    assert model.choose((0.01, 0.05), (0.6, 0.7), (0.62, 0.72))[0] == model.BOOSTED
+    assert model.choose((0.01, 0.05), (0.40, 0.5), (0.45, 0.55))[0] == model.NONE  # better, but not than chance
+    assert model.choose((-0.01, 0.05), (0.6, 0.7), (0.62, 0.72))[0] == model.BASELINE
+
+
+def test_training_leaves_out_claims_submitted_within_the_decision_lag_of_the_cut_off(claims):
+    """Those already decided by the cut-off are the quickly decided ones: none of them trains the model."""
+    s = model.split(claims)
+    lag = model.decision_lag(claims[claims["submitted_date"].notna()])
+    assert pd.Timedelta(days=7) < lag < pd.Timedelta(days=60)
+    assert (pd.to_datetime(s.train["submitted_date"]) < pd.Timestamp(s.cutoff) - lag).all()
+
+
+def test_each_open_claim_is_scored_as_of_its_own_vendors_latest_day():
+    """A vendor's own data decides: one vendor's later data never ages another's open claims."""
+    from opsdash.denials import kept
+
+    c = pd.DataFrame({"vendor": ["A", "A", "B"], "received_date": ["2026-01-01", "2026-01-05", "2026-01-02"],
+                      "submitted_date": ["2026-01-03", None, None], "adjudicated_date": ["2026-02-01", None, None]})
+    assert list(kept._as_of(c).dt.date.astype(str)) == ["2026-02-01", "2026-02-01", "2026-01-02"]

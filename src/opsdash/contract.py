@@ -87,11 +87,10 @@ class Compare:
     column: str
     op: str  # one of >=, <=
     other: str
-    words: str | None = None  # how the comparison reads, where COMPARE_WORDS' does not (dates: "on or before")
 
     @property
     def said(self) -> str:
-        return self.words or COMPARE_WORDS[self.op]
+        return COMPARE_WORDS[self.op]
 
     def describe(self) -> str:
         return f"`{self.column}` {self.said} `{self.other}`"
@@ -254,10 +253,11 @@ TABLES: dict[str, Table] = {
                 _c("procedure_group", T, meaning="the procedure or DRG code group billed (e.g. imaging, DRG 470), "
                    "never a patient's diagnosis free text"),
                 _c("prior_auth_required", B, meaning="the payer required prior authorisation for the service"),
-                _c("prior_auth_obtained", B, meaning="prior authorisation was obtained before submission, where "
-                   "required"),
+                _c("prior_auth_obtained", B, meaning="prior authorisation was obtained before first submission, "
+                   "where required (as it stood at submission: an authorisation obtained after a denial is not "
+                   "this); empty while pending"),
                 _c("eligibility_verified_date", D, meaning="the last date the patient's insurance eligibility was "
-                   "verified before first submission"),
+                   "verified before first submission (a later date is kept but the denial model ignores it)"),
                 _c("vendor_risk_score", N, meaning="the vendor's own predicted probability (0 to 1) that the payer "
                    "denies the claim, as scored at first submission"),
                 _c("vendor_risk_model", T, meaning="the name and version of the vendor's model behind "
@@ -276,8 +276,6 @@ TABLES: dict[str, Table] = {
                 Needs("initial_outcome", "adjudicated_date"),
                 Bound("billed_amount", ">=", 0),
                 Bound("paid_amount", ">=", 0),
-                Needs("prior_auth_obtained", "prior_auth_required"),
-                Compare("eligibility_verified_date", "<=", "submitted_date", "on or before"),
                 Bound("vendor_risk_score", ">=", 0),
                 Bound("vendor_risk_score", "<=", 1),
                 Needs("vendor_risk_model", "vendor_risk_score"),

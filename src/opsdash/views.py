@@ -768,8 +768,8 @@ def denial_card(cards: list[Any], f: Filters) -> Any:
         return by[f.vendors[0]]
     if None in by:
         return by[None]
-    named = [c for c in cards if not f.vendors or c.vendor in f.vendors]
-    return (named or cards)[0]
+    named = [c for c in cards if not f.vendors or c.vendor in f.vendors] or cards
+    return next((c for c in named if c.model is not None), named[0])  # one measured, where any is
 
 
 def denial_work_list(scores: pd.DataFrame, f: Filters) -> pd.DataFrame:
@@ -788,20 +788,26 @@ WORK_LIST_COLUMNS = ("vendor", "claim_id", "stage", "payer", "procedure_group", 
 
 
 def denial_status(card: Any, scores: pd.DataFrame) -> tuple[str, str]:
-    """What a manager reads first, as (the headline, the rest): how many open claims, how many dollars at risk,
-    where it concentrates. Plain text (the page sets the headline in bold)."""
-    from opsdash.denials import model
+    """What a manager reads first, as (the headline, the rest): how many open claims, how many dollars expected to
+    be denied (risk x amount billed), split by stage (the risks of claims not yet billed have no outcome yet to be
+    measured against), and where it concentrates. Plain text (the page sets the headline in bold)."""
+    from opsdash.denials import kept, model
 
-    if card.chosen == model.NONE or card.model is None:
+    if card.chosen == model.NONE:
         return "No denial risk is shown", f"{card.why}."
     if scores.empty:
         return "No open claim under these filters", "every claim has had the payer's first decision."
     at_risk = float(scores["expected_loss"].sum())
-    head = f"{len(scores):,} open claims, ${at_risk:,.0f} of their billed amount at risk of denial"
-    if at_risk <= 0:
-        return f"{len(scores):,} open claims", "none with a billed amount at risk."
-    top = float(scores.head(10)["expected_loss"].sum())
-    return head, f"the {min(10, len(scores))} most at risk hold ${top:,.0f} ({top / at_risk:.0%})."
+    head = f"{len(scores):,} open claims, ${at_risk:,.0f} expected to be denied (risk x amount billed)"
+    parts = []
+    for stage, note in ((kept.AWAITING, ""), (kept.UNBILLED, " if submitted as they stand")):
+        part = scores[scores["stage"] == stage]
+        if len(part):
+            parts.append(f"{stage.lower()}: {len(part):,} claims, ${float(part['expected_loss'].sum()):,.0f}{note}")
+    if at_risk > 0:
+        top = float(scores.head(10)["expected_loss"].sum())
+        parts.append(f"the {min(10, len(scores))} most at risk hold ${top:,.0f} ({top / at_risk:.0%})")
+    return head, "; ".join(parts) + "."
 
 
 def denial_model_words(card: Any) -> str:
@@ -811,6 +817,9 @@ def denial_model_words(card: Any) -> str:
 
     who = "" if card.vendor is None else f" on {card.vendor}'s claims"
     parts = [f"Risk from opsdash's {model.MODEL_WORDS[card.chosen]}: {card.why}."]
+    if card.model is None and card.chosen != model.NONE:
+        parts.append(f"Too few of {card.vendor}'s held-out claims were denied to measure it on them alone (at least "
+                     f"{kept.MIN_VENDOR_DENIALS} needed).")
     if card.model is not None:
         parts.append(f"Measured{who}: {kept.held_out_words(card)}.")
         parts.append(f"Working the {card.capacity:.0f} riskiest claims a day would have caught "

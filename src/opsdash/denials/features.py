@@ -106,7 +106,8 @@ def frame(claims: pd.DataFrame, at: pd.Series | pd.Timestamp | None = None,
             out[f.name] = pd.Categorical(value, categories=[AUTH_NOT_REQUIRED, AUTH_OBTAINED, AUTH_MISSING,
                                                             AUTH_UNKNOWN])
         elif f.name == "eligibility_age_days":
-            out[f.name] = (sub - pd.to_datetime(claims["eligibility_verified_date"])).dt.days.astype(float).to_numpy()
+            age = (sub - pd.to_datetime(claims["eligibility_verified_date"])).dt.days.astype(float)
+            out[f.name] = age.where(age >= 0).to_numpy()  # a verification after submission is not known at it
         elif f.name == "days_to_submit":
             out[f.name] = (sub - pd.to_datetime(claims["received_date"])).dt.days.astype(float).to_numpy()
         elif f.kind == "category":

@@ -38,13 +38,17 @@ COLUMNS = tuple(c for c in feats.CLAIMS.column_names if c in {
 MIN_VENDOR_DENIALS = 10
 UNBILLED, AWAITING = "Not yet billed", "Awaiting decision"
 NO_REASON = "nothing raises it above a typical claim"
+NOT_ENOUGH_WORDS = ("the store does not yet hold enough decided claims, or denials, to train a model and judge it on "
+                    "months it did not learn from")
 
 #: Why the model in use is used, without the pooled figures (a vendor's card says it to a scoped reader).
 CHOICE_WORDS = {
-    model.BOOSTED: "the gradient-boosted model ranked denials better than the baseline on the held-out months",
-    model.BASELINE: "the gradient-boosted model was no better than the baseline on the held-out months, so the "
-                    "baseline is used",
-    model.NONE: "neither model ranked denials better than chance on the held-out months, so no score is shown",
+    model.BOOSTED: "across every vendor's claims, the gradient-boosted model ranked denials better than the baseline "
+                   "on the held-out months",
+    model.BASELINE: "across every vendor's claims, the gradient-boosted model was no better than the baseline on the "
+                    "held-out months, so the baseline is used",
+    model.NONE: "across every vendor's claims, neither model ranked denials better than chance on the held-out "
+                "months, so no score is shown",
 }
 
 
@@ -100,26 +104,37 @@ def held_out_words(v: View) -> str:
             f"{v.model.mean_score:.1%} where {v.model.share_denied:.1%} were denied")
 
 
-def _as_of(claims: pd.DataFrame) -> pd.Timestamp:
-    days = [pd.to_datetime(claims[c]).max() for c in ("received_date", "submitted_date", "adjudicated_date")]
-    return max(d for d in days if pd.notna(d))
+def _as_of(claims: pd.DataFrame) -> pd.Series:
+    """Each claim's vendor's latest data day (its latest receipt, submission or decision): a vendor's own data
+    decides, as for every figure (metrics.data_cut)."""
+    latest = pd.concat([pd.to_datetime(claims[c]) for c in ("received_date", "submitted_date", "adjudicated_date")],
+                       axis=1).max(axis=1)
+    return latest.groupby(claims["vendor"]).transform("max")
 
 
-def reason_words(name: str, value: object, rise: float) -> str:
-    """One reason as a person reads it, with the points it adds to the score."""
+#: Features never given as a reason: which vendor works the claim is no reason a manager can act on, and against
+#: the commonest vendor it would compare one vendor with another for a reader scoped to one.
+NOT_A_REASON = frozenset({"vendor"})
+
+
+def reason_words(name: str, value: object, rise: float, billed: bool = True) -> str:
+    """One reason as a person reads it, with the points it adds to the score; `billed`: the claim has been
+    submitted (else it is scored as it stands, not yet billed)."""
     label = next(f.label for f in feats.FEATURES if f.name == name)
     missing = value is None or (isinstance(value, float) and np.isnan(value))
+    yet = "" if billed else " yet"
     if name == "prior_auth":
-        words = {feats.AUTH_MISSING: "prior authorisation required, not obtained",
+        words = {feats.AUTH_MISSING: f"prior authorisation required, not obtained{yet}",
                  feats.AUTH_UNKNOWN: "prior authorisation not known",
                  feats.AUTH_OBTAINED: "prior authorisation obtained",
                  feats.AUTH_NOT_REQUIRED: "no prior authorisation needed"}[str(value)]
     elif name == "eligibility_age_days":
-        words = "eligibility not verified" if missing else f"eligibility verified {value:.0f} days before"
+        words = f"eligibility not verified{yet}" if missing else (
+            f"eligibility verified {value:.0f} days before {'submission' if billed else 'now'}")
     elif name == "billed_amount":
-        words = f"billed ${value:,.0f}"
+        words = "no amount billed" if missing else f"billed ${value:,.0f}"
     elif name == "days_to_submit":
-        words = f"{value:.0f} days from receipt to submission"
+        words = f"{value:.0f} days from receipt to submission" if billed else f"{value:.0f} days since receipt"
     else:
         words = f"{label} {value}"
     return f"{words} (+{rise * 100:.0f} pts)"
@@ -132,7 +147,7 @@ def _scores(trained: model.Trained, claims: pd.DataFrame) -> pd.DataFrame:
     x = feats.frame(open_, at=_as_of(claims))
     risk = trained.predict(x)
     decided = claims[claims["initial_outcome"].notna() & claims["submitted_date"].notna()]
-    why = model.reasons(trained, x, model.reference_values(feats.frame(decided)))
+    why = model.reasons(trained, x, model.reference_values(feats.frame(decided)), skip=NOT_A_REASON)
     return pd.DataFrame({
         "vendor": open_["vendor"], "claim_id": open_["claim_id"],
         "stage": np.where(open_["submitted_date"].isna(), UNBILLED, AWAITING),
@@ -142,7 +157,8 @@ def _scores(trained: model.Trained, claims: pd.DataFrame) -> pd.DataFrame:
         "submitted_date": pd.to_datetime(open_["submitted_date"]).dt.date,
         "billed_amount": open_["billed_amount"].astype(float), "risk": risk,
         "expected_loss": risk * open_["billed_amount"].astype(float).fillna(0.0),
-        "reasons": ["; ".join(reason_words(n, v, r) for n, v, r in rs) or NO_REASON for rs in why["reasons"]],
+        "reasons": ["; ".join(reason_words(n, v, r, billed) for n, v, r in rs) or NO_REASON
+                    for rs, billed in zip(why["reasons"], open_["submitted_date"].notna(), strict=True)],
     })
 
 
@@ -175,8 +191,10 @@ def make(store: Store, settings: model.Settings = model.DEFAULT, capacity: float
         trained = model.train(claims, settings, capacity)
     except model.NotEnough as exc:
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        views = [View(v, model.NONE, str(exc), now, None, None, tuple(f.label for f in feats.FEATURES),
-                      model.LIMITS, 0.0, None, None, pd.DataFrame(), ()) for v in (None, *known)]
+        # the reason's figures are every vendor's: a vendor's card says it without them
+        views = [View(v, model.NONE, str(exc) if v is None else NOT_ENOUGH_WORDS, now, None, None,
+                      tuple(f.label for f in feats.FEATURES), model.LIMITS, 0.0, None, None, pd.DataFrame(), ())
+                 for v in (None, *known)]
         return Made(stamp, views, pd.DataFrame(columns=list(queries.SCORE_COLUMNS)), time.perf_counter() - started)
     ev, card = trained.evaluation, trained.card
     audits = vendors.audit(ev, settings)

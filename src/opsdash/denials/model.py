@@ -11,7 +11,9 @@ Two models learn from the store's adjudicated claims, reading only the allow-lis
 **The time split.** Claims are ordered by first submission. The test months are the latest complete months
 whose claims have nearly all (``Settings.decided_share``) had their first decision; training holds the claims
 submitted and decided before the first test month, so no training claim's outcome comes from after the cut-off
-(``fit`` refuses one that does). Both models are scored on the test months and judged (``measures.judge``),
+(``fit`` refuses one that does). Claims submitted within the usual decision lag (``decision_lag``: 90% of
+claims decided within it) of the cut-off are left out: those already decided are the quickly decided ones, and
+their share denied need not be everyone's. Both models are scored on the test months and judged (``measures.judge``),
 overall and per payer and vendor.
 
 **Which model is used.** The gradient-boosted model only if it beats the baseline on the test months beyond
@@ -47,6 +49,9 @@ class Settings:
 
 
 DEFAULT = Settings()
+#: Values of one category the trees read apart (scikit-learn's limit is 255); the rarer share OTHER.
+MAX_CATEGORIES = 250
+OTHER = "(other)"
 
 
 class NotEnough(ValueError):
@@ -94,17 +99,27 @@ class Boosted:
     intercept: float = 0.0
 
     def _aligned(self, x: pd.DataFrame) -> pd.DataFrame:
-        """Categories as at training (a value never seen reads as missing), so codes mean the same."""
+        """Categories as at training, so codes mean the same: a value folded into OTHER at training (or never
+        seen) reads as OTHER where the category has one, else as missing."""
         x = x.copy()
         for name, cats in self.categories.items():
-            x[name] = pd.Categorical(x[name].astype(object), categories=cats)
+            values = x[name].astype(object)
+            if OTHER in cats:
+                values = values.where(values.isin(cats) | values.isna(), OTHER)
+            x[name] = pd.Categorical(values, categories=cats)
         return x
 
     def fit(self, x: pd.DataFrame, denied: np.ndarray, order: np.ndarray) -> Boosted:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        self.categories = {c: [str(v) for v in x[c].cat.categories] for c in x.columns
-                           if isinstance(x[c].dtype, pd.CategoricalDtype)}
+        self.categories = {}
+        for c in x.columns:
+            if isinstance(x[c].dtype, pd.CategoricalDtype):
+                counts = x[c].astype(object).value_counts()
+                if len(counts) > MAX_CATEGORIES:  # the trees take at most 255; the rarest share one value
+                    self.categories[c] = [str(v) for v in counts.index[:MAX_CATEGORIES - 1]] + [OTHER]
+                else:
+                    self.categories[c] = [str(v) for v in x[c].cat.categories]
         x = self._aligned(x.astype({c: object for c in self.categories}))
         denied = np.asarray(denied, dtype=bool)
         ranked = np.argsort(np.asarray(order), kind="mergesort")
@@ -155,9 +170,18 @@ def split(claims: pd.DataFrame, settings: Settings = DEFAULT) -> Split:
     cutoff, end = first.start_time.date(), (last + 1).start_time.date()
     sub_day = pd.to_datetime(sub["submitted_date"])
     adj_day = pd.to_datetime(sub["adjudicated_date"])
-    train = sub[decided & (sub_day < pd.Timestamp(cutoff)) & (adj_day < pd.Timestamp(cutoff))]
+    # claims submitted within the usual decision lag of the cut-off are left out of training: those decided by
+    # then are the quickly decided ones, whose share denied need not be everyone's
+    settled = pd.Timestamp(cutoff) - decision_lag(sub)
+    train = sub[decided & (sub_day < settled) & (adj_day < pd.Timestamp(cutoff))]
     test = sub[decided & (sub_day >= pd.Timestamp(cutoff)) & (sub_day < pd.Timestamp(end))]
     return Split(cutoff, end, train, test)
+
+
+def decision_lag(claims: pd.DataFrame, share: float = 0.9) -> pd.Timedelta:
+    """The days within which `share` of the decided claims had their first decision after submission."""
+    lag = (pd.to_datetime(claims["adjudicated_date"]) - pd.to_datetime(claims["submitted_date"])).dt.days.dropna()
+    return pd.Timedelta(days=int(np.ceil(lag.quantile(share)))) if len(lag) else pd.Timedelta(0)
 
 
 def _refuse_future(train: pd.DataFrame, cutoff: dt.date) -> None:
@@ -247,8 +271,9 @@ class Evaluation:
     test: pd.DataFrame  # the test claims, with each model's score (columns baseline_score, boosted_score)
 
 
-def choose(gain: tuple[float, float], baseline_interval: tuple[float, float]) -> tuple[str, str]:
-    if gain[0] > 0:
+def choose(gain: tuple[float, float], baseline_interval: tuple[float, float],
+           boosted_interval: tuple[float, float] = (1.0, 1.0)) -> tuple[str, str]:
+    if gain[0] > 0 and boosted_interval[0] > 0.5:
         return BOOSTED, (f"the gradient-boosted model ranks denials better than the baseline on the held-out months "
                          f"(AUROC gain {gain[0]:+.3f} to {gain[1]:+.3f}, 90% interval)")
     if baseline_interval[0] > 0.5:
@@ -292,7 +317,8 @@ def evaluate(claims: pd.DataFrame, settings: Settings = DEFAULT, capacity: float
     gain = auroc_gain(test["boosted_score"].to_numpy(), test["baseline_score"].to_numpy(), denied,
                       settings.bootstrap, settings.seed)
     base_iv = auroc_interval(test["baseline_score"].to_numpy(), denied, settings.bootstrap, settings.seed)
-    chosen, why = choose(gain, base_iv)
+    boosted_iv = auroc_interval(test["boosted_score"].to_numpy(), denied, settings.bootstrap, settings.seed)
+    chosen, why = choose(gain, base_iv, boosted_iv)
     return Evaluation(s.cutoff, s.end, cap, capacity, fitted, judged[BASELINE], judged[BOOSTED], gain, base_iv, chosen, why,
                       breakdown(test, denied), test)
 
@@ -325,8 +351,10 @@ class Card:
 LIMITS = (
     "It learns only from the claims in this store: a payer's new rule shows in its scores once denials under the "
     "rule have been decided and loaded.",
-    "It reads only what is known when a claim is submitted (the features listed); a claim not yet submitted is "
-    "scored as if submitted today.",
+    "It reads only what is known when a claim is submitted (the features listed); a claim not yet billed is "
+    "scored as if submitted on its vendor's latest data day, as it stands then (an authorisation still pending "
+    "counts as not obtained, an eligibility check not yet made as none): those risks have no outcome yet to be "
+    "measured against.",
     "Its scores are judged on the latest complete months it did not learn from; months after those are not yet "
     "judged.",
     "The vendor's own risk score is never an input: it is audited against the same claims.",
@@ -356,14 +384,16 @@ def train(claims: pd.DataFrame, settings: Settings = DEFAULT, capacity: float | 
     used = None
     decided = claims[claims["initial_outcome"].notna() & claims["submitted_date"].notna()]
     through = pd.to_datetime(decided["adjudicated_date"]).max().date()
+    # as in the split: the latest claims decided so far are the quickly decided ones, left out
+    settled = decided[pd.to_datetime(decided["submitted_date"]) < pd.Timestamp(through) - decision_lag(decided)]
     if ev.chosen != NONE:
-        used = fit(decided, through + dt.timedelta(days=1), settings)
+        used = fit(settled, through + dt.timedelta(days=1), settings)
     judged = ev.boosted if ev.chosen == BOOSTED else ev.baseline
-    sub = pd.to_datetime(decided["submitted_date"])
+    sub = pd.to_datetime(settled["submitted_date"])
     card = Card(
         chosen=ev.chosen, why=ev.why, trained_at=(now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        data_through=through, window=(sub.min().date(), sub.max().date()), claims=len(decided),
-        denials=int(denied_of(decided).sum()), features=tuple(f.label for f in feats.FEATURES),
+        data_through=through, window=(sub.min().date(), sub.max().date()), claims=len(settled),
+        denials=int(denied_of(settled).sum()), features=tuple(f.label for f in feats.FEATURES),
         held_out=(ev.cutoff, ev.end), auroc=judged.auroc, auprc=judged.auprc, brier=judged.brier,
         baseline_auroc=ev.baseline.auroc, capacity=ev.capacity, precision_at_capacity=judged.at_capacity.precision,
         recall_at_capacity=judged.at_capacity.recall, value_caught=judged.at_capacity.value_caught, limits=LIMITS)
@@ -384,12 +414,15 @@ def reference_values(x: pd.DataFrame) -> dict[str, object]:
     return out
 
 
-def reasons(trained: Trained, x: pd.DataFrame, reference: dict[str, object], top: int = 3) -> pd.DataFrame:
-    """Which features raised each claim's score: for each feature, the score less the score with that feature
-    set to its reference value; the `top` largest rises, as (feature, value, rise) per claim."""
+def reasons(trained: Trained, x: pd.DataFrame, reference: dict[str, object], top: int = 3,
+            skip: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Which features raised each claim's score: for each feature (but `skip`), the score less the score with
+    that feature set to its reference value; the `top` largest rises, as (feature, value, rise) per claim."""
     base = trained.predict(x)
     rises = {}
     for f in feats.FEATURES:
+        if f.name in skip:
+            continue
         alt = x.copy()
         if f.kind == "category":
             alt[f.name] = pd.Categorical([reference[f.name]] * len(x), categories=x[f.name].cat.categories
