@@ -71,13 +71,14 @@ with backlog:
 with at_risk:
     if at_risk.open:
         with widgets.guard("denial risk"):
-            cards = data.denial_views(db, ver, data.denials_kept_version(db))
+            kept_ver = data.denials_kept_version(db)
+            cards = data.denial_views(db, ver, kept_ver)
             card = views.denial_card(cards, f)
             if card is None:
                 st.info("No denial model is kept for the data as it stands. It is trained after every load (a few "
                         "seconds); after a load made with `--no-outlook` or an upgrade, run `opsdash denials train`.")
             else:
-                scores = views.denial_work_list(data.denial_scores(db, ver, data.denials_kept_version(db)), f)
+                scores = views.denial_work_list(data.denial_scores(db, ver, kept_ver), f)
                 head, rest = views.denial_status(card, scores)
                 st.markdown(f"**{md(head)}**; {md(rest)}")
                 st.caption(md(views.denial_model_words(card)))

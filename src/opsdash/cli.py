@@ -817,16 +817,13 @@ def denials_train(db: Path | None, capacity: float | None, wait: float) -> None:
         opsdash denials train --capacity 25
     """
     from opsdash.denials import kept
-    from opsdash.denials.model import Settings
 
-    probe = _open(db, read_only=True, wait=wait)
+    probe = _open(db, read_only=True, wait=wait)  # says plainly when there is no store
     probe.close()
-    with Store(probe.path, read_only=True, wait=wait) as reader:
-        made = kept.make(reader, Settings(), capacity)
-    with _open(probe.path, wait=wait) as store:
-        ok = kept.keep(store, made)
-    _echo(made.words() if ok else "denial model not kept: a load changed the store meanwhile; run this again")
-    if not ok:
+    made = kept.keep_after_load(probe.path, lambda: _open(probe.path, wait=wait), wait=wait, capacity=capacity)
+    _echo(made.words() if made is not None else
+          "denial model not kept: a load changed the store meanwhile; run this again")
+    if made is None:
         sys.exit(EXIT_REFUSED)
 
 

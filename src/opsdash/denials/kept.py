@@ -216,11 +216,12 @@ def keep(store: Store, made: Made | None = None) -> bool:
     return True
 
 
-def keep_after_load(path: Path, writer: Callable[[], Store], wait: float = 60.0) -> Made | None:
-    """After a load: made over a read-only connection (a dashboard goes on reading), kept through `writer()`.
-    None when another load changed the store meanwhile (nothing kept)."""
+def keep_after_load(path: Path, writer: Callable[[], Store], wait: float = 60.0,
+                    capacity: float | None = None) -> Made | None:
+    """After a load (or `opsdash denials train`): made over a read-only connection (a dashboard goes on reading),
+    kept through `writer()`. None when another load changed the store meanwhile (nothing kept)."""
     with Store(path, read_only=True, wait=wait) as reader:
-        made = make(reader)
+        made = make(reader, model.DEFAULT, capacity)
     with writer() as store:
         return made if keep(store, made) else None
 
