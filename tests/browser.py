@@ -51,7 +51,10 @@ def start(env: dict[str, str], cwd: Path = ROOT, host: str = "127.0.0.1", extra:
     # Output goes to a file, never a pipe nobody reads (a full pipe would stall the server).
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                             "--server.address", host, "--server.headless", "true", *extra],
+                             "--server.address", host, "--server.headless", "true",
+                             # a test's server serves the code it started with: no rerun prompt when a file
+                             # changes meanwhile (it would hold the page's status widget up for good)
+                             "--server.fileWatcherType", "none", *extra],
                             cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://{host}:{port}"
     deadline = time.time() + 60

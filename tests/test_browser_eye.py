@@ -135,6 +135,7 @@ TILES = """() => {
 #: Settled: Streamlit has finished the run and every element has drawn (lazily loaded plotly and table grids
 #: are skeletons until then), held for half a second.
 DRAWN = """() => new Promise(resolve => {
+  const deadline = performance.now() + 90000;  // a page that never settles fails its tests, never hangs them
   let since = null;
   const ready = () => document.querySelector('[data-testid="stMain"] h1')
     && !document.querySelector('[data-testid="stStatusWidget"]')
@@ -144,6 +145,7 @@ DRAWN = """() => new Promise(resolve => {
     const now = performance.now();
     if (!ready()) since = null; else if (since === null) since = now;
     if (since !== null && now - since > 500) return resolve(true);
+    if (now > deadline) return resolve(false);
     setTimeout(tick, 50);
   };
   tick();
@@ -273,9 +275,10 @@ class Visits:
             page.goto(url, timeout=90_000)
             if allowed is not None:
                 page.wait_for_selector("[data-testid='stMain'] h1", timeout=90_000)
-                page.evaluate(DRAWN)
-                page.mouse.wheel(0, 20_000)  # what is further down draws too
-                page.evaluate(DRAWN)
+                for _ in range(2):  # the page, then what is further down, which draws when scrolled to
+                    if not page.evaluate(DRAWN):
+                        raise AssertionError(f"{url} did not settle within 90 s")
+                    page.mouse.wheel(0, 20_000)
             else:
                 page.wait_for_load_state("load")
                 page.wait_for_timeout(1000)
