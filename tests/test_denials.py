@@ -42,7 +42,7 @@ def test_measures_equal_scikit_learns(seed):
     assert measures.auprc(s, y) == pytest.approx(skm.average_precision_score(y, s), abs=1e-12)
     assert measures.brier(s, y) == pytest.approx(skm.brier_score_loss(y, s), abs=1e-12)
     logit = np.log(s / (1 - s))[:, None]
-    ref = LogisticRegression(penalty=None, tol=1e-12, max_iter=10_000).fit(logit, y)
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(logit, y)
     slope, intercept = measures.calibration(s, y)
     assert (slope, intercept) == pytest.approx((ref.coef_[0][0], ref.intercept_[0]), abs=1e-5)
 
@@ -241,3 +241,85 @@ def test_each_open_claim_is_scored_as_of_its_own_vendors_latest_day():
     c = pd.DataFrame({"vendor": ["A", "A", "B"], "received_date": ["2026-01-01", "2026-01-05", "2026-01-02"],
                       "submitted_date": ["2026-01-03", None, None], "adjudicated_date": ["2026-02-01", None, None]})
     assert list(kept._as_of(c).dt.date.astype(str)) == ["2026-02-01", "2026-02-01", "2026-01-02"]
+
+
+def test_an_open_claim_is_described_as_of_its_own_vendors_day_wherever_it_sits_in_the_store():
+    """The as-of day follows the claim, not its row number: here vendor B's open claim is the first open one
+    while the store's first row is vendor A's, whose data run a month later."""
+    from opsdash.denials import kept
+
+    c = pd.DataFrame({"vendor": ["A", "A", "B"], "received_date": ["2026-01-01", "2026-01-05", "2026-01-01"],
+                      "submitted_date": ["2026-01-03", "2026-01-06", None],
+                      "adjudicated_date": ["2026-02-01", "2026-01-20", None],
+                      "initial_outcome": ["paid", "denied", None], "eligibility_verified_date": [None] * 3,
+                      "prior_auth_required": [None] * 3, "prior_auth_obtained": [None] * 3,
+                      "billed_amount": [100.0] * 3, "payer": ["P"] * 3, "procedure_group": ["G"] * 3,
+                      "claim_type": ["professional"] * 3, "facility": ["F"] * 3})
+    open_, x = kept.open_claims(c)
+    assert list(open_["vendor"]) == ["B"]
+    assert x["days_to_submit"].tolist() == [0.0]  # received on B's latest day, 1 Jan; A's is 1 Feb (31 days)
+
+
+def test_a_derived_feature_is_handed_only_the_columns_it_declares(claims):
+    """A feature's computation cannot read a column its declaration leaves out: here one declares the payer and
+    tries to read the outcome."""
+    peek = feats.Feature("peek", ("payer",), "number", "peek", lambda c: c["initial_outcome"].eq("denied").to_numpy())
+    with pytest.raises(KeyError, match="initial_outcome"):
+        feats.frame(claims, features=(peek,))
+    with pytest.raises(ValueError, match="say how they make one value"):
+        feats.Feature("two", ("payer", "facility"), "category", "two")
+
+
+def test_a_capacity_given_is_each_vendors_team_and_the_pooled_figure_counts_every_team(claims):
+    ev = model.evaluate(claims, capacity=5)
+    teams = ev.test["vendor"].nunique()
+    assert teams == 2 and ev.capacity == 10 and ev.given == 5
+    assert ev.boosted.at_capacity.capacity == 10
+    # each vendor's own model is judged at its own team's capacity, as given
+    assert {a.judged.at_capacity.capacity for a in vendors.audit(ev, model.DEFAULT)} == {5}
+
+
+def _monthly(months: list[str], decided: dict[str, float], through: str) -> pd.DataFrame:
+    """Ten claims submitted on the 10th of each month, the given share of each month's decided on the 20th."""
+    rows = []
+    for m in months:
+        for i in range(10):
+            done = i < round(10 * decided.get(m, 1.0))
+            rows.append({"vendor": "A", "received_date": f"{m}-09", "submitted_date": f"{m}-10",
+                         "adjudicated_date": f"{m}-20" if done else None,
+                         "initial_outcome": ("denied" if i == 0 else "paid") if done else None})
+    rows.append({"vendor": "A", "received_date": through, "submitted_date": None, "adjudicated_date": None,
+                 "initial_outcome": None})
+    return pd.DataFrame(rows)
+
+
+def test_the_test_months_are_whole_months_each_decided_and_in_a_row():
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    settings = model.Settings(min_months=3, test_months=3)
+    # December is fully decided but the data stop on 22 Dec: not a whole month, so not judged on
+    s = model.split(_monthly(months, {}, "2025-12-22"), settings)
+    assert (s.cutoff, s.end) == (dt.date(2025, 9, 1), dt.date(2025, 12, 1))
+    # the data run past December's end: it is whole, and judged on
+    s = model.split(_monthly(months, {}, "2026-01-02"), settings)
+    assert (s.cutoff, s.end) == (dt.date(2025, 10, 1), dt.date(2026, 1, 1))
+    # October has half its claims decided: the test months are the latest three complete ones in a row
+    s = model.split(_monthly(months, {"2025-10": 0.5}, "2026-01-02"), settings)
+    assert (s.cutoff, s.end) == (dt.date(2025, 7, 1), dt.date(2025, 10, 1))
+    assert set(pd.to_datetime(s.test["submitted_date"]).dt.month) == {7, 8, 9}
+    # no three complete months in a row at all: said plainly
+    gaps = {m: 0.5 for m in months[2::3]}
+    with pytest.raises(model.NotEnough, match="no 3 months in a row"):
+        model.split(_monthly(months, gaps, "2026-01-02"), settings)
+
+
+def test_the_test_months_leave_enough_complete_months_before_them_to_learn_from():
+    """Only Jan-Mar are three complete months in a row; nothing complete precedes them, so there is nothing to
+    learn from: said plainly, not an empty training set."""
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    settings = model.Settings(min_months=3, test_months=3)
+    gaps = {m: 0.5 for m in ("2025-04", "2025-06", "2025-08", "2025-10", "2025-12")}
+    with pytest.raises(model.NotEnough, match="3 complete months before them to learn from"):
+        model.split(_monthly(months, gaps, "2026-01-02"), settings)
+    # with the three months before them complete too, the same run is judged on and trained before
+    s = model.split(_monthly(months, {m: 0.5 for m in ("2025-08", "2025-10", "2025-12")}, "2026-01-02"), settings)
+    assert (s.cutoff, s.end) == (dt.date(2025, 5, 1), dt.date(2025, 8, 1))

@@ -802,8 +802,8 @@ def denials_group() -> None:
 @denials_group.command("train")
 @db_option
 @click.option("--capacity", type=click.FloatRange(min=1), default=None, metavar="CLAIMS",
-              help="Claims a day the team can work before they go out, for precision, recall and dollars caught "
-                   "at capacity (default: a tenth of the claims submitted a day).")
+              help="Claims a day each vendor's team can work before they go out, for precision, recall and "
+                   "dollars caught at capacity (default: a tenth of that vendor's claims submitted a day).")
 @click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="SECONDS",
               help="How long to keep trying while another process holds the store.")
 def denials_train(db: Path | None, capacity: float | None, wait: float) -> None:

@@ -10,7 +10,9 @@ from: it is refused by name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,13 +41,15 @@ def known_at_submission() -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Feature:
-    """One input of the model: its name, the claims columns it reads, whether it is a category or a number, and
-    how its effect reads to a person ("prior authorisation missing")."""
+    """One input of the model: its name, the claims columns it reads, whether it is a category or a number, how
+    its effect reads to a person ("prior authorisation missing"), and, for a feature made from its columns, how:
+    `derive` is handed those columns only (``frame``), so it cannot read anything the declaration does not name."""
 
     name: str
     reads: tuple[str, ...]
     kind: str  # "category" or "number"
     label: str
+    derive: Callable[[pd.DataFrame], Any] | None = None  # None: the one column read, as it is
 
     def __post_init__(self) -> None:
         allowed = known_at_submission()
@@ -61,6 +65,30 @@ class Feature:
                                 f"{', '.join(sorted(allowed))}")
         if self.kind not in ("category", "number"):
             raise ValueError(f"feature {self.name!r}: kind {self.kind!r} is neither category nor number")
+        if self.derive is None and len(self.reads) != 1:
+            raise ValueError(f"feature {self.name!r} reads {len(self.reads)} columns: say how they make one value")
+
+
+#: Values of the prior-authorisation feature.
+AUTH_MISSING, AUTH_OBTAINED, AUTH_NOT_REQUIRED, AUTH_UNKNOWN = "missing", "obtained", "not required", "unknown"
+UNKNOWN = "(unknown)"
+
+
+def _prior_auth(c: pd.DataFrame) -> pd.Categorical:
+    req = c["prior_auth_required"].astype("boolean")
+    got = c["prior_auth_obtained"].astype("boolean")
+    value = np.select([req.isna().to_numpy(), ~req.fillna(False).to_numpy(), got.fillna(False).to_numpy()],
+                      [AUTH_UNKNOWN, AUTH_NOT_REQUIRED, AUTH_OBTAINED], AUTH_MISSING)
+    return pd.Categorical(value, categories=[AUTH_NOT_REQUIRED, AUTH_OBTAINED, AUTH_MISSING, AUTH_UNKNOWN])
+
+
+def _days(later: str, earlier: str, negative: bool = True) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Whole days from column `earlier` to column `later` (NaN where either is unknown, or where the days are
+    negative unless `negative`)."""
+    def days(c: pd.DataFrame) -> np.ndarray:
+        d = (pd.to_datetime(c[later]) - pd.to_datetime(c[earlier])).dt.days.astype(float)
+        return (d if negative else d.where(d >= 0)).to_numpy()
+    return days
 
 
 #: The allow-list: every input of opsdash's denial models, in one place.
@@ -70,15 +98,15 @@ FEATURES: tuple[Feature, ...] = (
     Feature("claim_type", ("claim_type",), "category", "claim type"),
     Feature("vendor", ("vendor",), "category", "vendor"),
     Feature("facility", ("facility",), "category", "facility"),
-    Feature("prior_auth", ("prior_auth_required", "prior_auth_obtained"), "category", "prior authorisation"),
+    Feature("prior_auth", ("prior_auth_required", "prior_auth_obtained"), "category", "prior authorisation",
+            _prior_auth),
+    # a verification after submission is not known at it
     Feature("eligibility_age_days", ("eligibility_verified_date", "submitted_date"), "number",
-            "days since eligibility was verified"),
+            "days since eligibility was verified", _days("submitted_date", "eligibility_verified_date", False)),
     Feature("billed_amount", ("billed_amount",), "number", "amount billed"),
-    Feature("days_to_submit", ("received_date", "submitted_date"), "number", "days from receipt to submission"),
+    Feature("days_to_submit", ("received_date", "submitted_date"), "number", "days from receipt to submission",
+            _days("submitted_date", "received_date")),
 )
-#: Values of the prior-authorisation feature.
-AUTH_MISSING, AUTH_OBTAINED, AUTH_NOT_REQUIRED, AUTH_UNKNOWN = "missing", "obtained", "not required", "unknown"
-UNKNOWN = "(unknown)"
 
 
 def columns_read(features: tuple[Feature, ...] = FEATURES) -> list[str]:
@@ -97,21 +125,13 @@ def frame(claims: pd.DataFrame, at: pd.Series | pd.Timestamp | None = None,
         sub = sub.fillna(pd.Timestamp(at) if not isinstance(at, pd.Series) else at)
     out = {}
     for f in features:
-        if f.name == "prior_auth":
-            req = claims["prior_auth_required"].astype("boolean")
-            got = claims["prior_auth_obtained"].astype("boolean")
-            value = np.select([req.isna().to_numpy(), ~req.fillna(False).to_numpy(),
-                               got.fillna(False).to_numpy()],
-                              [AUTH_UNKNOWN, AUTH_NOT_REQUIRED, AUTH_OBTAINED], AUTH_MISSING)
-            out[f.name] = pd.Categorical(value, categories=[AUTH_NOT_REQUIRED, AUTH_OBTAINED, AUTH_MISSING,
-                                                            AUTH_UNKNOWN])
-        elif f.name == "eligibility_age_days":
-            age = (sub - pd.to_datetime(claims["eligibility_verified_date"])).dt.days.astype(float)
-            out[f.name] = age.where(age >= 0).to_numpy()  # a verification after submission is not known at it
-        elif f.name == "days_to_submit":
-            out[f.name] = (sub - pd.to_datetime(claims["received_date"])).dt.days.astype(float).to_numpy()
+        cols = claims[list(f.reads)]  # the declared columns only
+        if sub is not None and "submitted_date" in f.reads:
+            cols = cols.assign(submitted_date=sub)
+        if f.derive is not None:
+            out[f.name] = f.derive(cols)
         elif f.kind == "category":
-            out[f.name] = pd.Categorical(claims[f.reads[0]].astype(object).where(claims[f.reads[0]].notna(), UNKNOWN))
+            out[f.name] = pd.Categorical(cols[f.reads[0]].astype(object).where(cols[f.reads[0]].notna(), UNKNOWN))
         else:
-            out[f.name] = pd.to_numeric(claims[f.reads[0]], errors="coerce").astype(float).to_numpy()
+            out[f.name] = pd.to_numeric(cols[f.reads[0]], errors="coerce").astype(float).to_numpy()
     return pd.DataFrame(out, index=claims.index)

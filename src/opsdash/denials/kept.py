@@ -69,6 +69,8 @@ class View:
     baseline: measures.Judged | None  # the baseline on the same claims
     by_payer: pd.DataFrame
     audits: tuple[vendors.VendorModel, ...]
+    #: (vendor, model, denials) of the vendor models that scored held-out claims, too few denied to judge them
+    unjudged: tuple[tuple[str, str, int], ...] = ()
 
 
 CLASSES = {c.__name__: c for c in (View, measures.Judged, measures.AtCapacity, vendors.VendorModel)}
@@ -140,11 +142,19 @@ def reason_words(name: str, value: object, rise: float, billed: bool = True) -> 
     return f"{words} (+{rise * 100:.0f} pts)"
 
 
+def open_claims(claims: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The open claims (no first decision yet) and their features, a claim not yet billed described as if
+    submitted on its own vendor's latest data day."""
+    is_open = claims["initial_outcome"].isna()
+    at = _as_of(claims)[is_open].reset_index(drop=True)  # each open claim's own day, in the open claims' order
+    open_ = claims[is_open].reset_index(drop=True)
+    return open_, feats.frame(open_, at=at)
+
+
 def _scores(trained: model.Trained, claims: pd.DataFrame) -> pd.DataFrame:
-    open_ = claims[claims["initial_outcome"].isna()].reset_index(drop=True)
+    open_, x = open_claims(claims)
     if trained.used is None or open_.empty:
         return pd.DataFrame(columns=list(queries.SCORE_COLUMNS))
-    x = feats.frame(open_, at=_as_of(claims))
     risk = trained.predict(x)
     decided = claims[claims["initial_outcome"].notna() & claims["submitted_date"].notna()]
     why = model.reasons(trained, x, model.reference_values(feats.frame(decided)), skip=NOT_A_REASON)
@@ -162,7 +172,8 @@ def _scores(trained: model.Trained, claims: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _vendor_view(v: str, trained: model.Trained, audits: list[vendors.VendorModel]) -> View:
+def _vendor_view(v: str, trained: model.Trained, audits: list[vendors.VendorModel],
+                 unjudged: list[tuple[str, str, int]]) -> View:
     ev, card = trained.evaluation, trained.card
     part = ev.test[ev.test["vendor"] == v]
     denied = model.denied_of(part)
@@ -178,7 +189,8 @@ def _vendor_view(v: str, trained: model.Trained, audits: list[vendors.VendorMode
         base = measures.judge(part["baseline_score"].to_numpy(), denied, day, capacity, amount)
         by_payer = model.breakdown(part.reset_index(drop=True), denied, ("payer",))
     return View(v, card.chosen, CHOICE_WORDS[card.chosen], card.trained_at, card.data_through, card.held_out,
-                card.features, card.limits, capacity, judged, base, by_payer, mine)
+                card.features, card.limits, capacity, judged, base, by_payer, mine,
+                tuple(u for u in unjudged if u[0] == v))
 
 
 def make(store: Store, settings: model.Settings = model.DEFAULT, capacity: float | None = None) -> Made:
@@ -197,11 +209,12 @@ def make(store: Store, settings: model.Settings = model.DEFAULT, capacity: float
                  for v in (None, *known)]
         return Made(stamp, views, pd.DataFrame(columns=list(queries.SCORE_COLUMNS)), time.perf_counter() - started)
     ev, card = trained.evaluation, trained.card
-    audits = vendors.audit(ev, settings)
+    audits, unjudged = vendors.audit(ev, settings), vendors.unjudged(ev)
     pooled = View(None, card.chosen, card.why, card.trained_at, card.data_through, card.held_out, card.features,
                   card.limits, ev.capacity, None if card.chosen == model.NONE else
-                  (ev.boosted if card.chosen == model.BOOSTED else ev.baseline), ev.baseline, ev.by, tuple(audits))
-    views = [pooled, *(_vendor_view(v, trained, audits) for v in known)]
+                  (ev.boosted if card.chosen == model.BOOSTED else ev.baseline), ev.baseline, ev.by, tuple(audits),
+                  tuple(unjudged))
+    views = [pooled, *(_vendor_view(v, trained, audits, unjudged) for v in known)]
     return Made(stamp, views, _scores(trained, claims), time.perf_counter() - started)
 
 

@@ -8,8 +8,9 @@ Two models learn from the store's adjudicated claims, reading only the allow-lis
   missing values allowed), then calibrated by a logistic fit of the outcome on its log-odds over the latest
   fifth of its training claims (by submission date, never used to grow the trees), so "30%" means 30%.
 
-**The time split.** Claims are ordered by first submission. The test months are the latest complete months
-whose claims have nearly all (``Settings.decided_share``) had their first decision; training holds the claims
+**The time split.** Claims are ordered by first submission. The test months are the latest run of whole months
+(the data run past their last day) in a row whose claims have each nearly all (``Settings.decided_share``) had
+their first decision; training holds the claims
 submitted and decided before the first test month, so no training claim's outcome comes from after the cut-off
 (``fit`` refuses one that does). Claims submitted within the usual decision lag (``decision_lag``: 90% of
 claims decided within it) of the cut-off are left out: those already decided are the quickly decided ones, and
@@ -160,12 +161,29 @@ def split(claims: pd.DataFrame, settings: Settings = DEFAULT) -> Split:
         raise NotEnough("no claim has been submitted yet")
     decided = sub["initial_outcome"].notna()
     share = decided.groupby(_month(sub["submitted_date"])).mean()
-    complete = share[share >= settings.decided_share].index.sort_values()
+    # a month is complete when the data run past its last day and nearly all its claims have their decision
+    # (the latest day over every vendor's data, as the share decided is over every vendor's claims; a vendor
+    # whose feed stops mid-month still lowers that month's share by the claims it has not sent decisions for)
+    through = pd.concat([pd.to_datetime(claims[c]) for c in ("received_date", "submitted_date", "adjudicated_date")
+                         if c in claims]).max()
+    complete = sorted(m for m, x in share.items() if x >= settings.decided_share and m.end_time.normalize() <= through)
     if len(complete) < settings.min_months + settings.test_months:
         raise NotEnough(f"{len(complete)} months of submitted claims have their decisions; a model needs "
                         f"{settings.min_months + settings.test_months} ({settings.min_months} to learn from and "
                         f"{settings.test_months} to be judged on)")
-    last = complete[-1]
+    # the test months: the latest run of test_months complete months in a row, with min_months complete months
+    # before it to learn from
+    ok = set(complete)
+    runs = [m for m in reversed(complete) if all(m - k in ok for k in range(settings.test_months))]
+    if not runs:
+        raise NotEnough(f"no {settings.test_months} months in a row have their claims' decisions (at least "
+                        f"{settings.decided_share:.0%} of each month's): the months to judge a model on must follow "
+                        "one another")
+    last = next((m for m in runs if sum(c < m - (settings.test_months - 1) for c in complete) >= settings.min_months),
+                None)
+    if last is None:
+        raise NotEnough(f"the latest {settings.test_months} complete months in a row to judge a model on do not have "
+                        f"{settings.min_months} complete months before them to learn from")
     first = last - (settings.test_months - 1)
     cutoff, end = first.start_time.date(), (last + 1).start_time.date()
     sub_day = pd.to_datetime(sub["submitted_date"])
@@ -258,7 +276,7 @@ class Evaluation:
 
     cutoff: dt.date
     end: dt.date
-    capacity: float  # claims a day, over every vendor's claims: as given, else capacity_of the test claims
+    capacity: float  # claims a day over every vendor's claims: each team's as given times the vendors, else capacity_of
     given: float | None  # the capacity given (each vendor's team's), else None: each vendor's own capacity_of
     fitted: Fitted
     baseline: measures.Judged
@@ -310,7 +328,8 @@ def evaluate(claims: pd.DataFrame, settings: Settings = DEFAULT, capacity: float
                         f"needs at least {settings.min_test_denials}")
     x = feats.frame(test)
     test = test.assign(baseline_score=fitted.baseline.predict(x), boosted_score=fitted.boosted.predict(x))  # type: ignore[union-attr]
-    cap = capacity if capacity is not None else capacity_of(test, settings)
+    # every vendor's team works `capacity` claims a day: together, that times the vendors
+    cap = capacity * test["vendor"].nunique() if capacity is not None else capacity_of(test, settings)
     day = pd.to_datetime(test["submitted_date"]).dt.date.to_numpy()
     amount = test["billed_amount"].to_numpy(dtype=float)
     judged = {m: measures.judge(test[f"{m}_score"].to_numpy(), denied, day, cap, amount) for m in (BASELINE, BOOSTED)}

@@ -58,6 +58,12 @@ def _calibration(j: measures.Judged) -> str:
 RANK_WORDS = {"better": "ranks denials better than opsdash's baseline",
               "no better": "ranks denials no better than opsdash's baseline",
               "worse": "ranks denials worse than opsdash's baseline"}
+#: The verdict of a table's row: the two readings, short.
+VERDICT_WORDS = {"better": "Ranks better than the baseline", "no better": "Ranks no better than the baseline",
+                 "worse": "Ranks worse than the baseline"}
+CALIBRATION_SHORT = {"calibrated": "calibrated", "over-confident": "over-confident",
+                     "under-confident": "under-confident", "too high": "too high on average",
+                     "too low": "too low on average"}
 CALIBRATION_WORDS = {
     "calibrated": "its risk figures match what happened",
     "over-confident": "over-confident: its high scores run above what happens and its low ones below",
@@ -67,14 +73,36 @@ CALIBRATION_WORDS = {
 }
 
 
-def audit(ev: Evaluation, settings: Settings) -> list[VendorModel]:
-    """Every vendor model with at least MIN_DENIALS denials among the held-out claims it scored."""
+def verdict(m: VendorModel) -> str:
+    """The two readings in a table cell: Ranks better than the baseline; over-confident."""
+    return f"{VERDICT_WORDS[m.ranking]}; {CALIBRATION_SHORT[m.calibration]}"
+
+
+def _scored(ev: Evaluation) -> pd.DataFrame:
     test = ev.test
     if "vendor_risk_score" not in test:
-        return []
-    scored = test[test["vendor_risk_score"].notna()]
+        return test.iloc[:0]
+    return test[test["vendor_risk_score"].notna()]
+
+
+def _named(scored: pd.DataFrame) -> pd.Series:
+    return scored["vendor_risk_model"].fillna("(unnamed model)")
+
+
+def unjudged(ev: Evaluation) -> list[tuple[str, str, int]]:
+    """(vendor, model, denials) of each vendor model that scored held-out claims but too few denials to be
+    judged (fewer than MIN_DENIALS)."""
+    scored = _scored(ev)
+    return [(str(v), str(m), int(denied_of(part).sum()))
+            for (v, m), part in scored.groupby([scored["vendor"], _named(scored)])
+            if denied_of(part).sum() < MIN_DENIALS]
+
+
+def audit(ev: Evaluation, settings: Settings) -> list[VendorModel]:
+    """Every vendor model with at least MIN_DENIALS denials among the held-out claims it scored."""
+    scored = _scored(ev)
     out = []
-    for (vendor, model), part in scored.groupby([scored["vendor"], scored["vendor_risk_model"].fillna("(unnamed model)")]):
+    for (vendor, model), part in scored.groupby([scored["vendor"], _named(scored)]):
         denied = denied_of(part)
         if denied.sum() < MIN_DENIALS:
             continue
