@@ -86,6 +86,20 @@ with at_risk:
                     curves = views.reliability_curves(card)
                     fig = charts.reliability(curves, title=views.reliability_title(card))
                     widgets.chart(fig, views.reliability_frame(curves), "denial_risk_reliability", f, key="cl_rel")
+                    with st.expander("Accuracy by vendor and by payer, on the held-out months"):
+                        by_vendor = views.denial_accuracy_by_vendor(cards, f)
+                        if len(by_vendor):
+                            widgets.table(by_vendor, "denial_risk_accuracy_by_vendor", f,
+                                          "Denial risk accuracy by vendor", key="cl_acc_vendor", labels=True)
+                        if unmeasured := views.denial_unmeasured(cards, f):
+                            st.caption(md(unmeasured))
+                        by_payer = views.denial_accuracy_by_payer(card, f)
+                        widgets.table(by_payer, "denial_risk_accuracy_by_payer", f, "Denial risk accuracy by payer",
+                                      key="cl_acc_payer", labels=True)
+                        st.caption(f"On the held-out claims of {md(views.card_whose(card))}; the facility and claim-type "
+                                   f"filters do not apply. Each vendor at its own team's capacity (claims worked a "
+                                   f"day). A payer's AUROC is shown where it had at least {views.MIN_PAYER_DENIALS} "
+                                   f"denials and a paid claim among them.")
                 if not scores.empty:
                     widgets.table(scores, "claims_at_risk", f, "Open claims by dollars at risk", key="cl_risk",
                                   labels=True)
@@ -94,7 +108,4 @@ with at_risk:
                                "authorisation still pending counts as not obtained): its risk is what submitting it "
                                "now would face, and has no outcome yet to be checked against. Reasons: the points "
                                "each fact adds to the risk against a typical claim.")
-                if card.audits:
-                    st.markdown("**The vendors' own risk models, judged on the same claims and months**")
-                for a in card.audits:
-                    st.markdown(md(a.words))
+                widgets.vendor_models(cards, views.audited_vendors(cards, card, f), f, "cl_vendor_models")

@@ -1,5 +1,6 @@
 """Vendor scorecard for the weekly review: contract levels for a vendor and period, changes against the
-previous period, SPC signals, reconciliation of what the vendor reported, top error categories and denials."""
+previous period, SPC signals, reconciliation of what the vendor reported, top error categories and denials, and
+the vendor's open claims most at risk of denial with the audit of its own denial-risk model."""
 
 import pandas as pd
 import streamlit as st
@@ -119,3 +120,27 @@ for col, (title, row_set, column) in zip(st.columns(2), TOP_LISTS):
             widgets.table(top.rename(columns={"rows": row_set}), f"{title.lower().replace(' ', '_')}_{vendor}", pf,
                           f"{title} {vendor} {period}", key=f"sc_{column}", xlsx=False, labels=True,
                           kinds={row_set: "count"})
+
+# a vendor that sends no claims (a contact centre's) has none at risk and no denial model
+with widgets.guard("denial risk"):
+    if data.has_rows(db, ver, "claims", vendor):
+        st.subheader("Claims at risk of denial")
+        kept_ver = data.denials_kept_version(db)
+        card = next((c for c in data.denial_views(db, ver, kept_ver) if c.vendor == vendor), None)
+        if card is None:
+            st.info(f"No denial model is kept for {md(vendor)} and the data as they stand. It is trained after "
+                    "every load; after a load made with `--no-outlook` or an upgrade, run `opsdash denials train`.")
+        else:
+            vf = Filters(vendors=(vendor,))
+            scores = views.denial_work_list(data.denial_scores(db, ver, kept_ver), vf)
+            head, rest = views.denial_status(card, scores, filtered=False)
+            st.markdown(f"**{md(head)}**; {md(rest)}")
+            st.caption(md(views.denial_model_words(card)))
+            if not scores.empty:
+                top = scores.head(views.REVIEW_AT_RISK)
+                widgets.table(top, f"claims_at_risk_{vendor}", vf, f"Claims at risk {vendor}", key="sc_risk",
+                              labels=True, full=lambda: scores)
+                st.caption(f"The {len(top)} open claims with the most dollars at risk, as the data stand (the "
+                           "review period does not apply); the downloads hold all of them, and the Claims page "
+                           "filters them.")
+            widgets.vendor_models([card], (vendor,), vf, "sc_vendor_models")

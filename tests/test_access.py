@@ -383,7 +383,7 @@ def test_an_account_manager_sees_only_their_vendors_claims_at_risk_even_when_a_l
                     params={"vendor": [MERIDIAN], "claims_view": "Claims at risk"})
     assert not at.exception and not at.error, [e.value for e in at.error]
     drawn = " ".join(e.value.replace("\\", "") for e in (*at.markdown, *at.caption, *at.info))
-    assert f"Measured on {HELIX}'s claims" in drawn and "Helix DenialShield" in drawn
+    assert f"Measured on {HELIX}' claims" in drawn and "Helix DenialShield" in drawn
     assert MERIDIAN not in drawn and "Meridian ClaimIQ" not in drawn
     for df in at.dataframe:
         assert MERIDIAN not in df.value.to_csv()

@@ -149,3 +149,9 @@ def test_a_reading_reads_the_same_on_tile_icons_chart_pack_and_cli(sample_store)
                                     "--db", str(sample_store.path)]).output
     last = [x for x in out.splitlines() if x.strip().startswith("Oct 2026")]
     assert len(last) == 1 and last[0].rstrip().endswith(variation), out
+
+
+def test_a_name_ending_in_s_takes_a_bare_apostrophe() -> None:
+    assert labels.possessive("Helix Health Services") == "Helix Health Services'"
+    assert labels.possessive("Northwind") == "Northwind's"
+    assert labels.possessive("Meridian Revenue Partners") == "Meridian Revenue Partners'"

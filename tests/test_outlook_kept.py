@@ -207,7 +207,7 @@ def test_one_vendors_failed_outlook_keeps_the_others(copied, monkeypatch):
     kept = outlook.keep(copied)
     assert kept.failed == [(HELIX, "ValueError: a planted failure")]
     assert HELIX not in kept.vendors and IBERICA in kept.vendors
-    assert "Helix Health Services's failed (ValueError: a planted failure)" in kept.words()
+    assert "Helix Health Services' failed (ValueError: a planted failure)" in kept.words()
     assert outlook.kept_headlines(copied)[1] == [HELIX]
 
 

@@ -673,3 +673,65 @@ def test_the_pack_looks_four_weeks_ahead_with_the_accuracy_it_rests_on(sample_st
     assert all("from 4 Jan 2027" in s for s in said)
     page = report.render(p, "html").decode()
     assert "Next weeks: staffing against the contract" in page and "Projected to miss" in page
+    # a contact centre sends no claims: no claims at risk, no denial model
+    assert "at_risk" not in p.tables and "vendor_models" not in p.tables
+
+
+def test_the_pack_lists_the_claims_most_at_risk_and_audits_the_vendors_own_model(pack, sample_store):
+    """The vendor's open claims with the most dollars at risk (the kept scores, ranked here with pandas), its
+    model's audit (the kept card's figures), a sentence each in the summary; nothing of another vendor's."""
+    from opsdash.denials import kept
+
+    scores = kept.scores(sample_store)
+    mine = scores[scores["vendor"] == VENDOR].sort_values("expected_loss", ascending=False, kind="stable")
+    at_risk = pack.tables["at_risk"].frame
+    assert list(at_risk["claim_id"]) == list(mine["claim_id"].head(10))
+    assert at_risk["expected_loss"].tolist() == pytest.approx(mine["expected_loss"].head(10).tolist(), rel=1e-12)
+    said = dict((s.key, s.text) for s in pack.sentences)
+    assert said["at_risk"] == (f"Claims at risk: {len(mine):,} open claims, ${mine['expected_loss'].sum():,.0f} "
+                               "expected to be denied (risk x amount billed).")
+    card = next(v for v in kept.views(sample_store) if v.vendor == VENDOR)
+    audit = pack.tables["vendor_models"].frame
+    (a,) = card.audits
+    assert audit["auroc"].tolist() == [a.judged.auroc, a.baseline.auroc, a.opsdash.auroc]
+    assert audit["verdict"].iloc[0] == "Ranks better than the baseline; over-confident"
+    assert said["vendor_model"].endswith(a.words)
+    p = parsed(pack)
+    rows = frame(p.tables["at_risk"])
+    assert list(rows["Claim ID"]) == list(at_risk["claim_id"])
+    assert list(rows["Dollars at risk ($)"]) == [labels.money(x) for x in at_risk["expected_loss"]]
+    assert list(rows["Denial risk"]) == [labels.percent(x) for x in at_risk["risk"]]
+    assert frame(p.tables["vendor_models"])["AUROC"].tolist() == [f"{x:.3f}" for x in audit["auroc"]]
+    html = report.render(pack, "html").decode()
+    assert "Meridian Revenue" not in html and "ClaimIQ" not in html
+    wb = openpyxl.load_workbook(io.BytesIO(report.render(pack, "xlsx")))
+    ws = wb["Claims at risk"]
+    header = [c.value for c in ws[1]]
+    risk = [r[header.index("Denial risk")] for r in ws.iter_rows(min_row=2)]
+    assert [c.value for c in risk] == pytest.approx(at_risk["risk"].tolist(), rel=1e-12)
+    assert {c.number_format for c in risk} == {"0.0%"}
+    vm = wb["Vendor risk model"]
+    header = [c.value for c in vm[1]]
+    aurocs = [r[header.index("AUROC")] for r in vm.iter_rows(min_row=2)]
+    assert [c.value for c in aurocs] == audit["auroc"].tolist() and {c.number_format for c in aurocs} == {"0.000"}
+
+
+def test_the_pdf_prints_the_claims_at_risk_and_the_audit(pack, pdf_text):
+    pages, _ = pdf_text
+    text = "\n".join(pages)
+    assert "Open claims most at risk of denial (10 of" in text
+    assert f"{labels.possessive(VENDOR)} own denial-risk model, audited" in text
+
+
+def test_a_pack_without_a_kept_model_says_how_to_get_one(sample_store, tmp_path):
+    db = tmp_path / "s.duckdb"
+    shutil.copy(sample_store.path, db)
+    with Store(db) as s, s.transaction() as tx:  # a load since the model was kept
+        tx.execute("INSERT INTO loads (load_id, file_name, table_name, rows_read, rows_loaded, rows_rejected, "
+                   "started_at, finished_at) VALUES (9999, 'x.csv', 'claims', 0, 0, 0, "
+                   "TIMESTAMP '2026-12-01 00:00:00', TIMESTAMP '2026-12-01 00:00:01')")
+    with Store(db, read_only=True) as s:
+        p = report.build(s, VENDOR, PERIOD)
+    assert p.tables["at_risk"].frame.empty and "`opsdash denials train`" in p.tables["at_risk"].empty
+    assert "at_risk" not in {x.key for x in p.sentences}
+    assert "opsdash denials train" in report.render(p, "html").decode()

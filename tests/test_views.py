@@ -249,7 +249,7 @@ def test_one_vendor_sees_its_contract_target_others_the_catalogue_default(sample
     assert len(targets)
     got, source = views.target_for(sample_store, "claim_turnaround_days",
                                    views.Filters(vendors=("Meridian Revenue Partners",), end=dt.date(2026, 10, 31)))
-    assert got == float(targets.iloc[0]["target"]) and "Meridian Revenue Partners's contract" in source
+    assert got == float(targets.iloc[0]["target"]) and "Meridian Revenue Partners' contract" in source
     default, _ = views.target_for(sample_store, "clean_claim_rate", views.Filters())
     assert default == catalog.KPIS["clean_claim_rate"].target
 

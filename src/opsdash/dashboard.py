@@ -36,7 +36,8 @@ PAGES: tuple[Page, ...] = (
          "Turnaround median and 90th percentile on an XmR chart with the target, the turnaround distribution, "
          "clean-claim and denial rates by vendor or payer, denial reasons as a Pareto, the unbilled backlog, and "
          "the claims at risk of denial: open claims by dollars at risk with the reasons, the model's accuracy on "
-         "months it did not learn from and whether its risks come true, beside the vendors' own models."),
+         "months it did not learn from (overall, by vendor and by payer) and whether its risks come true, beside "
+         "the vendors' own models, audited on the same claims."),
     Page("Operations", "pages/quality.py", "Quality", ":material/fact_check:",
          "Error, accuracy and critical-error rates by vendor and process, an XmR chart of one process, error "
          "categories as a Pareto."),
@@ -49,7 +50,8 @@ PAGES: tuple[Page, ...] = (
          "queue; calls and service level by weekday and hour; the formula and adjustable thresholds."),
     Page("Account management", "pages/scorecard.py", "Vendor scorecard", ":material/assignment:",
          "A vendor's contract levels for a month or an ISO week with the change against the previous one, "
-         "credits, SPC signals, reported-against-measured reconciliation, top error categories and denials.",
+         "credits, SPC signals, reported-against-measured reconciliation, top error categories and denials, "
+         "the open claims most at risk of denial and the audit of the vendor's own denial-risk model.",
          filters=False),
     Page("Data", "pages/data.py", "Data", ":material/database:",
          "The KPI glossary (definition, unit, direction, target and its source) and the raw records under "

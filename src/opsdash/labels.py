@@ -32,7 +32,7 @@ def empty_word(name: str) -> str:
     """How an empty cell of column `name` reads: its meaning where it has one (EMPTY_WORDS), else a dash."""
     return EMPTY_WORDS.get(name, EMPTY)
 
-KINDS = ("count", "percent", "number", "money", "hours", "days", "seconds", "date", "timestamp", "period", "code",
+KINDS = ("count", "percent", "number", "score", "money", "hours", "days", "seconds", "date", "timestamp", "period", "code",
          "kpi", "column", "prose", "text", "bool")
 
 
@@ -185,6 +185,27 @@ _COLUMNS: dict[str, Label] = {
     "expected_loss": Label("Dollars at risk", "money"), "reasons": Label("Why (points added to the risk)"),
     "mean_score": Label("Risk given", "percent"), "share_denied": Label("Share denied", "percent"),
     "held_out_claims": Label("Held-out claims", "count"), "risk_model": Label("Model"),
+    # a risk model's measures on held-out claims (the Claims and Vendor scorecard pages, the review pack)
+    "claims": Label("Claims", "count"), "denials": Label("Denied", "count"), "auroc": Label(
+        "AUROC", "score", "The chance a denied claim is given a higher risk than a paid one: 0.5 is a coin toss, 1 "
+                          "perfect."),
+    "baseline_auroc": Label("AUROC of the baseline", "score",
+                            "opsdash's baseline (payer by procedure group denial rates) on the same claims."),
+    "auprc": Label("AUPRC", "score", "Average precision over the claims ranked by risk; compare it with the share "
+                                     "denied, which a coin toss would score."),
+    "brier": Label("Brier score", "score", "The mean squared gap between the risk and what happened: lower is better."),
+    "calibration_slope": Label("Calibration slope", "score",
+                               "1 when the risks are as spread out as what happens; below 1 they are too extreme "
+                               "(over-confident), above 1 too timid."),
+    "claims_a_day": Label("Claims worked a day", "number",
+                          "The team's work capacity: the riskiest claims it can work each day."),
+    "precision_at_capacity": Label("Denied among those worked", "percent"),
+    "recall_at_capacity": Label("Denials caught", "percent",
+                                "Of every claim denied, the share the day's riskiest claims held."),
+    "dollars_caught": Label("Denied dollars caught", "percent",
+                            "Of the dollars denied, the share on the claims worked each day."),
+    "baseline_dollars_caught": Label("Denied dollars caught by the baseline", "percent"),
+    "verdict": Label("Verdict"),
 }
 
 _TYPE_KIND = {contract.ColType.DATE: "date", contract.ColType.TIMESTAMP: "timestamp", contract.ColType.BOOL: "bool",
@@ -231,6 +252,11 @@ def value_word(token: Any) -> str:
     if text in contract.TABLES:
         return contract.TABLES[text].label
     return VALUES.get(text, humanise(text))
+
+
+def possessive(name: str) -> str:
+    """A name's possessive as written: Helix Health Services' contract, Northwind's contract."""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
 def count(n: Any) -> str:
@@ -283,6 +309,8 @@ def cell(value: Any, kind: str, grain: str = "month", kpi: str | None = None) ->
         return money(value)
     if kind == "number":
         return f"{float(value):,.1f}"
+    if kind == "score":  # a measure read to three places (AUROC 0.781, Brier score 0.066)
+        return f"{float(value):.3f}"
     if kind in ("hours", "days"):
         return f"{float(value):,.1f} {kind}"
     if kind == "seconds":

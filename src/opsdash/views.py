@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from opsdash import catalog, metrics, periods, queries, spc, trends
+from opsdash import catalog, labels, metrics, periods, queries, spc, trends
 from opsdash.store import Store, StoreError
 
 #: Headline KPIs of the overview, in reading order: money first, then quality, service and access.
@@ -169,7 +169,7 @@ def target_for(store: Store, kpi_id: str, f: Filters) -> tuple[float | None, str
         when = f.end or dt.date.today()
         live = sla.applicable(own, when, when)
         if not live.empty:
-            return float(live.iloc[0]["target"]), f"{f.vendors[0]}'s contract ({live.iloc[0]['level']} level)"
+            return float(live.iloc[0]["target"]), f"{labels.possessive(f.vendors[0])} contract ({live.iloc[0]['level']} level)"
     return kpi.target, kpi.target_source
 
 
@@ -316,7 +316,7 @@ def chart_target_words(view: SpcView, f: Filters) -> str:
     if view.target is not None:
         return f"Target {catalog.format_value(view.kpi, view.target)} from {view.target_source}."
     if len(f.vendors) == 1:
-        return (f"No target line: {f.vendors[0]}'s contract sets no level for {view.kpi.label.lower()} in force "
+        return (f"No target line: {labels.possessive(f.vendors[0])} contract sets no level for {view.kpi.label.lower()} in force "
                 f"at the end of the range, and the catalogue has no default target.")
     return "No target line: the catalogue has no default target; pick one vendor to see its contract's target."
 
@@ -382,8 +382,6 @@ def coverage_note(kpis: Any, through: Any, window: periods.Window) -> str:
     """Where some figures of a review cover fewer days than the period shown (a table's data ends earlier), which
     and how they are compared: 'Claims figures cover 1–26 Nov (the data ends on 26 Nov) and are compared with
     1–26 Oct.' Empty when every figure covers the window."""
-    from opsdash import labels
-
     short: dict[str, dt.date] = {}
     for kpi_id, day in zip(kpis, through):
         if kpi_id in catalog.KPIS and day is not None and not pd.isna(day) and day < window.through:
@@ -532,8 +530,6 @@ def with_ahead(changed: pd.DataFrame, heads: pd.DataFrame, f: Filters, cuts: dic
         miss = miss[[cuts.get(v) is not None and f.end >= cuts[v] - dt.timedelta(days=1) for v in miss["vendor"]]]
     if miss.empty:
         return changed
-    from opsdash import labels
-
     part = {"contact": "queue", "back office": "back-office process"}
     rows = pd.DataFrame({
         "kpi": AHEAD_KPI, "KPI": labels.value_word(AHEAD_KPI), "vendor": miss["vendor"],
@@ -708,8 +704,6 @@ def sla_months(start: dt.date | None, end: dt.date | None, latest: Any,
 
 def level_names(att: pd.DataFrame) -> pd.Series:
     """Each contract level of an attainment frame in words: 'SLA adherence · Prior authorisation · Stat (critical)'."""
-    from opsdash import labels
-
     def part(v: Any) -> str:
         return f" · {labels.value_word(v)}" if isinstance(v, str) else ""
 
@@ -732,8 +726,6 @@ def missed_in_a_row(att: pd.DataFrame) -> pd.DataFrame:
 
 def stale_words(fresh: pd.DataFrame) -> str:
     """The tables whose data is stale (freshness), in one line for people; empty when none is."""
-    from opsdash import labels
-
     stale = fresh[fresh["stale"]]
     return "; ".join(f"{labels.value_word(r['table'])} latest {r['latest event']:%d %b %Y} ({r['days old']} days old)"
                      for _, r in stale.iterrows())
@@ -787,7 +779,7 @@ WORK_LIST_COLUMNS = ("vendor", "claim_id", "stage", "payer", "procedure_group", 
                      "expected_loss", "reasons", "facility", "claim_type", "received_date", "submitted_date")
 
 
-def denial_status(card: Any, scores: pd.DataFrame) -> tuple[str, str]:
+def denial_status(card: Any, scores: pd.DataFrame, filtered: bool = True) -> tuple[str, str]:
     """What a manager reads first, as (the headline, the rest): how many open claims, how many dollars expected to
     be denied (risk x amount billed), split by stage (the risks of claims not yet billed have no outcome yet to be
     measured against), and where it concentrates. Plain text (the page sets the headline in bold)."""
@@ -796,7 +788,8 @@ def denial_status(card: Any, scores: pd.DataFrame) -> tuple[str, str]:
     if card.chosen == model.NONE:
         return "No denial risk is shown", f"{card.why}."
     if scores.empty:
-        return "No open claim under these filters", "every claim has had the payer's first decision."
+        return ("No open claim" + (" under these filters" if filtered else ""),
+                "every claim has had the payer's first decision.")
     at_risk = float(scores["expected_loss"].sum())
     head = f"{len(scores):,} open claims, ${at_risk:,.0f} expected to be denied (risk x amount billed)"
     parts = []
@@ -815,18 +808,18 @@ def denial_model_words(card: Any) -> str:
     from, what it reads and what it does not know."""
     from opsdash.denials import kept, model
 
-    who = "" if card.vendor is None else f" on {card.vendor}'s claims"
+    who = "" if card.vendor is None else f" on {labels.possessive(card.vendor)} claims"
     parts = [f"Risk from opsdash's {model.MODEL_WORDS[card.chosen]}: {card.why}."]
     if card.model is None and card.chosen != model.NONE:
-        parts.append(f"Too few of {card.vendor}'s held-out claims were denied to measure it on them alone (at least "
-                     f"{kept.MIN_VENDOR_DENIALS} needed).")
+        parts.append(f"Too few of {labels.possessive(card.vendor)} held-out claims were denied to measure it on "
+                     f"them alone (at least {kept.MIN_VENDOR_DENIALS} needed).")
     if card.model is not None:
         parts.append(f"Measured{who}: {kept.held_out_words(card)}.")
         parts.append(f"Working the {card.capacity:.0f} riskiest claims a day would have caught "
                      f"{card.model.at_capacity.value_caught:.0%} of the denied dollars (the baseline "
                      f"{card.baseline.at_capacity.value_caught:.0%}).")
     parts.append(f"It reads only what is known at submission: {', '.join(card.features)}; never the vendor's own "
-                 f"score. Trained {card.trained_at[:10]} on decisions up to "
+                 f"score. Trained {labels.date(card.trained_at[:10])} on decisions up to "
                  f"{'' if card.data_through is None else kept.day_words(card.data_through)}.")
     return " ".join(parts)
 
@@ -834,13 +827,19 @@ def denial_model_words(card: Any) -> str:
 def reliability_curves(card: Any) -> list[tuple[str, pd.DataFrame]]:
     """opsdash's model and each vendor model audited on the card's claims, as (name, reliability frame)."""
     out = [("opsdash's model", card.model.reliability)] if card.model is not None else []
-    return out + [(f"{a.model} ({a.vendor}'s own)", a.judged.reliability) for a in card.audits]
+    return out + [(f"{a.model} ({labels.possessive(a.vendor)} own)", a.judged.reliability) for a in card.audits]
+
+
+def card_whose(card: Any) -> str:
+    """Whose claims a card measures: every vendor's (the pooled card) or one vendor's."""
+    return "every vendor's" if card.vendor is None else labels.possessive(card.vendor)
 
 
 def reliability_title(card: Any) -> str:
     first, end = card.held_out
     last = end - dt.timedelta(days=1)
-    whose = "Every vendor's" if card.vendor is None else f"{card.vendor}'s"
+    whose = card_whose(card)
+    whose = whose[:1].upper() + whose[1:]
     return (f"Does the risk come true? {whose} claims submitted {first.day} {first:%b %Y} to "
             f"{last.day} {last:%b %Y}, held out from training")
 
@@ -849,3 +848,136 @@ def reliability_frame(curves: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     """The points of the reliability chart, for its download."""
     return pd.concat([r.assign(risk_model=name) for name, r in curves], ignore_index=True).rename(
         columns={"claims": "held_out_claims"})[["risk_model", "mean_score", "share_denied", "held_out_claims"]]
+
+
+#: Open claims most at risk a review shows (the Vendor scorecard page, the review pack).
+REVIEW_AT_RISK = 10
+
+
+def _judged_row(j: Any) -> dict[str, Any]:
+    """A model's measures on held-out claims (a measures.Judged) as one row of a table."""
+    c = j.at_capacity
+    return {"claims": j.claims, "denials": j.denied, "share_denied": j.share_denied, "mean_score": j.mean_score,
+            "auroc": j.auroc, "auprc": j.auprc, "brier": j.brier, "calibration_slope": j.slope,
+            "claims_a_day": c.capacity, "precision_at_capacity": c.precision, "recall_at_capacity": c.recall,
+            "dollars_caught": c.value_caught}
+
+
+#: The measures of a model on held-out claims, as the accuracy tables show them.
+JUDGED_COLUMNS = ("claims", "denials", "share_denied", "mean_score", "auroc", "auprc", "brier", "calibration_slope",
+                  "claims_a_day", "precision_at_capacity", "recall_at_capacity", "dollars_caught")
+AUDIT_COLUMNS = ("vendor", "risk_model", "verdict", *JUDGED_COLUMNS)
+
+
+def vendor_model_audit(audits: Any) -> pd.DataFrame:
+    """Each vendor model audited (denials.vendors.VendorModel), with opsdash's baseline and gradient-boosted model
+    on exactly the claims it scored, at the same capacity: three rows a model, its own first with its verdict."""
+    from opsdash.denials import model, vendors
+
+    rows = []
+    for a in audits:
+        rows.append({"vendor": a.vendor, "risk_model": f"{a.model} ({labels.possessive(a.vendor)} own)",
+                     "verdict": vendors.verdict(a), **_judged_row(a.judged)})
+        for name, j in ((model.MODEL_WORDS[model.BASELINE], a.baseline), (model.MODEL_WORDS[model.BOOSTED], a.opsdash)):
+            rows.append({"vendor": a.vendor, "risk_model": f"opsdash's {name}, same claims", "verdict": None,
+                         **_judged_row(j)})
+    return pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+
+
+def audit_rule_words() -> str:
+    """How the audit's verdicts are reached, from the rules' own figures."""
+    from opsdash.denials import vendors
+
+    return ("Each vendor's model beside opsdash's on exactly the held-out claims it scored, at that vendor's team "
+            "capacity. It ranks better (or worse) than the baseline when the 90% interval of its AUROC gain over the "
+            f"baseline lies above (or below) zero; it is calibrated when its slope is within {vendors.SLOPE_OK:g} of "
+            f"1 and its mean risk within {vendors.MEAN_OK:.0%} of the share denied.")
+
+
+def audited_vendors(cards: list[Any], card: Any, f: Filters) -> tuple[str, ...]:
+    """The vendors whose own risk models a page judges: the card's vendor when the filter names it, else each of
+    the reader's vendors under the filter (a reader of several vendors without the pooled card sees every one's)."""
+    if card.vendor is not None and len(f.vendors) == 1:
+        return (card.vendor,)
+    return tuple(c.vendor for c in cards if c.vendor is not None and (not f.vendors or c.vendor in f.vendors))
+
+
+def vendor_audits(cards: list[Any], shown: tuple[str, ...]) -> tuple[list[Any], list[tuple[str, str, int]]]:
+    """The audits of the vendor models of `shown` vendors, and those too little denied to judge, each once,
+    gathered from the cards (the pooled card holds every vendor's; a vendor's card its own)."""
+    audits = {(a.vendor, a.model): a for c in cards for a in c.audits if a.vendor in shown}
+    unjudged = {(u[0], u[1]): u for c in cards for u in getattr(c, "unjudged", ()) if u[0] in shown}
+    return list(audits.values()), list(unjudged.values())
+
+
+def vendor_model_gaps(audits: list[Any], unjudged: list[tuple[str, str, int]], held_out: Any,
+                      shown: tuple[str, ...]) -> list[str]:
+    """What the audit could not judge, in words: a vendor model with too few denials among the held-out claims it
+    scored, or a vendor (of `shown`) that scored none of them."""
+    from opsdash.denials import vendors
+
+    if held_out is None:
+        return []
+    first, end = held_out
+    months = f"{first:%b %Y} to {end - dt.timedelta(days=1):%b %Y}"
+    out = [f"{m} ({labels.possessive(v)} own) is not judged: {'none' if n == 0 else f'only {n}'} of the held-out "
+           f"claims it scored {'was' if n == 1 else 'were'} denied, and judging it needs at least "
+           f"{vendors.MIN_DENIALS}." for v, m, n in unjudged]
+    seen = {a.vendor for a in audits} | {u[0] for u in unjudged}
+    out += [f"{v} sent no denial-risk score of its own with the claims submitted {months}, so it has no model "
+            f"to judge." for v in shown if v not in seen]
+    return out
+
+
+def denial_accuracy_by_vendor(cards: list[Any], f: Filters) -> pd.DataFrame:
+    """The model in use on each vendor's held-out claims (the vendors' cards the reader sees, under the vendor
+    filter), beside the baseline on the same claims. A vendor with too few denials to measure is left out
+    (``denial_unmeasured`` names it)."""
+    rows = []
+    for c in cards:
+        if c.vendor is None or c.model is None or (f.vendors and c.vendor not in f.vendors):
+            continue
+        rows.append({"vendor": c.vendor, **_judged_row(c.model), "baseline_auroc": c.baseline.auroc,
+                     "baseline_dollars_caught": c.baseline.at_capacity.value_caught})
+    cols = ["vendor", "claims", "denials", "share_denied", "mean_score", "auroc", "baseline_auroc", "brier",
+            "calibration_slope", "claims_a_day", "dollars_caught", "baseline_dollars_caught"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def denial_unmeasured(cards: list[Any], f: Filters) -> str:
+    """The vendors (under the filter) whose held-out claims hold too few denials to measure the model on them."""
+    from opsdash.denials import kept, model
+
+    few = [c.vendor for c in cards if c.vendor is not None and c.model is None and c.chosen != model.NONE
+           and (not f.vendors or c.vendor in f.vendors)]
+    if not few:
+        return ""
+    return (f"Not measured on {', '.join(few)}: too few of {'its' if len(few) == 1 else 'their'} held-out claims "
+            f"were denied (at least {kept.MIN_VENDOR_DENIALS} needed).")
+
+
+#: Denials a payer needs among the held-out claims before its AUROC is shown (fewer make it a coin toss itself).
+MIN_PAYER_DENIALS = 10
+
+
+def denial_accuracy_by_payer(card: Any, f: Filters) -> pd.DataFrame:
+    """The model in use on each payer's held-out claims (of the card's claims), beside the baseline, most claims
+    first; the AUROC only where the payer had MIN_PAYER_DENIALS denials and a paid claim. The page's payer
+    filter applies."""
+    from opsdash.denials import model
+
+    by = card.by_payer
+    cols = ["payer", "claims", "denials", "share_denied", "mean_score", "auroc", "baseline_auroc", "brier"]
+    if by is None or by.empty or card.chosen == model.NONE:
+        return pd.DataFrame(columns=cols)
+    by = by[by["by"] == "payer"]
+    payers = dict(f.extra).get("payer")
+    if payers:
+        by = by[by["value"].isin(payers)]
+    used = card.chosen
+    measured = (by["denials"] >= MIN_PAYER_DENIALS) & (by["denials"] < by["claims"])
+    out = pd.DataFrame({
+        "payer": by["value"], "claims": by["claims"], "denials": by["denials"], "share_denied": by["share_denied"],
+        "mean_score": by[f"{used}_mean_score"], "auroc": by[f"{used}_auroc"].where(measured),
+        "baseline_auroc": by[f"{model.BASELINE}_auroc"].where(measured), "brier": by[f"{used}_brier"]})
+    return out.sort_values(["claims", "payer"], ascending=[False, True]).reset_index(drop=True)

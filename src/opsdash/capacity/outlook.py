@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from opsdash import catalog, codec, metrics, queries
+from opsdash import catalog, codec, labels, metrics, queries
 from opsdash.capacity import backoffice, contact, forecast, volumes
 from opsdash.store import Store
 
@@ -99,7 +99,7 @@ class Kept:
                     "`opsdash outlook` keeps them for the store as it stands)")
         text = (f"outlooks for the next {forecast.GRAINS['week']['horizon']} weeks kept for {len(self.vendors)} "
                 f"vendor(s) in {self.seconds:.1f} s")
-        return text + "".join(f"; {v}'s failed ({why}): its Capacity page makes it when opened"
+        return text + "".join(f"; {labels.possessive(v)} failed ({why}): its Capacity page makes it when opened"
                               for v, why in self.failed)
 
 

@@ -20,8 +20,8 @@ from opsdash import labels
 from opsdash.report.pack import Pack, Table, table_label
 
 #: Where the tables go; a table the pack gains later (and does not list here) goes after the signals.
-ORDER = ("scorecard", "headline", "signals", "*", "charts", "errors", "denials", "breaches", "reconciliation",
-         "actions", "definitions")
+ORDER = ("scorecard", "headline", "signals", "*", "charts", "errors", "denials", "at_risk", "vendor_models", "breaches",
+         "reconciliation", "actions", "definitions")
 
 STATUS_CLASS = {"Met": "met", "Missed": "missed", "Below minimum": "below", "No data": "nodata",
                 "Concern": "missed", "Improvement": "met", "Discrepancy": "missed", "Open": "missed",

@@ -203,6 +203,8 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
     look = capacity.outlook(store, vendor)
     heads = capacity.headline_frame(look)
     tables.update(_ahead(look, heads))
+    risk_tables, risk_sentences = _denial_risk(store, vendor)
+    tables.update(risk_tables)
     used = sorted(set(levels["kpi"]) | set(headline["kpi"]))
     defs = pd.DataFrame([{
         "kpi": k["id"], "definition": labels.prose(k["description"]), "unit": catalog.UNITS.get(k["unit"]) or "count",
@@ -227,6 +229,7 @@ def build(store: Store, vendor: str, period: str, *, grain: str | None = None,
                           cut, at_risk, currency)
     sentences += [Sentence("ahead", f"Ahead: {labels.value_word(h.what)} ({h.part}) {h.words}.")
                   for h in heads[heads["status"] == "miss"].itertuples()]
+    sentences += risk_sentences
     return Pack(vendor, period, grain, start, end, dt.datetime.now().replace(microsecond=0), card.summary, fresh,
                 tables, _charts(store, levels, vendor, grain, end), {
                     "vendor": vendor, "period": period, "grain": grain, "from": start, "to": end,
@@ -277,6 +280,56 @@ def _ahead(look: capacity.Outlook, heads: pd.DataFrame) -> dict[str, Table]:
         out[key] = Table(f"Next {AHEAD_WEEKS} weeks: {what}", df, labels.frame(df, "week"), caption,
                          {c: k for c, k in kinds.items() if k})
     return out
+
+
+#: The work list's columns in the pack: the vendor is the pack's, the rest is on the Claims page's download.
+AT_RISK_COLUMNS = ("claim_id", "stage", "payer", "procedure_group", "billed_amount", "risk", "expected_loss",
+                   "reasons")
+
+
+def _denial_risk(store: Store, vendor: str) -> tuple[dict[str, Table], list[Sentence]]:
+    """The vendor's open claims most at risk of denial, as the data stand (the kept model's scores, with the model
+    and its held-out accuracy in the note), and the audit of the vendor's own risk model, with their sentences."""
+    from opsdash.denials import kept, model
+
+    if not queries.has_rows(store, "claims", vendor):
+        return {}, []  # a vendor that sends no claims (a contact centre's) has none at risk and no denial model
+    card = next((c for c in kept.views(store) if c.vendor == vendor), None)
+    title = "Open claims most at risk of denial"
+    audit_title = f"{labels.possessive(vendor)} own denial-risk model, audited"
+    if card is None:
+        missing = ("No denial model is kept for the data as they stand (it is trained after every load; "
+                   "`opsdash denials train` trains it now).")
+        return ({"at_risk": Table(title, pd.DataFrame(columns=list(AT_RISK_COLUMNS)), empty=missing),
+                 "vendor_models": Table(audit_title, pd.DataFrame(columns=list(views.AUDIT_COLUMNS[1:])),
+                                        empty=missing)}, [])
+    scores = views.denial_work_list(kept.scores(store), views.Filters(vendors=(vendor,)))
+    head, rest = views.denial_status(card, scores, filtered=False)
+    top = scores.head(views.REVIEW_AT_RISK)[list(AT_RISK_COLUMNS)].reset_index(drop=True)
+    kinds = {"billed_amount": "money", "risk": "percent", "expected_loss": "money"}
+    shown = labels.frame(top, kpi_col=None).rename(columns={"Billed amount": "Billed ($)",
+                                                            "Dollars at risk": "Dollars at risk ($)"})
+    at_risk = Table(
+        f"{title} ({len(top)} of {len(scores):,}, most dollars at risk first)" if len(scores) else title, top, shown,
+        f"As the data stand, whatever the review period: {head}; {rest} {views.denial_model_words(card)}",
+        kinds, empty="No open claim: every claim has had the payer's first decision." if card.chosen != model.NONE
+        else f"No risk is shown: {card.why}.", headers={"billed_amount": "Billed ($)",
+                                                          "expected_loss": "Dollars at risk ($)"})
+    audit = views.vendor_model_audit(card.audits).drop(columns=["vendor"])
+    gaps = views.vendor_model_gaps(list(card.audits), list(card.unjudged), card.held_out, (vendor,))
+    models = Table(audit_title, audit, None,
+                   " ".join([views.audit_rule_words(), *gaps]) if len(audit) else "",
+                   {c: labels.column(c).kind for c in audit.columns if labels.column(c).kind != "text"},
+                   empty=" ".join(gaps) or "No held-out months to judge a vendor model on yet.")
+    if card.chosen == model.NONE:
+        said = f"No denial risk is shown for {labels.possessive(vendor)} open claims: {card.why}."
+    elif scores.empty:
+        said = f"{vendor} has no open claim: every claim has had the payer's first decision."
+    else:
+        said = f"Claims at risk: {head}."
+    sentences = [Sentence("at_risk", said)]
+    sentences += [Sentence("vendor_model", f"{labels.possessive(vendor)} own risk model: {a.words}") for a in card.audits]
+    return {"at_risk": at_risk, "vendor_models": models}, sentences
 
 
 def _has_rows(store: Store, vendor: str, start: dt.date, end: dt.date) -> bool:

@@ -20,7 +20,7 @@ from opsdash.report.pack import Pack, Table, table_label
 
 #: Number formats by KPI unit or column kind.
 FORMATS = {"fraction": "0.0%", "percent": "0.0%", "days": '0.0 "days"', "hours": '0.0 "hours"',
-           "seconds": '0 "s"', "count": "#,##0", "money": "#,##0.00", "number": "#,##0.0",
+           "seconds": '0 "s"', "count": "#,##0", "money": "#,##0.00", "number": "#,##0.0", "score": "0.000",
            "date": "d mmm yyyy", "timestamp": "d mmm yyyy hh:mm", "month": "mmm yyyy"}
 CHANGE_FORMATS = {"fraction": '+0.0%;-0.0%;0.0%', "days": '+0.0 "days";-0.0 "days";0.0 "days"',
                   "hours": '+0.0 "hours";-0.0 "hours";0.0 "hours"', "seconds": '+0 "s";-0 "s";0 "s"',
@@ -155,7 +155,8 @@ def render(pack: Pack) -> bytes:
 
     names = {"scorecard": "Service levels", "headline": "Headline KPIs", "signals": "Signals",
              "errors": "Error categories", "denials": "Denial reasons", "breaches": "Breaches", "events": "Events",
-             "reconciliation": "Reconciliation", "actions": "Actions", "definitions": "Definitions"}
+             "reconciliation": "Reconciliation", "actions": "Actions", "definitions": "Definitions",
+             "at_risk": "Claims at risk", "vendor_models": "Vendor risk model"}
     for key, t in pack.tables.items():
         _sheet(wb, names.get(key, labels.humanise(key)), t, currency, pack.grain)
     for i, c in enumerate(pack.charts, start=1):

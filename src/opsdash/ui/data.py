@@ -177,6 +177,12 @@ def freshness(db: Source, ver: tuple) -> pd.DataFrame:
     return views.freshness(_store(db))
 
 
+@st.cache_data(show_spinner=False, max_entries=50)
+def has_rows(db: Source, ver: tuple, table: str, vendor: str) -> bool:
+    """Whether the vendor sent any row of the table (its claims, say)."""
+    return queries.has_rows(_store(db), table, vendor)
+
+
 def latest_event(db: Source, ver: tuple, vendor: str | None = None) -> Any:
     """The latest event in any table, of one vendor when named (None when there is none): the data cut-off."""
     if vendor is None:

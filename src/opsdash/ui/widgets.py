@@ -290,7 +290,7 @@ PERIOD_FORMATS = {g.name: g.moment for g in periods.GRAIN.values()}
 #: printf formats of a KPI's values by unit (rates are shown multiplied by 100: still numbers, still sortable).
 UNIT_FORMATS = {"fraction": "%.1f%%", "days": "%.1f days", "hours": "%.1f hours", "seconds": "%.0f s",
                 "count": "%,d"}
-KIND_FORMATS = {"count": "%,d", "percent": "%.1f%%", "number": "%,.1f", "money": "%,.2f", "hours": "%.1f hours",
+KIND_FORMATS = {"count": "%,d", "percent": "%.1f%%", "number": "%,.1f", "score": "%.3f", "money": "%,.2f", "hours": "%.1f hours",
                 "days": "%.1f days", "seconds": "%.0f s"}
 
 
@@ -454,3 +454,23 @@ def pareto(row_set: str, column: str, f: Filters, title: str, key: str) -> None:
             return
         chart(charts.pareto(counts, column, "rows", title=title, count_title=f"{rows.label} (count)"), counts,
               column + "_pareto", f, key=key)
+
+
+def vendor_models(cards: list[Any], shown: tuple[str, ...], f: Filters | dict[str, Any], key: str) -> None:
+    """The own denial-risk models of the `shown` vendors, judged on the held-out claims (from the kept `cards`):
+    each verdict in words, their measures beside opsdash's on exactly the claims each scored, and what could not
+    be judged (a vendor that sent no score is said too)."""
+    held_out = next((c.held_out for c in cards if c.held_out is not None), None)
+    if held_out is None or not shown:
+        return
+    audits, unjudged = views.vendor_audits(cards, shown)
+    st.markdown(f"**{text_md(labels.possessive(shown[0]))} own risk model, judged on the same claims and months**"
+                if len(shown) == 1 else "**The vendors' own risk models, judged on the same claims and months**")
+    for a in audits:
+        st.markdown(text_md(a.words))
+    if audits:
+        table(views.vendor_model_audit(audits), "vendor_risk_models_audited", f, "Vendor risk models audited",
+              key=key, labels=True)
+        st.caption(views.audit_rule_words())
+    for gap in views.vendor_model_gaps(audits, unjudged, held_out, shown):
+        st.caption(text_md(gap))
