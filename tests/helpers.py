@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -69,6 +70,17 @@ def load_clean(store: Store, folder: Path, files: dict[str, str]) -> None:
         (folder / name).write_text(text)
         rep = load_file(store, folder / name)
         assert rep.status == "loaded" and rep.rows_rejected == 0, rep.message
+
+
+def loaded_since_kept(kept_from: Path, to: Path) -> Path:
+    """A copy of a store with one more load recorded: what was kept for the store (outlooks, denial models) is no
+    longer for the store as it stands."""
+    shutil.copy(kept_from, to)
+    with Store(to) as s, s.transaction() as tx:
+        tx.execute("INSERT INTO loads (load_id, file_name, table_name, rows_read, rows_loaded, rows_rejected, "
+                   "started_at, finished_at) VALUES (9999, 'x.csv', 'claims', 0, 0, 0, "
+                   "TIMESTAMP '2026-12-01 00:00:00', TIMESTAMP '2026-12-01 00:00:01')")
+    return to
 
 
 @contextlib.contextmanager

@@ -3,15 +3,13 @@ risks come true, the work list as kept, the vendors' own models audited; filters
 
 from __future__ import annotations
 
-import shutil
 
 import pandas as pd
 
 import pytest
 
 from opsdash.denials import kept
-from opsdash.store import Store
-from tests.helpers import plotted
+from tests.helpers import loaded_since_kept, plotted
 from tests.test_app import _app
 
 HELIX, MERIDIAN = "Helix Health Services", "Meridian Revenue Partners"
@@ -87,12 +85,7 @@ def test_a_payer_filter_narrows_the_work_list(monkeypatch, sample_store):
 
 
 def test_without_a_kept_model_the_section_says_how_to_get_one(monkeypatch, tmp_path, sample_store):
-    db = tmp_path / "s.duckdb"
-    shutil.copy(sample_store.path, db)
-    with Store(db) as s, s.transaction() as tx:  # a load since the model was kept
-        tx.execute("INSERT INTO loads (load_id, file_name, table_name, rows_read, rows_loaded, rows_rejected, "
-                   "started_at, finished_at) VALUES (9999, 'x.csv', 'claims', 0, 0, 0, "
-                   "TIMESTAMP '2026-12-01 00:00:00', TIMESTAMP '2026-12-01 00:00:01')")
+    db = loaded_since_kept(sample_store.path, tmp_path / "s.duckdb")  # a load since the model was kept
     at = _app(monkeypatch, db, "claims", VIEW)
     assert not at.exception and not at.error
     assert "run `opsdash denials train`" in _words(at)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,7 @@ from opsdash import codec, queries
 from opsdash.cli import main
 from opsdash.denials import kept, model
 from opsdash.store import Scope, Store
+from tests.helpers import loaded_since_kept
 
 HELIX, MERIDIAN = "Helix Health Services", "Meridian Revenue Partners"
 
@@ -124,12 +124,7 @@ def test_the_command_line_prints_what_is_kept(sample_store):
 
 
 def test_after_a_load_the_old_model_is_not_shown_until_trained_again(tmp_path, sample_store):
-    db = tmp_path / "s.duckdb"
-    shutil.copy(sample_store.path, db)
-    with Store(db) as s, s.transaction() as tx:  # a load's record: the store is not the one the model was made for
-        tx.execute("INSERT INTO loads (load_id, file_name, table_name, rows_read, rows_loaded, rows_rejected, "
-                   "started_at, finished_at) VALUES (9999, 'x.csv', 'claims', 0, 0, 0, "
-                   "TIMESTAMP '2026-12-01 00:00:00', TIMESTAMP '2026-12-01 00:00:01')")
+    db = loaded_since_kept(sample_store.path, tmp_path / "s.duckdb")  # a load since the model was kept
     with Store(db, read_only=True) as r:
         assert kept.views(r) == [] and kept.scores(r).empty
     out = _cli(db, "score")

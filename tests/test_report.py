@@ -24,7 +24,7 @@ from opsdash.cli import main
 from opsdash.settings import load
 from opsdash.store import Store
 from tests.conftest import ROOT
-from tests.helpers import csv_text, load_clean, row
+from tests.helpers import csv_text, load_clean, loaded_since_kept, row
 
 VENDOR, PERIOD = "Helix Health Services", "2026-10"
 HAS_PDF = bool(shutil.which("pdftoppm") and shutil.which("pdftotext") and report.pdf.CHROMIUM.exists())
@@ -724,12 +724,7 @@ def test_the_pdf_prints_the_claims_at_risk_and_the_audit(pack, pdf_text):
 
 
 def test_a_pack_without_a_kept_model_says_how_to_get_one(sample_store, tmp_path):
-    db = tmp_path / "s.duckdb"
-    shutil.copy(sample_store.path, db)
-    with Store(db) as s, s.transaction() as tx:  # a load since the model was kept
-        tx.execute("INSERT INTO loads (load_id, file_name, table_name, rows_read, rows_loaded, rows_rejected, "
-                   "started_at, finished_at) VALUES (9999, 'x.csv', 'claims', 0, 0, 0, "
-                   "TIMESTAMP '2026-12-01 00:00:00', TIMESTAMP '2026-12-01 00:00:01')")
+    db = loaded_since_kept(sample_store.path, tmp_path / "s.duckdb")  # a load since the model was kept
     with Store(db, read_only=True) as s:
         p = report.build(s, VENDOR, PERIOD)
     assert p.tables["at_risk"].frame.empty and "`opsdash denials train`" in p.tables["at_risk"].empty
