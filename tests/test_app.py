@@ -581,7 +581,7 @@ def test_the_shared_filters_are_shown_only_where_they_apply_and_kept_across_page
     assert at.multiselect(key="vendor").value == [vendor] and at.sidebar.date_input
     without = [p.file for p in SPECS if not p.filters]
     assert set(without) == {"pages/upload.py", "pages/audit.py", "pages/loads.py", "pages/scorecard.py", "pages/events.py",
-                            "pages/capacity.py"}
+                            "pages/capacity.py", "pages/alerts.py"}
     for file in without:
         at.switch_page(file)
         for k in list(at.query_params):  # a navigation link drops the address's parameters, as in the browser

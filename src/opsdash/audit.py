@@ -20,7 +20,7 @@ from typing import Any
 from opsdash import queries
 from opsdash.store import Store, StoreError
 
-ACTIONS = ("sign_in", "denied", "download", "upload", "review_pack", "event_edit")
+ACTIONS = ("sign_in", "denied", "download", "upload", "review_pack", "event_edit", "alert_ack")
 COLUMNS = queries.AUDIT_COLUMNS
 #: The trail's columns as admins read them.
 TRAIL_HEADINGS = {"event_at": "When (UTC)", "user_name": "User", "role": "Role", "action": "Action", "page": "Page",

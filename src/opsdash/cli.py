@@ -961,6 +961,134 @@ def _print_back_office(projected: list) -> None:
         _echo()
 
 
+@main.group("alerts")
+def alerts_group() -> None:
+    """Alerts: a special-cause concern, a critical level missed or projected to miss, credits due, stale data or
+    a load with many rejects, each raised once and sent to its subscribers (subscriptions.toml) by e-mail or
+    webhook, never beyond what access.toml lets each person see. docs/alerts.md lists the rules.
+
+    \b
+    Example (cron, every 15 minutes):
+        */15 * * * * cd /srv/opsdash && .venv/bin/opsdash alerts run
+    """
+
+
+subscriptions_option = click.option(
+    "--subscriptions", type=click.Path(dir_okay=False, path_type=Path), default=None, envvar="OPSDASH_SUBSCRIPTIONS",
+    show_envvar=True, help="The subscriptions file (default ./subscriptions.toml).")
+access_option = click.option(
+    "--access", "access_file", type=click.Path(dir_okay=False, path_type=Path), default=None, envvar="OPSDASH_ACCESS",
+    show_envvar=True, help="The access file whose grants bound every subscriber (default ./access.toml).")
+now_option = click.option(
+    "--now", type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]), default=None,
+    help="The time (UTC) to run as, instead of the clock: to replay a day, or in tests.")
+wait_option = click.option(
+    "--wait", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="SECONDS",
+    help="How long to keep trying while another process holds the store.")
+
+
+def _alert_settings(subscriptions: Path | None, access_file: Path | None) -> tuple[Any, Any]:
+    from opsdash import access, settings
+    from opsdash.alerts import subscriptions as subs_
+
+    try:
+        subs = subs_.load(subscriptions)
+        access.load(access_file)
+        return subs, settings.load()
+    except (subs_.SubscriptionError, access.AccessError, settings.SettingsError) as exc:
+        _echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _alerts_done(report: Any) -> None:
+    _echo(report.words())
+    sys.exit(report.exit_code)
+
+
+@alerts_group.command("run")
+@db_option
+@subscriptions_option
+@access_option
+@now_option
+@wait_option
+def alerts_run(db: Path | None, subscriptions: Path | None, access_file: Path | None, now: Any, wait: float) -> None:
+    """Raise new alerts, write each subscriber's message to the outbox, send what is due and record how it went.
+
+    Safe to run as often as you like: an alert is raised once, a message written once and sent once (a failed
+    send is tried again by later runs, with backoff). Exit status: 0 every message due sent (or none due); 1 a
+    send failed and will be tried again, or the store or another run was busy; 2 a settings file cannot be used
+    (nothing sent); 3 a message withheld (its person may no longer see it) or given up.
+
+    \b
+    Example (systemd timer or cron):
+        OPSDASH_SMTP_HOST=smtp.hospital.org OPSDASH_SMTP_FROM=opsdash@hospital.org opsdash alerts run
+    """
+    from opsdash.alerts import outbox
+
+    subs, settings_ = _alert_settings(subscriptions, access_file)
+    path = db or default_db_path()
+    probe = _open(path, read_only=True, wait=wait)  # says plainly when there is no store
+    probe.close()
+    try:
+        report = outbox.run(path, subs, access_file=access_file, now=now, settings=settings_, wait=wait)
+    except (outbox.RunBusy, StoreError) as exc:
+        _echo(f"Error: {exc}; try again later", err=True)
+        sys.exit(1)
+    _alerts_done(report)
+
+
+@alerts_group.command("test")
+@click.argument("recipient")
+@db_option
+@subscriptions_option
+@access_option
+@wait_option
+def alerts_test(recipient: str, db: Path | None, subscriptions: Path | None, access_file: Path | None,
+                wait: float) -> None:
+    """Send RECIPIENT (a subscription's name, or its e-mail address) a test message now, through the outbox and
+    the same checks as every message. Exit status as for `opsdash alerts run`.
+
+    \b
+    Example:
+        opsdash alerts test am@hospital.org
+    """
+    from opsdash.alerts import outbox
+
+    subs, _ = _alert_settings(subscriptions, access_file)
+    match = [s for s in subs if recipient in (s.name, s.address) or recipient.lower() == s.person]
+    if not match:
+        _echo(f"Error: no subscription is named {recipient!r} or sends to it; the subscriptions are: "
+              f"{', '.join(s.name for s in subs) or '(none)'}", err=True)
+        sys.exit(2)
+    path = db or default_db_path()
+    _open(path, read_only=True, wait=wait).close()
+    try:
+        report = outbox.test_message(path, match[0], access_file=access_file, wait=wait)
+    except (outbox.RunBusy, StoreError) as exc:
+        _echo(f"Error: {exc}; try again later", err=True)
+        sys.exit(1)
+    _alerts_done(report)
+
+
+@alerts_group.command("list")
+@db_option
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="The newest N alerts.")
+@format_option
+def alerts_list(db: Path | None, limit: int, fmt: str) -> None:
+    """The alerts raised so far, newest first, with their state (new, sent, acknowledged) and words.
+
+    \b
+    Example:
+        opsdash alerts list --format csv
+    """
+    from opsdash import queries
+
+    store = _open(db, read_only=True)
+    with store:
+        df = queries.alerts(store, limit)
+    _print_frame(df.drop(columns=["evidence"]), fmt)
+
+
 @main.command("scorecard")
 @click.option("--vendor", required=True, help="The vendor, as it appears in the data.")
 @click.option("--period", required=True, help="A month (2026-10), an ISO week (2026-W43) or a quarter (2026-Q3).")

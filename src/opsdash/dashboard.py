@@ -53,6 +53,12 @@ PAGES: tuple[Page, ...] = (
          "credits, SPC signals, reported-against-measured reconciliation, top error categories and denials, "
          "the open claims most at risk of denial and the audit of the vendor's own denial-risk model.",
          filters=False),
+    Page("Account management", "pages/alerts.py", "Alerts", ":material/notifications:",
+         "The alerts raised for the vendors you may see, newest first, with their state (new, sent, acknowledged): "
+         "a special-cause concern, assurance turned to failing, a critical level missed or projected to miss, "
+         "credits due, stale data (and, for admins, loads with many rejects); each with its evidence, the chart and "
+         "the figures as the alert was raised; acknowledge one with a note (audited). Admins also see the outbox: "
+         "every message, its state, attempts and last error.", filters=False),
     Page("Data", "pages/data.py", "Data", ":material/database:",
          "The KPI glossary (definition, unit, direction, target and its source) and the raw records under "
          "the filters."),

@@ -394,8 +394,80 @@ def render_dashboard() -> str:
     return "\n".join(out) + "\n"
 
 
+def render_alerts() -> str:
+    """docs/alerts.md: the rules from their declarations, the subscriptions file, delivery and the run."""
+    from opsdash.alerts import deliver, outbox, rules, subscriptions
+
+    example = subscriptions.__doc__.split("```toml\n", 1)[1].split("```", 1)[0].rstrip()
+    out = ["# Alerts and subscriptions", "", GENERATED, "",
+           "`opsdash alerts run` raises the alerts below from the store as it stands, writes each subscriber's "
+           "message to the store's outbox and sends what is due. Each alert is raised once, under a key made of "
+           "its rule, vendor, subject and period: running again (every 15 minutes, or once a day) never repeats "
+           "it. An alert is *new* until a message carrying it is sent, then *sent*; anyone who may see its vendor "
+           "can *acknowledge* it with a note on the Alerts page (audited), and an acknowledged alert is not sent "
+           "again.", "",
+           "## Rules", "",
+           "| rule | what | fires when | one alert per | who may receive it |", "|---|---|---|---|---|"]
+    for r in rules.RULES:
+        who = "anyone who may see the vendor" if r.audience == "vendor" else "admins only"
+        out.append(f"| `{r.id}` | {r.label} | {r.fires} | {r.key} | {who} |")
+    out += ["", "Parameters, changed in `opsdash.toml` under `[alerts.<rule>]` (e.g. `[alerts.load_rejects]` "
+            "`reject_rate = 0.05`):", "", "| rule | parameter | default | meaning |", "|---|---|---|---|"]
+    for r in rules.RULES:
+        for p, words in r.param_words.items():
+            out.append(f"| `{r.id}` | `{p}` | {r.params[p]:g} | {words} |")
+    out += ["", "## Subscriptions", "",
+            "`subscriptions.toml` (or the file `$OPSDASH_SUBSCRIPTIONS` names, or `--subscriptions`):", "",
+            "```toml", example, "```", "",
+            f"- **schedule**: {', '.join(f'`{s}`' for s in subscriptions.SCHEDULES)}. *immediate*: a message at "
+            "each run that raises alerts new to the subscription; *daily*: at most one a day (alerts raised after "
+            "it wait for the next day's); *weekly*: one an ISO week, on the first run on or after `day`, with the "
+            "review pack of each vendor's latest complete month attached (e-mail only), even when no alert is new.",
+            f"- **format** (webhooks): {', '.join(f'`{f}`' for f in subscriptions.FORMATS)}. `slack` posts "
+            "`{\"text\", \"blocks\"}` (Slack incoming webhooks); `teams` posts a message with an Adaptive Card 1.4 "
+            "(Teams workflows' incoming webhooks); `json` posts opsdash's own body: each alert's key, rule, vendor, "
+            "title, words and figures.",
+            "- **Scope**: a subscription reaches no further than its person may see in the dashboard (access.toml). "
+            "Vendors it names that the person may not see are left out (the run says so); admin-only rules go only "
+            "to admins. The subscriptions and access files are read again when each message is sent: a message "
+            "whose person has lost a vendor it holds, or whose subscription is gone, is *withheld*, never sent.",
+            "- **Few messages**: every alert new to a subscription goes in one message per run, day or week; a "
+            f"message lists at most {__import__('opsdash.alerts.compose', fromlist=['x']).LISTED} alerts and "
+            "counts the rest.", "",
+            "## Delivery", "", "E-mail goes through SMTP with a plain-text and an HTML body (and, weekly, the packs "
+            "attached). Settings come from the environment or, key by key, from `[smtp]` in "
+            "`.streamlit/secrets.toml`:", "", "| variable | `[smtp]` key | meaning |", "|---|---|---|"]
+    for key, (env, words) in deliver.SMTP_SETTINGS.items():
+        out.append(f"| `{env}` | `{key}` | {words} |")
+    out += ["", "Webhooks are POSTed as JSON with three headers: `X-Opsdash-Timestamp` (Unix seconds), "
+            "`X-Opsdash-Delivery` (the message's id, the same on every attempt) and `X-Opsdash-Signature: "
+            "sha256=<hex>`, the HMAC-SHA256 of `<timestamp>.<body>` under the secret in the environment variable "
+            f"the subscription's `secret_env` names (default `{subscriptions.DEFAULT_SECRET_ENV}`). A receiver "
+            "recomputes it, compares in constant time and refuses an old timestamp.", "",
+            "`$OPSDASH_DASHBOARD_URL` (e.g. `https://opsdash.hospital.org`), when set, adds a link to the Alerts "
+            "page to every message.", "",
+            "## The outbox", "", (outbox.__doc__ or "").split("\n\n", 1)[1].strip(), "",
+            f"A failed send is tried again after {outbox.BACKOFF_S} seconds, doubling each time up to "
+            f"{outbox.BACKOFF_CAP_S // 3600} hours, for {outbox.GIVE_UP_AFTER.days} days after the message was "
+            "written; then it is *dead*. A refusal for good (an SMTP 5xx, an HTTP 4xx other than 408, 425 and 429) "
+            "is dead at once. Settings that stop a send (no SMTP host, refused credentials, a webhook's secret "
+            "unset) keep the message until they are put right (exit status 2). Admins see "
+            "every message's state, attempts and last error on the Alerts page.", "",
+            "## Running it", "", "Exit status of `opsdash alerts run` and `opsdash alerts test`:", "",
+            "| status | meaning |", "|---|---|", *[f"| {code} | {words} |" for code, words in outbox.EXIT.items()],
+            "", "cron, every 15 minutes:", "", "```cron",
+            "*/15 * * * * cd /srv/opsdash && OPSDASH_DB=/srv/opsdash/opsdash.duckdb .venv/bin/opsdash alerts run",
+            "```", "", "systemd (`opsdash-alerts.service` and `opsdash-alerts.timer`):", "", "```ini",
+            "[Unit]", "Description=opsdash alerts", "", "[Service]", "Type=oneshot", "WorkingDirectory=/srv/opsdash",
+            "EnvironmentFile=/etc/opsdash/alerts.env", "ExecStart=/srv/opsdash/.venv/bin/opsdash alerts run", "",
+            "[Timer]", "OnCalendar=*:0/15", "Persistent=true", "", "[Install]", "WantedBy=timers.target", "```", "",
+            "Check a subscriber's way before relying on it: `opsdash alerts test am@hospital.org` sends a test "
+            "message through the outbox and the same checks. `opsdash alerts list` prints the alerts raised.", ""]
+    return "\n".join(out)
+
+
 DOCS = {"data-contract.md": render_data_contract, "cli.md": render_cli, "kpis.md": render_kpis,
-        "dashboard.md": render_dashboard}
+        "dashboard.md": render_dashboard, "alerts.md": render_alerts}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -567,3 +567,160 @@ def audit_trail(store: Store, limit: int) -> pd.DataFrame:
     return store.query(f"SELECT CASE WHEN {catalog.timestamp_within('event_at')} THEN event_at END AS event_at, "
                        "user_name, role, action, page, what, filters, row_count, load_ids "
                        "FROM audit ORDER BY event_at DESC LIMIT ?", [limit])
+
+
+# -- alerts and their outbox (opsdash.alerts) ------------------------------------------------------------------
+ALERT_COLUMNS = ("key", "rule", "vendor", "what", "period", "raised_at", "state", "title", "words", "evidence")
+OUTBOX_COLUMNS = ("id", "subscription", "recipient", "channel", "person", "vendors", "rules", "slot", "subject",
+                  "body_text", "body_html", "payload", "state", "attempts", "created_at", "next_try", "lease_until",
+                  "last_error", "sent_at")
+#: The outbox as admins read it on the Alerts page (never the bodies).
+OUTBOX_SHOWN = ("created_at", "subscription", "recipient", "channel", "subject", "state", "attempts", "next_try",
+                "last_error", "sent_at")
+
+
+def event_days(store: Store, table: str, vendor: str, since: dt.date) -> list[dt.date]:
+    """The distinct days on or after `since` with an event of the vendor in a data table (its first event
+    column, e.g. a claim's received date), oldest first: the rhythm its exports arrive in."""
+    col = qi(catalog.EVENT_TIMES[table][0])
+    w = Where().rows(catalog.in_window(table)).equals("vendor", vendor).on_or_after(
+        catalog.EVENT_TIMES[table][0], since)
+    return [r[0] for r in store.fetchall(f"SELECT DISTINCT CAST({col} AS DATE) FROM {qi(table)} "
+                                         f"WHERE {w.sql} ORDER BY 1", w.params)]
+
+
+def load_days(store: Store, table: str, vendor: str, since: dt.date) -> list[dt.date]:
+    """The distinct days on or after `since` on which a load brought rows of the vendor into a data table, oldest
+    first: when its exports actually arrive."""
+    rows = store.fetchall(
+        f"SELECT DISTINCT CAST(l.finished_at AS DATE) FROM {qi(table)} t JOIN loads l ON t._load_id = l.load_id "
+        f"WHERE t.vendor = ? AND CAST(l.finished_at AS DATE) >= ? AND {catalog.timestamp_within('l.finished_at')} "
+        "ORDER BY 1", [vendor, since])
+    return [r[0] for r in rows]
+
+
+def alerts_version(store: Store) -> tuple[Any, ...]:
+    """What changes when an alert is raised, sent or acknowledged, or a message's state moves: the Alerts page's
+    cache key. Empty for a store from before alerts (opened only for reading so far)."""
+    try:
+        return tuple(store.fetchone(
+            "SELECT (SELECT count(*) FROM alerts), (SELECT max(raised_at) FROM alerts), "
+            "(SELECT count(*) FILTER (WHERE state = 'sent') FROM alerts), (SELECT count(*) FROM alert_acks), "
+            "(SELECT max(acked_at) FROM alert_acks), (SELECT count(*) FROM outbox), "
+            "(SELECT sum(attempts) FROM outbox), (SELECT max(sent_at) FROM outbox), "
+            "(SELECT max(next_try) FROM outbox), "
+            "(SELECT count(*) FILTER (WHERE state IN ('failed', 'withheld', 'dead')) FROM outbox)") or ())
+    except QueryError:
+        return ()
+
+
+def alerts(store: Store, limit: int = 500) -> pd.DataFrame:
+    """The newest alerts first (this reader's vendors only), each with its latest acknowledgement."""
+    cols = [*ALERT_COLUMNS, "acked_at", "acked_by", "ack_note"]
+    try:
+        return store.query(
+            f"SELECT {', '.join('a.' + c for c in ALERT_COLUMNS)}, k.acked_at, k.user_name AS acked_by, "
+            "k.note AS ack_note FROM alerts a LEFT JOIN (SELECT key, acked_at, user_name, note FROM alert_acks "
+            "QUALIFY row_number() OVER (PARTITION BY key ORDER BY acked_at DESC) = 1) k USING (key) "
+            "ORDER BY a.raised_at DESC, a.key LIMIT ?", [limit])[cols]
+    except QueryError:
+        return pd.DataFrame(columns=cols)
+
+
+def alert_keys(store: Store) -> set[str]:
+    try:
+        return {r[0] for r in store.fetchall("SELECT key FROM alerts")}
+    except QueryError:
+        return set()
+
+
+def sent_items(store: Store) -> set[tuple[str, str]]:
+    """Every (subscription, alert key) already written to a message: an alert goes to a subscription once."""
+    try:
+        return {(r[0], r[1]) for r in store.fetchall("SELECT subscription, key FROM outbox_items")}
+    except QueryError:
+        return set()
+
+
+def outbox_ids(store: Store) -> set[str]:
+    try:
+        return {r[0] for r in store.fetchall("SELECT id FROM outbox")}
+    except QueryError:
+        return set()
+
+
+def outbox(store: Store, limit: int = 500) -> pd.DataFrame:
+    """The newest messages first, for admins (a scoped reader sees none: the table has no vendor column)."""
+    try:
+        return store.query(f"SELECT {', '.join(OUTBOX_SHOWN)} FROM outbox ORDER BY created_at DESC, id LIMIT ?",
+                           [limit])
+    except QueryError:
+        return pd.DataFrame(columns=list(OUTBOX_SHOWN))
+
+
+def enqueue(store: Store, alert_rows: Sequence[Mapping[str, Any]], messages: Sequence[Mapping[str, Any]],
+            items: Sequence[tuple[str, str, str]], files: Sequence[tuple[str, str, str, bytes]]) -> int:
+    """Write new alerts, and messages with their items (subscription, key, message) and attachments (message,
+    name, mime, bytes), in one transaction; a key or id already there is left as it is. The messages written."""
+    with store.transaction() as tx:
+        for a in alert_rows:
+            tx.execute(f"INSERT OR IGNORE INTO alerts ({', '.join(ALERT_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' * len(ALERT_COLUMNS))})", [a[c] for c in ALERT_COLUMNS])
+        known = {r[0] for r in tx.fetchall("SELECT id FROM outbox")}
+        fresh = [m for m in messages if m["id"] not in known]
+        for m in fresh:
+            tx.execute(f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' * len(OUTBOX_COLUMNS))})", [m[c] for c in OUTBOX_COLUMNS])
+        ids = {m["id"] for m in fresh}
+        for subscription, key, message in items:
+            if message in ids:
+                tx.execute("INSERT OR IGNORE INTO outbox_items VALUES (?, ?, ?)", [subscription, key, message])
+        for message, name, mime, content in files:
+            if message in ids:
+                tx.execute("INSERT INTO outbox_files VALUES (?, ?, ?, ?)", [message, name, mime, content])
+    return len(fresh)
+
+
+def claim_due(store: Store, now: dt.datetime, lease_until: dt.datetime, only: str | None = None) -> pd.DataFrame:
+    """Take the messages due (pending or failed with their next try come, or sending with a lapsed lease: a run
+    that stopped mid-send) for one sending: state 'sending', one attempt more, leased until `lease_until`."""
+    sql = ("((state IN ('pending', 'failed') AND next_try <= ?) OR (state = 'sending' AND lease_until <= ?))"
+           + (" AND id = ?" if only is not None else ""))
+    params: list[Any] = [now, now] + ([only] if only is not None else [])
+    with store.transaction() as tx:
+        due = tx.query(f"SELECT {', '.join(OUTBOX_COLUMNS)} FROM outbox WHERE {sql} ORDER BY created_at, id", params)
+        if len(due):
+            tx.execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = ? "
+                       "WHERE list_contains(?, id)", [lease_until, list(due["id"])])
+    due["attempts"] = due["attempts"] + 1
+    return due
+
+
+def message_files(store: Store, message: str) -> list[tuple[str, str, bytes]]:
+    return [(r[0], r[1], bytes(r[2])) for r in
+            store.fetchall("SELECT name, mime, content FROM outbox_files WHERE message = ? ORDER BY name", [message])]
+
+
+def record_outcomes(store: Store, outcomes: Sequence[Mapping[str, Any]]) -> None:
+    """Each message's outcome (id, state, next_try, last_error, sent_at), and its alerts 'sent' once a message
+    carrying them went (an acknowledged alert stays acknowledged), in one transaction."""
+    with store.transaction() as tx:
+        for o in outcomes:
+            tx.execute("UPDATE outbox SET state = ?, next_try = ?, last_error = ?, sent_at = ?, lease_until = NULL "
+                       "WHERE id = ?", [o["state"], o["next_try"], o["last_error"], o["sent_at"], o["id"]])
+        sent = [o["id"] for o in outcomes if o["state"] == "sent"]
+        if sent:
+            tx.execute("UPDATE alerts SET state = 'sent' WHERE state = 'new' AND key IN "
+                       "(SELECT key FROM outbox_items WHERE list_contains(?, message))", [sent])
+
+
+def acknowledge_alert(store: Store, key: str, user: str, note: str, at: dt.datetime) -> int:
+    """Record an acknowledgement (with its note) and mark the alert acknowledged; the alerts acknowledged (0 for
+    an unknown key)."""
+    with store.transaction() as tx:
+        row = tx.fetchone("SELECT vendor FROM alerts WHERE key = ?", [key])
+        if row is None:
+            return 0
+        tx.execute("INSERT INTO alert_acks VALUES (?, ?, ?, ?, ?)", [key, row[0], at, user, note])
+        tx.execute("UPDATE alerts SET state = 'acknowledged' WHERE key = ?", [key])
+    return 1

@@ -18,7 +18,9 @@ from opsdash import contract
 KEYS = {"currency": "currency of the at-risk amounts (e.g. USD)",
         "at_risk": "table: vendor = monthly amount at risk for service credits",
         "ingest": "table: earliest_date and latest_date (YYYY-MM-DD), the dates and timestamps a load accepts "
-                  "(within the contract's range)"}
+                  "(within the contract's range)",
+        "alerts": "tables [alerts.<rule>]: a rule's parameters (see docs/alerts.md), e.g. [alerts.load_rejects] "
+                  "reject_rate = 0.05"}
 INGEST_KEYS = {"earliest_date": "first day a date or timestamp may fall on",
                "latest_date": "last day a date or timestamp may fall on"}
 
@@ -33,6 +35,7 @@ class Settings:
     at_risk: dict[str, float] = field(default_factory=dict)
     source: str | None = None
     date_range: tuple[dt.date, dt.date] = contract.DATE_RANGE
+    alerts: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def load(path: str | Path | None = None) -> Settings:
@@ -53,7 +56,31 @@ def load(path: str | Path | None = None) -> Settings:
     if bad:
         raise SettingsError(f"settings file {p.name}: [at_risk] amounts must be numbers >= 0, found {bad}")
     return Settings(currency=str(data.get("currency", "USD")), at_risk={k: float(v) for k, v in at_risk.items()},
-                    source=str(p), date_range=_date_range(p.name, data.get("ingest", {})))
+                    source=str(p), date_range=_date_range(p.name, data.get("ingest", {})),
+                    alerts=_alerts(p.name, data.get("alerts", {})))
+
+
+def _alerts(name: str, given: object) -> dict[str, dict[str, float]]:
+    """[alerts.<rule>] tables: only the rules' own parameters, as numbers >= 0."""
+    from opsdash.alerts.rules import BY_ID
+
+    if not isinstance(given, dict):
+        raise SettingsError(f"settings file {name}: [alerts] must hold tables [alerts.<rule>]")
+    out = {}
+    for rule, values in given.items():
+        if rule not in BY_ID:
+            raise SettingsError(f"settings file {name}: [alerts.{rule}] names no rule; expected one of "
+                                f"{', '.join(BY_ID)}")
+        known = BY_ID[rule].params
+        if not isinstance(values, dict) or set(values) - set(known):
+            extra = sorted(set(values) - set(known)) if isinstance(values, dict) else values
+            raise SettingsError(f"settings file {name}: [alerts.{rule}] has {extra}; expected "
+                                f"{', '.join(known) or 'no parameters (the rule has none)'}")
+        bad = {k: v for k, v in values.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0}
+        if bad:
+            raise SettingsError(f"settings file {name}: [alerts.{rule}] values must be numbers >= 0, found {bad}")
+        out[rule] = {k: float(v) for k, v in values.items()}
+    return out
 
 
 def _date_range(name: str, ingest: object) -> tuple[dt.date, dt.date]:

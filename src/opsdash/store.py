@@ -184,6 +184,25 @@ SYSTEM_DDL = (
         procedure_group VARCHAR,
         received_date DATE, submitted_date DATE, billed_amount DOUBLE, risk DOUBLE, expected_loss DOUBLE,
         reasons VARCHAR, made_for VARCHAR, code VARCHAR)""",
+    # Alerts (opsdash.alerts): each signal once, under its stable key (rule, vendor, what, period); a vendor
+    # column, so a scoped reader sees only its vendors' alerts and acknowledgements (an alert of no vendor, about
+    # loads, only admins). The outbox has no vendor column: only admins read it.
+    """CREATE TABLE IF NOT EXISTS alerts (
+        key VARCHAR PRIMARY KEY, rule VARCHAR, vendor VARCHAR, what VARCHAR, period VARCHAR, raised_at TIMESTAMP,
+        state VARCHAR, title VARCHAR, words VARCHAR, evidence VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS alert_acks (
+        key VARCHAR, vendor VARCHAR, acked_at TIMESTAMP, user_name VARCHAR, note VARCHAR)""",
+    # Every message is written here before it is sent: its bodies and attachments as they will go, its state
+    # (pending, sending, sent, failed, withheld, dead), attempts, when it may be tried next and the last error.
+    """CREATE TABLE IF NOT EXISTS outbox (
+        id VARCHAR PRIMARY KEY, subscription VARCHAR, recipient VARCHAR, channel VARCHAR, person VARCHAR,
+        vendors VARCHAR[], rules VARCHAR[], slot VARCHAR, subject VARCHAR, body_text VARCHAR, body_html VARCHAR,
+        payload VARCHAR, state VARCHAR, attempts INTEGER, created_at TIMESTAMP, next_try TIMESTAMP,
+        lease_until TIMESTAMP, last_error VARCHAR, sent_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS outbox_items (
+        subscription VARCHAR, key VARCHAR, message VARCHAR, PRIMARY KEY (subscription, key))""",
+    """CREATE TABLE IF NOT EXISTS outbox_files (
+        message VARCHAR, name VARCHAR, mime VARCHAR, content BLOB)""",
 )
 
 

@@ -394,3 +394,27 @@ def review_pack_stem(vendor: str, period: str) -> str:
     from opsdash.report.pack import file_stem
 
     return file_stem(vendor, period)
+
+
+def alerts_version() -> tuple[Any, ...]:
+    """The alerts' own version (raised, sent, acknowledged), read afresh on every run: the Alerts page's key."""
+    return queries.alerts_version(_store(source()))
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def alerts(src: Source, alerts_ver: tuple) -> pd.DataFrame:
+    """The newest alerts of the reader's vendors (an alert about loads only for admins)."""
+    return queries.alerts(_store(src))
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def outbox(src: Source, alerts_ver: tuple) -> pd.DataFrame:
+    return queries.outbox(_store(src))
+
+
+def acknowledge_alert(key: str, user: str, note: str) -> int:
+    """Record an acknowledgement through this process's writer (the next rerun reads the changed version)."""
+    import datetime as dt
+
+    with _pool(path()).writer(wait=5.0) as s:
+        return queries.acknowledge_alert(s, key, user, note, dt.datetime.now(dt.UTC).replace(tzinfo=None))
