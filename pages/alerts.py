@@ -21,7 +21,9 @@ st.title("Alerts")
 who = auth.grant()
 store = data.require()
 src = data.source()
-ver = data.alerts_version()
+ver: tuple = ()
+with widgets.guard("the alerts"):
+    ver = data.alerts_version()
 st.caption("Each signal worth acting on is raised once, under its rule, vendor, subject and period, by "
            "`opsdash alerts run` (run it from cron or a systemd timer; docs/alerts.md lists the rules). Subscribers "
            "hear of it by e-mail or webhook, never of a vendor they may not see here. New: not yet sent to anyone; "
@@ -32,8 +34,8 @@ if "al_flash" in st.session_state:
 shown = pd.DataFrame()
 with widgets.guard("the alerts"):
     shown = data.alerts(src, ver)
-if not who.admin:  # alerts about loads and their files are for admins, as the Loads and rejects page is
-    shown = shown[shown["vendor"].notna()]
+if not who.admin and "vendor" in shown:  # alerts about loads and their files are for admins, as the Loads and
+    shown = shown[shown["vendor"].notna()]  # rejects page is
 if shown.empty:
     st.info("No alert has been raised for the vendors you may see. `opsdash alerts run` raises them from the "
             "store as it stands.")

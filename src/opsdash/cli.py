@@ -1029,8 +1029,13 @@ def alerts_run(db: Path | None, subscriptions: Path | None, access_file: Path | 
     path = db or default_db_path()
     probe = _open(path, read_only=True, wait=wait)  # says plainly when there is no store
     probe.close()
+    from opsdash.access import AccessError
+
     try:
         report = outbox.run(path, subs, access_file=access_file, now=now, settings=settings_, wait=wait)
+    except AccessError as exc:  # the access file broken while the run sent
+        _echo(f"Error: {exc}", err=True)
+        sys.exit(2)
     except (outbox.RunBusy, StoreError) as exc:
         _echo(f"Error: {exc}; try again later", err=True)
         sys.exit(1)

@@ -609,7 +609,8 @@ def alerts_version(store: Store) -> tuple[Any, ...]:
             "(SELECT max(acked_at) FROM alert_acks), (SELECT count(*) FROM outbox), "
             "(SELECT sum(attempts) FROM outbox), (SELECT max(sent_at) FROM outbox), "
             "(SELECT max(next_try) FROM outbox), "
-            "(SELECT count(*) FILTER (WHERE state IN ('failed', 'withheld', 'dead')) FROM outbox)") or ())
+            + ", ".join(f"(SELECT count(*) FILTER (WHERE state = '{state}') FROM outbox)"
+                        for state in ("pending", "sending", "sent", "failed", "withheld", "dead"))) or ())
     except QueryError:
         return ()
 
@@ -708,6 +709,11 @@ def record_outcomes(store: Store, outcomes: Sequence[Mapping[str, Any]]) -> None
         for o in outcomes:
             tx.execute("UPDATE outbox SET state = ?, next_try = ?, last_error = ?, sent_at = ?, lease_until = NULL "
                        "WHERE id = ?", [o["state"], o["next_try"], o["last_error"], o["sent_at"], o["id"]])
+        # a withheld message's alerts are free again for its subscription (a later message, within what its
+        # person may now see, may carry them)
+        withheld = [o["id"] for o in outcomes if o["state"] == "withheld"]
+        if withheld:
+            tx.execute("DELETE FROM outbox_items WHERE list_contains(?, message)", [withheld])
         sent = [o["id"] for o in outcomes if o["state"] == "sent"]
         if sent:
             tx.execute("UPDATE alerts SET state = 'sent' WHERE state = 'new' AND key IN "

@@ -113,13 +113,22 @@ def send_email(smtp: Smtp, msg: EmailMessage) -> Outcome:
         if refused:
             return Outcome("permanent", f"the server refused {', '.join(refused)}")
         return Outcome("sent")
+    except smtplib.SMTPRecipientsRefused as exc:  # each recipient's own code: 4xx (greylisting) is for later
+        codes = [code for code, _ in exc.recipients.values()]
+        later = all(400 <= c < 500 for c in codes)
+        return Outcome("retry" if later else "permanent",
+                       "the server refused " + ", ".join(f"{r} ({c})" for r, (c, _) in exc.recipients.items()))
+    except smtplib.SMTPSenderRefused as exc:
+        return Outcome("retry" if 400 <= exc.smtp_code < 500 else "config",
+                       f"the server refused the From address {exc.sender} ({exc.smtp_code}): check OPSDASH_SMTP_FROM")
+    except smtplib.SMTPNotSupportedError as exc:
+        return Outcome("config", f"the SMTP server does not support what opsdash needs ({exc}): check "
+                                 "OPSDASH_SMTP_STARTTLS and the port")
     except smtplib.SMTPAuthenticationError as exc:
         return Outcome("config", f"the SMTP server refused the credentials of OPSDASH_SMTP_USER ({exc.smtp_code})")
     except smtplib.SMTPResponseException as exc:  # 4xx: try again; 5xx: refused for good
         what = f"SMTP {exc.smtp_code}: {exc.smtp_error.decode(errors='replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
         return Outcome("retry" if 400 <= exc.smtp_code < 500 else "permanent", what)
-    except smtplib.SMTPRecipientsRefused as exc:
-        return Outcome("permanent", f"the server refused {', '.join(exc.recipients)}")
     except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
         return Outcome("retry", f"{type(exc).__name__}: {exc}")
 

@@ -230,16 +230,19 @@ def cadence(days: list[dt.date]) -> float | None:
     return float(gaps.median())
 
 
-def usual_cadence(store: Store, table: str, vendor: str, latest: dt.date, history_days: int) -> tuple[float, str]:
-    """How often a vendor's data of a table usually arrives, in days, and how that was told: from the days its
-    loads came (a monthly batch is monthly even when its rows cover every day), else, with too few loads (a
-    store loaded once), from the days its rows cover; a day when neither can tell."""
+def usual_cadence(store: Store, table: str, vendor: str, latest: dt.date, history_days: int
+                  ) -> tuple[float, str, dt.date]:
+    """How often a vendor's data of a table usually arrives, in days, how that was told, and the day the
+    waiting is counted from: from the days its loads came (a monthly batch is monthly even when its rows cover
+    every day), counted from its last load; else, with too few loads (a store loaded once), from the days its
+    rows cover, counted from its latest event; a day, from its latest event, when neither can tell."""
     since = latest - dt.timedelta(days=history_days)
-    by_loads = cadence(queries.load_days(store, table, vendor, since))
+    loads = queries.load_days(store, table, vendor, since)
+    by_loads = cadence(loads)
     if by_loads is not None:
-        return by_loads, "loads"
+        return by_loads, "loads", loads[-1]
     by_days = cadence(queries.event_days(store, table, vendor, since))
-    return (by_days, "days covered") if by_days is not None else (1.0, "assumed")
+    return (by_days, "days covered", latest) if by_days is not None else (1.0, "assumed", latest)
 
 
 def _data_stale(store: Store, ctx: Context) -> Iterator[Alert]:
@@ -249,21 +252,25 @@ def _data_stale(store: Store, ctx: Context) -> Iterator[Alert]:
             latest = metrics.data_cut(store, (table,), (vendor,))
             if latest is None:
                 continue
-            usual, told = usual_cadence(store, table, vendor, latest, int(p["history_days"]))
-            age = (ctx.today - latest).days
+            usual, told, since = usual_cadence(store, table, vendor, latest, int(p["history_days"]))
+            age = (ctx.today - since).days
             if age <= usual + p["grace_days"]:
                 continue
             name = labels.value_word(table).lower()
             every = "every day" if usual == 1 else f"every {usual:g} days"
-            how = {"loads": f"its loads usually come {every}", "days covered": f"its data usually covers {every}",
-                   "assumed": "its usual rhythm cannot be told yet, so daily is assumed"}[told]
+            how = {"loads": f"Its last load of them came on {labels.date(since)}, {age} days before "
+                            f"{labels.date(ctx.today)}, and its loads usually come {every}",
+                   "days covered": f"That is {age} days before {labels.date(ctx.today)}, and its data usually "
+                                   f"covers {every}",
+                   "assumed": f"That is {age} days before {labels.date(ctx.today)}; its usual rhythm cannot be "
+                              "told yet, so daily is assumed"}[told]
             yield Alert("data_stale", vendor, table, latest.isoformat(),
                         f"{labels.possessive(vendor)} {name} data: nothing since {labels.date(latest)}",
-                        f"The latest {name} record of {vendor} is from {labels.date(latest)}, {age} days before "
-                        f"{labels.date(ctx.today)}; {how}, so with {p['grace_days']:g} days' grace it is stale. "
-                        f"Pages show this vendor's {name} only to {labels.date(latest)}.",
+                        f"The latest {name} record of {vendor} is from {labels.date(latest)}. {how}: with "
+                        f"{p['grace_days']:g} days' grace it is stale. Pages show this vendor's {name} only to "
+                        f"{labels.date(latest)}.",
                         {"figures": [_figure("Latest event", latest.isoformat(), "date", labels.date(latest)),
-                                     _figure("Days old", age, "count"),
+                                     _figure("Days waiting", age, "count"),
                                      _figure("Usual cadence (days)", usual, "number", f"{usual:g}")]})
 
 

@@ -40,7 +40,7 @@ from opsdash.alerts.evaluate import Alert, evaluate
 from opsdash.alerts.rules import BY_ID
 from opsdash.alerts.subscriptions import DAYS, Subscription
 from opsdash.settings import Settings
-from opsdash.store import Scope, Store
+from opsdash.store import Scope, Store, StoreError
 
 #: A message that still fails this long after it was written is given up (dead); until then it is tried again
 #: after BACKOFF_S seconds, doubling each time up to BACKOFF_CAP_S.
@@ -122,7 +122,8 @@ def allowed(sub: Subscription, grant: access.Grant | None, vendors: Sequence[str
     outside = sorted(v for v in vendors if v is not None and not grant.scope.allows(v))
     if outside:
         return f"{sub.person} may not see {', '.join(outside)}"
-    admin_only = [r for r in rules if BY_ID[r].audience == "admin"] + (["(loads)"] if None in vendors else [])
+    admin_only = ([r for r in rules if r not in BY_ID or BY_ID[r].audience == "admin"]
+                  + (["(loads)"] if None in vendors else []))
     if admin_only and not grant.admin:
         return f"{sub.person} is not an admin, and {', '.join(admin_only)} is for admins only"
     return None
@@ -198,7 +199,7 @@ def compose_all(store: Store, subs: Sequence[Subscription], grants: access.Acces
     acknowledged = set(state.loc[state["state"] == "acknowledged", "key"])
     # this run's alerts, and those of earlier runs not yet sent to everyone subscribed (raised in the same order)
     fresh = {a.key for a in alerts}
-    alerts = [*alerts, *(a for a in carried_over(store, now) if a.key not in fresh)]
+    earlier = [a for a in carried_over(store, now) if a.key not in fresh]
     store_vendors = queries.vendors(store)
     link = os.environ.get(DASHBOARD_URL_ENV)
     link = link.rstrip("/") + "/alerts" if link else None
@@ -210,7 +211,9 @@ def compose_all(store: Store, subs: Sequence[Subscription], grants: access.Acces
             notes.append(f"subscription {sub.name}: {sub.person} has no grant in {grants.path}; nothing composed")
             unserved = True
             continue
-        picked, vendors, why = selected(sub, grant, alerts, store_vendors, done, acknowledged)
+        # a digest carries what was raised since the last one; an immediate message only this run's alerts
+        offered = [*alerts, *earlier] if sub.schedule != "immediate" else list(alerts)
+        picked, vendors, why = selected(sub, grant, offered, store_vendors, done, acknowledged)
         notes += why
         which = slot(sub, today, [a.key for a in picked])
         if which is None or (not picked and sub.schedule != "weekly"):
@@ -327,15 +330,52 @@ def run(db: Path, subs: Sequence[Subscription], *, access_file: Path | None = No
             messages, items, files, report.notes, report.config_error = compose_all(
                 store, subs, grants, alerts, now.date(), now, settings)
         with _open(db, False, wait) as store:
+            _unspool(store)
             report.composed = queries.enqueue(store, [a.row(now) for a in alerts], messages, items, files)
             due = queries.claim_due(store, now, now + LEASE)
+            attached = {m: queries.message_files(store, m) for m in due["id"]}
         report.raised = len({a.key for a in alerts} - before)
-        _send(db, due, subs, access_file, now, wait, senders, report)
+        _send(db, due, attached, subs, access_file, now, wait, senders, report)
     return report
 
 
-def _send(db: Path, due: Any, subs: Sequence[Subscription], access_file: Path | None, now: dt.datetime,
-          wait: float, senders: Senders | None, report: Report) -> None:
+def spool_path(db: Path) -> Path:
+    """Outcomes that could not be recorded (the store held by another process longer than --wait) wait here;
+    the next run records them before it takes anything to send, so a message that went is never sent again."""
+    return db.with_name(db.name + ".alerts-outcomes.jsonl")
+
+
+def _record(db: Path, outcome: dict[str, Any], wait: float) -> None:
+    try:
+        with _open(db, False, wait) as store:
+            _unspool(store)
+            queries.record_outcomes(store, [outcome])
+    except StoreError:
+        with open(spool_path(db), "a", encoding="utf-8") as f:
+            f.write(json.dumps({k: v for k, v in outcome.items() if k != "config"}, default=str) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _unspool(store: Store) -> None:
+    spool = spool_path(store.path)
+    if not spool.exists():
+        return
+    kept = []
+    for line in spool.read_text(encoding="utf-8").splitlines():
+        try:
+            o = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash mid-write
+        for k in ("next_try", "sent_at"):
+            o[k] = dt.datetime.fromisoformat(o[k]) if o.get(k) else None
+        kept.append(o)
+    queries.record_outcomes(store, kept)
+    spool.unlink()
+
+
+def _send(db: Path, due: Any, attached: dict[str, list[tuple[str, str, bytes]]], subs: Sequence[Subscription],
+          access_file: Path | None, now: dt.datetime, wait: float, senders: Senders | None, report: Report) -> None:
     """Send each message taken and record its outcome at once (a run stopped midway re-sends, after the lease,
     only the message it was sending)."""
     if due.empty:
@@ -343,11 +383,8 @@ def _send(db: Path, due: Any, subs: Sequence[Subscription], access_file: Path | 
     senders = senders or Senders()
     grants = access.load(access_file)  # read afresh: a grant removed since a message was written stops it
     for m in due.to_dict("records"):
-        with _open(db, True, wait) as store:
-            attached = queries.message_files(store, m["id"])
-        o = send_one(m, subs, grants, now, lambda _id: attached, senders)
-        with _open(db, False, wait) as store:
-            queries.record_outcomes(store, [o])
+        o = send_one(m, subs, grants, now, attached.__getitem__, senders)
+        _record(db, o, wait)
         report.outcomes[o["state"]] = report.outcomes.get(o["state"], 0) + 1
         if o["state"] != "sent":
             report.notes.append(f"{o['state']} ({m['subscription']}): {o['last_error']}")
@@ -374,7 +411,8 @@ def test_message(db: Path, sub: Subscription, *, access_file: Path | None = None
                "lease_until": None, "last_error": None, "sent_at": None}
     with run_lock(db):
         with _open(db, False, wait) as store:
+            _unspool(store)
             report.composed = queries.enqueue(store, [], [message], [], [])
             due = queries.claim_due(store, now, now + LEASE, only=mid)
-        _send(db, due, [sub], access_file, now, wait, senders, report)
+        _send(db, due, {mid: []}, [sub], access_file, now, wait, senders, report)
     return report

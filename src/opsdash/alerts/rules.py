@@ -54,8 +54,10 @@ RULES: tuple[Rule, ...] = (
          "vendor's amount at risk, opsdash.toml [at_risk]; as a percentage when no amount is set).",
          "rule, vendor and month"),
     Rule("data_stale", "Data stale beyond its cadence",
-         "A vendor's latest event in a data table is older than its usual cadence (the median gap between the "
-         "days its data covers, over the last history_days) plus grace_days: its exports have stopped arriving.",
+         "A vendor's data of a table has waited longer than its usual cadence plus grace_days: its exports have "
+         "stopped arriving. The cadence is the median gap between the days its loads came over the last "
+         "history_days, counted from its last load (with fewer than three loads, the gap between the days its "
+         "rows cover, counted from its latest event).",
          "rule, vendor, table and the day of its latest event (a feed that resumes and stops again is raised "
          "again)",
          params={"grace_days": 7, "history_days": 90},
