@@ -752,3 +752,26 @@ def test_the_stale_data_cadence_comes_from_the_loads_when_there_are_enough(sampl
     assert "claims" not in stale(dt.date(2026, 12, 11)) and "claims" in stale(dt.date(2026, 12, 12))
     monkeypatch.setattr(queries, "load_days", lambda *a: [dt.date(2026, 11, 3)])  # loaded once: the rows' days
     assert evaluate.usual_cadence(sample_store, "claims", HELIX, latest, 90) == (1.0, "days covered", latest)
+
+
+def test_an_outcome_the_store_cannot_take_waits_beside_it_and_the_message_never_goes_twice(db, access_file, hooks,
+                                                                                          tmp_path, monkeypatch):
+    from opsdash.store import StoreBusy
+
+    sub = subs(tmp_path, f'[[subscription]]\nname = "cfo"\nwebhook = "{hooks.url}/c"\nformat = "json"\n'
+                         'person = "cfo@hospital.org"\n')
+    real = queries.record_outcomes
+
+    def held(store, outcomes):  # another process holds the store past --wait when the outcome is recorded
+        raise StoreBusy("the store is busy")
+
+    monkeypatch.setattr(queries, "record_outcomes", held)
+    assert run(db, sub, access_file).outcomes == {"sent": 1}
+    spool = outbox.spool_path(db)
+    assert [json.loads(line)["state"] for line in spool.read_text().splitlines()] == ["sent"]
+    monkeypatch.setattr(queries, "record_outcomes", real)
+    # after the lease, the message would be taken again; the spool is recorded first, so it is not
+    assert run(db, sub, access_file, NOW + outbox.LEASE + dt.timedelta(minutes=1)).outcomes == {}
+    assert len(hooks.received) == 1 and not spool.exists()
+    with Store(db, read_only=True) as s:
+        assert list(queries.outbox(s)["state"]) == ["sent"]
