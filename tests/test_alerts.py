@@ -775,3 +775,23 @@ def test_an_outcome_the_store_cannot_take_waits_beside_it_and_the_message_never_
     assert len(hooks.received) == 1 and not spool.exists()
     with Store(db, read_only=True) as s:
         assert list(queries.outbox(s)["state"]) == ["sent"]
+
+
+def test_a_queue_projected_to_miss_is_raised_from_the_kept_outlook(monkeypatch):
+    """The kept outlook's headlines (capacity.outlook, checked against Erlang and simulation elsewhere): each
+    'miss' is one alert, keyed by the month the miss would begin; other statuses raise none."""
+    from opsdash.capacity import outlook
+
+    heads = pd.DataFrame({
+        "vendor": [HELIX, HELIX, MERIDIAN], "part": ["contact", "back office", "contact"],
+        "what": ["scheduling", "coding", "billing"], "status": ["miss", "busy", "miss"],
+        "from_day": [dt.date(2027, 1, 11), dt.date(2027, 1, 4), dt.date(2026, 12, 28)],
+        "words": ["Service level 71% against 80% from 11 Jan.", "Busy weeks only.", "Backlog grows."],
+        "forecast_accuracy": ["MASE 0.8 over 8 weeks", "MASE 0.9", None]})
+    monkeypatch.setattr(outlook, "kept_headlines", lambda store: (heads, []))
+    got = list(evaluate.RAISE["projected_miss"](None, evaluate.Context(NOW.date(), SETTINGS, rules.BY_ID)))
+    assert [(a.vendor, a.what, a.period) for a in got] == [(HELIX, "contact/scheduling", "2027-01"),
+                                                            (MERIDIAN, "contact/billing", "2026-12")]
+    assert "Service level 71% against 80% from 11 Jan. The forecast it rests on: MASE 0.8 over 8 weeks." == got[0].words
+    assert "could not be measured" in got[1].words and "11 Jan 2027" in got[0].title
+    assert got[1].evidence["figures"][1]["shown"] == "not measured"

@@ -212,14 +212,15 @@ def _projected_miss(store: Store, ctx: Context) -> Iterator[Alert]:
     part_words = {"contact": "queue", "back office": "back-office process"}
     for h in heads[heads["status"] == "miss"].sort_values(["vendor", "what"]).itertuples():
         start = pd.Timestamp(h.from_day).date()
+        accuracy = _given(h.forecast_accuracy)  # a kept headline without one reads NaN
         what = f"{labels.value_word(h.what)} {part_words.get(h.part, h.part)}"
         yield Alert("projected_miss", h.vendor, f"{h.part}/{h.what}", periods.code(periods.start_of(start, "month"),
                                                                                    "month"),
                     f"{what} of {h.vendor}: projected to miss its contract level from {labels.date(start)}",
-                    f"{h.words}" + (f" The forecast it rests on: {h.forecast_accuracy}." if h.forecast_accuracy else
+                    f"{h.words}" + (f" The forecast it rests on: {accuracy}." if accuracy else
                                     " The forecast's accuracy could not be measured."),
                     {"figures": [_figure("Miss would begin", start.isoformat(), "date", labels.date(start)),
-                                 _figure("Forecast accuracy", h.forecast_accuracy or "not measured", "text")]})
+                                 _figure("Forecast accuracy", accuracy or "not measured", "text")]})
 
 
 def cadence(days: list[dt.date]) -> float | None:
