@@ -9,7 +9,7 @@ export OPSDASH_DB
 
 BIN := $(VENV)/bin
 
-.PHONY: run test store venv clean help chromium poppler
+.PHONY: run test store venv clean help chromium poppler java
 
 help:
 	@echo "make run   - set up and start the dashboard on the bundled sample data (http://localhost:$(PORT))"
@@ -60,6 +60,9 @@ chromium:
 poppler:
 	$(call apt_install,/usr/bin/pdftoppm,poppler-utils,the tests read the review packs' PDF pages with pdftoppm and pdftotext,the tests of PDF pages cannot run)
 
+java:
+	$(call apt_install,/usr/bin/java,default-jre-headless,the Spark engine's tests start Apache Spark in local mode and it runs on Java,the Spark tests cannot run)
+
 # Every test in one run spread over pytest-xdist workers, each test module whole on one worker (--dist loadfile:
 # a browser module starts its Streamlit server and chromium once). The browser modules go first (tests/conftest.py)
 # and, waiting on pages much of the time, leave room for one worker more than the machine has cores (measured on
@@ -67,7 +70,7 @@ poppler:
 # The 25 slowest tests are listed at the end (where the suite's time goes, run by run).
 # PYTEST_ARGS picks tests instead (one run, one process): make test PYTEST_ARGS=tests/test_sla.py
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
-test: $(VENV)/.installed-dev chromium poppler
+test: $(VENV)/.installed-dev chromium poppler java
 ifeq ($(strip $(PYTEST_ARGS)),)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 else

@@ -111,6 +111,7 @@ RULES: list = [
     ("opsdash.ingest", "opsdash.ui", ()),
     ("opsdash", "opsdash.ui", ("opsdash.ui",)),
     ("opsdash", "opsdash.sample", ("opsdash.sample", "opsdash.cli")),
+    ("opsdash", "opsdash.spark", ("opsdash.spark", "opsdash.cli")),
 ]
 
 
@@ -123,7 +124,7 @@ def test_lower_modules_never_reach_up(who, what, but):
         assert not wrong, f"{name} imports {wrong}"
 
 
-def test_only_the_store_imports_duckdb_and_only_ui_imports_streamlit():
+def test_only_the_store_imports_duckdb_only_ui_streamlit_and_only_spark_pyspark():
     for name, path in MODULES.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
@@ -132,12 +133,14 @@ def test_only_the_store_imports_duckdb_and_only_ui_imports_streamlit():
             assert name == "opsdash.store", f"{name} imports duckdb"
         if "streamlit" in roots:
             assert name.startswith("opsdash.ui"), f"{name} imports streamlit"
+        if "pyspark" in roots:  # an optional extra: the rest of opsdash runs without it
+            assert name.startswith("opsdash.spark"), f"{name} imports pyspark"
 
 
 #: The modules that write SQL: the gateway, the named queries, the KPI compiler and its roll-ups, the catalogue's
-#: declarations, and ingest's staging.
+#: declarations, ingest's staging, and the Spark engine's own SQL (run on Spark, never on the store).
 SQL_MODULES = ("opsdash.store", "opsdash.queries", "opsdash.metrics", "opsdash.rollups", "opsdash.catalog",
-               "opsdash.ingest")
+               "opsdash.ingest", "opsdash.spark")
 _STATEMENT = re.compile(r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|"
                         r"(CREATE|DROP)\s+(OR\s+REPLACE\s+)?(TEMP\s+)?(TABLE|VIEW|SEQUENCE)|read_csv|read_parquet)",
                         re.S)  # opsdash writes SQL keywords in capitals; words for people are not

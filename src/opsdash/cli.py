@@ -447,7 +447,30 @@ def kpis_command(fmt: str) -> None:
     _print_records(df, fmt)
 
 
-def _where(ctx_table: str, pairs: tuple[str, ...], store: Store) -> dict[str, list[str]]:
+def _spark_lake(path: str | None, tenant: str | None, master: str | None) -> Any:
+    """The lake's tenant on Spark, or a usage error saying what is missing."""
+    from opsdash import lake
+    from opsdash.spark import engine
+
+    if path is None:
+        raise click.UsageError("--engine spark reads a lake: add --lake PATH (written by 'opsdash lake export')")
+    if "://" not in path and not lake.tenants(Path(path)):
+        raise click.UsageError(f"--lake {path}: no opsdash lake there (write one with 'opsdash lake export')")
+    try:
+        spark = engine.session(master)
+        spark.sparkContext.setLogLevel("ERROR")
+        return engine.Lake(spark, path, tenant)
+    except (engine.SparkUnavailable, lake.LakeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _spark_functions() -> tuple[Any, Any]:
+    from opsdash.spark import engine
+
+    return engine.series, lambda lk, tables, vendors, end: lk.data_cut(tables, vendors, end)
+
+
+def _where(ctx_table: str, pairs: tuple[str, ...], store: Any) -> dict[str, list[str]]:
     from opsdash import catalog, metrics
 
     out: dict[str, list[str]] = {}
@@ -458,7 +481,8 @@ def _where(ctx_table: str, pairs: tuple[str, ...], store: Store) -> dict[str, li
             raise click.UsageError(f"--where {pair!r}: expected COLUMN=VALUE, e.g. --where vendor='Helix Health Services'")
         if col not in catalog.DIMENSIONS[ctx_table]:
             raise click.UsageError(f"--where: unknown column {col!r}; expected one of {', '.join(catalog.DIMENSIONS[ctx_table])}")
-        valid = metrics.dimension_values(store, ctx_table, col)
+        valid = (metrics.dimension_values(store, ctx_table, col) if isinstance(store, Store)
+                 else store.dimension_values(ctx_table, col))
         if value not in valid:
             shown = ", ".join(valid[:30]) + (f" (and {len(valid) - 30} more)" if len(valid) > 30 else "")
             raise click.UsageError(f"--where {col}: no value {value!r} in the data; expected one of {shown or '(none)'}")
@@ -484,9 +508,18 @@ def _where(ctx_table: str, pairs: tuple[str, ...], store: Store) -> dict[str, li
               help="Calls: abandons within this many seconds are left out of call KPIs but volume.")
 @click.option("--spc", is_flag=True, help="Add spc_mean, spc_lpl, spc_upl, spc_point_type and spc_to_date (a period running to "
                    "date, outside the limits) per breakdown group.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="Compute on the store (duckdb) or on Apache Spark over a lake (spark, with --lake).")
+@click.option("--lake", "lake_path", default=None,
+              help="With --engine spark: the lake written by 'opsdash lake export' (a directory, or a URI Spark "
+                   "reads such as hdfs://… or s3a://…).")
+@click.option("--tenant", default=None, help="With --engine spark: the lake's tenant (needed when it holds several).")
+@click.option("--spark-master", default=None, envvar="OPSDASH_SPARK_MASTER", show_envvar=True,
+              help="With --engine spark: the Spark master (default local[*]; spark://…, yarn, k8s://… on a cluster).")
 @format_option
 def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], where: tuple[str, ...], start: Any,
-                end: Any, as_of: Any, answer_threshold: float, short_abandon: float, spc: bool, fmt: str) -> None:
+                end: Any, as_of: Any, answer_threshold: float, short_abandon: float, spc: bool, engine: str,
+                lake_path: str | None, tenant: str | None, spark_master: str | None, fmt: str) -> None:
     """One KPI by period, optionally broken down and filtered: exactly the numbers the dashboard shows.
 
     CSV columns: period_start, the breakdown columns, numerator and denominator (ratios) or n (medians,
@@ -496,6 +529,7 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
     Examples:
         opsdash kpi clean_claim_rate --by vendor --format csv
         opsdash kpi sla_adherence --grain week --where vendor='ClearView Diagnostics Reading' --spc
+        opsdash kpi clean_claim_rate --by vendor --engine spark --lake /data/opsdash-lake --tenant st-marys
     """
     from opsdash import catalog, metrics
 
@@ -506,18 +540,27 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
         if col not in catalog.DIMENSIONS[kpi.table]:
             raise click.UsageError(f"--by: unknown column {col!r} for {kpi_id}; expected one of "
                                    f"{', '.join(catalog.DIMENSIONS[kpi.table])}")
-    store = _open(db, read_only=True)
-    wheres = _where(kpi.table, where, store)
+    kw = dict(grain=grain, by=by, start=start.date() if start else None, end=end.date() if end else None,
+              as_of=as_of, answer_threshold_s=answer_threshold, short_abandon_s=short_abandon)
+    if engine == "spark":
+        source: Any = _spark_lake(lake_path, tenant, spark_master)
+        if spc:
+            raise click.UsageError("--spc needs the store's process changes: run it with --engine duckdb")
+        series, data_cut = _spark_functions()
+    else:
+        if lake_path or tenant:
+            raise click.UsageError("--lake and --tenant go with --engine spark")
+        source = _open(db, read_only=True)
+        series, data_cut = metrics.series, metrics.data_cut
+    wheres = _where(kpi.table, where, source)
     try:
-        df = metrics.series(store, kpi_id, grain=grain, by=by, where=wheres,
-                            start=start.date() if start else None, end=end.date() if end else None, as_of=as_of,
-                            answer_threshold_s=answer_threshold, short_abandon_s=short_abandon)
+        df = series(source, kpi_id, where=wheres, **kw)
     except metrics.MetricsError as exc:
         raise click.UsageError(str(exc)) from exc
-    cut = metrics.data_cut(store, (kpi.table,), wheres.get("vendor", ()), end.date() if end else None)
+    cut = data_cut(source, (kpi.table,), wheres.get("vendor", ()), end.date() if end else None)
     cut = min(cut, as_of.date()) if cut is not None and as_of is not None else cut
     if spc:
-        df = add_spc_columns(store, df, kpi, list(by), grain, wheres, end.date() if end else None, cut)
+        df = add_spc_columns(source, df, kpi, list(by), grain, wheres, end.date() if end else None, cut)
     if fmt == "table":
         from opsdash import labels, periods
 
@@ -1175,6 +1218,52 @@ def scorecard_table(levels: pd.DataFrame, grain: str, currency: str) -> pd.DataF
             "consecutive_missed", "credit"]
     return labels.frame(levels[cols], grain, drop=("kpi",)).rename(columns={
         "Periods missed in a row": f"{grain.capitalize()}s missed in a row", "Credit": f"Credit ({currency})"})
+
+
+@main.group("lake")
+def lake_group() -> None:
+    """A Parquet lake of one or many tenants' stores, for Apache Spark (opsdash kpi --engine spark).
+
+    \b
+    Layout: <lake>/<table>/tenant=<tenant>/vendor=<vendor>/month=<YYYY-MM>/part-0.parquet, the lineage
+    columns (_load_id, _line) kept; <lake>/loads/tenant=<tenant>/ the load records.
+
+    \b
+    Example:
+        opsdash lake export --lake /data/opsdash-lake --tenant st-marys
+        opsdash kpi clean_claim_rate --by vendor --engine spark --lake /data/opsdash-lake --tenant st-marys
+    """
+
+
+@lake_group.command("export")
+@db_option
+@click.option("--lake", "lake_path", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The lake's directory (created when missing).")
+@click.option("--tenant", required=True, help="This store's tenant name in the lake (letters, digits, '.', '_', '-').")
+@click.option("--wait", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Seconds to wait for a store another process is writing.")
+def lake_export(db: Path | None, lake_path: Path, tenant: str, wait: float) -> None:
+    """Write the store's tables into the lake as TENANT: only partitions that changed since the last export,
+    each moved into place whole; partitions no longer in the store are removed. Safe to run every night.
+
+    \b
+    Example:
+        opsdash lake export --lake /data/opsdash-lake --tenant st-marys
+    """
+    from opsdash import lake
+
+    try:
+        lake.check_tenant(tenant)
+    except lake.LakeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tenant") from exc
+    store = _open(db, read_only=True, wait=wait)
+    try:
+        done = lake.export(store, lake_path, tenant)
+    except (lake.LakeError, OSError, StoreError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    _echo(done.summary())
 
 
 @main.command("reconcile")

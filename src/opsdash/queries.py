@@ -730,3 +730,42 @@ def acknowledge_alert(store: Store, key: str, user: str, note: str, at: dt.datet
         tx.execute("INSERT INTO alert_acks VALUES (?, ?, ?, ?, ?)", [key, row[0], at, user, note])
         tx.execute("UPDATE alerts SET state = 'acknowledged' WHERE key = ?", [key])
     return 1
+
+
+# -- the lake (opsdash.lake): Parquet copies of the store's tables ----------------------------------------------
+def lake_month(table: str) -> str:
+    """SQL: the month (YYYY-MM) that files a row of a contract table in the lake, from its arrival event; rows
+    without one are filed under 'none'."""
+    arrival = contract.EVENT_COLUMNS[table][0]
+    return f"coalesce(strftime({qi(arrival)}, '%Y-%m'), 'none')"
+
+
+def lake_columns(table: str) -> list[str]:
+    """The columns a contract table's lake files hold: the contract's (vendor is the partition) and lineage."""
+    return [c for c in (*contract.TABLES[table].column_names, *(n for n, _ in contract.LINEAGE_COLUMNS))
+            if c != "vendor"]
+
+
+def lake_fingerprints(store: Store, table: str) -> pd.DataFrame:
+    """Per vendor and month of a contract table: its rows and a checksum of their values (the sum of each row's
+    hash, so the same rows in any order give the same checksum and a changed, added or removed row another)."""
+    cols = ", ".join(qi(c) for c in ("vendor", *lake_columns(table)))
+    return store.query(f"SELECT vendor, {lake_month(table)} AS month, count(*) AS rows, "
+                       f"CAST(sum(hash({cols})) AS VARCHAR) AS checksum FROM {qi(table)} GROUP BY ALL")
+
+
+def copy_lake_partitions(store: Store, table: str, keys: Sequence[tuple[str, str]], dest: str) -> None:
+    """Write the rows of `keys` (vendor, month) of a contract table under `dest` as Parquet, one directory per
+    vendor and month (DuckDB's Hive layout, which opsdash.lake moves into the lake's own)."""
+    cols = ", ".join(qi(c) for c in lake_columns(table))
+    store.fetchall(f"COPY (SELECT vendor, {lake_month(table)} AS month, {cols} FROM {qi(table)} "
+                   f"WHERE list_contains($keys, vendor || chr(0) || {lake_month(table)})) "
+                   f"TO $dest (FORMAT parquet, PARTITION_BY (vendor, month), FILENAME_PATTERN 'part-{{i}}', "
+                   f"COMPRESSION zstd)", {"keys": [f"{v}\x00{m}" for v, m in keys], "dest": dest})
+
+
+def copy_loads(store: Store, dest: str) -> int:
+    """Write the store's load records as one Parquet file at `dest`; the number of loads."""
+    store.fetchall("COPY (SELECT * FROM loads ORDER BY load_id) TO $dest (FORMAT parquet)", {"dest": dest})
+    row = store.fetchone("SELECT count(*) FROM loads")
+    return int(row[0]) if row else 0
