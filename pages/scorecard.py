@@ -62,6 +62,16 @@ with widgets.guard("the scorecard"):
                   f"Scorecard {vendor} {period}", key="sc_table", labels=True, grain=grain,
                   column_config={"kpi": None})
 
+# Shown only where a portfolio benchmark is loaded (opsdash lake benchmarks): the vendor here against the same
+# vendor at its other clients, never named.
+with widgets.guard("the comparison with other clients"):
+    bench, bench_words = data.benchmark_table(db, data.benchmarks_version(db), vendor, period_start)
+    if not bench.empty:
+        st.subheader("Against the vendor's other clients")
+        st.caption(md(bench_words))
+        widgets.table(bench, f"benchmark_{vendor}_{period}", {"vendor": vendor, "period": period},
+                      f"Benchmark {vendor} {period}", key="sc_benchmark", labels=True, grain="month")
+
 with widgets.guard("the review pack"):
     st.subheader("Review pack")
     key = (db, vendor, period, grain, ver)

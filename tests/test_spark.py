@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import os
 import shutil
 import subprocess
@@ -70,6 +71,7 @@ def assert_same(want: pd.DataFrame, got: pd.DataFrame, kpi_id: str, what: str) -
     assert list(got.columns) == list(want.columns), where
     assert len(got) == len(want), f"{where}: {len(got)} rows on Spark, {len(want)} on DuckDB"
     for col in want.columns:
+        assert str(got[col].dtype) == str(want[col].dtype), f"{where}: {col} is {got[col].dtype}, not {want[col].dtype}"
         a, b = want[col], got[col]
         assert (a.isna() == b.isna()).all(), f"{where}: {col} empty in other rows"
         a, b = a[a.notna()], b[b.notna()]
@@ -77,9 +79,13 @@ def assert_same(want: pd.DataFrame, got: pd.DataFrame, kpi_id: str, what: str) -
             assert str(got[col].dtype) == str(want[col].dtype), f"{where}: {col} dtype"
             assert str(want[col].dtype) == "Int64" or not len(want), f"{where}: {col} is no whole number"
             assert (a.astype("int64") == b.astype("int64")).all(), f"{where}: {col} differs"
-        elif col == "value":
+        elif col == "value" and (kpi.kind == "mean" or (kpi.kind == "quantile" and not kpi.discrete)):
+            # Sums of doubles in another order, and DuckDB's quantile_cont, whose interpolation is not reproduced
+            # bit for bit: within 1e-9 relative (seen: a few units in the last place).
             assert np.allclose(a.astype(float), b.astype(float), rtol=1e-9, atol=0), \
                 f"{where}: value differs by up to {np.max(np.abs(a.astype(float) - b.astype(float)))}"
+        elif col == "value":  # ratios of whole numbers, and whole-day quantiles: the same double
+            assert a.astype(float).tolist() == b.astype(float).tolist(), f"{where}: value differs"
         else:
             assert a.tolist() == b.tolist(), f"{where}: {col} differs"
 
@@ -120,6 +126,8 @@ def test_as_of_filters_ranges_and_thresholds_equal_duckdb(sample_store, sample_l
         dict(grain=None, by=("vendor",), start=lo, end=hi),
         dict(grain=None),
         dict(grain="quarter", where={"vendor": vendors[-1:]}, as_of=earlier, end=hi),
+        dict(grain="month", where={"vendor": []}, start=lo),
+        dict(grain="week", start=lo, as_of=dt.datetime(2000, 1, 3, 9, 0)),
     ]
     if kpi.table == "calls":
         requests.append(dict(grain="month", by=("queue",), answer_threshold_s=20.0, short_abandon_s=2.5))
@@ -196,6 +204,10 @@ def test_every_declaration_of_the_catalogue_renders_for_spark(sample_lake):
     ("nosuchcolumn > 1", "nosuchcolumn"),
     ("$nosuchparam", "nosuchparam"),
     ("a ~ b", "~"),
+    ("x * 0.1", "0.1"),
+    ("a / b", "division"),
+    ("a / 0", "division"),
+    ("CAST(a + b AS VARCHAR)", "text"),
 ])
 def test_a_construct_without_a_known_spark_meaning_is_refused_by_name(fragment, named):
     with pytest.raises(translate.TranslationError, match=named.replace("$", r"\$")) as err:
@@ -223,6 +235,8 @@ def test_the_rendered_forms_mean_what_duckdb_means(spark, sample_store):
         "a IS NOT DISTINCT FROM b": "(NULL, NULL)",
         "NOT (a BETWEEN 1 AND 5) OR b IS NULL": "(7, 1)",
         "greatest(a, b)": "(NULL, 4)",
+        "CAST(a AS BIGINT) + CAST(b AS BIGINT)": "(CAST(2.5 AS DOUBLE), CAST(3.5 AS DOUBLE))",
+        "CAST(a AS INTEGER)": "(CAST(-2.5 AS DOUBLE), 0)",
     }
     for fragment, values in cases.items():
         duck = sample_store.fetchone(f"SELECT {fragment} FROM (VALUES {values}) t(a, b)".replace(
@@ -362,12 +376,23 @@ def test_opsdash_kpi_on_spark_prints_what_it_prints_on_duckdb(sample_store, samp
     for args in (["clean_claim_rate", "--by", "vendor", "--grain", "quarter"],
                  ["unbilled_backlog", "--where", f"vendor={vendor}", "--format", "csv"],
                  ["service_level", "--by", "queue", "--as-of", "2026-06-30 12:00", "--format", "json"],
-                 ["claim_turnaround_p90_days", "--from", "2026-01-01", "--to", "2026-03-31", "--grain", "week"]):
+                 ["claim_turnaround_p90_days", "--from", "2026-01-01", "--to", "2026-03-31", "--grain", "week",
+                  "--format", "csv"],
+                 ):
         duck = runner.invoke(main, ["kpi", *args, "--db", str(sample_store.path)])
         on_spark = runner.invoke(main, ["kpi", *args, "--engine", "spark", "--lake", str(sample_lake.path)])
         assert duck.exit_code == 0, duck.output
         assert on_spark.exit_code == 0, on_spark.output
         assert on_spark.output == duck.output and len(duck.output.splitlines()) > 3, args
+    # A mean or a continuous quantile agrees within 1e-9 relative, not to the last bit (see assert_same): its CSV
+    # carries the same rows and numbers within that.
+    for kpi_id in ("turnaround_hours", "average_handle_time_s"):
+        args = ["kpi", kpi_id, "--by", "vendor", "--grain", "day", "--format", "csv"]
+        duck = pd.read_csv(io.StringIO(runner.invoke(main, [*args, "--db", str(sample_store.path)]).output))
+        got = pd.read_csv(io.StringIO(runner.invoke(main, [*args, "--engine", "spark", "--lake",
+                                                           str(sample_lake.path)]).output))
+        assert got.drop(columns="value").equals(duck.drop(columns="value")) and len(duck) > 100
+        assert np.allclose(got["value"].astype(float), duck["value"].astype(float), rtol=1e-9, equal_nan=True)
     wrong = runner.invoke(main, ["kpi", "claim_volume", "--engine", "spark"])
     assert wrong.exit_code == 2 and "--lake" in wrong.output
     spc = runner.invoke(main, ["kpi", "claim_volume", "--engine", "spark", "--lake", str(sample_lake.path), "--spc"])
@@ -409,3 +434,213 @@ def test_the_job_runs_under_spark_submit(sample_store, sample_lake, tmp_path):
     want = metrics.series(sample_store, "clean_claim_rate", grain="quarter", by=("vendor",))
     assert out.read_bytes() == downloads.csv_text(want).encode("utf-8")
     assert "Spark master local[2])" in run.stdout  # spark-submit's master, not the engine's default
+
+
+# -- the portfolio benchmark across tenants -------------------------------------------------------------------
+HOSPITALS = ("north-general", "river-valley", "st-brigid", "lakeside-medical", "hill-county", "bay-childrens",
+             "westfield-univ")
+
+
+@pytest.fixture(scope="module")
+def portfolio_lake(sample_store, tmp_path_factory, spark):
+    """Seven hospitals served by the same vendors: copies of the sample, each without a different 30% of its
+    rows. In one, a load of work items is marked as having come without completed_at: load ids are each store's
+    own, so a mix-up across tenants would change the others' SLA adherence."""
+    from opsdash.spark import portfolio
+
+    root = tmp_path_factory.mktemp("portfolio")
+    stores = {}
+    for i, name in enumerate(HOSPITALS):
+        db = root / f"{name}.duckdb"
+        shutil.copy(sample_store.path, db)
+        with Store(db) as s:
+            with s.transaction() as tx:
+                for table, key in (("claims", "claim_id"), ("qa_audits", "audit_id"), ("work_items", "item_id"),
+                                   ("calls", "call_id")):
+                    tx.execute(f"DELETE FROM {table} WHERE hash({key}, {i}) % 10 < 3")
+                if i == 3:
+                    tx.execute("UPDATE loads SET columns_present = list_filter(columns_present, lambda c: c <> 'completed_at') "
+                               "WHERE load_id = (SELECT min(load_id) FROM loads WHERE table_name = 'work_items')")
+            lake.export(s, root / "lake", name)
+        stores[name] = db
+    done = portfolio.write(spark, str(root / "lake"), str(root / "bench"))
+    assert done.tenants == len(HOSPITALS) and done.rows > 1000
+    return root, stores
+
+
+def _expected_portfolio(stores: dict[str, Path], min_others: int) -> pd.DataFrame:
+    """Each hospital's monthly value per vendor and benchmarked KPI from its own DuckDB store (complete months
+    only), and the quartiles of the other hospitals' values by numpy: the job's figures, computed another way."""
+    from opsdash.spark import portfolio
+
+    parts = []
+    for name, db in stores.items():
+        with Store(db, read_only=True) as s:
+            for kpi in portfolio.benchmarked():
+                df = metrics.series(s, kpi.id, by=("vendor",)).dropna(subset=["value"])
+                for vendor, rows in df.groupby("vendor"):
+                    cut = metrics.data_cut(s, (kpi.table,), (vendor,))
+                    whole = [periods_end(p) < cut for p in rows["period_start"]]
+                    parts.append(rows[whole].assign(tenant=name, kpi=kpi.id)[
+                        ["tenant", "kpi", "vendor", "period_start", "value"]])
+    vals = pd.concat(parts, ignore_index=True)
+    out = []
+    for (kpi_id, vendor, month), grp in vals.groupby(["kpi", "vendor", "period_start"]):
+        for row in grp.itertuples():
+            others = grp[grp["tenant"] != row.tenant]["value"].to_numpy(dtype=float)
+            if len(others) < min_others:
+                continue
+            q1, q2, q3 = np.quantile(others, [0.25, 0.5, 0.75], method="linear")
+            below = (np.sum(others < row.value) + 0.5 * np.sum(others == row.value)) / len(others)
+            out.append((row.tenant, kpi_id, vendor, month, row.value, len(others), q1, q2, q3, below))
+    return pd.DataFrame(out, columns=["tenant", "kpi", "vendor", "period_start", "value", "others", "others_p25",
+                                      "others_median", "others_p75", "share_below"])
+
+
+def periods_end(month: dt.date) -> dt.date:
+    from opsdash import periods
+
+    return periods.shift(month, "month", 1) - dt.timedelta(days=1)
+
+
+def test_the_portfolio_equals_each_hospitals_own_figures_and_numpys_quartiles(portfolio_lake, monkeypatch):
+    monkeypatch.setattr(metrics, "USE_ROLLUPS", False)  # the copies' rows were removed by hand
+    root, stores = portfolio_lake
+    want = _expected_portfolio(stores, min_others=5)
+    got = pd.concat([pd.read_parquet(root / "bench" / f"tenant={t}" / "part-0.parquet").assign(tenant=t)
+                     for t in HOSPITALS], ignore_index=True)
+    key = ["tenant", "kpi", "vendor", "period_start"]
+    got["period_start"] = pd.to_datetime(got["period_start"]).dt.date
+    both = want.merge(got, on=key, how="outer", suffixes=("_want", "_got"), indicator=True)
+    assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"][key + ["_merge"]].head(10)
+    assert len(both) > 1000 and set(both["kpi"]) == {k.id for k in __import__(
+        "opsdash.spark.portfolio", fromlist=["x"]).benchmarked()}
+    assert (both["others_want"] == both["others_got"]).all()
+    for col in ("value", "others_p25", "others_median", "others_p75", "share_below"):
+        assert np.allclose(both[f"{col}_want"], both[f"{col}_got"], rtol=1e-9, atol=1e-12), col
+    # The hospital whose load was marked differently has its own SLA adherence, and the others theirs.
+    sla = both[both["kpi"] == "sla_adherence"]
+    assert sla["value_got"].notna().all() and len(sla) > 50
+
+
+def test_a_hospitals_file_holds_no_other_hospitals_name_and_nothing_below_the_minimum(portfolio_lake, spark):
+    from opsdash.spark import portfolio
+
+    root, _ = portfolio_lake
+    for name in HOSPITALS:
+        file = root / "bench" / f"tenant={name}" / "part-0.parquet"
+        df = pd.read_parquet(file)
+        assert list(df.columns) == list(portfolio.COLUMNS)  # no tenant column
+        assert (df["others"] >= 5).all() and set(df["kpi"]) <= {k.id for k in portfolio.benchmarked()}
+        data = file.read_bytes()
+        assert not [other for other in HOSPITALS if other != name and other.encode() in data]
+    # Six others each: asking for seven compares nothing, and the files written before are removed, not left
+    # to mislead.
+    again = portfolio.write(spark, str(root / "lake"), str(root / "bench7"), min_others=6)
+    assert again.rows > 0
+    none = portfolio.write(spark, str(root / "lake"), str(root / "bench7"), min_others=7)
+    assert none.rows == 0 and not list((root / "bench7").glob("tenant=*"))
+
+
+def test_a_hospital_loads_its_benchmark_and_the_scorecard_shows_it(portfolio_lake, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from opsdash import queries, views
+    from opsdash.store import Scope
+
+    root, stores = portfolio_lake
+    name = HOSPITALS[0]
+    db = tmp_path / "mine.duckdb"
+    shutil.copy(stores[name], db)
+    runner = CliRunner()
+    out = runner.invoke(main, ["lake", "benchmarks", "--db", str(db), "--from", str(root / "bench"),
+                               "--tenant", name])
+    assert out.exit_code == 0, out.output
+    file_rows = len(pd.read_parquet(root / "bench" / f"tenant={name}" / "part-0.parquet"))
+    assert f"Loaded {file_rows:,} benchmark rows" in out.output
+    with Store(db, read_only=True) as s:
+        vendor = "Helix Health Services"
+        table, words = views.benchmark_table(s, vendor, dt.date(2026, 10, 1))
+        row = table[table["kpi"] == "clean_claim_rate"].iloc[0]
+        raw = pd.read_parquet(root / "bench" / f"tenant={name}" / "part-0.parquet")
+        src = raw[(raw["kpi"] == "clean_claim_rate") & (raw["vendor"] == vendor)
+                  & (pd.to_datetime(raw["period_start"]).dt.date == dt.date(2026, 10, 1))].iloc[0]
+        assert row["here"] == src["value"] and row["others_median"] == src["others_median"]
+        want = ("better_than_most" if src["value"] > src["others_p75"] else
+                "worse_than_most" if src["value"] < src["others_p25"] else "like_most")
+        assert row["position"] == want and row["doing_worse"] == pytest.approx(src["share_below"])
+        assert "Oct 2026" in words and name not in words
+        # A reader scoped to another vendor sees none of Helix's rows.
+        meridian = s.scoped(Scope.of(["Meridian Revenue Partners"]))
+        assert queries.benchmarks(meridian, vendor, dt.date(2026, 10, 1)).empty
+        assert not queries.benchmarks(meridian, "Meridian Revenue Partners", dt.date(2026, 10, 1)).empty
+    monkeypatch.setenv("OPSDASH_DB", str(db))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["sc_vendor"] = vendor
+    at.query_params["month_of"] = "2026-10"
+    at.run()
+    at.switch_page("pages/scorecard.py")
+    at.run()
+    assert not at.exception
+    assert "Against the vendor's other clients" in [h.value for h in at.subheader]
+    assert any("portfolio benchmark" in c.value and "Oct 2026" in c.value for c in at.caption)
+    shown = next(d.value for d in at.dataframe if "others_median" in d.value.columns)
+    assert len(shown) == len(table)
+
+
+def test_a_benchmark_file_that_is_not_one_is_refused_and_the_store_keeps_its_own(portfolio_lake, tmp_path):
+    root, stores = portfolio_lake
+    db = tmp_path / "mine.duckdb"
+    shutil.copy(stores[HOSPITALS[1]], db)
+    good = root / "bench" / f"tenant={HOSPITALS[1]}" / "part-0.parquet"
+    runner = CliRunner()
+    assert runner.invoke(main, ["lake", "benchmarks", "--db", str(db), "--from", str(good),
+                                "--tenant", HOSPITALS[1]]).exit_code == 0
+    leaky = tmp_path / "leaky.parquet"
+    pd.read_parquet(good).assign(tenant=HOSPITALS[2]).to_parquet(leaky)
+    out = runner.invoke(main, ["lake", "benchmarks", "--db", str(db), "--from", str(leaky), "--tenant", HOSPITALS[1]])
+    assert out.exit_code == 1 and "unexpected tenant" in out.output
+    other = root / "bench" / f"tenant={HOSPITALS[2]}" / "part-0.parquet"
+    out = runner.invoke(main, ["lake", "benchmarks", "--db", str(db), "--from", str(other), "--tenant", HOSPITALS[1]])
+    assert out.exit_code == 1 and "row 1: is another tenant's" in out.output
+    few = tmp_path / "few.parquet"
+    df = pd.read_parquet(good)
+    df.loc[3, "others"] = 2
+    df.to_parquet(few)
+    out = runner.invoke(main, ["lake", "benchmarks", "--db", str(db), "--from", str(few), "--tenant", HOSPITALS[1]])
+    assert out.exit_code == 1 and "row 4" in out.output and "with 2 other clients; at least 5" in out.output
+    with Store(db, read_only=True) as s:
+        assert s.fetchone("SELECT count(*) FROM benchmarks")[0] == len(pd.read_parquet(good))
+    assert runner.invoke(main, ["lake", "benchmarks", "--db", str(db), "--from", str(root / "bench")]).exit_code == 2
+    with pytest.raises(lake.LakeError, match="at least 5"):
+        __import__("opsdash.spark.portfolio", fromlist=["x"]).compute(None, str(root / "lake"), min_others=3)
+
+
+def test_the_portfolio_job_runs_from_the_job_entry(portfolio_lake, tmp_path, capsys):
+    from opsdash.spark import job
+
+    root, _ = portfolio_lake
+    assert job.main(["portfolio", "--lake", str(root / "lake"), "--out", str(tmp_path / "b")]) == 0
+    assert "for 7 tenants" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [f"tenant={h}" for h in sorted(HOSPITALS)]
+
+
+def test_a_blank_breakdown_value_and_a_backlog_before_anything_arrived_match(sample_store, tmp_path, spark,
+                                                                            rows_changed_by_hand):
+    db = _writable_copy(sample_store, tmp_path)
+    with Store(db) as s:
+        with s.transaction() as tx:
+            tx.execute("UPDATE claims SET facility = NULL WHERE hash(claim_id) % 7 = 0")
+            tx.execute("UPDATE work_items SET priority = NULL WHERE hash(item_id) % 5 = 0")
+        lk = engine.Lake(spark, _lake_of(s, tmp_path))
+        first = s.fetchone("SELECT min(received_date) FROM claims")[0]
+        for kpi_id, by, kw in (("unbilled_backlog", ("facility",), {}), ("overdue_backlog", ("priority",), {}),
+                               ("clean_claim_rate", ("facility",), {"grain": "quarter"}),
+                               ("unbilled_backlog", (), {"start": first - dt.timedelta(days=60),
+                                                         "as_of": dt.datetime.combine(first, dt.time()) - dt.timedelta(days=1)}),
+                               ("turnaround_hours", ("priority",), {"grain": "week"})):
+            want = metrics.series(s, kpi_id, by=by, **kw)
+            if by:
+                assert want[by[0]].isna().any(), f"{kpi_id}: the blank group is compared"
+            assert_same(want, engine.series(lk, kpi_id, by=by, **kw), kpi_id, f"by {by} {kw}")

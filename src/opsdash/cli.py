@@ -543,9 +543,9 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
     kw = dict(grain=grain, by=by, start=start.date() if start else None, end=end.date() if end else None,
               as_of=as_of, answer_threshold_s=answer_threshold, short_abandon_s=short_abandon)
     if engine == "spark":
-        source: Any = _spark_lake(lake_path, tenant, spark_master)
         if spc:
             raise click.UsageError("--spc needs the store's process changes: run it with --engine duckdb")
+        source: Any = _spark_lake(lake_path, tenant, spark_master)
         series, data_cut = _spark_functions()
     else:
         if lake_path or tenant:
@@ -557,6 +557,10 @@ def kpi_command(kpi_id: str, db: Path | None, grain: str, by: tuple[str, ...], w
         df = series(source, kpi_id, where=wheres, **kw)
     except metrics.MetricsError as exc:
         raise click.UsageError(str(exc)) from exc
+    except ValueError as exc:  # the Spark engine's TranslationError: a declaration it cannot render as meant
+        if engine != "spark":
+            raise
+        raise click.ClickException(f"{kpi_id} cannot be computed on Spark: {exc}") from exc
     cut = data_cut(source, (kpi.table,), wheres.get("vendor", ()), end.date() if end else None)
     cut = min(cut, as_of.date()) if cut is not None and as_of is not None else cut
     if spc:
@@ -1264,6 +1268,48 @@ def lake_export(db: Path | None, lake_path: Path, tenant: str, wait: float) -> N
     finally:
         store.close()
     _echo(done.summary())
+
+
+@lake_group.command("benchmarks")
+@db_option
+@click.option("--from", "source", type=click.Path(path_type=Path), required=True,
+              help="The portfolio job's output directory (with --tenant), or a tenant's benchmark file.")
+@click.option("--tenant", required=True, help="This store's tenant name, as the lake knows it: a file of another "
+              "tenant is refused.")
+@click.option("--wait", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Seconds to wait for a store another process is writing.")
+def lake_benchmarks(db: Path | None, source: Path, tenant: str, wait: float) -> None:
+    """Load this hospital's portfolio benchmark (written by the Spark job 'portfolio') into the store, replacing
+    the one before: the Vendor scorecard then shows each vendor's KPIs here against the median and quartiles of
+    the same vendor at its other clients, never named.
+
+    \b
+    Example:
+        spark-submit "$(python -c 'import opsdash.spark.job as j; print(j.__file__)')" portfolio \\
+            --lake /data/opsdash-lake --out /data/opsdash-benchmarks
+        opsdash lake benchmarks --from /data/opsdash-benchmarks --tenant st-marys
+    """
+    import datetime as dt
+
+    from opsdash import lake, queries
+
+    try:
+        lake.check_tenant(tenant)
+    except lake.LakeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tenant") from exc
+    if source.is_dir():
+        source = source / f"tenant={tenant}" / "part-0.parquet"
+    if not source.is_file():
+        raise click.ClickException(f"{source}: no such benchmark file (the portfolio job writes "
+                                   "<out>/tenant=<name>/part-0.parquet)")
+    store = _open(db, wait=wait)
+    try:
+        rows = queries.load_benchmarks(store, str(source), tenant, dt.datetime.now())
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    _echo(f"Loaded {rows:,} benchmark rows from {source}.")
 
 
 @main.command("reconcile")

@@ -124,6 +124,9 @@ VALUES: dict[str, str] = {
     "loaded": "Loaded", "failed": "Failed", "refused": "Refused", "running": "Running",
     # a headline KPI's status against the target in force
     "on_target": "On target", "off_target": "Off target", "no_target": "No target",
+    # where this hospital's figure lies among the same vendor's other clients (views.benchmark_table)
+    "better_than_most": "Better than most", "like_most": "Within the middle half",
+    "worse_than_most": "Worse than most", "above_most": "Above most", "below_most": "Below most",
     # units of the catalogue
     "fraction": "%", "count": "Count", "days": "Days", "hours": "Hours", "seconds": "Seconds",
 }
@@ -175,6 +178,11 @@ _COLUMNS: dict[str, Label] = {
     "adherence_hi_80": Label("Adherence in busy weeks", "percent"),
     "miss_day_hi_80": Label("Missed from, busy weeks", "date"), "from_day": Label("From", "date"),
     "part": Label("Part"), "forecast_accuracy": Label("Forecast accuracy"),
+    "here": Label("Here", "number"), "others_median": Label("Other clients' median", "number"),
+    "others_p25": Label("Other clients, lower quartile", "number"),
+    "others_p75": Label("Other clients, upper quartile", "number"),
+    "others": Label("Other clients compared", "count"), "position": Label("Among other clients", "code"),
+    "doing_worse": Label("Other clients doing worse", "percent"),
     "scheduled_fte": Label("FTE planned", "number"), "inflow": Label("Items in", "number"),
     "capacity": Label("Capacity (items)", "number"), "backlog": Label("Backlog at end", "number"),
     "overdue": Label("Past due at end", "number"), "breaching": Label("Breaching", "number"),

@@ -34,6 +34,11 @@ from urllib.parse import unquote
 from opsdash import __version__, contract, queries
 from opsdash.store import Store
 
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): exports of one tenant are not kept from running at once
+    fcntl = None  # type: ignore[assignment]
+
 #: A tenant's name: letters, digits, '.', '_' and '-' (it names directories and files).
 TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 TABLES = tuple(contract.EVENT_COLUMNS)
@@ -82,7 +87,10 @@ def read_manifest(lake: Path, tenant: str) -> dict:
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -128,17 +136,54 @@ def _remove_partition(lake: Path, table: str, tenant: str, vendor: str, month: s
             break
 
 
+def _fsync(path: Path) -> None:
+    """Make a file's bytes (or a directory's entries) durable before a manifest says they are there."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _on_disk(lake: Path, table: str, tenant: str) -> set[str]:
+    """The vendor-month keys of a tenant's table as they are on disk (what the last manifest may not know)."""
+    root = lake / table / f"tenant={tenant}"
+    return {f"{unquote(v.name[len('vendor='):])}\x00{m.name[len('month='):]}"
+            for v in root.glob("vendor=*") for m in v.glob("month=*")} if root.exists() else set()
+
+
 def export(store: Store, lake: Path, tenant: str) -> Export:
-    """Write the store's contract tables and loads into the lake as `tenant` (see the module's docstring)."""
+    """Write the store's contract tables and loads into the lake as `tenant` (see the module's docstring). One
+    export of a tenant at a time: a second waits for the first."""
     check_tenant(tenant)
     lake = Path(lake)
-    lake.mkdir(parents=True, exist_ok=True)
+    (lake / MANIFESTS).mkdir(parents=True, exist_ok=True)
+    with open(lake / MANIFESTS / f"{tenant}.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process ends
+        return _export(store, lake, tenant)
+
+
+def _export(store: Store, lake: Path, tenant: str) -> Export:
     manifest = read_manifest(lake, tenant)
     done = Export(tenant, lake)
     staging = lake / f"_staging-{tenant}-{uuid.uuid4().hex[:12]}"  # '_' first: no reader takes it for data
     try:
+        # The loads first: a row in the lake always has its load's record there (sla_adherence reads which
+        # loads came without completed_at).
+        staging.mkdir(parents=True, exist_ok=True)
+        done.loads = queries.copy_loads(store, str(staging / "loads.parquet"))
+        dest = lake / LOADS / f"tenant={tenant}"
+        dest.mkdir(parents=True, exist_ok=True)
+        _fsync(staging / "loads.parquet")
+        os.replace(staging / "loads.parquet", dest / "part-0.parquet")
         for table in TABLES:
             prints = queries.lake_fingerprints(store, table)
+            blank = [str(r.rows) for r in prints.itertuples() if r.vendor is None or not str(r.vendor).strip()
+                     or r.vendor != r.vendor]
+            if blank:
+                raise LakeError(f"{contract.TABLES[table].label}: {', '.join(blank)} rows have no vendor; the lake "
+                                "files rows by vendor (a store loaded through opsdash has none such)")
             now = {f"{r.vendor}\x00{r.month}": [int(r.rows), str(r.checksum)] for r in prints.itertuples()}
             before = manifest.get("tables", {}).get(table, {})
             changed = [k for k, v in now.items() if before.get(k) != v
@@ -150,8 +195,11 @@ def export(store: Store, lake: Path, tenant: str) -> Export:
                 for vendor, month, file in _staged(staging / table):
                     dest = partition_dir(lake, table, tenant, vendor, month)
                     dest.mkdir(parents=True, exist_ok=True)
+                    _fsync(file)
                     os.replace(file, dest / "part-0.parquet")
-            gone = [k for k in before if k not in now]
+                    _fsync(dest)
+            # Gone: in the last manifest or on disk (a manifest removed by hand forgets nothing), not in the store.
+            gone = sorted(k for k in set(before) | _on_disk(lake, table, tenant) if k not in now)
             for k in gone:
                 _remove_partition(lake, table, tenant, *k.split("\x00"))
             manifest.setdefault("tables", {})[table] = now
@@ -159,11 +207,6 @@ def export(store: Store, lake: Path, tenant: str) -> Export:
             done.removed[table], done.rows[table] = len(gone), sum(v[0] for v in now.values())
             # Written after each table's files are in place: a run stopped half-way rewrites only what it missed.
             _write_atomic(manifest_path(lake, tenant), json.dumps(manifest, indent=1, sort_keys=True))
-        staging.mkdir(parents=True, exist_ok=True)
-        done.loads = queries.copy_loads(store, str(staging / "loads.parquet"))
-        dest = lake / LOADS / f"tenant={tenant}"
-        dest.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / "loads.parquet", dest / "part-0.parquet")
         manifest.update(tenant=tenant, exported_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                         opsdash_version=__version__, contract_version=contract.CONTRACT_VERSION, loads=done.loads)
         _write_atomic(manifest_path(lake, tenant), json.dumps(manifest, indent=1, sort_keys=True))

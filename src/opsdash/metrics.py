@@ -341,7 +341,7 @@ SELECT x.period_start{"".join(f", nullif(x.{d}, '{NULL_KEY}') AS {d}" for d in d
   FROM (SELECT period_start, CAST(e AS DATE) AS e_day FROM ends) p CROSS JOIN groups g
   ASOF LEFT JOIN lv ON {asof}p.e_day >= lv._day) x
 WHERE x.period_start IS NOT NULL
-ORDER BY {"".join(f"x.{d} NULLS LAST, " for d in dims)}x.period_start"""
+ORDER BY {"".join(f"nullif(x.{d}, '{NULL_KEY}') NULLS LAST, " for d in dims)}x.period_start"""
 
 
 def series(store: Store, kpi_id: str, *, grain: str | None = "month", by: Sequence[str] = (),

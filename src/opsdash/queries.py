@@ -769,3 +769,73 @@ def copy_loads(store: Store, dest: str) -> int:
     store.fetchall("COPY (SELECT * FROM loads ORDER BY load_id) TO $dest (FORMAT parquet)", {"dest": dest})
     row = store.fetchone("SELECT count(*) FROM loads")
     return int(row[0]) if row else 0
+
+
+# -- the portfolio benchmark (opsdash.spark.portfolio), loaded from a lake's job ---------------------------------
+#: The columns a tenant's benchmark file holds (opsdash.spark.portfolio.COLUMNS) and their types in the store.
+BENCHMARK_COLUMNS = {"kpi": "VARCHAR", "vendor": "VARCHAR", "period_start": "DATE", "value": "DOUBLE",
+                     "basis": "BIGINT", "others": "BIGINT", "others_p25": "DOUBLE", "others_median": "DOUBLE",
+                     "others_p75": "DOUBLE", "share_below": "DOUBLE", "min_others": "BIGINT",
+                     "computed_at": "TIMESTAMP", "tenant_sha256": "VARCHAR"}
+#: The fewest other clients a benchmark may compare a vendor-month with (opsdash.spark.portfolio.MIN_OTHERS).
+BENCHMARK_MIN_OTHERS = 5
+
+
+def load_benchmarks(store: Store, path: str, tenant: str, loaded_at: dt.datetime) -> int:
+    """Replace the store's benchmarks with `tenant`'s file from the portfolio job, all or nothing; the rows
+    loaded. Refuses a file without the job's columns or with others (a tenant column would name tenants), rows
+    of another tenant, a KPI the catalogue does not know, a row without vendor or month, or a vendor-month
+    compared with fewer other clients than the job's minimum."""
+    # A file under tenant=<name>/ is read as it is: no partition column is made from its path.
+    found = dict(store.fetchall("SELECT column_name, column_type FROM "
+                                "(DESCRIBE SELECT * FROM read_parquet($p, hive_partitioning = false))", {"p": path}))
+    missing = [c for c in BENCHMARK_COLUMNS if c not in found]
+    extra = [c for c in found if c not in BENCHMARK_COLUMNS]
+    if missing or extra:
+        raise QueryError(f"{path}: not a tenant's benchmark file from the portfolio job ("
+                         + "; ".join(x for x in (f"missing {', '.join(missing)}" if missing else "",
+                                                 f"unexpected {', '.join(extra)}" if extra else "") if x) + ")")
+    cols = ", ".join(f"CAST({qi(c)} AS {t}) AS {qi(c)}" for c, t in BENCHMARK_COLUMNS.items())
+    src = (f"(SELECT file_row_number + 1 AS _row, {cols} "
+           "FROM read_parquet($p, hive_partitioning = false, file_row_number = true))")
+    checks = (("tenant_sha256 IS DISTINCT FROM sha256($tenant)", "is another tenant's, not {tenant}'s"),
+              ("kpi IS NULL OR NOT list_contains($kpis, kpi)", "KPI {kpi!r} is not in the catalogue"),
+              ("vendor IS NULL OR period_start IS NULL", "has no vendor or no month"),
+              ("others IS NULL OR others < greatest(coalesce(min_others, 0), $least)",
+               "compares {kpi} with {others} other clients; at least {least} are needed"))
+    given = {"p": path, "kpis": list(catalog.KPIS), "tenant": tenant, "least": BENCHMARK_MIN_OTHERS}
+    for cond, words in checks:
+        sql = f"SELECT _row, kpi, others FROM {src} WHERE {cond} ORDER BY _row LIMIT 1"
+        bad = store.fetchone(sql, {k: v for k, v in given.items() if f"${k}" in sql})
+        if bad:
+            raise QueryError(f"{path}, row {bad[0]}: " + words.format(tenant=tenant, kpi=bad[1], others=bad[2],
+                                                                      least=BENCHMARK_MIN_OTHERS))
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM benchmarks")
+        tx.execute(f"INSERT INTO benchmarks SELECT {', '.join(qi(c) for c in BENCHMARK_COLUMNS)}, $at, $p "
+                   f"FROM {src}", {"p": path, "at": loaded_at})
+        row = tx.fetchone("SELECT count(*) FROM benchmarks")
+    return int(row[0]) if row else 0
+
+
+def _has_benchmarks(store: Store) -> bool:
+    row = store.fetchone("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'benchmarks' AND NOT temporary")
+    return bool(row and row[0])
+
+
+def benchmarks_version(store: Store) -> tuple[Any, ...]:
+    """What changes when benchmarks are loaded (a store from before them has none)."""
+    if not _has_benchmarks(store):
+        return ()
+    return tuple(store.fetchone("SELECT count(*), max(loaded_at) FROM benchmarks") or ())
+
+
+def benchmarks(store: Store, vendor: str, through: dt.date) -> pd.DataFrame:
+    """The vendor's benchmark rows of its latest benchmarked month starting on or before `through` (empty when
+    none is loaded): kpi, period_start, value, basis, others, the others' quartiles, share_below, min_others,
+    computed_at."""
+    if not _has_benchmarks(store):
+        return pd.DataFrame(columns=[c for c in BENCHMARK_COLUMNS if c != "vendor"])
+    return store.query("SELECT * EXCLUDE (vendor, tenant_sha256, loaded_at, source) FROM benchmarks WHERE vendor = $v AND "
+                       "period_start = (SELECT max(period_start) FROM benchmarks WHERE vendor = $v "
+                       "AND period_start <= $t) ORDER BY kpi", {"v": vendor, "t": through})

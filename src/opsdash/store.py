@@ -184,6 +184,13 @@ SYSTEM_DDL = (
         procedure_group VARCHAR,
         received_date DATE, submitted_date DATE, billed_amount DOUBLE, risk DOUBLE, expected_loss DOUBLE,
         reasons VARCHAR, made_for VARCHAR, code VARCHAR)""",
+    # The portfolio benchmark loaded from a lake's job (opsdash lake benchmarks): this hospital's value of each
+    # vendor's KPIs per month against the quartiles of the same vendor at its other clients, never their names;
+    # a vendor column, so a scoped reader sees only its vendors'.
+    """CREATE TABLE IF NOT EXISTS benchmarks (
+        kpi VARCHAR, vendor VARCHAR, period_start DATE, value DOUBLE, basis BIGINT, others BIGINT,
+        others_p25 DOUBLE, others_median DOUBLE, others_p75 DOUBLE, share_below DOUBLE, min_others BIGINT,
+        computed_at TIMESTAMP, tenant_sha256 VARCHAR, loaded_at TIMESTAMP, source VARCHAR)""",
     # Alerts (opsdash.alerts): each signal once, under its stable key (rule, vendor, what, period); a vendor
     # column, so a scoped reader sees only its vendors' alerts and acknowledgements (an alert of no vendor, about
     # loads, only admins). The outbox has no vendor column: only admins read it.

@@ -981,3 +981,37 @@ def denial_accuracy_by_payer(card: Any, f: Filters) -> pd.DataFrame:
         "mean_score": by[f"{used}_mean_score"], "auroc": by[f"{used}_auroc"].where(measured),
         "baseline_auroc": by[f"{model.BASELINE}_auroc"].where(measured), "brier": by[f"{used}_brier"]})
     return out.sort_values(["claims", "payer"], ascending=[False, True]).reset_index(drop=True)
+
+
+def benchmark_table(store: Store, vendor: str, through: dt.date) -> tuple[pd.DataFrame, str]:
+    """The vendor's KPIs at this hospital against the same vendor at its other clients (the portfolio benchmark
+    loaded with `opsdash lake benchmarks`), for its latest benchmarked month starting on or before `through`:
+    kpi, here, the others' median and quartiles, how many were compared, where this figure lies among them
+    (better/worse by the KPI's direction) and the share of them doing worse; and a sentence on what was compared.
+    Empty, with no sentence, when none is loaded for the vendor."""
+    rows = queries.benchmarks(store, vendor, through)
+    if rows.empty:
+        return pd.DataFrame(), ""
+    order = {k: i for i, k in enumerate(catalog.KPIS)}
+    rows = rows[rows["kpi"].isin(order)].sort_values("kpi", key=lambda k: k.map(order)).reset_index(drop=True)
+    direction = rows["kpi"].map(lambda k: catalog.KPIS[k].direction)
+    above, below = rows["value"] > rows["others_p75"], rows["value"] < rows["others_p25"]
+    higher, lower = direction == "higher", direction == "lower"
+    position = np.select([above & higher, below & higher, above & lower, below & lower, above, below],
+                         ["better_than_most", "worse_than_most", "worse_than_most", "better_than_most",
+                          "above_most", "below_most"], "like_most")
+    worse = np.where(higher, rows["share_below"], np.where(lower, 1 - rows["share_below"], np.nan))
+    # Where this figure lies comes right after it: the reading a person looks for first.
+    out = pd.DataFrame({"kpi": rows["kpi"], "here": rows["value"], "position": position,
+                        "others_median": rows["others_median"], "others_p25": rows["others_p25"],
+                        "others_p75": rows["others_p75"], "doing_worse": worse,
+                        "others": rows["others"].astype("Int64")})
+    month = rows["period_start"].iloc[0]
+    fewest, most = int(rows["others"].min()), int(rows["others"].max())
+    clients = f"{fewest}" if fewest == most else f"{fewest} to {most}"
+    made = pd.Timestamp(rows["computed_at"].max())
+    words = (f"{vendor} at this hospital in {periods.label(month, 'month')}, against the same vendor at {clients} of "
+             f"its other clients (the portfolio benchmark of {made.day} {made:%b %Y}). Other clients are never named, "
+             f"and a KPI with fewer than {int(rows['min_others'].max())} other clients is not compared. Volumes and "
+             "backlogs measure a hospital's size, so they are not compared.")
+    return out, words

@@ -24,12 +24,15 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from opsdash import catalog, contract, lake, metrics, periods, rollups
@@ -252,8 +255,8 @@ def _source(lk: Lake, kpi: Kpi, r: Renderer, latest: bool) -> str:
 
 
 def _filtered(lk: Lake, kpi: Kpi, req: metrics.Request, r: Renderer, latest: bool, args: dict[str, Any]) -> str:
-    conds = [f"CAST(`{col}` AS STRING) IN ({', '.join(_bind(args, 'w', str(v)) for v in values)})"
-             for col, values in req.where.items()]
+    conds = [f"CAST(`{col}` AS STRING) IN ({', '.join(_bind(args, 'w', str(v)) for v in values)})" if values
+             else "false" for col, values in req.where.items()]  # no value asked for: no row, as in metrics
     return f"SELECT * FROM ({_source(lk, kpi, r, latest)}) src WHERE {' AND '.join(conds) or 'true'}"
 
 
@@ -276,8 +279,8 @@ def compile_aggregate(lk: Lake, kpi: Kpi, req: metrics.Request, as_of: dt.dateti
     dims = "".join(f", `{c}`" for c in req.by)
     period, rows = r(kpi.period), r(kpi.rows or "true")
     if kpi.kind == "ratio" and kpi.sums:
-        exprs = (f"coalesce(CAST({r(kpi.numerator or '')} AS BIGINT), 0) AS _num, "
-                 f"coalesce(CAST({r(kpi.denominator or '')} AS BIGINT), 0) AS _den")
+        exprs = (f"coalesce(CAST(bround({r(kpi.numerator or '')}) AS BIGINT), 0) AS _num, "
+                 f"coalesce(CAST(bround({r(kpi.denominator or '')}) AS BIGINT), 0) AS _den")
         aggs = "sum(_num) AS numerator, sum(_den) AS denominator"
     elif kpi.kind == "ratio":
         den = r(kpi.denominator or "")
@@ -290,7 +293,7 @@ def compile_aggregate(lk: Lake, kpi: Kpi, req: metrics.Request, as_of: dt.dateti
         exprs, aggs = f"CAST({r(kpi.value or '')} AS DOUBLE) AS _v", "count(_v) AS n, sum(_v) AS _sum"
     elif kpi.kind == "quantile":
         exprs = f"CAST({r(kpi.value or '')} AS DOUBLE) AS _v"
-        aggs = f"count(_v) AS n, percentile(_v, {_literal(float(kpi.quantile or 0.5))}) AS value"
+        aggs = "count(_v) AS n"
     else:
         raise TranslationError(f"{kpi.id}: no Spark aggregate for a KPI of kind {kpi.kind!r}")
     bucket = ("DATE '1970-01-01'" if req.grain is None
@@ -298,10 +301,48 @@ def compile_aggregate(lk: Lake, kpi: Kpi, req: metrics.Request, as_of: dt.dateti
     start = f" AND ({period}) >= {_literal(req.start)}" if req.start is not None else ""
     # A discrete quantile's frequency table (metrics) holds only rows with a value: so here.
     valued = " AND _v IS NOT NULL" if kpi.kind == "quantile" and kpi.discrete else ""
-    return (f"SELECT {bucket} AS period_start{dims}, {aggs}, min(CAST(_t AS DATE)) AS _first FROM ("
-            f"SELECT {period} AS _t{dims}, {exprs} FROM ({_filtered(lk, kpi, req, r, latest, args)}) f "
-            f"WHERE ({period}) IS NOT NULL AND ({rows}){start} AND ({period}) < {_literal(_row_end(req, as_of))}"
-            f") x WHERE true{valued} GROUP BY ALL")
+    inner = (f"SELECT {period} AS _t{dims}, {exprs} FROM ({_filtered(lk, kpi, req, r, latest, args)}) f "
+             f"WHERE ({period}) IS NOT NULL AND ({rows}){start} AND ({period}) < {_literal(_row_end(req, as_of))}")
+    plain = (f"SELECT {bucket} AS period_start{dims}, {aggs}, min(CAST(_t AS DATE)) AS _first "
+             f"FROM ({inner}) x WHERE true{valued} GROUP BY ALL")
+    if kpi.kind != "quantile":
+        return plain
+    # The exact quantile: the two order statistics either side of position q*(n-1), found by rank; the driver
+    # interpolates between them with DuckDB's own arithmetic (lo + (pos - floor(pos)) * (hi - lo)), so the value
+    # is the same double, not one a different formula rounds otherwise (Spark's percentile does).
+    q = quantile_literal(kpi)
+    part = ", ".join(["period_start", *(f"`{c}`" for c in req.by)])
+    return f"""
+WITH x AS (SELECT {bucket} AS period_start{dims}, _v FROM ({inner}) i WHERE true{valued}),
+agg AS ({plain}),
+ranked AS (SELECT {part}, _v, row_number() OVER (PARTITION BY {part} ORDER BY _v) AS _r,
+                  count(*) OVER (PARTITION BY {part}) AS _k FROM x WHERE _v IS NOT NULL),
+picked AS (SELECT {part}, min(_v) FILTER (WHERE _r = floor({q} * (_k - 1)) + 1) AS _lo,
+                  min(_v) FILTER (WHERE _r = ceil({q} * (_k - 1)) + 1) AS _hi FROM ranked GROUP BY ALL)
+SELECT agg.*, picked._lo, picked._hi FROM agg LEFT JOIN picked ON {" AND ".join(
+        f"agg.{c} <=> picked.{c}" for c in ["period_start", *(f"`{d}`" for d in req.by)])}"""
+
+
+def quantile_literal(kpi: Kpi) -> str:
+    """The KPI's quantile as DuckDB computes its position with it: a DECIMAL in metrics' frequency-table path for
+    whole-day values (the SQL literal 0.9), a DOUBLE inside quantile_cont."""
+    q = float(kpi.quantile or 0.5)
+    return f"{q!r}BD" if kpi.discrete else _literal(q)
+
+
+def interpolate(kpi: Kpi, lo: float, hi: float, n: int) -> float:
+    """The quantile between the order statistics either side of its position q*(n-1): lo + (position -
+    floor(position)) * (hi - lo). For a discrete KPI the position is a DECIMAL, as in metrics' SQL, and the value
+    is the same double DuckDB gives. Otherwise the position is a DOUBLE, as in DuckDB's quantile_cont, whose own
+    rounding is not reproduced bit for bit: the values agree within a few units in the last place."""
+    q = float(kpi.quantile or 0.5)
+    if kpi.discrete:
+        pos = Decimal(repr(q)) * (n - 1)
+        frac = float(pos - pos.to_integral_value(rounding=ROUND_FLOOR))
+    else:
+        x = (n - 1) * q
+        frac = x - math.floor(x)
+    return lo + frac * (hi - lo)
 
 
 def compile_backlog(lk: Lake, kpi: Kpi, req: metrics.Request, as_of: dt.datetime, latest: bool,
@@ -375,6 +416,9 @@ def series(lk: Lake, kpi_id: str, *, grain: str | None = "month", by: Sequence[s
             df[col] = df[col].astype("Int64")
     if "value" in df and kpi.kind not in ("count", "backlog"):
         df["value"] = df["value"].astype("float64")
+    if len(df):  # text as DuckDB hands it to pandas: a string column, an empty value NaN
+        for col in req.by:
+            df[col] = df[col].astype(pd.StringDtype(na_value=np.nan))
     return df[cols].reset_index(drop=True)
 
 
@@ -387,18 +431,22 @@ def _grid(req: metrics.Request, calendar: list[dt.date], groups: list[tuple[Any,
 
 
 def _aggregate_frame(kpi: Kpi, req: metrics.Request, rows: list[Any], as_of: dt.datetime) -> pd.DataFrame:
-    found = pd.DataFrame([r.asDict() for r in rows],
-                         columns=["period_start", *req.by, "numerator", "denominator", "n", "value", "_sum", "_first"])
+    found = pd.DataFrame([r.asDict() for r in rows], columns=["period_start", *req.by, "numerator", "denominator",
+                                                              "n", "value", "_sum", "_first", "_lo", "_hi"])
     lo = req.start or (min(found["_first"]) if len(found) else None)
     groups = sorted({tuple(r[c] for c in req.by) for r in rows}, key=_null_last) if req.by else [()]
     grid = _grid(req, _calendar(req, lo, as_of), groups)
     found["period_start"] = (req.start or lo) if req.grain is None and len(found) else found["period_start"]
-    if kpi.kind == "mean":
+    if kpi.kind == "quantile":
+        found["value"] = [None if lo is None or hi is None or not n else interpolate(kpi, lo, hi, int(n))
+                          for lo, hi, n in zip(found["_lo"], found["_hi"], found["n"])]
+    elif kpi.kind == "mean":
         found["value"] = [s / n if n else None for s, n in zip(found["_sum"], found["n"])]
     elif kpi.kind == "ratio":
         found["value"] = [num / den if den else None for num, den in zip(found["numerator"], found["denominator"])]
     keys = ["period_start", *req.by]
-    out = grid.merge(found.drop(columns=["_sum", "_first"]), on=keys, how="left") if len(grid) else grid
+    out = (grid.merge(found.drop(columns=["_sum", "_first", "_lo", "_hi"]), on=keys, how="left") if len(grid)
+           else grid)
     for c in ("numerator", "denominator", "n", "value"):
         if c not in out:
             out[c] = pd.Series(dtype="float64")
@@ -413,7 +461,7 @@ def _backlog_frame(kpi: Kpi, req: metrics.Request, rows: list[Any], as_of: dt.da
     daily = pd.DataFrame([r.asDict() for r in rows], columns=["_day", *req.by, "_n", "_in"])
     entries = daily[daily["_in"]]
     lo = req.start or (min(entries["_day"]) if len(entries) else None)
-    groups = sorted({tuple(r[c] for c in req.by) for r in rows if r["_in"]}, key=_null_last) if req.by else [()]
+    groups = sorted({tuple(r[c] for c in req.by) for r in rows if r["_in"]}, key=_null_last)
     calendar = _calendar(req, lo, as_of)
     grid = _grid(req, calendar, groups)
     if not len(grid):

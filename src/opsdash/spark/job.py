@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from opsdash import catalog, lake, metrics, periods
+from opsdash.spark.translate import TranslationError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,7 +48,8 @@ def run_portfolio(args: argparse.Namespace) -> int:
     from opsdash.spark import engine, portfolio
 
     spark = engine.session()
-    done = portfolio.write(spark, args.lake, args.out, args.min_others or portfolio.MIN_OTHERS)
+    done = portfolio.write(spark, args.lake, args.out,
+                           portfolio.MIN_OTHERS if args.min_others is None else args.min_others)
     print(f"{done.summary()} (Spark master {spark.sparkContext.master})")
     return 0
 
@@ -80,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"kpi": run_kpi, "portfolio": run_portfolio}[args.job](args)
-    except (metrics.MetricsError, lake.LakeError) as exc:
+    except (metrics.MetricsError, lake.LakeError, TranslationError) as exc:
         print(f"opsdash.spark.job: {exc}", file=sys.stderr)
         return 2
 

@@ -16,8 +16,11 @@ What a tenant's file never holds:
 - **counts and backlogs,** which measure a hospital's size, not its vendor's performance. Only rates, times and
   means are benchmarked.
 
-Only complete months are compared: those ending on or before the day of the vendor's latest event at that
-tenant (metrics.data_cut). A month running to date at one hospital is never set against whole months elsewhere.
+Only complete months are compared: those the vendor's data at that tenant has run past (its latest event falls
+in a later month), so what is judged by then is judged alike at every tenant, whatever as-of each has, and a month
+running to date at one hospital is never set against whole months elsewhere.
+
+Each row carries the SHA-256 of its own tenant's name (never another's), so a hospital loads only its own file.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ MIN_OTHERS = 5
 KINDS = ("ratio", "quantile", "mean")
 #: The columns of a tenant's benchmark file, in order (opsdash lake benchmarks checks them).
 COLUMNS = ("kpi", "vendor", "period_start", "value", "basis", "others", "others_p25", "others_median",
-           "others_p75", "share_below", "min_others", "computed_at")
+           "others_p75", "share_below", "min_others", "computed_at", "tenant_sha256")
 
 
 def benchmarked() -> list[catalog.Kpi]:
@@ -63,8 +66,10 @@ def _values_sql(lk: engine.Lake, kpi: catalog.Kpi, as_of: dt.datetime, args: dic
     every tenant's table is read as it stands and its complete months are what its own as-of gives)."""
     req = metrics.Request(kpi.id, "month", ("tenant", "vendor"))
     agg = engine.compile_aggregate(lk, kpi, req, as_of, True, args)
+    q = engine.quantile_literal(kpi)
     value = {"ratio": "CAST(numerator AS DOUBLE) / nullif(denominator, 0)", "mean": "_sum / nullif(n, 0)",
-             "quantile": "value"}[kpi.kind]
+             # between the two order statistics, as engine.interpolate and DuckDB do it
+             "quantile": f"_lo + CAST({q} * (n - 1) - floor({q} * (n - 1)) AS DOUBLE) * (_hi - _lo)"}[kpi.kind]
     basis = "denominator" if kpi.kind == "ratio" else "n"
     return (f"SELECT {string(kpi.id)} AS kpi, tenant, vendor, period_start, {value} AS value, "
             f"CAST({basis} AS BIGINT) AS basis FROM ({agg}) a")
@@ -78,8 +83,9 @@ def _cuts_sql(lk: engine.Lake, table: str) -> str:
 
 def compute(spark: Any, lake_uri: str, min_others: int = MIN_OTHERS) -> Any:
     """The benchmark rows of every tenant, as a Spark DataFrame with `tenant` and COLUMNS."""
-    if min_others < 1:
-        raise lake.LakeError("min_others must be 1 or more")
+    if min_others < MIN_OTHERS:
+        raise lake.LakeError(f"--min-others {min_others}: at least {MIN_OTHERS} other clients are compared (fewer "
+                             "would give their values away)")
     lk = engine.Lake(spark, lake_uri, every_tenant=True)
     kpis = benchmarked()
     ends = [t for t in (lk.latest(table) for table in {k.table for k in kpis}) if t is not None]
@@ -95,12 +101,13 @@ def compute(spark: Any, lake_uri: str, min_others: int = MIN_OTHERS) -> Any:
 WITH vals AS (SELECT v.* FROM ({values}) v
               JOIN ({tables}) k ON k.kpi = v.kpi
               JOIN ({cuts}) c ON c.tbl = k.tbl AND c.tenant = v.tenant AND c.vendor = v.vendor
-              WHERE v.value IS NOT NULL AND add_months(v.period_start, 1) <= date_add(c.cut, 1))
+              WHERE v.value IS NOT NULL AND add_months(v.period_start, 1) <= c.cut)
 SELECT a.tenant, a.kpi, a.vendor, a.period_start, a.value, a.basis, count(b.value) AS others,
        percentile(b.value, 0.25D) AS others_p25, percentile(b.value, 0.5D) AS others_median,
        percentile(b.value, 0.75D) AS others_p75,
        (count_if(b.value < a.value) + 0.5D * count_if(b.value = a.value)) / count(b.value) AS share_below,
-       CAST({int(min_others)} AS BIGINT) AS min_others, {engine._literal(computed)} AS computed_at
+       CAST({int(min_others)} AS BIGINT) AS min_others, {engine._literal(computed)} AS computed_at,
+       sha2(a.tenant, 256) AS tenant_sha256
 FROM vals a JOIN vals b ON a.kpi = b.kpi AND a.vendor = b.vendor AND a.period_start = b.period_start
                            AND a.tenant <> b.tenant
 GROUP BY a.tenant, a.kpi, a.vendor, a.period_start, a.value, a.basis

@@ -15,7 +15,10 @@ Differences the table takes care of:
 - ``epoch(a - b)`` (seconds between two times, with microseconds) is ``timestampdiff(MICROSECOND, b, a) / 1e6``;
 - ``date_diff('day', a, b)`` is ``datediff(b, a)`` (Spark's argument order is end, start);
 - ``list_contains(list, x)`` is ``array_contains(array(...), x)``;
-- a decimal literal (``3600.0``) is a DOUBLE, as DuckDB computes with it, not a Spark DECIMAL;
+- a decimal literal is taken only when a DOUBLE holds it exactly (``3600.0``, ``0.5``; not ``0.1``), so
+  DuckDB's DECIMAL and the DOUBLE it is rendered as are the same number;
+- a cast to a whole number rounds half to even on both (DuckDB rounds, Spark would truncate);
+- a division only by a literal other than zero (DuckDB gives infinity where Spark's ANSI mode raises);
 - a string literal is escaped for Spark, where a backslash escapes and ``'a''b'`` would be two literals joined;
 - ``TIMESTAMP`` is ``TIMESTAMP_NTZ`` (opsdash's times carry no zone; Parquet keeps them so).
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 
@@ -255,7 +259,11 @@ class Renderer:
     def node(self, n: Node) -> str:
         kind = n.kind
         if kind == "num":
-            return f"{n.value}D" if "." in n.value else n.value
+            if "." not in n.value:
+                return n.value
+            if Decimal(n.value) != Decimal(float(n.value)):
+                raise self.fail(f"the decimal {n.value} (no DOUBLE holds it exactly)")
+            return f"{n.value}D"
         if kind == "str":
             return string(n.value)
         if kind == "bool":
@@ -281,7 +289,12 @@ class Renderer:
             count, unit = n.value
             return f"INTERVAL {count} {_UNITS[unit]}"
         if kind == "cast":
-            return f"CAST({self.node(n.args[0])} AS {_TYPES[n.value]})"
+            inner = self.node(n.args[0])
+            if n.value in ("BIGINT", "INTEGER"):  # DuckDB rounds half to even; Spark's cast alone truncates
+                return f"CAST(bround({inner}) AS {_TYPES[n.value]})"
+            if n.value == "VARCHAR" and n.args[0].kind != "col":
+                raise self.fail("a cast to text of anything but a column")
+            return f"CAST({inner} AS {_TYPES[n.value]})"
         if kind == "case":
             whens = " ".join(f"WHEN {self.node(c)} THEN {self.node(v)}" for c, v in n.args)
             other = f" ELSE {self.node(n.value)}" if n.value is not None else ""
@@ -289,6 +302,8 @@ class Renderer:
         if kind == "unary":
             return f"(NOT {self.node(n.args[0])})" if n.value == "NOT" else f"(-{self.node(n.args[0])})"
         if kind == "binary":
+            if n.value == "/" and not (n.args[1].kind == "num" and float(n.args[1].value) != 0):
+                raise self.fail("a division by anything but a number other than zero")
             return f"({self.node(n.args[0])} {n.value} {self.node(n.args[1])})"
         if kind == "is":
             left = self.node(n.args[0])

@@ -330,6 +330,16 @@ def reconcile(db: Source, ver: tuple, vendor: str | None) -> pd.DataFrame:
     return sla.reconcile(_store(db), vendor)
 
 
+def benchmarks_version(db: Source) -> tuple:
+    """What changes when a portfolio benchmark is loaded (no load changes it)."""
+    return queries.benchmarks_version(_store(db))
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def benchmark_table(db: Source, bench_ver: tuple, vendor: str, through: Any) -> tuple[pd.DataFrame, str]:
+    return views.benchmark_table(_store(db), vendor, through)
+
+
 @st.cache_data(show_spinner=False, max_entries=20)
 def vendors(db: Source, ver: tuple) -> list[str]:
     return sla.vendors(_store(db))
