@@ -451,8 +451,7 @@ def portfolio_lake(sample_store, tmp_path_factory, spark):
     root = tmp_path_factory.mktemp("portfolio")
     stores = {}
     for i, name in enumerate(HOSPITALS):
-        db = root / f"{name}.duckdb"
-        shutil.copy(sample_store.path, db)
+        db = _writable_copy(sample_store, root, f"{name}.duckdb")
         with Store(db) as s:
             with s.transaction() as tx:
                 for table, key in (("claims", "claim_id"), ("qa_audits", "audit_id"), ("work_items", "item_id"),

@@ -994,6 +994,8 @@ def benchmark_table(store: Store, vendor: str, through: dt.date) -> tuple[pd.Dat
         return pd.DataFrame(), ""
     order = {k: i for i, k in enumerate(catalog.KPIS)}
     rows = rows[rows["kpi"].isin(order)].sort_values("kpi", key=lambda k: k.map(order)).reset_index(drop=True)
+    if rows.empty:  # only KPIs this version's catalogue no longer has (a file from another version of opsdash)
+        return pd.DataFrame(), ""
     direction = rows["kpi"].map(lambda k: catalog.KPIS[k].direction)
     above, below = rows["value"] > rows["others_p75"], rows["value"] < rows["others_p25"]
     higher, lower = direction == "higher", direction == "lower"

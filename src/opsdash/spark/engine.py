@@ -312,15 +312,15 @@ def compile_aggregate(lk: Lake, kpi: Kpi, req: metrics.Request, as_of: dt.dateti
     # is the same double, not one a different formula rounds otherwise (Spark's percentile does).
     q = quantile_literal(kpi)
     part = ", ".join(["period_start", *(f"`{c}`" for c in req.by)])
+    # One pass over the rows: n and _first (as in `plain`) come from the ranked rows themselves, nulls ranked last.
     return f"""
-WITH x AS (SELECT {bucket} AS period_start{dims}, _v FROM ({inner}) i WHERE true{valued}),
-agg AS ({plain}),
-ranked AS (SELECT {part}, _v, row_number() OVER (PARTITION BY {part} ORDER BY _v) AS _r,
-                  count(*) OVER (PARTITION BY {part}) AS _k FROM x WHERE _v IS NOT NULL),
-picked AS (SELECT {part}, min(_v) FILTER (WHERE _r = floor({q} * (_k - 1)) + 1) AS _lo,
-                  min(_v) FILTER (WHERE _r = ceil({q} * (_k - 1)) + 1) AS _hi FROM ranked GROUP BY ALL)
-SELECT agg.*, picked._lo, picked._hi FROM agg LEFT JOIN picked ON {" AND ".join(
-        f"agg.{c} <=> picked.{c}" for c in ["period_start", *(f"`{d}`" for d in req.by)])}"""
+WITH x AS (SELECT {bucket} AS period_start{dims}, _t, _v FROM ({inner}) i WHERE true{valued}),
+ranked AS (SELECT {part}, _t, _v, row_number() OVER (PARTITION BY {part} ORDER BY _v ASC NULLS LAST) AS _r,
+                  count(_v) OVER (PARTITION BY {part}) AS _k FROM x)
+SELECT {part}, count(_v) AS n, min(CAST(_t AS DATE)) AS _first,
+       min(_v) FILTER (WHERE _r = floor({q} * (_k - 1)) + 1) AS _lo,
+       min(_v) FILTER (WHERE _r = ceil({q} * (_k - 1)) + 1) AS _hi
+FROM ranked GROUP BY {part}"""
 
 
 def quantile_literal(kpi: Kpi) -> str:
@@ -357,10 +357,11 @@ def compile_backlog(lk: Lake, kpi: Kpi, req: metrics.Request, as_of: dt.datetime
     in_ok = f"{t_in} {'<' if kpi.backlog_in == 'due_at' else '<='} {cut}"
     out_ok = f"{t_out} IS NOT NULL AND {t_out} <= {cut}"
     f = _filtered(lk, kpi, req, r, latest, args)
-    return (f"SELECT CAST({enter} AS DATE) AS _day{dims}, count(*) AS _n, true AS _in FROM ({f}) f "
-            f"WHERE {in_ok} GROUP BY ALL UNION ALL "
-            f"SELECT CAST({leave} AS DATE) AS _day{dims}, -count(*) AS _n, false AS _in FROM ({f}) f "
-            f"WHERE {in_ok} AND {out_ok} GROUP BY ALL")
+    # One scan of the rows: each gives an entry, and an exit when it has left by the cut (`_keep`).
+    return (f"SELECT _day{dims}, sum(_d) AS _n, _in FROM ("
+            f"SELECT {dims.lstrip(', ')}{', ' if dims else ''}"
+            f"stack(2, CAST({enter} AS DATE), 1, true, true, CAST({leave} AS DATE), -1, false, {out_ok}) "
+            f"AS (_day, _d, _in, _keep) FROM ({f}) f WHERE {in_ok}) e WHERE _keep GROUP BY ALL")
 
 
 def _params(lk: Lake, req: metrics.Request, as_of: dt.datetime) -> dict[str, str]:
