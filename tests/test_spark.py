@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from opsdash import catalog, downloads, lake, metrics
+from opsdash import catalog, downloads, lake, metrics, queries
 from opsdash.cli import main
 from opsdash.ingest.loader import load_file
 from opsdash.spark import engine, translate
@@ -643,3 +643,45 @@ def test_a_blank_breakdown_value_and_a_backlog_before_anything_arrived_match(sam
             if by:
                 assert want[by[0]].isna().any(), f"{kpi_id}: the blank group is compared"
             assert_same(want, engine.series(lk, kpi_id, by=by, **kw), kpi_id, f"by {by} {kw}")
+
+
+# -- a lake written by the generator (opsdash lake generate) -------------------------------------------------------
+GENERATED_KPIS = ("clean_claim_rate", "claim_turnaround_p90_days", "turnaround_hours", "sla_adherence",
+                  "unbilled_backlog", "service_level")
+
+
+@pytest.fixture(scope="module")
+def generated_lake(tmp_path_factory):
+    from opsdash.sample import lakes
+
+    root = tmp_path_factory.mktemp("generated") / "lake"
+    lakes.generate(root, 6, 90_000, as_of=dt.date(2026, 11, 30), seed=11, jobs=2)
+    return root
+
+
+@pytest.mark.parametrize("tenant", ["hospital-002", None])
+def test_spark_and_duckdb_agree_on_a_generated_lake_one_tenant_or_all(spark, generated_lake, tenant, tmp_path,
+                                                                     monkeypatch):
+    """DuckDB over views of the same files (the scale benchmark's reference) and Spark give the same figures, for
+    one tenant and for every tenant's rows pooled."""
+    monkeypatch.setattr(metrics, "USE_ROLLUPS", False)
+    lk = engine.Lake(spark, generated_lake, tenant, every_tenant=tenant is None)
+    with Store(tmp_path / "views.duckdb") as s:
+        queries.lake_views(s, str(generated_lake), tenant)
+        kpis = GENERATED_KPIS if tenant else ("clean_claim_rate", "turnaround_hours")
+        for kpi_id in kpis:
+            for by in ((), ("vendor",)):
+                want = metrics.series(s, kpi_id, grain="month", by=by)
+                got = engine.series(lk, kpi_id, grain="month", by=by)
+                assert want["value"].notna().sum() > 10, kpi_id
+                assert_same(want, got, kpi_id, f"generated {tenant or 'every tenant'} by {by}")
+
+
+def test_the_portfolio_job_runs_on_a_generated_lake(spark, generated_lake, tmp_path):
+    from opsdash.spark import portfolio
+
+    done = portfolio.write(spark, str(generated_lake), str(tmp_path / "bench"))
+    assert done.tenants == 6 and done.rows > 100
+    one = pd.read_parquet(tmp_path / "bench" / "tenant=hospital-001" / "part-0.parquet")
+    assert (one["others"] == 5).all() and one["others_median"].notna().all()
+    assert set(one["kpi"]) == {k.id for k in portfolio.benchmarked()}

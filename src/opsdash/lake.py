@@ -84,7 +84,7 @@ def read_manifest(lake: Path, tenant: str) -> dict:
                         "again") from exc
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -206,10 +206,10 @@ def _export(store: Store, lake: Path, tenant: str) -> Export:
             done.written[table], done.unchanged[table] = len(changed), len(now) - len(changed)
             done.removed[table], done.rows[table] = len(gone), sum(v[0] for v in now.values())
             # Written after each table's files are in place: a run stopped half-way rewrites only what it missed.
-            _write_atomic(manifest_path(lake, tenant), json.dumps(manifest, indent=1, sort_keys=True))
+            write_atomic(manifest_path(lake, tenant), json.dumps(manifest, indent=1, sort_keys=True))
         manifest.update(tenant=tenant, exported_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                         opsdash_version=__version__, contract_version=contract.CONTRACT_VERSION, loads=done.loads)
-        _write_atomic(manifest_path(lake, tenant), json.dumps(manifest, indent=1, sort_keys=True))
+        write_atomic(manifest_path(lake, tenant), json.dumps(manifest, indent=1, sort_keys=True))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return done

@@ -17,6 +17,7 @@ import pandas as pd
 from opsdash import catalog, contract
 from opsdash.store import QueryError, Store
 from opsdash.store import quote_ident as qi
+from opsdash.store import quote_literal as ql
 
 #: A ``fetchall(sql, params)``: a store's, or a transaction's inside a load.
 Fetch = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
@@ -769,6 +770,25 @@ def copy_loads(store: Store, dest: str) -> int:
     store.fetchall("COPY (SELECT * FROM loads ORDER BY load_id) TO $dest (FORMAT parquet)", {"dest": dest})
     row = store.fetchone("SELECT count(*) FROM loads")
     return int(row[0]) if row else 0
+
+
+def lake_views(store: Store, root: str, tenant: str | None) -> None:
+    """Turn a scratch store's contract tables and loads into views over a lake's Parquet files: one tenant's, or
+    with no tenant every tenant's rows pooled (their load ids then repeat). DuckDB then reads the very files
+    Spark reads (the scale benchmark's reference, and tests of the generated lake); the store's own rows are
+    dropped, so never on a real store."""
+    who = f"tenant={tenant}" if tenant else "tenant=*"
+    with store.transaction() as tx:
+        for table in (*contract.EVENT_COLUMNS, "loads"):
+            tx.execute(f"DROP TABLE IF EXISTS {qi(table)}")
+            if table == "loads":
+                src = f"{root}/loads/{who}/*.parquet"
+                cols = "* EXCLUDE (tenant)"
+            else:
+                src = f"{root}/{table}/{who}/*/*/*.parquet"
+                cols = ", ".join(qi(c) for c in ("vendor", *lake_columns(table)))
+            tx.execute(f"CREATE VIEW {qi(table)} AS SELECT {cols} FROM read_parquet({ql(src)}, "
+                       "hive_partitioning = true, hive_types_autocast = false)")
 
 
 # -- the portfolio benchmark (opsdash.spark.portfolio), loaded from a lake's job ---------------------------------
