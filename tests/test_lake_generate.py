@@ -81,7 +81,6 @@ def test_the_lake_holds_the_generators_rows_each_in_its_vendor_month(generated):
             assert len(got) == len(want) == done.rows[tenant][table] > 0
             assert got[key].is_unique
             got = got.set_index(key).loc[want[key]]
-            assert (got["_vendor_dir"].map(lake.escape) == got["_vendor_dir"]).all()  # the sample's names need none
             assert (got["_vendor_dir"].to_numpy() == want["vendor"].to_numpy()).all()
             arrival = pd.to_datetime(want[contract.EVENT_COLUMNS[table][0]])
             assert (got["_month_dir"].to_numpy() == arrival.dt.strftime("%Y-%m").fillna("none").to_numpy()).all()
@@ -128,9 +127,10 @@ def test_a_large_tenant_is_made_in_chunks_with_ids_that_never_collide(tmp_path, 
         assert len(got) == done.rows["hospital-001"][table]
         assert got[next(k for k in contract.TABLES[table].key if k != "vendor")].is_unique
         assert sorted(got["_line"]) == list(range(2, len(got) + 2))
-    # Each chunk's rows of a partition are a row group of the partition's one file.
-    f = next((tmp_path / "lake" / "claims" / "tenant=hospital-001").glob("*/*/part-0.parquet"))
-    assert pq.ParquetFile(f).num_row_groups == 3
+    # Each chunk's rows of a partition are a row group of the partition's one file (a sparse month may miss one).
+    groups = [pq.ParquetFile(f).num_row_groups for f in (tmp_path / "lake").rglob("part-0.parquet")
+              if "loads" not in f.parts]
+    assert max(groups) == 3 and min(groups) >= 1
     assert abs(done.total() - 70_000) / 70_000 < 0.05
 
 
@@ -163,5 +163,9 @@ def test_the_cli_writes_a_lake_and_refuses_to_write_over_a_tenant(tmp_path):
     again = runner.invoke(main, ["lake", "generate", "--lake", str(out), "--tenants", "3", "--rows", "20k"])
     assert again.exit_code == 1 and "already holds tenant hospital-001 and 1 more" in again.output
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")} == before
+    # A run stopped half-way leaves partitions without loads or manifest: that tenant is held too.
+    (out / "claims" / "tenant=hospital-003").mkdir(parents=True)
+    stopped = runner.invoke(main, ["lake", "generate", "--lake", str(out), "--tenants", "3", "--rows", "20k"])
+    assert stopped.exit_code == 1 and "already holds tenant hospital-001 and 2 more" in stopped.output
     bad = runner.invoke(main, ["lake", "generate", "--lake", str(tmp_path / "x"), "--rows", "lots"])
     assert bad.exit_code == 2 and "--rows" in bad.output and "10M" in bad.output

@@ -1283,7 +1283,8 @@ def lake_export(db: Path | None, lake_path: Path, tenant: str, wait: float) -> N
               help="The last day of the history (default today).")
 @click.option("--seed", type=int, default=1, show_default=True, help="The same seed writes the same lake.")
 @click.option("--jobs", type=click.IntRange(1, 256), default=None,
-              help="Tenants made at once, each in its own process (default: the machine's cores).")
+              help="Tenants made at once, each in its own process of up to about 1.5 GB (default: the machine's "
+              "cores, as many as its free memory holds).")
 def lake_generate(lake_path: Path, tenants: int, rows: str, months: int, as_of: Any, seed: int,
                   jobs: int | None) -> None:
     """Write a lake of many hospitals directly, at any size, with the sample's vendors and stories: the same
@@ -1296,6 +1297,8 @@ def lake_generate(lake_path: Path, tenants: int, rows: str, months: int, as_of: 
         spark-submit "$(python -c 'import opsdash.spark.job as j; print(j.__file__)')" portfolio \\
             --lake /data/lake-100m --out /data/benchmarks-100m
     """
+    from concurrent.futures.process import BrokenProcessPool
+
     from opsdash import lake
     from opsdash.sample import lakes
 
@@ -1305,9 +1308,10 @@ def lake_generate(lake_path: Path, tenants: int, rows: str, months: int, as_of: 
         raise click.BadParameter(str(exc), param_hint="--rows") from exc
     try:
         done = lakes.generate(lake_path, tenants, n, months=months, as_of=as_of.date() if as_of else None,
-                              seed=seed, jobs=jobs or os.cpu_count() or 1)
-    except (lake.LakeError, OSError) as exc:
-        raise click.ClickException(str(exc)) from exc
+                              seed=seed, jobs=jobs or lakes.default_jobs())
+    except (lake.LakeError, OSError, BrokenProcessPool) as exc:
+        raise click.ClickException(f"{exc or type(exc).__name__}; the tenants written so far stay in {lake_path}, "
+                                   "so generate again into a new directory") from exc
     _echo(done.summary())
 
 

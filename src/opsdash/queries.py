@@ -774,20 +774,22 @@ def copy_loads(store: Store, dest: str) -> int:
 
 def lake_views(store: Store, root: str, tenant: str | None) -> None:
     """Turn a scratch store's contract tables and loads into views over a lake's Parquet files: one tenant's, or
-    with no tenant every tenant's rows pooled (their load ids then repeat). DuckDB then reads the very files
+    with no tenant every tenant's rows pooled, each with its `tenant` (their load ids then repeat). DuckDB then reads the very files
     Spark reads (the scale benchmark's reference, and tests of the generated lake); the store's own rows are
     dropped, so never on a real store."""
     who = f"tenant={tenant}" if tenant else "tenant=*"
     with store.transaction() as tx:
+        tables = {r[0] for r in tx.fetchall("SELECT table_name FROM duckdb_tables() WHERE NOT temporary")}
         for table in (*contract.EVENT_COLUMNS, "loads"):
-            tx.execute(f"DROP TABLE IF EXISTS {qi(table)}")
+            if table in tables:
+                tx.execute(f"DROP TABLE {qi(table)}")
             if table == "loads":
                 src = f"{root}/loads/{who}/*.parquet"
-                cols = "* EXCLUDE (tenant)"
+                cols = "*" if tenant is None else "* EXCLUDE (tenant)"
             else:
                 src = f"{root}/{table}/{who}/*/*/*.parquet"
-                cols = ", ".join(qi(c) for c in ("vendor", *lake_columns(table)))
-            tx.execute(f"CREATE VIEW {qi(table)} AS SELECT {cols} FROM read_parquet({ql(src)}, "
+                cols = ", ".join(qi(c) for c in ("vendor", *lake_columns(table), *(() if tenant else ("tenant",))))
+            tx.execute(f"CREATE OR REPLACE VIEW {qi(table)} AS SELECT {cols} FROM read_parquet({ql(src)}, "
                        "hive_partitioning = true, hive_types_autocast = false)")
 
 

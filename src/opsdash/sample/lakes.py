@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator
@@ -93,6 +94,16 @@ class Generated:
         return "\n".join(lines)
 
 
+def default_jobs() -> int:
+    """Tenants made at once by default: the machine's cores, as many as its free memory holds at 2 GB each."""
+    cores = os.cpu_count() or 1
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        return cores
+    return max(1, min(cores, free // (2 * 2**30)))
+
+
 def tenant_names(tenants: int) -> list[str]:
     width = max(3, len(str(tenants)))
     return [f"hospital-{i:0{width}d}" for i in range(1, tenants + 1)]
@@ -117,7 +128,9 @@ def generate(out: Path, tenants: int, rows: int, *, months: int = 24, as_of: dt.
         raise lake.LakeError(f"tenants {tenants}: expected at least one")
     out = Path(out)
     names = tenant_names(tenants)
-    held = [n for n in names if (out / lake.LOADS / f"tenant={n}").exists() or lake.manifest_path(out, n).exists()]
+    # Any trace of a tenant, a run stopped half-way included (its partitions come before its loads and manifest).
+    held = [n for n in names if lake.manifest_path(out, n).exists()
+            or any((out / d / f"tenant={n}").exists() for d in (*lake.TABLES, lake.LOADS))]
     if held:
         raise lake.LakeError(f"{out}: already holds tenant {held[0]}"
                              + (f" and {len(held) - 1} more" if len(held) > 1 else "")
@@ -132,9 +145,18 @@ def generate(out: Path, tenants: int, rows: int, *, months: int = 24, as_of: dt.
     done = Generated(out)
     (out / lake.MANIFESTS).mkdir(parents=True, exist_ok=True)
     if jobs > 1 and tenants > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Not fork: the caller may run threads (a Spark gateway, a web server) that a forked child would inherit
+        # half-held.
+        context = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                              else "spawn")
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        try:
             for name, counts in pool.map(_tenant, tasks):
                 done.rows[name] = counts
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # one tenant failed: the others not yet begun never start
+            raise
+        pool.shutdown()
     else:
         for task in tasks:
             name, counts = _tenant(task)
