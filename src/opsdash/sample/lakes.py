@@ -123,7 +123,10 @@ def sizes(rows: int, tenants: int, seed: int) -> np.ndarray:
 
 def generate(out: Path, tenants: int, rows: int, *, months: int = 24, as_of: dt.date | None = None, seed: int = 1,
              jobs: int = 1) -> Generated:
-    """Write a lake of `tenants` hospitals and about `rows` rows in all under `out` (see the module)."""
+    """Write a lake of `tenants` hospitals and about `rows` rows in all under `out` (see the module). With
+    `jobs` > 1 the worker processes start afresh and first import the caller's __main__, as Python's forkserver
+    does: call it with jobs=1 from a process whose __main__ is not the program's own (inside Streamlit's
+    AppTest, for one)."""
     if tenants < 1:
         raise lake.LakeError(f"tenants {tenants}: expected at least one")
     out = Path(out)
